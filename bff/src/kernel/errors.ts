@@ -1,0 +1,50 @@
+/**
+ * Domain errors carry a stable code and, for bad input, the offending fields. They never carry an
+ * HTTP status: `bff/src/http/problem.ts` is the one table that maps codes to statuses.
+ */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'NOT_FOUND'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'CONFLICT'
+  | 'FLOW_EXPIRED'
+  | 'FLOW_CONFLICT'
+  | 'FLOW_OUTDATED'
+  | 'RATE_LIMITED'
+  | 'ACCOUNT_EXISTS'
+  | 'IDENTITY_DIRECTORY_UNAVAILABLE'
+  | 'IDENTITY_DIRECTORY_FAILED'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_FAILED'
+  | 'DEPENDENCY_UNAVAILABLE'
+  | 'INTERNAL';
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. `pii.dob`. */
+  field: string;
+  /** Stable machine-readable reason, e.g. `required`, `invalid_format`. */
+  reason: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly fields: FieldIssue[];
+  /** Extra, safe-to-show details (never secrets or PII), e.g. `retryAfterSeconds`. */
+  readonly details: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { fields?: FieldIssue[]; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DomainError';
+    this.code = code;
+    this.fields = options.fields ?? [];
+    this.details = options.details ?? {};
+  }
+}
+
+export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
