@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` needs nothing running; `integration` gets the real stack (Keycloak, upstream
-// reference service, SMTP) from test/setup/stack.ts and real PostgreSQL and Redis from the machine.
+// Three projects, by what a test needs running:
+//   unit        nothing (pure code)                            bff/src, upstream/src, stack
+//   integration the machine's PostgreSQL and Redis             test/integration
+//   e2e         + Keycloak, upstream, SMTP from test/setup/stack.ts, Chromium   test/e2e
 export default defineConfig({
   test: {
     projects: [
@@ -14,13 +16,20 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/setup/stack.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 240_000,
-          // Two cores and one shared Keycloak: keep the files mostly sequential.
+          testTimeout: 90_000,
+          hookTimeout: 300_000,
+          // Two cores and one shared Keycloak: at most two files at a time.
           maxWorkers: 2,
-          fileParallelism: true,
         },
       },
     ],
