@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { DomainError } from '../../kernel/errors.ts';
+import type { Counter, EphemeralStore, Ttl } from '../../ports/ephemeral-store.ts';
+
+/**
+ * INCR and set the window on first use, in one step (a crash between INCR and PEXPIRE would leave a
+ * counter that never expires and locks a user out for good). A counter found without a TTL, whoever
+ * wrote it, gets one too. Returns { count, remaining ms }.
+ */
+const INCREMENT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return { count, ttl }
+`;
+const INCREMENT_SHA = createHash('sha1').update(INCREMENT_SCRIPT).digest('hex');
+
+const MAX_KEY_LENGTH = 512;
+
+export interface RedisEphemeralStoreOptions {
+  redis: Redis;
+  /** Put in front of every key, e.g. `bff:`; lets several deployments or tests share one Redis. */
+  keyPrefix: string;
+}
+
+/**
+ * `EphemeralStore` on Redis. Every write sets its expiry in the same command (`SET ... PX`), so there
+ * is no window in which a key exists without one. Redis failures leave as DEPENDENCY_UNAVAILABLE.
+ */
+export class RedisEphemeralStore implements EphemeralStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(options: RedisEphemeralStoreOptions) {
+    if (options.keyPrefix === '') throw new RangeError('keyPrefix must not be empty');
+    this.#redis = options.redis;
+    this.#prefix = options.keyPrefix;
+  }
+
+  async set(key: string, value: string, ttl: Ttl): Promise<void> {
+    const fullKey = this.#key(key);
+    await this.#call(() => this.#redis.set(fullKey, value, 'PX', ttl));
+  }
+
+  async setIfAbsent(key: string, value: string, ttl: Ttl): Promise<boolean> {
+    const fullKey = this.#key(key);
+    const reply = await this.#call(() => this.#redis.set(fullKey, value, 'PX', ttl, 'NX'));
+    return reply === 'OK';
+  }
+
+  get(key: string): Promise<string | null> {
+    const fullKey = this.#key(key);
+    return this.#call(() => this.#redis.get(fullKey));
+  }
+
+  getAndDelete(key: string): Promise<string | null> {
+    const fullKey = this.#key(key);
+    return this.#call(() => this.#redis.getdel(fullKey));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const fullKey = this.#key(key);
+    return (await this.#call(() => this.#redis.del(fullKey))) > 0;
+  }
+
+  async increment(key: string, ttl: Ttl): Promise<Counter> {
+    const fullKey = this.#key(key);
+    const reply = await this.#call(async () => {
+      try {
+        return await this.#redis.evalsha(INCREMENT_SHA, 1, fullKey, ttl);
+      } catch (error) {
+        // First use on this server (or after SCRIPT FLUSH): send the script itself, which caches it.
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
+          return this.#redis.eval(INCREMENT_SCRIPT, 1, fullKey, ttl);
+        }
+        throw error;
+      }
+    });
+    return parseCounter(reply);
+  }
+
+  async remainingTtl(key: string): Promise<number | null> {
+    const fullKey = this.#key(key);
+    const ms = await this.#call(() => this.#redis.pttl(fullKey));
+    // -2: no such key. -1 (no expiry) cannot be written through this port; treat it as absent.
+    return ms < 0 ? null : ms;
+  }
+
+  async ping(): Promise<void> {
+    await this.#call(() => this.#redis.ping());
+  }
+
+  /** Validated outside `#call`: a bad key is a programming error, not an unavailable Redis. */
+  #key(key: string): string {
+    if (key === '' || key.length > MAX_KEY_LENGTH) {
+      throw new RangeError(`ephemeral store key must be 1..${MAX_KEY_LENGTH} characters`);
+    }
+    return this.#prefix + key;
+  }
+
+  async #call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      // No key, value or argument in the message: they may hold OTP hashes or identifiers.
+      throw new DomainError('DEPENDENCY_UNAVAILABLE', 'The short-lived data store is unavailable.', {
+        details: { dependency: 'redis' },
+        cause: error,
+      });
+    }
+  }
+}
+
+export function parseCounter(reply: unknown): Counter {
+  if (!Array.isArray(reply) || reply.length !== 2) throw new Error('unexpected reply from the increment script');
+  const [count, ttlMillis] = reply as unknown[];
+  if (typeof count !== 'number' || typeof ttlMillis !== 'number') {
+    throw new Error('unexpected reply from the increment script');
+  }
+  return { count, ttlMillis };
+}

@@ -1,0 +1,8 @@
+import { FlowSchema } from '../kernel/flow/flow.entity.ts';
+
+/**
+ * Every entity the BFF maps, in one list: `createOrm` registers exactly these, no folder discovery
+ * (discovery by glob breaks under type stripping and bundling alike). A new entity goes here and gets
+ * a migration in `./migrations/`.
+ */
+export const entities = [FlowSchema];

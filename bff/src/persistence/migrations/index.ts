@@ -1,0 +1,9 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261123000000_flow } from './Migration20261123000000_flow.ts';
+
+/**
+ * Every migration, oldest first, listed by hand: the list is the contract (no glob discovery, which
+ * would need file-system paths that differ between Node's type stripping, vitest and a bundle).
+ * The `name` is what lands in `mikro_orm_migrations`; never rename a shipped one.
+ */
+export const migrations: MigrationObject[] = [{ name: 'Migration20261123000000_flow', class: Migration20261123000000_flow }];
