@@ -1,0 +1,167 @@
+import { Router, type RouterContext } from '@koa/router';
+import type pg from 'pg';
+import type pino from 'pino';
+import type { z } from 'zod';
+import { notFound, validationProblem } from './problem.ts';
+import * as s from './schemas.ts';
+import * as store from './store.ts';
+
+/**
+ * The routes of `upstream/openapi.yaml`, one handler each: validate, call the store, answer.
+ * `upstream/src/openapi.test.ts` checks this router's paths and methods against the document.
+ */
+export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
+  const router = new Router();
+  // The app middleware puts a per-request child logger (with the request id) on ctx.state.
+  const log = (ctx: RouterContext): pino.Logger => (ctx.state as { log?: pino.Logger }).log ?? logger;
+
+  router.get('/health', async (ctx) => {
+    await pool.query('SELECT 1');
+    ctx.body = { status: 'ok' };
+  });
+
+  // ---------------------------------------------------------------------------------- organisations
+
+  router.get('/v1/channels/:channel', async (ctx) => {
+    const channel = pathParam(ctx, 'channel', s.channel, 'organisation');
+    const org = await store.getRootOrgByChannel(pool, channel);
+    if (!org) throw notFound('organisation');
+    ctx.body = org;
+  });
+
+  router.get('/v1/organisations/:orgId', async (ctx) => {
+    const org = await store.getOrganisation(pool, pathParam(ctx, 'orgId', s.orgId, 'organisation'));
+    if (!org) throw notFound('organisation');
+    ctx.body = org;
+  });
+
+  // ------------------------------------------------------------------------------------------ users
+
+  router.post('/v1/users', async (ctx) => {
+    const { user, created } = await store.createUser(pool, body(ctx, s.createUserBody));
+    ctx.status = created ? 201 : 200;
+    if (created) {
+      ctx.set('Location', `/v1/users/${user.id}`);
+      log(ctx).info({ event: 'user.created', userId: user.id }, 'user created');
+    }
+    ctx.body = user;
+  });
+
+  router.post('/v1/users/search', async (ctx) => {
+    ctx.body = { items: await store.searchUsers(pool, body(ctx, s.searchBody)) };
+  });
+
+  router.get('/v1/users/by-external-id/:externalId', async (ctx) => {
+    const user = await store.getUserByExternalId(pool, pathParam(ctx, 'externalId', s.externalId, 'user'));
+    if (!user) throw notFound('user');
+    ctx.body = user;
+  });
+
+  router.get('/v1/users/:userId', async (ctx) => {
+    const user = await store.getUser(pool, userIdParam(ctx));
+    if (!user) throw notFound('user');
+    ctx.body = user;
+  });
+
+  router.patch('/v1/users/:userId', async (ctx) => {
+    const id = userIdParam(ctx);
+    const changes = body(ctx, s.profileChangesBody);
+    ctx.body = await store.updateProfile(pool, id, changes);
+    log(ctx).info({ event: 'user.profile_updated', userId: id, fields: Object.keys(changes) }, 'profile updated');
+  });
+
+  router.delete('/v1/users/:userId', async (ctx) => {
+    const id = userIdParam(ctx);
+    await store.deleteUser(pool, id);
+    log(ctx).info({ event: 'user.deleted', userId: id }, 'user deleted');
+    ctx.status = 204;
+  });
+
+  router.put('/v1/users/:userId/external-id', async (ctx) => {
+    const id = userIdParam(ctx);
+    ctx.body = await store.linkExternalId(pool, id, body(ctx, s.linkExternalIdBody).externalId);
+  });
+
+  router.put('/v1/users/:userId/status', async (ctx) => {
+    const id = userIdParam(ctx);
+    const { status } = body(ctx, s.statusBody);
+    ctx.body = await store.setStatus(pool, id, status);
+    log(ctx).info({ event: 'user.status_set', userId: id, status }, 'status set');
+  });
+
+  // ------------------------------------------------------------------------------------ memberships
+
+  router.get('/v1/users/:userId/memberships', async (ctx) => {
+    ctx.body = { items: await store.listMemberships(pool, userIdParam(ctx)) };
+  });
+
+  router.put('/v1/users/:userId/memberships/:orgId', async (ctx) => {
+    const id = userIdParam(ctx);
+    const orgId = pathParam(ctx, 'orgId', s.orgId, 'organisation');
+    const { membership, created } = await store.putMembership(pool, id, orgId, body(ctx, s.membershipBody).roles);
+    ctx.status = created ? 201 : 200;
+    ctx.body = membership;
+  });
+
+  router.delete('/v1/users/:userId/memberships/:orgId', async (ctx) => {
+    const id = userIdParam(ctx);
+    await store.deleteMembership(pool, id, pathParam(ctx, 'orgId', s.orgId, 'organisation'));
+    ctx.status = 204;
+  });
+
+  // ------------------------------------------------------------------------------------ credentials
+
+  router.put('/v1/users/:userId/password', async (ctx) => {
+    const id = userIdParam(ctx);
+    await store.setPassword(pool, id, body(ctx, s.setPasswordBody).password);
+    log(ctx).info({ event: 'user.password_set', userId: id }, 'password set');
+    ctx.status = 204;
+  });
+
+  router.post('/v1/credentials/verify-password', async (ctx) => {
+    const { login, password } = body(ctx, s.verifyPasswordBody);
+    try {
+      const user = await store.verifyPassword(pool, login, password);
+      log(ctx).info({ event: 'password.verified', userId: user.id }, 'password verified');
+      ctx.body = { user };
+    } catch (error) {
+      // The login itself may be an email or phone: it is never logged.
+      log(ctx).info({ event: 'password.rejected' }, 'password rejected');
+      throw error;
+    }
+  });
+
+  router.put('/v1/users/:userId/kba', async (ctx) => {
+    const id = userIdParam(ctx);
+    ctx.body = { questions: await store.setKbaQuestions(pool, id, body(ctx, s.setKbaBody).questions) };
+    log(ctx).info({ event: 'kba.set', userId: id }, 'kba questions set');
+  });
+
+  router.get('/v1/users/:userId/kba/questions', async (ctx) => {
+    ctx.body = { questions: await store.getKbaQuestions(pool, userIdParam(ctx)) };
+  });
+
+  router.post('/v1/users/:userId/kba/verify', async (ctx) => {
+    const id = userIdParam(ctx);
+    const result = await store.verifyKbaAnswers(pool, id, body(ctx, s.verifyKbaBody).answers);
+    log(ctx).info({ event: 'kba.verified', userId: id, result }, 'kba answers checked');
+    ctx.body = { result };
+  });
+
+  return router;
+}
+
+function body<T extends z.ZodType>(ctx: RouterContext, schema: T): z.output<T> {
+  const result = schema.safeParse(ctx.request.body, { reportInput: true });
+  if (!result.success) throw validationProblem(result.error);
+  return result.data;
+}
+
+/** A path parameter that cannot name anything (bad shape) is simply not found. */
+function pathParam<T extends z.ZodType<string>>(ctx: RouterContext, name: string, schema: T, what: string): string {
+  const result = schema.safeParse(ctx.params[name]);
+  if (!result.success) throw notFound(what);
+  return result.data;
+}
+
+const userIdParam = (ctx: RouterContext): string => pathParam(ctx, 'userId', s.userId, 'user');

@@ -1,0 +1,59 @@
+-- Tables of the reference upstream core. Applied at every start, so every statement is idempotent.
+-- Names are unqualified: the server runs this with search_path set to its own schema
+-- (UPSTREAM_SCHEMA, default upstream_core), under an advisory lock so that two starting processes
+-- do not race on CREATE ... IF NOT EXISTS.
+
+CREATE TABLE IF NOT EXISTS organisations (
+  id          text PRIMARY KEY DEFAULT gen_random_uuid()::text,
+  name        text NOT NULL,
+  -- A root organisation has a channel and no parent; a sub-organisation has a root and no channel
+  -- (its channel is its root's).
+  channel     text UNIQUE,
+  root_org_id text REFERENCES organisations (id),
+  status      text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive')),
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT organisations_root_xor_sub CHECK ((channel IS NULL) <> (root_org_id IS NULL))
+);
+
+CREATE TABLE IF NOT EXISTS users (
+  id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  -- The platform's (Keycloak's) user id. NULL for an upstream-only member until lazy migration links
+  -- it. Unique over all rows, deleted ones included: it is what makes create idempotent.
+  external_id   text UNIQUE,
+  username      text CHECK (username = lower(username)),
+  first_name    text NOT NULL,
+  last_name     text,
+  email         text CHECK (email = lower(email)),
+  phone         text CHECK (phone ~ '^\+[1-9][0-9]{6,14}$'),
+  status        text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive', 'deleted')),
+  -- scrypt$N$r$p$salt$hash (base64url); NULL when the member has no password here.
+  password_hash text,
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- Identifiers are unique among users that are not deleted: a soft-deleted user keeps its identifiers
+-- for history, and they become free for someone else.
+CREATE UNIQUE INDEX IF NOT EXISTS users_username_live_key ON users (username) WHERE status <> 'deleted';
+CREATE UNIQUE INDEX IF NOT EXISTS users_email_live_key ON users (email) WHERE status <> 'deleted';
+CREATE UNIQUE INDEX IF NOT EXISTS users_phone_live_key ON users (phone) WHERE status <> 'deleted';
+
+CREATE TABLE IF NOT EXISTS memberships (
+  user_id         uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  organisation_id text NOT NULL REFERENCES organisations (id),
+  roles           text[] NOT NULL CHECK (cardinality(roles) > 0),
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (user_id, organisation_id)
+);
+
+CREATE TABLE IF NOT EXISTS kba_questions (
+  user_id     uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  question_id text NOT NULL,
+  position    integer NOT NULL,
+  text        text NOT NULL,
+  -- scrypt hash of the normalised answer, same format as users.password_hash.
+  answer_hash text NOT NULL,
+  PRIMARY KEY (user_id, question_id)
+);
