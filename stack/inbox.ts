@@ -112,6 +112,7 @@ export async function startInbox(opts: { smtpPort: number; httpPort: number; hos
     server.once('error', reject);
     server.listen(opts.httpPort, host, () => resolve());
   });
+  let closed = false;
   const httpUrl = `http://${host}:${(server.address() as AddressInfo).port}`;
 
   return {
@@ -120,6 +121,8 @@ export async function startInbox(opts: { smtpPort: number; httpPort: number; hos
     mails,
     sms,
     async close() {
+      if (closed) return;
+      closed = true;
       await new Promise<void>((r) => smtp.close(() => r()));
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -2,6 +2,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
+/**
+ * Everything started so far, stopped in reverse order by `stopEverything()`: a Ctrl-C in the middle
+ * of start-up must not leave a half-started Keycloak behind.
+ */
+const cleanups: (() => Promise<void>)[] = [];
+
+export function onStopEverything(fn: () => Promise<void>): void {
+  cleanups.push(fn);
+}
+
+export async function stopEverything(): Promise<void> {
+  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
+}
+
 export interface ManagedProcess {
   name: string;
   child: ChildProcess;
@@ -35,7 +49,7 @@ export function startProcess(opts: {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(-1));
   });
-  return {
+  const managed: ManagedProcess = {
     name: opts.name,
     child,
     logFile: opts.logFile,
@@ -49,6 +63,8 @@ export function startProcess(opts: {
       log.end();
     },
   };
+  onStopEverything(() => managed.stop());
+  return managed;
 }
 
 /** Polls `check` until it returns true; fails with `what` and the elapsed time. */

@@ -5,6 +5,7 @@
 export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'CONFLICT'

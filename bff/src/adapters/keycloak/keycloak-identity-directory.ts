@@ -1,0 +1,177 @@
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
+import { DomainError } from '../../kernel/errors.ts';
+import type { DirectoryOrganization, DirectoryUser, IdentityDirectory, NewDirectoryUser } from '../../ports/identity-directory.ts';
+import type { ServiceAccountTokens } from './service-account-tokens.ts';
+
+/**
+ * IdentityDirectory on Keycloak's Admin API, as the BFF's service account (only the
+ * realm-management roles declared in realm-config/realms/platform/clients/bff.json).
+ */
+export class KeycloakIdentityDirectory implements IdentityDirectory {
+  readonly #admin: KcAdminClient;
+  readonly #tokens: ServiceAccountTokens;
+  readonly #orgIds = new Map<string, string>();
+
+  constructor(opts: { keycloakUrl: string; realm: string; tokens: ServiceAccountTokens }) {
+    this.#admin = new KcAdminClient({ baseUrl: opts.keycloakUrl, realmName: opts.realm });
+    this.#tokens = opts.tokens;
+  }
+
+  /** Every call: a fresh-enough token, then the Admin API, with vendor errors translated. */
+  async #call<T>(what: string, fn: (admin: KcAdminClient) => Promise<T>): Promise<T> {
+    this.#admin.setAccessToken(await this.#tokens.accessToken());
+    try {
+      return await fn(this.#admin);
+    } catch (err) {
+      throw translateAdminError(what, err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.#call('ping', (a) => a.users.count());
+  }
+
+  async getUser(id: string): Promise<DirectoryUser | null> {
+    const user = await this.#call('getUser', (a) => a.users.findOne({ id, userProfileMetadata: false }));
+    return user ? toDirectoryUser(user) : null;
+  }
+
+  async findUserByUsername(username: string): Promise<DirectoryUser | null> {
+    const users = await this.#call('findUserByUsername', (a) => a.users.find({ username, exact: true, briefRepresentation: false }));
+    const user = users.find((u) => u.username === username.toLowerCase());
+    return user ? toDirectoryUser(user) : null;
+  }
+
+  async findUsersByEmail(email: string): Promise<DirectoryUser[]> {
+    const users = await this.#call('findUsersByEmail', (a) => a.users.find({ email, exact: true, briefRepresentation: false }));
+    return users.map(toDirectoryUser);
+  }
+
+  async findUsersByAttribute(name: string, value: string): Promise<DirectoryUser[]> {
+    const users = await this.#call('findUsersByAttribute', (a) => a.users.find({ q: `${name}:${value}`, exact: true, briefRepresentation: false }));
+    // `q` matching is not guaranteed exact across versions: filter ourselves.
+    return users.map(toDirectoryUser).filter((u) => u.attributes[name]?.includes(value));
+  }
+
+  async createUser(user: NewDirectoryUser): Promise<{ id: string }> {
+    const { id } = await this.#call('createUser', (a) =>
+      a.users.create({
+        username: user.username,
+        email: user.email,
+        emailVerified: user.emailVerified ?? false,
+        firstName: user.firstName,
+        lastName: user.lastName,
+        enabled: user.enabled ?? true,
+        attributes: user.attributes ?? {},
+      }),
+    );
+    return { id };
+  }
+
+  async updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username'>>): Promise<void> {
+    await this.#call('updateUser', async (a) => {
+      const current = await a.users.findOne({ id });
+      if (!current) throw new DomainError('NOT_FOUND', 'No such account');
+      await a.users.update({ id }, { ...current, ...changes, attributes: { ...(current.attributes ?? {}), ...(changes.attributes ?? {}) } });
+    });
+  }
+
+  async setPassword(id: string, password: string): Promise<void> {
+    await this.#call('setPassword', (a) => a.users.resetPassword({ id, credential: { type: 'password', value: password, temporary: false } }));
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    await this.#call('deleteUser', (a) => a.users.del({ id }));
+  }
+
+  async addToOrganization(userId: string, organizationAlias: string): Promise<void> {
+    const orgId = await this.#organizationId(organizationAlias);
+    try {
+      await this.#call('addToOrganization', (a) => a.organizations.addMember({ orgId, userId }));
+    } catch (err) {
+      // Already a member: the goal is reached, which keeps this call idempotent.
+      if (err instanceof DomainError && err.code === 'ACCOUNT_EXISTS') return;
+      throw err;
+    }
+  }
+
+  async removeFromOrganization(userId: string, organizationAlias: string): Promise<void> {
+    const orgId = await this.#organizationId(organizationAlias);
+    try {
+      await this.#call('removeFromOrganization', (a) => a.organizations.delMember({ orgId, userId }));
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') return;
+      throw err;
+    }
+  }
+
+  async organizationsOf(userId: string): Promise<DirectoryOrganization[]> {
+    const orgs = await this.#call('organizationsOf', (a) => a.organizations.memberOrganizations({ userId }));
+    return orgs.map((o) => ({ id: String(o.id), alias: String(o.alias), name: String(o.name) }));
+  }
+
+  async #organizationId(alias: string): Promise<string> {
+    const cached = this.#orgIds.get(alias);
+    if (cached) return cached;
+    const orgs = await this.#call('findOrganization', (a) => a.organizations.find({ first: 0, max: 1000 }));
+    const org = orgs.find((o) => o.alias === alias);
+    if (!org?.id) throw new DomainError('NOT_FOUND', `No organization ${alias}`);
+    this.#orgIds.set(alias, org.id);
+    return org.id;
+  }
+}
+
+function toDirectoryUser(u: UserRepresentation): DirectoryUser {
+  return {
+    id: String(u.id),
+    username: String(u.username),
+    ...(u.email ? { email: u.email } : {}),
+    emailVerified: Boolean(u.emailVerified),
+    ...(u.firstName ? { firstName: u.firstName } : {}),
+    ...(u.lastName ? { lastName: u.lastName } : {}),
+    enabled: u.enabled !== false,
+    attributes: (u.attributes ?? {}) as Record<string, string[]>,
+    ...(u.createdTimestamp ? { createdAt: new Date(u.createdTimestamp) } : {}),
+  };
+}
+
+/** Keycloak's answers in our codes. Messages name the operation, never the data sent. */
+export function translateAdminError(what: string, err: unknown): DomainError {
+  if (err instanceof DomainError) return err;
+  const response = (err as { response?: Response }).response;
+  const data = (err as { responseData?: unknown }).responseData as { errorMessage?: string; error?: string; field?: string } | undefined;
+  if (!response) {
+    return new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unreachable during ${what}`, { cause: err });
+  }
+  const message = data?.errorMessage ?? data?.error ?? '';
+  switch (response.status) {
+    case 400: {
+      if (/password/i.test(message) || /invalidPassword/.test(message)) {
+        return new DomainError('VALIDATION_FAILED', 'The password does not meet the password policy', {
+          fields: [{ field: 'password', reason: 'policy', message: 'The password does not meet the password policy' }],
+        });
+      }
+      return new DomainError('VALIDATION_FAILED', `Keycloak rejected ${what}`, {
+        fields: data?.field ? [{ field: data.field, reason: 'invalid', message }] : [],
+      });
+    }
+    case 404:
+      return new DomainError('NOT_FOUND', `Not found during ${what}`);
+    case 409: {
+      const field = /email/i.test(message) ? 'email' : /username/i.test(message) ? 'username' : undefined;
+      return new DomainError('ACCOUNT_EXISTS', 'An account with these details already exists', {
+        fields: field ? [{ field, reason: 'taken', message: `This ${field} is already in use` }] : [],
+      });
+    }
+    case 401:
+    case 403:
+      return new DomainError('IDENTITY_DIRECTORY_FAILED', `The BFF is not allowed to ${what} (service-account roles?)`);
+    case 502:
+    case 503:
+    case 504:
+      return new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unavailable during ${what}`);
+    default:
+      return new DomainError('IDENTITY_DIRECTORY_FAILED', `Keycloak failed during ${what} (HTTP ${response.status})`);
+  }
+}

@@ -1,0 +1,98 @@
+import type { Context, Next } from 'koa';
+import { DomainError, isDomainError, type ErrorCode } from '../kernel/errors.ts';
+
+/**
+ * The one table from error codes to HTTP. Domain code throws DomainError with a code; nothing else
+ * decides statuses. Unexpected errors become a generic 500 that reveals nothing.
+ */
+export const ERROR_TABLE: Record<ErrorCode, { status: number; title: string }> = {
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  FORBIDDEN: { status: 403, title: 'Not allowed' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  CONFLICT: { status: 409, title: 'Conflicts with the current state' },
+  ACCOUNT_EXISTS: { status: 409, title: 'An account with these details already exists' },
+  FLOW_CONFLICT: { status: 409, title: 'The flow was changed by another request; reload it' },
+  FLOW_EXPIRED: { status: 410, title: 'The flow has expired; start a new one' },
+  FLOW_OUTDATED: { status: 410, title: 'The flow was started by an older version; start a new one' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+  IDENTITY_DIRECTORY_FAILED: { status: 502, title: 'The identity provider failed' },
+  UPSTREAM_FAILED: { status: 502, title: 'The upstream core system failed' },
+  IDENTITY_DIRECTORY_UNAVAILABLE: { status: 503, title: 'The identity provider is unavailable; try again' },
+  UPSTREAM_UNAVAILABLE: { status: 503, title: 'The upstream core system is unavailable; try again' },
+  DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable; try again' },
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  instance?: string;
+  requestId?: string;
+  fields?: { field: string; reason: string; message: string }[];
+  [extra: string]: unknown;
+}
+
+export function toProblem(err: DomainError, requestId?: string): Problem {
+  const { status, title } = ERROR_TABLE[err.code];
+  // 5xx messages are replaced by the title: they may carry internals.
+  const detail = status >= 500 ? title : err.message;
+  return {
+    type: `urn:problem:${err.code.toLowerCase().replaceAll('_', '-')}`,
+    title,
+    status,
+    code: err.code,
+    detail,
+    ...(requestId ? { requestId } : {}),
+    ...(err.fields.length > 0 ? { fields: err.fields } : {}),
+    ...(status < 500 || err.code.endsWith('UNAVAILABLE') ? err.details : {}),
+  };
+}
+
+export function sendProblem(ctx: Context, problem: Problem): void {
+  ctx.status = problem.status;
+  ctx.type = 'application/problem+json';
+  ctx.body = problem;
+  if (problem.code === 'RATE_LIMITED' && typeof problem.retryAfterSeconds === 'number') ctx.set('Retry-After', String(problem.retryAfterSeconds));
+  if (problem.status === 503) ctx.set('Retry-After', String(problem.retryAfterSeconds ?? 5));
+}
+
+/** Koa middleware: any thrown error leaves as problem+json. */
+export function problemMiddleware() {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new DomainError('NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (err) {
+      const domain = isDomainError(err) ? err : fromFrameworkError(err);
+      if (!isDomainError(err) || ERROR_TABLE[domain.code].status >= 500) {
+        ctx.state.logger?.error({ err: safeError(err), code: domain.code }, 'request failed');
+      }
+      sendProblem(ctx, toProblem(domain, ctx.state.requestId));
+    }
+  };
+}
+
+/** Koa/koa-body errors (malformed JSON, too large) carry `status`; keep their 4xx, hide the rest. */
+function fromFrameworkError(err: unknown): DomainError {
+  const status = (err as { status?: unknown })?.status;
+  if (status === 405 || status === 501) return new DomainError('METHOD_NOT_ALLOWED', 'This method is not allowed on this path');
+  if (status === 400 || status === 413 || status === 415 || status === 422) {
+    return new DomainError('VALIDATION_FAILED', 'The request body could not be read', {
+      fields: [{ field: 'body', reason: status === 413 ? 'too_large' : 'malformed', message: 'Send a JSON body of reasonable size' }],
+    });
+  }
+  return new DomainError('INTERNAL', 'Internal error', { cause: err });
+}
+
+/** Error fields safe to log: name, message, code, stack; never request data. */
+export function safeError(err: unknown): Record<string, unknown> {
+  if (err instanceof Error) return { type: err.name, message: err.message, code: (err as { code?: unknown }).code, stack: err.stack };
+  return { type: typeof err };
+}

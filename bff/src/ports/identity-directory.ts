@@ -1,0 +1,48 @@
+/**
+ * The directory of accounts (Keycloak behind it): what the flows need from it, in our words.
+ * Adapters translate vendor errors into DomainError codes: ACCOUNT_EXISTS, NOT_FOUND,
+ * VALIDATION_FAILED (e.g. password policy), IDENTITY_DIRECTORY_UNAVAILABLE, IDENTITY_DIRECTORY_FAILED.
+ */
+export interface DirectoryUser {
+  id: string;
+  username: string;
+  email?: string;
+  emailVerified: boolean;
+  firstName?: string;
+  lastName?: string;
+  enabled: boolean;
+  attributes: Record<string, string[]>;
+  createdAt?: Date;
+}
+
+export interface NewDirectoryUser {
+  username: string;
+  email?: string;
+  emailVerified?: boolean;
+  firstName: string;
+  lastName?: string;
+  enabled?: boolean;
+  attributes?: Record<string, string[]>;
+}
+
+export interface DirectoryOrganization {
+  id: string;
+  alias: string;
+  name: string;
+}
+
+export interface IdentityDirectory {
+  ping(): Promise<void>;
+  getUser(id: string): Promise<DirectoryUser | null>;
+  findUserByUsername(username: string): Promise<DirectoryUser | null>;
+  findUsersByEmail(email: string): Promise<DirectoryUser[]>;
+  /** Exact match on a single-valued user attribute (e.g. phone in E.164). */
+  findUsersByAttribute(name: string, value: string): Promise<DirectoryUser[]>;
+  createUser(user: NewDirectoryUser): Promise<{ id: string }>;
+  updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username'>>): Promise<void>;
+  setPassword(id: string, password: string): Promise<void>;
+  deleteUser(id: string): Promise<void>;
+  addToOrganization(userId: string, organizationAlias: string): Promise<void>;
+  removeFromOrganization(userId: string, organizationAlias: string): Promise<void>;
+  organizationsOf(userId: string): Promise<DirectoryOrganization[]>;
+}

@@ -1,0 +1,150 @@
+import path from 'node:path';
+import { startInbox, type Inbox } from './inbox.ts';
+import { ensureKeycloakDistribution, startKeycloak, type KeycloakInstance } from './keycloak.ts';
+import { realmConfigDir, repoRoot, runDir } from './paths.ts';
+import { assertPortFree, checkPostgres, checkRedis, databaseName, ensureDatabases } from './preflight.ts';
+import { httpOk, onStopEverything, startProcess, waitFor, type ManagedProcess } from './processes.ts';
+import { applyRealmConfig, type Change } from './realm/apply.ts';
+import { realmEnv, type StackSettings } from './settings.ts';
+
+/**
+ * Brings up what the platform needs around the BFF, in dependency order: the dev inbox (SMTP + SMS
+ * sink), the reference upstream core, Keycloak with the realm configuration applied, and (for
+ * `npm start`) the BFF itself. `npm start` and the end-to-end tests share this; they differ in
+ * settings (ports, databases, key prefix) only.
+ */
+export interface RunningStack {
+  settings: StackSettings;
+  inbox: Inbox;
+  upstreamUrl: string;
+  keycloak: KeycloakInstance;
+  realmChanges: Change[];
+  bff?: { url: string; process: ManagedProcess };
+  processes: ManagedProcess[];
+  stop(): Promise<void>;
+}
+
+export const postgresAdminUrl = () => process.env.POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export async function startStack(
+  s: StackSettings,
+  opts: { demo: boolean; startBff: boolean; log: (line: string) => void; themeCaching?: boolean },
+): Promise<RunningStack> {
+  const { log } = opts;
+  const instanceDir = path.join(runDir, s.name);
+  await checkPostgres(postgresAdminUrl());
+  await checkRedis(s.redisUrl);
+  for (const [port, what, variable] of [
+    [s.keycloakPort, 'Keycloak', 'KEYCLOAK_PORT'],
+    [s.keycloakManagementPort, 'Keycloak management', 'KEYCLOAK_MANAGEMENT_PORT'],
+    [s.upstreamPort, 'upstream core', 'UPSTREAM_PORT'],
+    [s.smtpPort, 'SMTP', 'SMTP_PORT'],
+    [s.inboxPort, 'dev inbox', 'INBOX_PORT'],
+    ...(opts.startBff ? [[s.bffPort, 'BFF', 'BFF_PORT'] as const] : []),
+  ] as const) {
+    await assertPortFree(port, what, variable);
+  }
+  ensureKeycloakDistribution(log);
+  await ensureDatabases(postgresAdminUrl(), [s.keycloakDatabaseUrl, s.bffDatabaseUrl, s.upstreamDatabaseUrl].map(databaseName));
+
+  const processes: ManagedProcess[] = [];
+  const inbox = await startInbox({ smtpPort: s.smtpPort, httpPort: s.inboxPort });
+  onStopEverything(() => inbox.close());
+  const stop = async () => {
+    for (const p of [...processes].reverse()) await p.stop();
+    await inbox.close();
+  };
+  try {
+    log(`==> dev inbox: SMTP on ${inbox.smtpPort}, messages at ${inbox.httpUrl}`);
+
+    const upstream = startProcess({
+      name: 'upstream',
+      command: process.execPath,
+      args: [path.join(repoRoot, 'upstream', 'src', 'main.ts')],
+      logFile: path.join(instanceDir, 'upstream.log'),
+      env: {
+        UPSTREAM_DATABASE_URL: s.upstreamDatabaseUrl,
+        UPSTREAM_PORT: String(s.upstreamPort),
+        UPSTREAM_API_KEY: s.upstreamApiKey,
+        UPSTREAM_LOAD_DEMO_DATA: String(opts.demo),
+      },
+    });
+    processes.push(upstream);
+    const upstreamUrl = `http://127.0.0.1:${s.upstreamPort}`;
+    await waitFor('upstream core', () => httpOk(`${upstreamUrl}/health`), { timeoutMs: 30_000, abortIf: exitedReason(upstream) });
+    log(`==> upstream core (reference implementation) on ${upstreamUrl}`);
+
+    log('==> starting Keycloak (log: ' + path.relative(process.cwd(), path.join(instanceDir, 'keycloak.log')) + ')');
+    const started = Date.now();
+    const keycloak = await startKeycloak({
+      instanceDir,
+      httpPort: s.keycloakPort,
+      managementPort: s.keycloakManagementPort,
+      publicUrl: s.keycloakPublicUrl,
+      databaseUrl: s.keycloakDatabaseUrl,
+      adminUser: s.keycloakAdminUser,
+      adminPassword: s.keycloakAdminPassword,
+      themeCaching: opts.themeCaching ?? false,
+    });
+    processes.push(keycloak.process);
+    log(`==> Keycloak ready in ${Math.round((Date.now() - started) / 1000)} s; applying realm-config`);
+    const realmChanges = await applyRealmConfig({
+      keycloakUrl: keycloak.url,
+      adminUser: s.keycloakAdminUser,
+      adminPassword: s.keycloakAdminPassword,
+      configDir: realmConfigDir,
+      env: realmEnv(s),
+      demo: opts.demo,
+    });
+    log(`==> realm-config: ${realmChanges.length === 0 ? 'no changes' : `${realmChanges.length} change(s)`}`);
+
+    let bff: RunningStack['bff'];
+    if (opts.startBff) {
+      const env = bffEnv(s, upstreamUrl);
+      const migrate = startProcess({
+        name: 'migrations',
+        command: process.execPath,
+        args: [path.join(repoRoot, 'bff', 'src', 'persistence', 'migrate-cli.ts'), 'up', s.bffDatabaseUrl],
+        logFile: path.join(instanceDir, 'migrations.log'),
+        env,
+      });
+      if ((await migrate.exited) !== 0) throw new Error(`BFF migrations failed; see ${migrate.logFile}`);
+      log('==> BFF database migrated');
+      const proc = startProcess({
+        name: 'bff',
+        command: process.execPath,
+        args: [path.join(repoRoot, 'bff', 'src', 'main.ts')],
+        logFile: path.join(instanceDir, 'bff.log'),
+        env,
+      });
+      processes.push(proc);
+      const url = `http://127.0.0.1:${s.bffPort}`;
+      await waitFor('BFF', () => httpOk(`${url}/readyz`), { timeoutMs: 60_000, abortIf: exitedReason(proc) });
+      bff = { url, process: proc };
+    }
+    return { settings: s, inbox, upstreamUrl, keycloak, realmChanges, ...(bff ? { bff } : {}), processes, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The BFF's environment for a stack (see bff/src/config.ts for every variable). */
+export function bffEnv(s: StackSettings, upstreamUrl: string): Record<string, string> {
+  return {
+    NODE_ENV: 'development',
+    BFF_PORT: String(s.bffPort),
+    BFF_PUBLIC_URL: s.bffPublicUrl,
+    BFF_DATABASE_URL: s.bffDatabaseUrl,
+    REDIS_URL: s.redisUrl,
+    REDIS_PREFIX: s.redisPrefix,
+    KEYCLOAK_URL: s.keycloakPublicUrl,
+    PLATFORM_REALM: s.platformRealm,
+    BFF_CLIENT_SECRET: s.bffClientSecret,
+    UPSTREAM_URL: upstreamUrl,
+    UPSTREAM_API_KEY: s.upstreamApiKey,
+  };
+}
+
+const exitedReason = (p: ManagedProcess) => () =>
+  p.child.exitCode !== null ? `exited with ${p.child.exitCode}; see ${p.logFile}` : undefined;

@@ -1,0 +1,67 @@
+// `npm start`: the whole stack with demo data, in the foreground. Ctrl-C stops everything it started.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { keycloakVersion } from './keycloak.ts';
+import { stopEverything } from './processes.ts';
+import { devSettings } from './settings.ts';
+import { startStack, type RunningStack } from './stack.ts';
+
+const settings = devSettings();
+let stack: RunningStack | undefined;
+let stopping = false;
+
+async function stop(code: number) {
+  if (stopping) return;
+  stopping = true;
+  console.log('\n==> stopping (Keycloak takes a few seconds)…');
+  await stopEverything();
+  console.log('==> stopped; nothing left running');
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  stack = await startStack(settings, { demo: true, startBff: true, log: (l) => console.log(l) });
+} catch (err) {
+  console.error(`\n✖ ${(err as Error).message}`);
+  await stop(1);
+}
+
+const s = settings;
+const kc = s.keycloakPublicUrl;
+const rows: [string, string][] = [
+  ['Keycloak admin console', `${kc}/admin/  (${s.keycloakAdminUser} / ${s.keycloakAdminPassword})`],
+  ['Login page (account console)', `${kc}/realms/${s.platformRealm}/account/`],
+  ['BFF health / readiness', `${s.bffPublicUrl}/healthz  ${s.bffPublicUrl}/readyz`],
+  ['BFF OpenAPI', `${s.bffPublicUrl}/openapi.json`],
+  ['Dev inbox (mail + SMS)', `${stack!.inbox.httpUrl}  (SMTP on 127.0.0.1:${s.smtpPort})`],
+  ['Upstream core (reference)', `${stack!.upstreamUrl}  (API key ${s.upstreamApiKey})`],
+  ['Demo user (custodian)', `asha / ${s.demoUserPassword}`],
+  ['Demo platform admin', `platform.admin / ${s.demoUserPassword}`],
+  ['Demo state IdP users', `meera.state, arjun.state, kavya.state / ${s.demoUserPassword}  ("State of Demo" button)`],
+  ['Demo Google account', `priya.google / ${s.demoUserPassword}  ("Google (demo)" button)`],
+  ['Demo upstream members', upstreamMembers()],
+  ['Demo partner client', `partner-demo-bank / ${s.demoPartnerClientSecret}  (client credentials)`],
+  ['Logs', path.relative(process.cwd(), path.join('.run', s.name)) + '/*.log'],
+];
+const width = Math.max(...rows.map(([k]) => k.length));
+console.log(`\nIdentity platform is up (Keycloak ${keycloakVersion()}). Ctrl-C stops everything.\n`);
+for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+console.log('');
+
+for (const p of stack!.processes) {
+  void p.exited.then((code) => {
+    if (stopping) return;
+    console.error(`\n✖ ${p.name} exited (${code}); last lines of ${p.logFile}:`);
+    console.error(readFileSync(p.logFile, 'utf8').split('\n').slice(-15).join('\n'));
+    void stop(1);
+  });
+}
+
+function upstreamMembers(): string {
+  const src = readFileSync(new URL('../upstream/src/demo-data.ts', import.meta.url), 'utf8');
+  const names = [...src.matchAll(/username:\s*'([^']+)'/g)].map((m) => m[1]);
+  const password = /DEMO_PASSWORD = '([^']+)'/.exec(src)?.[1] ?? '';
+  return names.length ? `${names.join(', ')} / ${password}  (upstream only until the unified-login issue)` : '(none)';
+}

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { runDir } from '../../stack/paths.ts';
+import { devSettings, type StackSettings } from '../../stack/settings.ts';
+import { postgresAdminUrl, startStack } from '../../stack/stack.ts';
+import { testKeyPrefix } from '../support/redis.ts';
+
+/**
+ * Global setup of the e2e project: one real stack (Keycloak, upstream core, dev inbox) on free ports
+ * with its own databases and Redis prefix, so it runs beside a developer's `npm start`. Torn down,
+ * databases dropped and keys deleted, when the run ends.
+ */
+export interface E2EStack {
+  settings: StackSettings;
+  keycloakUrl: string;
+  upstreamUrl: string;
+  inboxUrl: string;
+  realmChangesOnStart: number;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: E2EStack;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export default async function setup(project: TestProject) {
+  const id = randomBytes(3).toString('hex');
+  const [keycloakPort, keycloakManagementPort, upstreamPort, smtpPort, inboxPort, bffPort] = await Promise.all(
+    Array.from({ length: 6 }, freePort),
+  );
+  const redis = testKeyPrefix(`e2e-${id}`);
+  const db = (kind: string) => `postgres://postgres@127.0.0.1:5432/test_${kind}_${id}`;
+  const base = devSettings({});
+  const settings: StackSettings = {
+    ...base,
+    name: `test-${id}`,
+    keycloakPort: keycloakPort!,
+    keycloakManagementPort: keycloakManagementPort!,
+    keycloakPublicUrl: `http://localhost:${keycloakPort}`,
+    keycloakDatabaseUrl: db('kc'),
+    bffPort: bffPort!,
+    bffPublicUrl: `http://localhost:${bffPort}`,
+    bffDatabaseUrl: db('bff'),
+    redisPrefix: redis.prefix,
+    upstreamPort: upstreamPort!,
+    upstreamDatabaseUrl: db('upstream'),
+    smtpPort: smtpPort!,
+    inboxPort: inboxPort!,
+  };
+  const started = Date.now();
+  const stack = await startStack(settings, { demo: true, startBff: false, log: (l) => console.log(`[e2e stack] ${l}`) });
+  console.log(`[e2e stack] up in ${Math.round((Date.now() - started) / 1000)} s`);
+  project.provide('stack', {
+    settings,
+    keycloakUrl: settings.keycloakPublicUrl,
+    upstreamUrl: stack.upstreamUrl,
+    inboxUrl: stack.inbox.httpUrl,
+    realmChangesOnStart: stack.realmChanges.length,
+  });
+
+  return async () => {
+    await stack.stop();
+    await redis.cleanup();
+    const client = new pg.Client({ connectionString: postgresAdminUrl() });
+    await client.connect();
+    for (const url of [settings.keycloakDatabaseUrl, settings.bffDatabaseUrl, settings.upstreamDatabaseUrl]) {
+      await client.query(`DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`);
+    }
+    await client.end();
+    rmSync(path.join(runDir, settings.name), { recursive: true, force: true });
+  };
+}
