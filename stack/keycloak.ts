@@ -17,7 +17,7 @@ export function keycloakVersion(): string {
  * Build-time options, baked into the distribution by `kc.sh build` so that every start can be
  * `start --optimized` (about 10 s instead of 40 s for `start-dev`, which re-augments each time).
  */
-const BUILD_OPTIONS = ['--db=postgres', '--health-enabled=true', '--metrics-enabled=true'];
+export const BUILD_OPTIONS = ['--db=postgres', '--health-enabled=true', '--metrics-enabled=true'];
 
 const KEYCLOAK_DIR = path.join(cacheDir, 'keycloak');
 
