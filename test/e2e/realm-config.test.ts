@@ -1,0 +1,181 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { realmConfigDir } from '../../stack/paths.ts';
+import { applyRealmConfig } from '../../stack/realm/apply.ts';
+import { realmEnv } from '../../stack/settings.ts';
+import { adminFor } from '../support/keycloak-admin.ts';
+
+type Json = Record<string, any>;
+
+const stack = inject('stack');
+const admin = adminFor(stack);
+const realm = stack.settings.platformRealm;
+const apply = (opts: { configDir?: string; env?: Record<string, string> } = {}) =>
+  applyRealmConfig({
+    keycloakUrl: stack.keycloakUrl,
+    adminUser: stack.settings.keycloakAdminUser,
+    adminPassword: stack.settings.keycloakAdminPassword,
+    configDir: opts.configDir ?? realmConfigDir,
+    env: { ...realmEnv(stack.settings, {}), ...opts.env },
+    demo: true,
+  });
+
+const client = async (r: string, clientId: string) => (await admin.get<Json[]>(`/${r}/clients?clientId=${clientId}`))![0]!;
+
+describe('realm configuration as declared', () => {
+  it('the platform realm has organizations, themes, locales, password policy, brute force, events and SMTP', async () => {
+    const r = (await admin.get<Json>(`/${realm}`))!;
+    expect(r).toMatchObject({
+      enabled: true,
+      organizationsEnabled: true,
+      loginTheme: 'platform',
+      emailTheme: 'platform',
+      internationalizationEnabled: true,
+      defaultLocale: 'en',
+      bruteForceProtected: true,
+      failureFactor: 5,
+      eventsEnabled: true,
+      adminEventsEnabled: true,
+      registrationAllowed: false,
+    });
+    expect(r.supportedLocales.sort()).toEqual(['en', 'hi']);
+    expect(r.passwordPolicy).toContain('length(10)');
+    expect(r.smtpServer).toMatchObject({ host: '127.0.0.1', port: String(stack.settings.smtpPort) });
+  });
+
+  it('has the custodian and state-demo organizations, the state one linked to its IdP', async () => {
+    const orgs = (await admin.get<Json[]>(`/${realm}/organizations?briefRepresentation=false`))!;
+    expect(orgs.map((o) => o.alias).sort()).toEqual(['custodian', 'state-demo']);
+    const state = orgs.find((o) => o.alias === 'state-demo')!;
+    expect(state.attributes).toMatchObject({ tenantType: ['state'] });
+    const idps = (await admin.get<Json[]>(`/${realm}/organizations/${state.id}/identity-providers`))!;
+    expect(idps.map((i) => i.alias)).toEqual(['state-demo']);
+  });
+
+  it('declares phone (E.164), phoneVerified and the upstream user id in the user profile', async () => {
+    const profile = (await admin.get<Json>(`/${realm}/users/profile`))!;
+    const attr = (name: string) => profile.attributes.find((a: Json) => a.name === name);
+    expect(attr('phone').validations.pattern.pattern).toBe('^\\+[1-9][0-9]{6,14}$');
+    expect(attr('phone').permissions.edit).toEqual(['admin']);
+    expect(attr('phoneVerified').permissions.edit).toEqual(['admin']);
+    expect(attr('upstreamUserId').permissions).toEqual({ view: ['admin'], edit: ['admin'] });
+    expect(attr('email').required).toBeUndefined(); // phone-only sign-ups have no email
+    expect(attr('firstName').required).toBeDefined();
+  });
+
+  it('has a public PKCE portal, a confidential BFF with only its roles, and a client-credentials partner', async () => {
+    const portal = await client(realm, 'portal');
+    expect(portal).toMatchObject({ publicClient: true, standardFlowEnabled: true, directAccessGrantsEnabled: false, implicitFlowEnabled: false });
+    expect(portal.attributes['pkce.code.challenge.method']).toBe('S256');
+
+    const bff = await client(realm, 'bff');
+    expect(bff).toMatchObject({ publicClient: false, serviceAccountsEnabled: true, directAccessGrantsEnabled: false, standardFlowEnabled: false });
+    const sa = (await admin.get<Json>(`/${realm}/clients/${bff.id}/service-account-user`))!;
+    const rm = await client(realm, 'realm-management');
+    const roles = (await admin.get<Json[]>(`/${realm}/users/${sa.id}/role-mappings/clients/${rm.id}`))!.map((r) => r.name).sort();
+    expect(roles).toEqual(
+      ['manage-organizations', 'manage-users', 'query-groups', 'query-users', 'view-clients', 'view-events', 'view-identity-providers', 'view-organizations', 'view-realm', 'view-users'].sort(),
+    );
+    expect(roles).not.toContain('realm-admin');
+    expect(roles).not.toContain('manage-realm');
+
+    const partner = await client(realm, 'partner-demo-bank');
+    expect(partner).toMatchObject({ serviceAccountsEnabled: true, standardFlowEnabled: false, directAccessGrantsEnabled: false, publicClient: false });
+    // Its server token is meant for the BFF.
+    const res = await fetch(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'partner-demo-bank', client_secret: stack.settings.demoPartnerClientSecret }),
+    });
+    expect(res.status).toBe(200);
+    const token = ((await res.json()) as { access_token: string }).access_token;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    expect([claims.aud].flat()).toContain('bff');
+    expect(claims.azp).toBe('partner-demo-bank');
+
+    // Direct grants are off on every client of ours.
+    const all = (await admin.get<Json[]>(`/${realm}/clients`))!.filter((c) => ['portal', 'bff', 'partner-demo-bank'].includes(c.clientId));
+    expect(all.every((c) => c.directAccessGrantsEnabled === false)).toBe(true);
+  });
+
+  it('brokers the state IdP and the Google stand-in; real Google is present but off without credentials', async () => {
+    const state = (await admin.get<Json>(`/${realm}/identity-provider/instances/state-demo`))!;
+    expect(state).toMatchObject({ providerId: 'oidc', enabled: true, trustEmail: true });
+    expect(state.config.issuer).toBe(`${stack.keycloakUrl}/realms/state-demo-idp`);
+    expect(state.config.pkceEnabled).toBe('true');
+    const googleDemo = (await admin.get<Json>(`/${realm}/identity-provider/instances/google-demo`))!;
+    expect(googleDemo).toMatchObject({ providerId: 'oidc', enabled: true, trustEmail: true });
+    const google = (await admin.get<Json>(`/${realm}/identity-provider/instances/google`))!;
+    expect(google).toMatchObject({ providerId: 'google', enabled: false });
+    // The stand-in realms exist with their demo users.
+    expect((await admin.get<Json[]>(`/state-demo-idp/users?username=meera.state&exact=true`))!).toHaveLength(1);
+    expect((await admin.get<Json[]>(`/google-demo/users?username=priya.google&exact=true`))!).toHaveLength(1);
+  });
+});
+
+describe('applying realm-config', () => {
+  it('a second apply changes nothing (no writes, no admin events)', async () => {
+    const masterId = (await admin.get<Json>('/master'))!.id;
+    const ourEvents = async () =>
+      ((await admin.get<Json[]>(`/${realm}/admin-events?max=10000`)) ?? []).filter((e) => e.authDetails?.realmId === masterId).length;
+    const before = await ourEvents();
+    expect(await apply()).toEqual([]);
+    expect(await ourEvents()).toBe(before);
+  });
+
+  describe('on a copy of the platform realm', () => {
+    const copyRealm = `platform-change-${Date.now().toString(36)}`;
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'realm-config-'));
+      cpSync(path.join(realmConfigDir, 'realms', 'platform'), path.join(dir, 'realms', 'platform'), { recursive: true });
+    });
+    afterAll(async () => {
+      await admin.delete(`/${copyRealm}`);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const edit = (file: string, change: (json: Json) => void) => {
+      const p = path.join(dir, 'realms', 'platform', file);
+      const json = JSON.parse(readFileSync(p, 'utf8'));
+      change(json);
+      writeFileSync(p, JSON.stringify(json, null, 2));
+    };
+
+    it('creates the realm, then applies changed files to the existing realm', async () => {
+      const env = { PLATFORM_REALM: copyRealm };
+      const created = await apply({ configDir: dir, env });
+      expect(created.some((c) => c.kind === 'realm' && c.action === 'create')).toBe(true);
+      expect(await apply({ configDir: dir, env })).toEqual([]);
+
+      edit('realm.json', (r) => (r.failureFactor = 7));
+      edit('clients/portal.json', (c) => (c.description = 'changed by a test'));
+      edit('clients/partner-demo-bank.json', (c) => (c.protocolMappers = []));
+      edit('clients/bff.json', (c) => (c.serviceAccountClientRoles['realm-management'] = ['view-users']));
+      writeFileSync(
+        path.join(dir, 'realms', 'platform', 'organizations', 'state-two.json'),
+        JSON.stringify({ alias: 'state-two', name: 'State Two', enabled: true, domains: [{ name: 'state-two.tenant.invalid' }], identityProviders: [] }),
+      );
+      const changes = await apply({ configDir: dir, env });
+      const summary = changes.map((c) => `${c.action} ${c.kind} ${c.name}`);
+      expect(summary).toEqual(
+        expect.arrayContaining([
+          `update realm ${copyRealm}`,
+          'update client portal',
+          'delete client-mapper partner-demo-bank audience-bff',
+          'create organization state-two',
+        ]),
+      );
+      expect(summary.some((s) => s.startsWith('delete service-account-roles bff'))).toBe(true);
+
+      expect((await admin.get<Json>(`/${copyRealm}`))!.failureFactor).toBe(7);
+      expect((await client(copyRealm, 'portal')).description).toBe('changed by a test');
+      const partner = await client(copyRealm, 'partner-demo-bank');
+      expect((await admin.get<Json[]>(`/${copyRealm}/clients/${partner.id}/protocol-mappers/models`))!).toEqual([]);
+      const orgs = (await admin.get<Json[]>(`/${copyRealm}/organizations`))!;
+      expect(orgs.map((o) => o.alias).sort()).toEqual(['custodian', 'state-demo', 'state-two']);
+      expect(await apply({ configDir: dir, env })).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,46 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launchBrowser, screenshot } from '../support/browser.ts';
+
+const stack = inject('stack');
+const realm = stack.settings.platformRealm;
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+const loginUrl = (locale: string) =>
+  `${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth?` +
+  new URLSearchParams({ client_id: 'portal', redirect_uri: `${stack.settings.bffPublicUrl}/portal/`, response_type: 'code', scope: 'openid', ui_locales: locale,
+    // The portal client requires PKCE: without a challenge Keycloak refuses the request.
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+
+describe('login theme', () => {
+  for (const [locale, title, button] of [
+    ['en', 'Sign in to your account', 'Sign In'],
+    ['hi', 'अपने खाते में साइन इन करें', 'साइन इन करें'],
+  ] as const) {
+    it(`renders our branded login page in ${locale}`, async () => {
+      for (const [viewport, suffix] of [[{ width: 1280, height: 800 }, ''], [{ width: 390, height: 844 }, '-phone']] as const) {
+        const page = await browser.newPage({ viewport });
+        const res = await page.goto(loginUrl(locale));
+        expect(res?.status()).toBe(200);
+        expect(await page.locator('html').getAttribute('lang')).toBe(locale);
+        await expect.poll(() => page.locator('h1#kc-page-title').innerText()).toContain(title);
+        expect(await page.locator('#kc-login').inputValue().catch(() => page.locator('#kc-login').innerText())).toContain(button);
+        // Our stylesheets and logo are served from the platform theme, not the parent's.
+        const styles = await page.locator('link[rel=stylesheet]').evaluateAll((ls) => ls.map((l) => (l as HTMLLinkElement).href));
+        expect(styles.some((h) => /\/resources\/[^/]+\/login\/platform\/css\/brand\.css$/.test(h))).toBe(true);
+        expect(await page.getByText('Identity Platform').first().isVisible()).toBe(true);
+        // The Google (demo) broker is offered on the page.
+        await expect.poll(() => page.locator('#social-google-demo').count()).toBe(1);
+        await screenshot(page, `login-${locale}${suffix}`);
+        await page.close();
+      }
+    });
+  }
+});
