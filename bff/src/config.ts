@@ -46,10 +46,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const config = out as Config;
   if (problems.length === 0 && config.nodeEnv === 'production') {
-    // Development defaults of secrets are public (they are in this repository): refuse them.
-    for (const entry of Object.values(entries)) {
-      if ('devDefault' in entry && entry.devDefault && env[entry.env] === undefined) {
-        problems.push(`${entry.env}: must be set in production (${entry.doc})`);
+    // Development defaults of secrets are public (they are in this repository): refuse them, whether
+    // the variable is unset, empty (which falls back to the default) or set to the default itself.
+    for (const [key, entry] of Object.entries(entries)) {
+      if ('devDefault' in entry && entry.devDefault && out[key] === entry.schema.safeParse(undefined).data) {
+        problems.push(`${entry.env}: must be set in production to a value other than the development default (${entry.doc})`);
       }
     }
   }

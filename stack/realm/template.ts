@@ -35,11 +35,13 @@ export function isSubset(desired: unknown, actual: unknown): boolean {
   if (desired === null || desired === undefined) return true;
   if (Array.isArray(desired)) {
     const act = Array.isArray(actual) ? actual : actual === undefined ? [] : [actual];
-    if (desired.length !== act.length) return false;
     if (desired.every((d) => d === null || typeof d !== 'object')) {
-      const a = new Set(act.map(String));
-      return desired.every((d) => a.has(String(d)));
+      // Set equality, not "same length and every desired member present": ['a','a'] is not ['a','b'].
+      const want = new Set(desired.map(String));
+      const have = new Set(act.map(String));
+      return want.size === have.size && [...want].every((d) => have.has(d));
     }
+    if (desired.length !== act.length) return false;
     return desired.every((d, i) => isSubset(d, act[i]));
   }
   if (typeof desired === 'object') {

@@ -4,7 +4,7 @@ import type Router from '@koa/router';
 import type { Logger } from '../kernel/logger.ts';
 import { healthRouter, type ReadinessCheck } from './health.ts';
 import { createMetrics } from './metrics.ts';
-import { openApiRouter } from './openapi.ts';
+import { openApiRouter, type RouteInfo } from './openapi.ts';
 import { problemMiddleware } from './problem.ts';
 import { requestContext } from './request-context.ts';
 
@@ -19,11 +19,38 @@ export interface AppDeps {
   routers: Router[];
 }
 
+/** The routers each app was built with, for `listRoutes` (tests compare them with the OpenAPI document). */
+const routersOfApp = new WeakMap<Koa, readonly Router[]>();
+
+/**
+ * Every route of an app built by `createApp` (platform and flow routers alike), or of a list of
+ * routers. HEAD, which the router adds to every GET, is left out.
+ */
+export function listRoutes(source: Koa | readonly Router[]): RouteInfo[] {
+  const routers = Array.isArray(source) ? source : routersOfApp.get(source as Koa);
+  if (!routers) throw new Error('listRoutes: this app was not built by createApp');
+  const routes = new Map<string, RouteInfo>();
+  for (const router of routers) {
+    for (const layer of router.stack) {
+      // Layers without methods are router.use() middleware, not routes.
+      if (layer.methods.length === 0) continue;
+      const path = typeof layer.path === 'string' ? layer.path.replace(/:(\w+)/g, '{$1}') : String(layer.path);
+      for (const method of layer.methods) {
+        if (method === 'HEAD' && layer.methods.includes('GET')) continue;
+        routes.set(`${method} ${path}`, { method, path });
+      }
+    }
+  }
+  return [...routes.values()].sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+}
+
 /** Builds the Koa app from already constructed dependencies; it constructs nothing itself. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = false;
   const metrics = createMetrics();
+  const platformRouters = [healthRouter(deps.readiness, deps.readinessTimeoutMs), metrics.router, openApiRouter(deps.openApi)];
+  routersOfApp.set(app, [...platformRouters, ...deps.routers]);
   app.use(requestContext({ logger: deps.logger, duration: metrics.duration, total: metrics.total }));
   app.use(problemMiddleware());
   app.use(async (ctx, next) => {
@@ -32,7 +59,7 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   app.use(koaBody({ json: true, multipart: false, urlencoded: true, jsonLimit: '64kb', formLimit: '64kb', text: false }));
-  for (const router of [healthRouter(deps.readiness, deps.readinessTimeoutMs), metrics.router, openApiRouter(deps.openApi)]) {
+  for (const router of platformRouters) {
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   }
   if (deps.unitOfWork) app.use(deps.unitOfWork);

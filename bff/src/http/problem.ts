@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import { DomainError, isDomainError, type ErrorCode } from '../kernel/errors.ts';
+import { safeError } from '../kernel/logger.ts';
 
 /**
  * The one table from error codes to HTTP. Domain code throws DomainError with a code; nothing else
@@ -39,17 +40,22 @@ export interface Problem {
 
 export function toProblem(err: DomainError, requestId?: string): Problem {
   const { status, title } = ERROR_TABLE[err.code];
-  // 5xx messages are replaced by the title: they may carry internals.
-  const detail = status >= 500 ? title : err.message;
+  const clientError = status < 500;
+  // 5xx messages, fields and details are replaced by the title: they may carry internals. Only a
+  // retry hint survives, so clients of a 503 know when to come back.
+  const detail = clientError ? err.message : title;
+  const retryAfterSeconds = err.details.retryAfterSeconds;
+  const extra = clientError ? err.details : typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {};
   return {
+    // Details first: they never overwrite the standard members.
+    ...extra,
     type: `urn:problem:${err.code.toLowerCase().replaceAll('_', '-')}`,
     title,
     status,
     code: err.code,
     detail,
     ...(requestId ? { requestId } : {}),
-    ...(err.fields.length > 0 ? { fields: err.fields } : {}),
-    ...(status < 500 || err.code.endsWith('UNAVAILABLE') ? err.details : {}),
+    ...(clientError && err.fields.length > 0 ? { fields: err.fields } : {}),
   };
 }
 
@@ -72,7 +78,7 @@ export function problemMiddleware() {
     } catch (err) {
       const domain = isDomainError(err) ? err : fromFrameworkError(err);
       if (!isDomainError(err) || ERROR_TABLE[domain.code].status >= 500) {
-        ctx.state.logger?.error({ err: safeError(err), code: domain.code }, 'request failed');
+        ctx.state.logger?.error({ err: safeError(err), errorCode: domain.code }, 'request failed');
       }
       sendProblem(ctx, toProblem(domain, ctx.state.requestId));
     }
@@ -91,8 +97,5 @@ function fromFrameworkError(err: unknown): DomainError {
   return new DomainError('INTERNAL', 'Internal error', { cause: err });
 }
 
-/** Error fields safe to log: name, message, code, stack; never request data. */
-export function safeError(err: unknown): Record<string, unknown> {
-  if (err instanceof Error) return { type: err.name, message: err.message, code: (err as { code?: unknown }).code, stack: err.stack };
-  return { type: typeof err };
-}
+/** Kept here for callers of the HTTP layer; defined with the logger. */
+export { safeError };

@@ -1,0 +1,92 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import Router from '@koa/router';
+import { compileErrors, validate } from '@readme/openapi-parser';
+import type Koa from 'koa';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../kernel/logger.ts';
+import { createApp, listRoutes, type AppDeps } from './app.ts';
+import { OPENAPI_FILE, documentedRoutes, loadOpenApi, type RouteInfo } from './openapi.ts';
+
+/**
+ * The app as the composition root builds it, minus real dependencies. Flow routers are passed the
+ * same way `bff/src/composition-root.ts` passes them (`routers`): when flows land there, hand the
+ * same list here (e.g. from an exported `flowRouters(deps)`) so their routes are checked too.
+ */
+function buildApp(routers: Router[] = []): Koa {
+  const deps: AppDeps = {
+    logger: createLogger({ level: 'silent' }),
+    readiness: [],
+    readinessTimeoutMs: 100,
+    openApi: loadOpenApi(),
+    routers,
+  };
+  return createApp(deps);
+}
+
+const key = (r: RouteInfo) => `${r.method} ${r.path}`;
+
+/** Routes without an operation, and operations without a route. */
+function mismatches(app: Koa, document: Record<string, unknown>) {
+  const routes = new Set(listRoutes(app).map(key));
+  const documented = new Set(documentedRoutes(document).map(key));
+  return {
+    undocumented: [...routes].filter((r) => !documented.has(r)),
+    unrouted: [...documented].filter((r) => !routes.has(r)),
+  };
+}
+
+describe('bff/openapi.yaml', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const result = await validate(fileURLToPath(OPENAPI_FILE));
+    expect(result.valid, compileErrors(result)).toBe(true);
+    expect(result.specification).toBe('OpenAPI');
+    expect(loadOpenApi().openapi).toMatch(/^3\.1\./);
+  });
+
+  it('describes exactly the routes of the app', () => {
+    const app = buildApp();
+    expect(listRoutes(app).length).toBeGreaterThan(0);
+    expect(mismatches(app, loadOpenApi())).toEqual({ undocumented: [], unrouted: [] });
+  });
+
+  it('lists every error code of the problem table in the Problem schema', async () => {
+    const { ERROR_TABLE } = await import('./problem.ts');
+    const schemas = (loadOpenApi().components as { schemas: { Problem: { properties: { code: { enum: string[] } } } } }).schemas;
+    expect([...schemas.Problem.properties.code.enum].sort()).toEqual(Object.keys(ERROR_TABLE).sort());
+  });
+
+  it('is served as JSON at /openapi.json', async () => {
+    const server = createServer(buildApp().callback()).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/openapi.json`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await res.json()).toEqual(loadOpenApi());
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
+describe('the route check', () => {
+  it('catches flow routes missing from the document, with koa params as OpenAPI templates', () => {
+    const flow = new Router({ prefix: '/flows/claim' });
+    flow.post('/', () => {});
+    flow.get('/:flowId', () => {});
+    const { undocumented, unrouted } = mismatches(buildApp([flow]), loadOpenApi());
+    expect(undocumented.sort()).toEqual(['GET /flows/claim/{flowId}', 'POST /flows/claim']);
+    expect(unrouted).toEqual([]);
+  });
+
+  it('catches documented operations without a route', () => {
+    const document = loadOpenApi();
+    const paths = document.paths as Record<string, unknown>;
+    paths['/gone/{id}'] = { delete: { responses: { '204': { description: 'gone' } } }, parameters: [] };
+    expect(mismatches(buildApp(), document)).toEqual({ undocumented: [], unrouted: ['DELETE /gone/{id}'] });
+  });
+});
