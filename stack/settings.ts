@@ -27,7 +27,6 @@ export interface StackSettings {
   googleDemoClientSecret: string; // GOOGLE_DEMO_CLIENT_SECRET
   demoPartnerClientSecret: string; // DEMO_PARTNER_CLIENT_SECRET
   demoUserPassword: string; // DEMO_USER_PASSWORD
-  fieldEncryptionKey: string; // FIELD_ENCRYPTION_KEYS (kid:base64 32 bytes)
 }
 
 const num = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
@@ -66,7 +65,6 @@ export function devSettings(env: NodeJS.ProcessEnv = process.env): StackSettings
     googleDemoClientSecret: str(env, 'GOOGLE_DEMO_CLIENT_SECRET', 'dev-google-demo-secret'),
     demoPartnerClientSecret: str(env, 'DEMO_PARTNER_CLIENT_SECRET', 'dev-demo-bank-secret'),
     demoUserPassword: str(env, 'DEMO_USER_PASSWORD', 'Demo#Pass2026'),
-    fieldEncryptionKey: str(env, 'FIELD_ENCRYPTION_KEYS', 'dev1:ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLSEhISE='),
   };
 }
 

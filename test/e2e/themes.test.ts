@@ -20,9 +20,9 @@ const loginUrl = (locale: string) =>
     code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
 
 describe('login theme', () => {
-  for (const [locale, title, button] of [
-    ['en', 'Sign in to your account', 'Sign In'],
-    ['hi', 'अपने खाते में साइन इन करें', 'साइन इन करें'],
+  for (const [locale, title, button, product] of [
+    ['en', 'Sign in to your account', 'Sign In', 'Identity Platform'],
+    ['hi', 'अपने खाते में साइन इन करें', 'साइन इन करें', 'पहचान प्लेटफ़ॉर्म'],
   ] as const) {
     it(`renders our branded login page in ${locale}`, async () => {
       for (const [viewport, suffix] of [[{ width: 1280, height: 800 }, ''], [{ width: 390, height: 844 }, '-phone']] as const) {
@@ -35,7 +35,7 @@ describe('login theme', () => {
         // Our stylesheets and logo are served from the platform theme, not the parent's.
         const styles = await page.locator('link[rel=stylesheet]').evaluateAll((ls) => ls.map((l) => (l as HTMLLinkElement).href));
         expect(styles.some((h) => /\/resources\/[^/]+\/login\/platform\/css\/brand\.css$/.test(h))).toBe(true);
-        expect(await page.getByText('Identity Platform').first().isVisible()).toBe(true);
+        expect(await page.getByText(product).first().isVisible()).toBe(true);
         // The Google (demo) broker is offered on the page.
         await expect.poll(() => page.locator('#social-google-demo').count()).toBe(1);
         await screenshot(page, `login-${locale}${suffix}`);
