@@ -177,5 +177,16 @@ describe('applying realm-config', () => {
       expect(orgs.map((o) => o.alias).sort()).toEqual(['custodian', 'state-demo', 'state-two']);
       expect(await apply({ configDir: dir, env })).toEqual([]);
     });
+
+    it('enables the real Google IdP only when its credentials are configured', async () => {
+      const google = () => admin.get<Json>(`/${copyRealm}/identity-provider/instances/google`);
+      expect((await google())!.enabled).toBe(false);
+      const changes = await apply({
+        configDir: dir,
+        env: { PLATFORM_REALM: copyRealm, GOOGLE_CLIENT_ID: 'id.apps.googleusercontent.com', GOOGLE_CLIENT_SECRET: 'a-secret' },
+      });
+      expect(changes.map((c) => `${c.action} ${c.kind} ${c.name}`)).toEqual(['update identity-provider google']);
+      expect(await google()).toMatchObject({ enabled: true, config: { clientId: 'id.apps.googleusercontent.com' } });
+    });
   });
 });

@@ -44,3 +44,25 @@ describe('login theme', () => {
     });
   }
 });
+
+describe('email theme and SMTP', () => {
+  it("Keycloak's mail reaches the dev inbox over SMTP, in our branded template", async () => {
+    const { adminFor } = await import('../support/keycloak-admin.ts');
+    const admin = adminFor(stack);
+    const [asha] = (await admin.get<{ id: string; email: string }[]>(`/${realm}/users?username=asha&exact=true`))!;
+    await admin.put(`/${realm}/users/${asha!.id}/execute-actions-email?lifespan=600`, ['UPDATE_PASSWORD']);
+    type Mail = { subject: string; html: string; text: string; to: string[] };
+    let mail: Mail | undefined;
+    await expect
+      .poll(async () => {
+        const mails = (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(asha!.email)}`)).json()) as Mail[];
+        mail = mails.find((m) => m.subject.includes('Identity Platform'));
+        return Boolean(mail);
+      }, { timeout: 20_000 })
+      .toBe(true);
+    expect(mail!.subject).toBe('Update your Identity Platform account');
+    expect(mail!.html).toContain('Identity Platform');
+    expect(mail!.html).toContain('Update my account');
+    expect(mail!.text).toMatch(/login-actions\/action-token\?key=/);
+  });
+});
