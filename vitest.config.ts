@@ -10,12 +10,15 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Groups run one after the other: unit, then integration, then e2e (two cores).
+          sequence: { groupOrder: 0 },
           include: ['bff/src/**/*.test.ts', 'upstream/src/**/*.test.ts', 'stack/**/*.test.ts'],
         },
       },
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
@@ -24,6 +27,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 2 },
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/setup/stack.ts'],
           testTimeout: 90_000,

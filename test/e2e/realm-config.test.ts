@@ -18,7 +18,8 @@ const apply = (opts: { configDir?: string; env?: Record<string, string> } = {}) 
     adminUser: stack.settings.keycloakAdminUser,
     adminPassword: stack.settings.keycloakAdminPassword,
     configDir: opts.configDir ?? realmConfigDir,
-    env: { ...realmEnv(stack.settings, {}), ...opts.env },
+    // Derived variables (e.g. GOOGLE_IDP_ENABLED) are computed from the same extra variables.
+    env: { ...realmEnv(stack.settings, opts.env ?? {}), ...opts.env },
     demo: true,
   });
 

@@ -1,6 +1,5 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { launchBrowser, screenshot } from '../support/browser.ts';
+import { expect, inject, it } from 'vitest';
+import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { decodeJwt, signIn } from '../support/oidc.ts';
 
@@ -8,17 +7,10 @@ type Json = Record<string, any>;
 const stack = inject('stack');
 const admin = adminFor(stack);
 const realm = stack.settings.platformRealm;
-let browser: Browser;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 it('a demo state user signs in through the brokered state IdP and lands in the state-demo tenant', async () => {
-  const page = await browser.newPage();
+  const page = await browser().newPage();
   const tokens = await signIn({
     page,
     keycloakUrl: stack.keycloakUrl,

@@ -1,23 +1,23 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, screenshot } from '../support/browser.ts';
+import { describe, expect, inject, it } from 'vitest';
+import { screenshot, useBrowser } from '../support/browser.ts';
+import { adminFor } from '../support/keycloak-admin.ts';
 
 const stack = inject('stack');
 const realm = stack.settings.platformRealm;
-let browser: Browser;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 const loginUrl = (locale: string) =>
   `${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth?` +
-  new URLSearchParams({ client_id: 'portal', redirect_uri: `${stack.settings.bffPublicUrl}/portal/`, response_type: 'code', scope: 'openid', ui_locales: locale,
+  new URLSearchParams({
+    client_id: 'portal',
+    redirect_uri: `${stack.settings.bffPublicUrl}/portal/`,
+    response_type: 'code',
+    scope: 'openid',
+    ui_locales: locale,
     // The portal client requires PKCE: without a challenge Keycloak refuses the request.
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  });
 
 describe('login theme', () => {
   for (const [locale, title, button, product] of [
@@ -26,7 +26,7 @@ describe('login theme', () => {
   ] as const) {
     it(`renders our branded login page in ${locale}`, async () => {
       for (const [viewport, suffix] of [[{ width: 1280, height: 800 }, ''], [{ width: 390, height: 844 }, '-phone']] as const) {
-        const page = await browser.newPage({ viewport });
+        const page = await browser().newPage({ viewport });
         const res = await page.goto(loginUrl(locale));
         expect(res?.status()).toBe(200);
         expect(await page.locator('html').getAttribute('lang')).toBe(locale);
@@ -47,7 +47,6 @@ describe('login theme', () => {
 
 describe('email theme and SMTP', () => {
   it("Keycloak's mail reaches the dev inbox over SMTP, in our branded template", async () => {
-    const { adminFor } = await import('../support/keycloak-admin.ts');
     const admin = adminFor(stack);
     const [asha] = (await admin.get<{ id: string; email: string }[]>(`/${realm}/users?username=asha&exact=true`))!;
     await admin.put(`/${realm}/users/${asha!.id}/execute-actions-email?lifespan=600`, ['UPDATE_PASSWORD']);
