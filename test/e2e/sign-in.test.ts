@@ -43,3 +43,29 @@ it('a demo state user signs in through the brokered state IdP and lands in the s
   expect(orgs.map((o) => o.alias)).toEqual(['state-demo']);
   await page.close();
 });
+
+it('a custodian member signs in with username and password on our themed pages', async () => {
+  const page = await browser().newPage();
+  const tokens = await signIn({
+    page,
+    keycloakUrl: stack.keycloakUrl,
+    realm,
+    clientId: 'portal',
+    redirectUri: `${stack.settings.bffPublicUrl}/portal/`,
+    interact: async (p) => {
+      // Organizations make the login identifier-first: username, then password.
+      await p.locator('#username').fill('asha');
+      await screenshot(p, 'password-1-username');
+      await p.locator('#kc-login').click();
+      await p.locator('#password').waitFor();
+      await screenshot(p, 'password-2-password');
+      await p.locator('#password').fill(stack.settings.demoUserPassword);
+      await p.locator('#kc-login').click();
+    },
+  });
+  const id = decodeJwt(tokens.id_token);
+  expect(id.preferred_username).toBe('asha');
+  const orgs = (await admin.get<Json[]>(`/${realm}/organizations/members/${id.sub}/organizations`))!;
+  expect(orgs.map((o) => o.alias)).toEqual(['custodian']);
+  await page.close();
+});
