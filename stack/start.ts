@@ -39,7 +39,7 @@ const rows: [string, string][] = [
   ['Upstream core (reference)', `${stack!.upstreamUrl}  (API key ${s.upstreamApiKey})`],
   ['Demo user (custodian)', `asha / ${s.demoUserPassword}`],
   ['Demo platform admin', `platform.admin / ${s.demoUserPassword}`],
-  ['Demo state IdP users', `meera.state, arjun.state, kavya.state / ${s.demoUserPassword}  ("State of Demo" button)`],
+  ['Demo state IdP users', `meera.state, arjun.state, kavya.state / ${s.demoUserPassword}  (add kc_idp_hint=state-demo to a login URL)`],
   ['Demo Google account', `priya.google / ${s.demoUserPassword}  ("Google (demo)" button)`],
   ['Demo upstream members', upstreamMembers()],
   ['Demo partner client', `partner-demo-bank / ${s.demoPartnerClientSecret}  (client credentials)`],
