@@ -202,14 +202,12 @@ describe('health and readiness', () => {
 
   it('/readyz answers 503 after the timeout when a check hangs', async () => {
     checkBehaviour.keycloak = 'hang';
-    const started = Date.now();
+    // Answering at all is the point: a hanging check would leave this call to the test timeout.
     const r = await call('/readyz');
     expect(r.status).toBe(503);
     expect(r.body).toMatchObject({ checks: { keycloak: { status: 'down' }, postgres: { status: 'up' } } });
     const ms = (r.body as { checks: { keycloak: { ms: number } } }).checks.keycloak.ms;
     expect(ms).toBeGreaterThanOrEqual(READINESS_TIMEOUT_MS - 5);
-    // Loose bound: the point is that it answers at all instead of hanging with the check.
-    expect(Date.now() - started).toBeLessThan(READINESS_TIMEOUT_MS + 2000);
   });
 });
 
