@@ -42,6 +42,8 @@ describe('realm configuration as declared', () => {
       registrationAllowed: false,
     });
     expect(r.supportedLocales.sort()).toEqual(['en', 'hi']);
+    // Events are stored for admins, not logged: jboss-logging would write usernames and IPs to the log.
+    expect(r.eventsListeners).toEqual([]);
     expect(r.passwordPolicy).toContain('length(10)');
     expect(r.smtpServer).toMatchObject({ host: '127.0.0.1', port: String(stack.settings.smtpPort) });
   });

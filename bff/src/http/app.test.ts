@@ -227,13 +227,15 @@ describe('metrics', () => {
 });
 
 describe('access log', () => {
-  it('one line per request with request id, method, path and status, never the query string', async () => {
-    const r = await call('/test/items/7?token=secret123&code=987654', { headers: { 'X-Request-Id': 'trace-42' } });
+  it('one line per request with request id, method, route template and status, never the concrete path or query', async () => {
+    const r = await call('/test/items/secret-path-token?token=secret123&code=987654', { headers: { 'X-Request-Id': 'trace-42' } });
     expect(r.status).toBe(200);
     const line = logs().find((l) => l.msg === 'request');
-    expect(line).toMatchObject({ requestId: 'trace-42', method: 'GET', path: '/test/items/7', status: 200 });
+    expect(line).toMatchObject({ requestId: 'trace-42', method: 'GET', route: '/test/items/:id', status: 200 });
+    expect(line).not.toHaveProperty('path');
     expect(typeof line?.ms).toBe('number');
     const all = logLines.join('');
+    expect(all).not.toContain('secret-path-token');
     expect(all).not.toContain('secret123');
     expect(all).not.toContain('987654');
   });
@@ -242,7 +244,7 @@ describe('access log', () => {
     await call('/nope?token=secret123');
     await call('/healthz?token=secret123');
     await call('/readyz?token=secret123');
-    expect(logs().filter((l) => l.msg === 'request').map((l) => l.path)).toEqual(['/nope', '/readyz']);
+    expect(logs().filter((l) => l.msg === 'request').map((l) => l.route)).toEqual(['unmatched', '/readyz']);
     expect(logLines.join('')).not.toContain('secret123');
   });
 });

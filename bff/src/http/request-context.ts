@@ -7,7 +7,8 @@ const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Request id (a well-formed incoming X-Request-Id is kept, else a new one), a child logger carrying
- * it, one access-log line and the HTTP metrics. Only the path is logged: query strings can carry
+ * it, one access-log line and the HTTP metrics. The access log names the route template, never the
+ * concrete path or query: both can carry tokens (e.g. GET /api/auth/v1/{authToken}) and codes.
  * tokens and codes.
  */
 export function requestContext(deps: { logger: Logger; duration: Histogram<'method' | 'route' | 'status'>; total: Counter<'method' | 'route' | 'status'> }) {
@@ -27,7 +28,7 @@ export function requestContext(deps: { logger: Logger; duration: Histogram<'meth
       deps.duration.observe(labels, seconds);
       deps.total.inc(labels);
       if (ctx.path !== '/healthz' && ctx.path !== '/metrics') {
-        ctx.state.logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+        ctx.state.logger.info({ method: ctx.method, route: labels.route, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
       }
     }
   };
