@@ -2,6 +2,7 @@ import { expect, inject, it } from 'vitest';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { decodeJwt, signIn } from '../support/oidc.ts';
+import type { Page } from 'playwright-core';
 
 type Json = Record<string, any>;
 const stack = inject('stack');
@@ -9,18 +10,25 @@ const admin = adminFor(stack);
 const realm = stack.settings.platformRealm;
 const browser = useBrowser();
 
-it('a demo state user signs in through the brokered state IdP and lands in the state-demo tenant', async () => {
-  const page = await browser().newPage();
-  const tokens = await signIn({
+/** Signs in through the portal client (code + PKCE), as keycloak-js in the portal will. */
+const portalSignIn = (page: Page, interact: (p: Page) => Promise<void>, extraParams?: Record<string, string>) =>
+  signIn({
     page,
     keycloakUrl: stack.keycloakUrl,
     realm,
     clientId: 'portal',
     redirectUri: `${stack.settings.bffPublicUrl}/portal/`,
-    // "Sign in with your state" in the portal is keycloak-js' idpHint: Keycloak goes straight to the
-    // state's IdP. (Keycloak 26.7 does not list organization-linked IdPs on the login page.)
-    extraParams: { kc_idp_hint: 'state-demo' },
-    interact: async (p) => {
+    ...(extraParams ? { extraParams } : {}),
+    interact,
+  });
+
+it('a demo state user signs in through the brokered state IdP and lands in the state-demo tenant', async () => {
+  const page = await browser().newPage();
+  // "Sign in with your state" in the portal is keycloak-js' idpHint: Keycloak goes straight to the
+  // state's IdP. (Keycloak 26.7 does not list organization-linked IdPs on the login page.)
+  const tokens = await portalSignIn(
+    page,
+    async (p) => {
       // The state's own login page: another realm, a real OIDC provider.
       await p.waitForURL(/\/realms\/state-demo-idp\//);
       await screenshot(p, 'broker-2-state-idp-login');
@@ -28,7 +36,8 @@ it('a demo state user signs in through the brokered state IdP and lands in the s
       await p.locator('#password').fill(stack.settings.demoUserPassword);
       await p.locator('#kc-login').click();
     },
-  });
+    { kc_idp_hint: 'state-demo' },
+  );
   const id = decodeJwt(tokens.id_token);
   expect(id.iss).toBe(`${stack.keycloakUrl}/realms/${realm}`);
   expect(id.email).toBe('meera.iyer@state-demo.example');
@@ -46,22 +55,15 @@ it('a demo state user signs in through the brokered state IdP and lands in the s
 
 it('a custodian member signs in with username and password on our themed pages', async () => {
   const page = await browser().newPage();
-  const tokens = await signIn({
-    page,
-    keycloakUrl: stack.keycloakUrl,
-    realm,
-    clientId: 'portal',
-    redirectUri: `${stack.settings.bffPublicUrl}/portal/`,
-    interact: async (p) => {
-      // Organizations make the login identifier-first: username, then password.
-      await p.locator('#username').fill('asha');
-      await screenshot(p, 'password-1-username');
-      await p.locator('#kc-login').click();
-      await p.locator('#password').waitFor();
-      await screenshot(p, 'password-2-password');
-      await p.locator('#password').fill(stack.settings.demoUserPassword);
-      await p.locator('#kc-login').click();
-    },
+  const tokens = await portalSignIn(page, async (p) => {
+    // Organizations make the login identifier-first: username, then password.
+    await p.locator('#username').fill('asha');
+    await screenshot(p, 'password-1-username');
+    await p.locator('#kc-login').click();
+    await p.locator('#password').waitFor();
+    await screenshot(p, 'password-2-password');
+    await p.locator('#password').fill(stack.settings.demoUserPassword);
+    await p.locator('#kc-login').click();
   });
   const id = decodeJwt(tokens.id_token);
   expect(id.preferred_username).toBe('asha');
