@@ -33,13 +33,14 @@ function rssMb(pid: number): number {
   return Math.round(total / 1024);
 }
 
-ensureKeycloakDistribution();
+const distribution = ensureKeycloakDistribution();
 await sql(`CREATE DATABASE "${db}"`);
 const results: { run: string; seconds: number; rssMb: number }[] = [];
 try {
   for (const run of ['new database', 'restart']) {
     const started = Date.now();
     const kc = await startKeycloak({
+      distribution,
       instanceDir: path.join(runDir, 'bench'),
       httpPort: 18480,
       managementPort: 19480,

@@ -5,7 +5,9 @@ import { parse } from 'yaml';
 import { configDocs } from '../bff/src/config.ts';
 import { BUILD_OPTIONS, keycloakVersion } from './keycloak.ts';
 import { realmConfigDir, repoRoot, themesDir } from './paths.ts';
-import { databaseName } from './preflight.ts';
+import { parseDatabaseUrl } from '../bff/src/persistence/database-url.ts';
+
+const databaseName = (url: string) => parseDatabaseUrl(url).database;
 import { devSettings } from './settings.ts';
 import { bffEnv } from './stack.ts';
 

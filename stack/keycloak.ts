@@ -88,6 +88,8 @@ function checkJava(): void {
 }
 
 export interface KeycloakOptions {
+  /** The built distribution, from `ensureKeycloakDistribution()`. */
+  distribution: string;
   /** Instance folder (a hard-linked copy of the built distribution, logs). */
   instanceDir: string;
   httpPort: number;
@@ -109,13 +111,12 @@ export interface KeycloakInstance {
 }
 
 export async function startKeycloak(opts: KeycloakOptions): Promise<KeycloakInstance> {
-  const dist = ensureKeycloakDistribution();
   const home = path.join(opts.instanceDir, 'keycloak');
   // A hard-linked copy is instant and gives each instance its own data/ folder (transaction logs,
   // tmp) while sharing the built distribution.
   rmSync(home, { recursive: true, force: true });
   mkdirSync(opts.instanceDir, { recursive: true });
-  execFileSync('cp', ['-al', dist, home]);
+  execFileSync('cp', ['-al', opts.distribution, home]);
   rmSync(path.join(home, 'data'), { recursive: true, force: true });
   for (const theme of readdirSync(themesDir, { withFileTypes: true })) {
     if (theme.isDirectory()) symlinkSync(path.join(themesDir, theme.name), path.join(home, 'themes', theme.name));

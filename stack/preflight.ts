@@ -36,24 +36,6 @@ export async function checkRedis(url: string): Promise<void> {
   }
 }
 
-/** Creates each database that does not exist yet. */
-export async function ensureDatabases(adminUrl: string, names: string[]): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    for (const name of names) {
-      const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
-      if (!rowCount) await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
-    }
-  } finally {
-    await client.end();
-  }
-}
-
-export function databaseName(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
-}
-
 export async function assertPortFree(port: number, what: string, variable: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = net.createServer();

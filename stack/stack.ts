@@ -2,7 +2,8 @@ import path from 'node:path';
 import { startInbox, type Inbox } from './inbox.ts';
 import { ensureKeycloakDistribution, startKeycloak, type KeycloakInstance } from './keycloak.ts';
 import { realmConfigDir, repoRoot, runDir } from './paths.ts';
-import { assertPortFree, checkPostgres, checkRedis, databaseName, ensureDatabases } from './preflight.ts';
+import { ensureDatabase } from '../bff/src/persistence/ensure-database.ts';
+import { assertPortFree, checkPostgres, checkRedis } from './preflight.ts';
 import { httpOk, onStopEverything, startProcess, waitFor, type ManagedProcess } from './processes.ts';
 import { applyRealmConfig, type Change } from './realm/apply.ts';
 import { realmEnv, type StackSettings } from './settings.ts';
@@ -44,8 +45,8 @@ export async function startStack(
   ] as const) {
     await assertPortFree(port, what, variable);
   }
-  ensureKeycloakDistribution(log);
-  await ensureDatabases(postgresAdminUrl(), [s.keycloakDatabaseUrl, s.bffDatabaseUrl, s.upstreamDatabaseUrl].map(databaseName));
+  const distribution = ensureKeycloakDistribution(log);
+  for (const url of [s.keycloakDatabaseUrl, s.bffDatabaseUrl, s.upstreamDatabaseUrl]) await ensureDatabase(url);
 
   const processes: ManagedProcess[] = [];
   const inbox = await startInbox({ smtpPort: s.smtpPort, httpPort: s.inboxPort });
@@ -77,6 +78,7 @@ export async function startStack(
     log('==> starting Keycloak (log: ' + path.relative(process.cwd(), path.join(instanceDir, 'keycloak.log')) + ')');
     const started = Date.now();
     const keycloak = await startKeycloak({
+      distribution,
       instanceDir,
       httpPort: s.keycloakPort,
       managementPort: s.keycloakManagementPort,
