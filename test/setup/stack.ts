@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -40,6 +40,19 @@ async function freePort(): Promise<number> {
 }
 
 export default async function setup(project: TestProject) {
+  // Iterating on one test file: `node test/setup/shared-stack.ts` keeps a stack up and writes this file.
+  const shared = process.env.E2E_STACK_FILE;
+  if (shared) {
+    project.provide('stack', JSON.parse(readFileSync(shared, 'utf8')) as E2EStack);
+    return async () => {};
+  }
+  const { stack: provided, teardown } = await startE2EStack();
+  project.provide('stack', provided);
+  return teardown;
+}
+
+/** A whole stack on free ports with its own databases and Redis prefix; `teardown` removes them. */
+export async function startE2EStack(): Promise<{ stack: E2EStack; teardown: () => Promise<void> }> {
   const id = randomBytes(3).toString('hex');
   const [keycloakPort, keycloakManagementPort, upstreamPort, smtpPort, inboxPort, bffPort] = await Promise.all(
     Array.from({ length: 6 }, freePort),
@@ -66,15 +79,14 @@ export default async function setup(project: TestProject) {
   const started = Date.now();
   const stack = await startStack(settings, { demo: true, startBff: false, log: (l) => console.log(`[e2e stack] ${l}`) });
   console.log(`[e2e stack] up in ${Math.round((Date.now() - started) / 1000)} s`);
-  project.provide('stack', {
+  const provided: E2EStack = {
     settings,
     keycloakUrl: settings.keycloakPublicUrl,
     upstreamUrl: stack.upstreamUrl,
     inboxUrl: stack.inbox.httpUrl,
     realmChangesOnStart: stack.realmChanges.length,
-  });
-
-  return async () => {
+  };
+  const teardown = async () => {
     await stack.stop();
     await redis.cleanup();
     const client = new pg.Client({ connectionString: postgresAdminUrl() });
@@ -85,4 +97,5 @@ export default async function setup(project: TestProject) {
     await client.end();
     rmSync(path.join(runDir, settings.name), { recursive: true, force: true });
   };
+  return { stack: provided, teardown };
 }
