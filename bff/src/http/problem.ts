@@ -24,6 +24,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; title: string }> =
   IDENTITY_DIRECTORY_UNAVAILABLE: { status: 503, title: 'The identity provider is unavailable; try again' },
   UPSTREAM_UNAVAILABLE: { status: 503, title: 'The upstream core system is unavailable; try again' },
   DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable; try again' },
+  DELIVERY_FAILED: { status: 503, title: 'The message could not be delivered; try again' },
 };
 
 export interface Problem {

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_FAILED'
   | 'DEPENDENCY_UNAVAILABLE'
+  | 'DELIVERY_FAILED'
   | 'INTERNAL';
 
 export interface FieldIssue {
