@@ -22,6 +22,7 @@ const ALL_CODES = {
   UPSTREAM_UNAVAILABLE: true,
   UPSTREAM_FAILED: true,
   DEPENDENCY_UNAVAILABLE: true,
+  DELIVERY_FAILED: true,
   INTERNAL: true,
 } as const satisfies Record<ErrorCode, true>;
 const codes = Object.keys(ALL_CODES) as ErrorCode[];
