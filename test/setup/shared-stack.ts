@@ -11,7 +11,10 @@ const file = path.join(runDir, 'e2e-shared.json');
 const { stack, teardown } = await startE2EStack();
 writeFileSync(file, JSON.stringify(stack, null, 2));
 console.log(`shared e2e stack up; E2E_STACK_FILE=${file}`);
-console.log(`realm re-apply: KEYCLOAK_URL=${stack.keycloakUrl} KEYCLOAK_PORT=${new URL(stack.keycloakUrl).port} node stack/realm/cli.ts --demo`);
+const s = stack.settings;
+console.log(
+  `realm re-apply: KEYCLOAK_URL=${stack.keycloakUrl} KEYCLOAK_PORT=${s.keycloakPort} SMTP_PORT=${s.smtpPort} BFF_PORT=${s.bffPort} BFF_PUBLIC_URL=${s.bffPublicUrl} node stack/realm/cli.ts --demo`,
+);
 onStopEverything(teardown);
 const stop = () => void stopEverything().then(() => process.exit(0));
 process.on('SIGINT', stop);
