@@ -11,7 +11,14 @@ function configError(env: Record<string, string | undefined>): ConfigError {
   throw new Error('loadConfig accepted the environment');
 }
 
-const productionSecrets = { BFF_CLIENT_SECRET: 'a-real-client-secret', UPSTREAM_API_KEY: 'a-real-upstream-key' };
+const productionSecrets = {
+  BFF_CLIENT_SECRET: 'a-real-client-secret',
+  UPSTREAM_API_KEY: 'a-real-upstream-key',
+  FIELD_ENCRYPTION_KEYS: `prod1:${Buffer.alloc(32, 7).toString('base64')}`,
+  FIELD_ENCRYPTION_ACTIVE_KEY: 'prod1',
+  PARTNER_USER_TOKEN_CLIENT_SECRET: 'a-real-partner-user-tokens-secret',
+  PARTNER_ASSERTION_PRIVATE_KEY: 'a-real-pkcs8-key',
+};
 
 describe('loadConfig', () => {
   it('gives development defaults for an empty environment', () => {
@@ -79,6 +86,11 @@ describe('loadConfig', () => {
     expect(c.nodeEnv).toBe('production');
     expect(c.clientSecret).toBe(productionSecrets.BFF_CLIENT_SECRET);
     expect(c.upstreamApiKey).toBe(productionSecrets.UPSTREAM_API_KEY);
+  });
+
+  it('refuses a field-encryption key ring that is malformed or lacks the active key, naming the variables', () => {
+    expect(configError({ FIELD_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }).message).toMatch(/FIELD_ENCRYPTION_KEYS.*32 bytes/);
+    expect(configError({ FIELD_ENCRYPTION_ACTIVE_KEY: 'nope' }).message).toMatch(/FIELD_ENCRYPTION_ACTIVE_KEY.*active key nope/);
   });
 
   it('never echoes a secret value in its error message', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseKeyRing } from './kernel/crypto/field-encryption.ts';
 
 /**
  * The BFF's whole configuration: one schema, read once at start from the environment. Each entry
@@ -28,6 +29,24 @@ const entries = {
   upstreamRetries: { env: 'UPSTREAM_RETRIES', schema: z.coerce.number().int().min(0).max(5).default(2), doc: 'retries of idempotent upstream calls' },
   readinessTimeoutMs: { env: 'READINESS_TIMEOUT_MS', schema: ms.default(2000), doc: 'timeout of each /readyz dependency check' },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', schema: ms.default(10_000), doc: 'how long in-flight requests may finish on SIGTERM' },
+  fieldEncryptionKeys: {
+    env: 'FIELD_ENCRYPTION_KEYS',
+    schema: z.string().min(1).default('dev1:Qh7TAdfrSGz7/A+QjTJjkISPFfuH2bqPq5VroWa433c='),
+    doc: 'key ring of field encryption at rest (PII, handoffs): kid:base64(32 bytes), comma-separated; keep old keys until nothing sealed with them is alive',
+    devDefault: true,
+  },
+  fieldEncryptionActiveKey: { env: 'FIELD_ENCRYPTION_ACTIVE_KEY', schema: z.string().min(1).default('dev1'), doc: 'kid of FIELD_ENCRYPTION_KEYS that seals new values' },
+  partnerAuthTokenTtlSeconds: { env: 'PARTNER_AUTH_TOKEN_TTL_SECONDS', schema: z.coerce.number().int().min(60).max(3600).default(900), doc: 'lifetime of a partner authToken (and of the PII kept with it)' },
+  partnerKbaMaxAttempts: { env: 'PARTNER_KBA_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).max(10).default(3), doc: 'wrong KBA answer sets an authToken allows before it dies' },
+  partnerUserTokenClientId: { env: 'PARTNER_USER_TOKEN_CLIENT_ID', schema: z.string().min(1).default('partner-user-tokens'), doc: 'confidential client that obtains userTokens with the JWT authorization grant' },
+  partnerUserTokenClientSecret: { env: 'PARTNER_USER_TOKEN_CLIENT_SECRET', schema: z.string().min(8).default('dev-partner-user-tokens-secret'), doc: "that client's secret", devDefault: true },
+  partnerAssertionKey: {
+    env: 'PARTNER_ASSERTION_PRIVATE_KEY',
+    schema: z.string().min(1).default('MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgRDZzsOrLYvxKtvJ+5lAJ3DdahmttlnyyAle3pD+GE4mhRANCAASbu6cGf2FtPsnBYXIV1av3lJhzl4rjeExLjPG6+KlYQokhbPz4kBLoL/33ZWQ21Vj4M4C04bMW4NF+6cyX3FzO'),
+    doc: 'P-256 private key (PKCS#8, PEM or base64 DER) signing the JWT assertions for userTokens; its public key is the bff-assertions IdP key',
+    devDefault: true,
+  },
+  partnerAssertionKeyId: { env: 'PARTNER_ASSERTION_KEY_ID', schema: z.string().min(1).default('dev-1'), doc: 'kid of that key (the IdP names the same kid)' },
 } as const;
 
 type Entries = typeof entries;
@@ -45,6 +64,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     else problems.push(`${entry.env}: ${parsed.error.issues.map((i) => i.message).join('; ')} (${entry.doc})`);
   }
   const config = out as Config;
+  if (problems.length === 0) {
+    try {
+      parseKeyRing(config.fieldEncryptionKeys, config.fieldEncryptionActiveKey);
+    } catch (err) {
+      problems.push(`FIELD_ENCRYPTION_KEYS / FIELD_ENCRYPTION_ACTIVE_KEY: ${(err as Error).message}`);
+    }
+  }
   if (problems.length === 0 && config.nodeEnv === 'production') {
     // Development defaults of secrets are public (they are in this repository): refuse them, whether
     // the variable is unset, empty (which falls back to the default) or set to the default itself.
