@@ -1,6 +1,8 @@
 import type Koa from 'koa';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import type { AccountService } from './accounts/account-service.ts';
+import { PlatformAccountService } from './accounts/platform-account-service.ts';
 import { KeycloakIdentityDirectory } from './adapters/keycloak/keycloak-identity-directory.ts';
 import { ServiceAccountTokens } from './adapters/keycloak/service-account-tokens.ts';
 import { connectRedis } from './adapters/redis/redis-client.ts';
@@ -29,6 +31,8 @@ export interface Container {
   identityDirectory: IdentityDirectory;
   serviceAccountTokens: ServiceAccountTokens;
   upstreamCore: UpstreamCore;
+  /** Accounts across Keycloak, the upstream core and the BFF store (create / provision / delete). */
+  accounts: AccountService;
   flowRuntime: FlowRuntime;
   app: Koa;
   close(): Promise<void>;
@@ -56,6 +60,12 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     logger: logger.child({ component: 'upstream-core' }),
   });
   const flowRuntime = new FlowRuntime({ em: orm.em });
+  const accounts = new PlatformAccountService({
+    directory: identityDirectory,
+    upstream: upstreamCore,
+    em: orm.em,
+    logger: logger.child({ component: 'accounts' }),
+  });
 
   const app = createApp({
     logger,
@@ -86,6 +96,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     identityDirectory,
     serviceAccountTokens,
     upstreamCore,
+    accounts,
     flowRuntime,
     app,
     async close() {

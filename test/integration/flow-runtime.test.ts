@@ -8,6 +8,7 @@ import { assign, setup } from 'xstate';
 import { DomainError } from '../../bff/src/kernel/errors.ts';
 import { FlowRuntime } from '../../bff/src/kernel/flow/flow-runtime.ts';
 import { migrateUp, pendingMigrations } from '../../bff/src/persistence/migrate.ts';
+import { migrations } from '../../bff/src/persistence/migrations/index.ts';
 import { createOrm, type Orm } from '../../bff/src/persistence/orm.ts';
 import { ensureDatabase } from '../../bff/src/persistence/ensure-database.ts';
 import { requestContext } from '../../bff/src/persistence/request-context.ts';
@@ -91,9 +92,9 @@ describe('migrations', () => {
     extraDbs.push(fresh);
     const [a, b] = [await secondOrm(fresh.url), await secondOrm(fresh.url)];
     const runs = await Promise.all([migrateUp(a), migrateUp(b)]);
-    expect(runs.flatMap((r) => r.applied)).toEqual(['Migration20261123000000_flow']);
+    expect(runs.flatMap((r) => r.applied)).toEqual(migrations.map((m) => m.name));
     const logged = await a.em.getConnection().execute('select name from mikro_orm_migrations');
-    expect(logged).toHaveLength(1);
+    expect(logged).toHaveLength(migrations.length);
   });
 
   it('create the flow table with the specified columns', async () => {
@@ -127,7 +128,7 @@ describe('migrations', () => {
     await target.drop();
     extraDbs.push(target);
     const run = (...args: string[]) => execFileAsync(process.execPath, [migrateCli, ...args], { timeout: 20_000 });
-    expect((await run('up', target.url)).stdout).toBe('created database\napplied Migration20261123000000_flow\n');
+    expect((await run('up', target.url)).stdout).toBe(`created database\n${migrations.map((m) => `applied ${m.name}\n`).join('')}`);
     expect((await run('up', target.url)).stdout).toBe('schema is up to date\n');
     expect((await run('pending', target.url)).stdout).toBe('');
     expect((await run('diff', target.url)).stdout).toBe('-- entities and migrated schema agree\n');

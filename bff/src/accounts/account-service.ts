@@ -5,7 +5,12 @@
  * and idempotency rules live in one place.
  *
  * CONTRACT (shared by the sign-up, user-management, brokered-login and partner flows). The
- * implementation lives next to this file; the composition root constructs it.
+ * implementation is `platform-account-service.ts` next to this file (how it stays all-or-nothing is
+ * described there); the composition root constructs it as `container.accounts`.
+ */
+/**
+ * Stored as the `signUpType` user attribute: self -> selfSignUp, api -> apiRegistration,
+ * google -> google, state -> stateLogin, partner -> partner, migrated -> upstreamMigration.
  */
 export type SignUpType = 'self' | 'api' | 'google' | 'state' | 'partner' | 'migrated';
 
@@ -21,7 +26,11 @@ export interface NewAccount {
   /** Only ever from a verification (OTP proof, Google, confirmation link), never from a request. */
   emailVerified: boolean;
   phoneVerified: boolean;
-  /** Checked by Keycloak against the realm policy atomically with the create. Absent: no password. */
+  /**
+   * Checked by Keycloak against the realm policy atomically with the create (VALIDATION_FAILED on
+   * `password`, nothing created). Absent: no password. Not part of the idempotency fingerprint: a
+   * resumed create keeps the password of the attempt that created the Keycloak user.
+   */
   password?: string;
   /** Upstream root organisation by channel; the user joins it with role PUBLIC. */
   channel?: string;
@@ -47,15 +56,23 @@ export interface AccountService {
    * (ACCOUNT_EXISTS naming the field) are reported before anything is written. The Keycloak user stays
    * disabled until every step succeeded. A dependency failure half-way (UPSTREAM_UNAVAILABLE,
    * IDENTITY_DIRECTORY_UNAVAILABLE, ...) either compensates or is completed by a retry with the same
-   * `idempotencyKey`; a retry with the same key never creates a second account.
+   * `idempotencyKey`; a retry with the same key never creates a second account, and once complete
+   * returns the same account (`created: false`). The same key with different details, or while
+   * another request works on it: CONFLICT (`details.reason` `idempotency_key_reused` /
+   * `creation_in_progress`). No free generated username: CONFLICT naming `username`.
+   * Generated usernames: lowercase name, `_` for spaces, ASCII, 4 random digits (see username.ts).
    */
   create(input: NewAccount, opts: { idempotencyKey: string }): Promise<CreatedAccount>;
   /**
    * For a user Keycloak created itself (first login through Google or a state IdP): makes sure the
    * upstream profile exists and is linked (`upstreamUserId` attribute) and the user is in `tenant`.
-   * Idempotent; safe to call on every login.
+   * Idempotent; safe to call on every login. An identifier held by another upstream profile:
+   * ACCOUNT_EXISTS naming it. Sets `signUpType` when the user has none.
    */
   ensureProvisioned(userId: string, opts: { signUpType: SignUpType; tenant?: string }): Promise<{ upstreamUserId: string }>;
-  /** Removes the Keycloak user and deactivates the upstream profile. Idempotent (unknown user: no-op). */
+  /**
+   * Deactivates the upstream profile, then removes the Keycloak user. Idempotent (unknown user: no-op;
+   * a profile left active by an interrupted delete is still found by externalId and deactivated).
+   */
   delete(userId: string): Promise<void>;
 }

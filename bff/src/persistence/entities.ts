@@ -1,3 +1,4 @@
+import { AccountCreationSchema } from '../accounts/account-creation.entity.ts';
 import { FlowSchema } from '../kernel/flow/flow.entity.ts';
 
 /**
@@ -5,4 +6,4 @@ import { FlowSchema } from '../kernel/flow/flow.entity.ts';
  * (discovery by glob breaks under type stripping and bundling alike). A new entity goes here and gets
  * a migration in `./migrations/`.
  */
-export const entities = [FlowSchema];
+export const entities = [FlowSchema, AccountCreationSchema];

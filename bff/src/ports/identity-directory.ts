@@ -23,6 +23,11 @@ export interface NewDirectoryUser {
   lastName?: string;
   enabled?: boolean;
   attributes?: Record<string, string[]>;
+  /**
+   * Set in the same Admin API call as the user: Keycloak checks it against the realm policy inside
+   * the create's transaction, so a rejected password (VALIDATION_FAILED on `password`) leaves no user.
+   */
+  password?: string;
 }
 
 export interface DirectoryOrganization {
@@ -39,7 +44,7 @@ export interface IdentityDirectory {
   /** Exact match on a single-valued user attribute (e.g. phone in E.164). */
   findUsersByAttribute(name: string, value: string): Promise<DirectoryUser[]>;
   createUser(user: NewDirectoryUser): Promise<{ id: string }>;
-  updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username'>>): Promise<void>;
+  updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username' | 'password'>>): Promise<void>;
   setPassword(id: string, password: string): Promise<void>;
   deleteUser(id: string): Promise<void>;
   addToOrganization(userId: string, organizationAlias: string): Promise<void>;

@@ -64,12 +64,15 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
         lastName: user.lastName,
         enabled: user.enabled ?? true,
         attributes: user.attributes ?? {},
+        // Keycloak's UsersResource.createUser stores the credentials in the same transaction as the
+        // user and rolls both back on PasswordPolicyNotMetException (400 {error: invalidPassword...}).
+        ...(user.password === undefined ? {} : { credentials: [{ type: 'password', value: user.password, temporary: false }] }),
       }),
     );
     return { id };
   }
 
-  async updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username'>>): Promise<void> {
+  async updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username' | 'password'>>): Promise<void> {
     await this.#call('updateUser', async (a) => {
       const current = await a.users.findOne({ id });
       if (!current) throw new DomainError('NOT_FOUND', 'No such account');
@@ -136,11 +139,19 @@ function toDirectoryUser(u: UserRepresentation): DirectoryUser {
   };
 }
 
+interface KeycloakErrorBody {
+  errorMessage?: string;
+  error?: string;
+  error_description?: string;
+  field?: string;
+  errors?: { field: string; errorMessage?: string }[];
+}
+
 /** Keycloak's answers in our codes. Messages name the operation, never the data sent. */
 export function translateAdminError(what: string, err: unknown): DomainError {
   if (err instanceof DomainError) return err;
   const response = (err as { response?: Response }).response;
-  const data = (err as { responseData?: unknown }).responseData as { errorMessage?: string; error?: string; field?: string } | undefined;
+  const data = (err as { responseData?: unknown }).responseData as KeycloakErrorBody | undefined;
   if (!response) {
     return new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unreachable during ${what}`, { cause: err });
   }
@@ -148,12 +159,16 @@ export function translateAdminError(what: string, err: unknown): DomainError {
   switch (response.status) {
     case 400: {
       if (/password/i.test(message) || /invalidPassword/.test(message)) {
+        // error_description is Keycloak's sentence for the policy rule, e.g. "Invalid password: minimum length 10."
+        const text = data?.error_description ?? 'The password does not meet the password policy';
         return new DomainError('VALIDATION_FAILED', 'The password does not meet the password policy', {
-          fields: [{ field: 'password', reason: 'policy', message: 'The password does not meet the password policy' }],
+          fields: [{ field: 'password', reason: 'policy', message: text }],
         });
       }
+      // User-profile validation answers {field, errorMessage} for one problem, {errors: [...]} for several.
+      const issues = data?.errors ?? (data?.field ? [{ field: data.field, errorMessage: message }] : []);
       return new DomainError('VALIDATION_FAILED', `Keycloak rejected ${what}`, {
-        fields: data?.field ? [{ field: data.field, reason: 'invalid', message }] : [],
+        fields: issues.map((i) => ({ field: i.field, reason: 'invalid', message: i.errorMessage ?? 'invalid' })),
       });
     }
     case 404:

@@ -1,9 +1,13 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123000000_flow } from './Migration20261123000000_flow.ts';
+import { Migration20261124000000_account_creation } from './Migration20261124000000_account_creation.ts';
 
 /**
  * Every migration, oldest first, listed by hand: the list is the contract (no glob discovery, which
  * would need file-system paths that differ between Node's type stripping, vitest and a bundle).
  * The `name` is what lands in `mikro_orm_migrations`; never rename a shipped one.
  */
-export const migrations: MigrationObject[] = [{ name: 'Migration20261123000000_flow', class: Migration20261123000000_flow }];
+export const migrations: MigrationObject[] = [
+  { name: 'Migration20261123000000_flow', class: Migration20261123000000_flow },
+  { name: 'Migration20261124000000_account_creation', class: Migration20261124000000_account_creation },
+];

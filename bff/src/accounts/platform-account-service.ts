@@ -1,0 +1,489 @@
+import { createHash } from 'node:crypto';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import { DomainError, isDomainError, type FieldIssue } from '../kernel/errors.ts';
+import { safeError, type Logger } from '../kernel/logger.ts';
+import type { DirectoryUser, IdentityDirectory } from '../ports/identity-directory.ts';
+import type { Organisation, UpstreamCore } from '../ports/upstream-core.ts';
+import { AccountCreationSchema, type AccountCreationRecord } from './account-creation.entity.ts';
+import type { AccountService, CreatedAccount, NewAccount, SignUpType } from './account-service.ts';
+import { isE164, isEmail, normaliseEmail } from './identifiers.ts';
+import { generateUsername, USERNAME_PATTERN } from './username.ts';
+
+/**
+ * AccountService over Keycloak (IdentityDirectory), the upstream core and the BFF's PostgreSQL.
+ *
+ * create, in this order:
+ *  1. validate: the input, channel/organisation in the upstream core, username/email/phone free in
+ *     Keycloak and in the upstream core. Nothing is written before this passes.
+ *  2. a row in `account_creation` (idempotency key, username chosen, lease).
+ *  3. the Keycloak user, DISABLED, with its password in the same Admin API call (the realm policy is
+ *     checked inside Keycloak's transaction: a rejected password leaves no user).
+ *  4. the upstream profile (externalId = Keycloak id; idempotent), PUBLIC memberships (idempotent).
+ *  5. the Keycloak organization (tenant) membership, then `upstreamUserId` and enabled = true.
+ * Every step after 2 is idempotent, so resuming means running them again. A definitive refusal
+ * (identifier taken upstream, organisation now inactive) undoes what was written (compensation:
+ * upstream profile soft-deleted, Keycloak user deleted) and the error is reported. A dependency
+ * failure also tries to compensate; when even that cannot be done (the upstream core is down), the
+ * row stays `in_progress` and the Keycloak user stays disabled: a retry with the same key completes
+ * the account, and a later creation for the same identifier takes the abandoned one over and undoes
+ * it first. The caller never sees an enabled account that is missing a step.
+ */
+export interface PlatformAccountServiceDeps {
+  directory: IdentityDirectory;
+  upstream: UpstreamCore;
+  /** Root entity manager; every operation works in a fork of its own. */
+  em: EntityManager;
+  logger: Logger;
+  /** Keycloak organization of new accounts when the caller names none. Default `custodian`. */
+  defaultTenant?: string;
+  /** How long one request may work on a creation before another may take it. Default 60 s. */
+  leaseMs?: number;
+  now?: () => Date;
+  /** Digits of generated usernames: whole number in [0, n). Default: CSPRNG. */
+  random?: (n: number) => number;
+}
+
+/** The `signUpType` attribute values of the realm's user profile. */
+const SIGN_UP_TYPE_ATTRIBUTE: Record<SignUpType, string> = {
+  self: 'selfSignUp',
+  api: 'apiRegistration',
+  google: 'google',
+  state: 'stateLogin',
+  partner: 'partner',
+  migrated: 'upstreamMigration',
+};
+
+const PUBLIC_ROLE = 'PUBLIC';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const USERNAME_ATTEMPTS = 10;
+/** Tolerated clock difference between the BFF and Keycloak when recognising our own user. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+interface Account {
+  firstName: string;
+  lastName?: string;
+  username?: string;
+  email?: string;
+  phone?: string;
+  emailVerified: boolean;
+  phoneVerified: boolean;
+  password?: string;
+  channel?: string;
+  organisationId?: string;
+  signUpType: SignUpType;
+  tenant: string;
+}
+
+export class PlatformAccountService implements AccountService {
+  readonly #directory: IdentityDirectory;
+  readonly #upstream: UpstreamCore;
+  readonly #em: EntityManager;
+  readonly #logger: Logger;
+  readonly #defaultTenant: string;
+  readonly #leaseMs: number;
+  readonly #now: () => Date;
+  readonly #random: ((n: number) => number) | undefined;
+
+  constructor(deps: PlatformAccountServiceDeps) {
+    this.#directory = deps.directory;
+    this.#upstream = deps.upstream;
+    this.#em = deps.em;
+    this.#logger = deps.logger;
+    this.#defaultTenant = deps.defaultTenant ?? 'custodian';
+    this.#leaseMs = deps.leaseMs ?? 60_000;
+    this.#now = deps.now ?? (() => new Date());
+    this.#random = deps.random;
+  }
+
+  // ------------------------------------------------------------------------------------------ create
+
+  async create(input: NewAccount, opts: { idempotencyKey: string }): Promise<CreatedAccount> {
+    const account = normalise(input, this.#defaultTenant);
+    const keyHash = sha256(opts.idempotencyKey);
+    const fingerprint = fingerprintOf(account);
+    const existing = await this.#em.fork().findOne(AccountCreationSchema, { keyHash });
+    if (existing && existing.fingerprint !== fingerprint) {
+      throw new DomainError('CONFLICT', 'This idempotency key was used for a different request', {
+        details: { reason: 'idempotency_key_reused' },
+      });
+    }
+    if (existing?.status === 'completed') return completedAccount(existing, false);
+
+    let record: AccountCreationRecord;
+    let orgIds: string[] | undefined;
+    const resumed = existing?.status === 'in_progress';
+    if (resumed) {
+      record = await this.#lease(keyHash);
+    } else {
+      orgIds = await this.#resolveOrganisations(account);
+      await this.#checkFree(account);
+      const username = account.username ?? (await this.#freeUsername(account));
+      record = await this.#start(keyHash, fingerprint, username, existing !== null);
+    }
+    try {
+      return completedAccount(await this.#run(record, account, orgIds), !resumed);
+    } finally {
+      await this.#em.fork().nativeUpdate(AccountCreationSchema, { keyHash }, { leaseUntil: null });
+    }
+  }
+
+  /** Steps 3-5 (see the class comment); compensates when they fail. */
+  async #run(record: AccountCreationRecord, account: Account, orgIds: string[] | undefined): Promise<AccountCreationRecord> {
+    let directoryCreateRefused = false;
+    try {
+      const resolved = orgIds ?? (await this.#resolveOrganisations(account));
+      let userId = record.userId ?? (await this.#adopt(record));
+      if (!userId) {
+        try {
+          userId = await this.#createDirectoryUser(record, account);
+        } catch (err) {
+          // A refusal means Keycloak created nothing: there is nothing to find and undo.
+          directoryCreateRefused = isDefinitive(err);
+          throw err;
+        }
+      }
+      const { user: profile } = await this.#upstream.createUser({
+        externalId: userId,
+        firstName: account.firstName,
+        lastName: account.lastName ?? null,
+        username: record.username,
+        email: account.email ?? null,
+        phone: account.phone ?? null,
+      });
+      await this.#update(record, { upstreamUserId: profile.id });
+      for (const orgId of resolved) await this.#upstream.addMembership(profile.id, orgId, [PUBLIC_ROLE]);
+      await this.#directory.addToOrganization(userId, account.tenant);
+      await this.#directory.updateUser(userId, { enabled: true, attributes: { upstreamUserId: [profile.id] } });
+      await this.#update(record, { status: 'completed' });
+      return record;
+    } catch (err) {
+      const reported = translateUpstreamRefusal(err);
+      try {
+        await this.#compensate(record, { adopt: !directoryCreateRefused });
+      } catch (compensationError) {
+        // Left in progress: a retry with the same key resumes, or a later creation takes it over.
+        this.#logger.warn({ err: safeError(compensationError), step: 'compensate' }, 'account creation left in progress');
+      }
+      throw reported;
+    }
+  }
+
+  /** Keycloak user, disabled, password and attributes included; a generated username that was taken meanwhile is replaced. */
+  async #createDirectoryUser(record: AccountCreationRecord, account: Account): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { id } = await this.#directory.createUser({
+          username: record.username,
+          firstName: account.firstName,
+          ...(account.lastName ? { lastName: account.lastName } : {}),
+          ...(account.email ? { email: account.email, emailVerified: account.emailVerified } : {}),
+          enabled: false,
+          attributes: {
+            signUpType: [SIGN_UP_TYPE_ATTRIBUTE[account.signUpType]],
+            ...(account.phone ? { phone: [account.phone], phoneVerified: [String(account.phoneVerified)] } : {}),
+          },
+          ...(account.password === undefined ? {} : { password: account.password }),
+        });
+        await this.#update(record, { userId: id });
+        return id;
+      } catch (err) {
+        const usernameTaken = isDomainError(err) && err.code === 'ACCOUNT_EXISTS' && err.fields.some((f) => f.field === 'username');
+        if (!usernameTaken || account.username !== undefined || attempt >= USERNAME_ATTEMPTS) throw err;
+        await this.#update(record, { username: await this.#freeUsername(account) });
+      }
+    }
+  }
+
+  /**
+   * The Keycloak user of this creation when its create landed but its id was never recorded (the
+   * process died, or the answer was lost): our username, disabled, not linked yet, made after the
+   * attempt started.
+   */
+  async #adopt(record: AccountCreationRecord): Promise<string | null> {
+    const user = await this.#directory.findUserByUsername(record.username);
+    if (!user || user.enabled || user.attributes.upstreamUserId?.length) return null;
+    if ((user.createdAt?.getTime() ?? 0) < record.startedAt.getTime() - CLOCK_SKEW_MS) return null;
+    await this.#update(record, { userId: user.id });
+    return user.id;
+  }
+
+  /** Undoes what this creation wrote: upstream profile soft-deleted (frees its identifiers), Keycloak user deleted. */
+  async #compensate(record: AccountCreationRecord, opts: { adopt: boolean }): Promise<void> {
+    const userId = record.userId ?? (opts.adopt ? await this.#adopt(record) : null);
+    if (userId) {
+      const profile = record.upstreamUserId
+        ? await this.#upstream.getUser(record.upstreamUserId)
+        : await this.#upstream.getUserByExternalId(userId);
+      if (profile && profile.status !== 'deleted') await this.#upstream.deleteUser(profile.id);
+      await ignoreNotFound(this.#directory.deleteUser(userId));
+    }
+    await this.#update(record, { status: 'compensated', userId: null, upstreamUserId: null });
+  }
+
+  /** A new row, or a compensated one started again; leased to this request. */
+  async #start(keyHash: string, fingerprint: string, username: string, restart: boolean): Promise<AccountCreationRecord> {
+    const now = this.#now();
+    const fields = { status: 'in_progress', username, userId: null, upstreamUserId: null, leaseUntil: this.#leaseEnd(), startedAt: now, updatedAt: now };
+    const em = this.#em.fork();
+    if (restart) {
+      const updated = await em.nativeUpdate(AccountCreationSchema, { keyHash, status: 'compensated', ...leaseFree(now) }, fields);
+      if (updated !== 1) throw inProgress();
+    } else {
+      try {
+        await em.insert(AccountCreationSchema, { keyHash, fingerprint, ...fields });
+      } catch (err) {
+        if (err instanceof UniqueConstraintViolationException) throw inProgress();
+        throw err;
+      }
+    }
+    return this.#load(keyHash);
+  }
+
+  async #lease(keyHash: string): Promise<AccountCreationRecord> {
+    const now = this.#now();
+    const updated = await this.#em.fork().nativeUpdate(
+      AccountCreationSchema,
+      { keyHash, status: 'in_progress', ...leaseFree(now) },
+      { leaseUntil: this.#leaseEnd(), updatedAt: now },
+    );
+    if (updated !== 1) throw inProgress();
+    return this.#load(keyHash);
+  }
+
+  async #load(keyHash: string): Promise<AccountCreationRecord> {
+    return this.#em.fork().findOneOrFail(AccountCreationSchema, { keyHash });
+  }
+
+  /** Writes `changes` to the row and to the in-memory copy the steps read. */
+  async #update(record: AccountCreationRecord, changes: Partial<Pick<AccountCreationRecord, 'status' | 'username' | 'userId' | 'upstreamUserId'>>): Promise<void> {
+    const updatedAt = this.#now();
+    await this.#em.fork().nativeUpdate(AccountCreationSchema, { keyHash: record.keyHash }, { ...changes, updatedAt });
+    Object.assign(record, changes, { updatedAt });
+  }
+
+  #leaseEnd(): Date {
+    return new Date(this.#now().getTime() + this.#leaseMs);
+  }
+
+  // -------------------------------------------------------------------------------------- validation
+
+  /** The upstream organisations the account joins with role PUBLIC (root first). */
+  async #resolveOrganisations(account: Account): Promise<string[]> {
+    const issues: FieldIssue[] = [];
+    let root: Organisation | null = null;
+    if (account.channel !== undefined) {
+      root = await this.#upstream.findRootOrgByChannel(account.channel);
+      if (!root) issues.push({ field: 'channel', reason: 'unknown', message: 'No organisation has this channel' });
+      else if (root.status !== 'active') issues.push({ field: 'channel', reason: 'inactive', message: 'The organisation of this channel is not active' });
+    }
+    const ids = root && issues.length === 0 ? [root.id] : [];
+    if (account.organisationId !== undefined) {
+      const found = await this.#upstream.getOrganisation(account.organisationId);
+      if (!found) {
+        issues.push({ field: 'organisationId', reason: 'unknown', message: 'No such organisation' });
+      } else if (found.organisation.status !== 'active' || found.rootOrg.status !== 'active') {
+        issues.push({ field: 'organisationId', reason: 'inactive', message: 'The organisation is not active' });
+      } else if (root && found.rootOrg.id !== root.id) {
+        issues.push({ field: 'organisationId', reason: 'not_in_channel', message: 'The organisation does not belong to this channel' });
+      } else {
+        ids.push(found.rootOrg.id, found.organisation.id);
+      }
+    }
+    if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The organisation details are not valid', { fields: issues });
+    return [...new Set(ids)];
+  }
+
+  /** Username, email and phone must be free in Keycloak and in the upstream core. */
+  async #checkFree(account: Account): Promise<void> {
+    const checks: [field: string, directory: () => Promise<DirectoryUser[]>, upstream: () => Promise<{ externalId: string | null } | null>][] = [];
+    const { username, email, phone } = account;
+    if (username !== undefined) {
+      checks.push(['username', async () => [await this.#directory.findUserByUsername(username)].filter((u) => u !== null), () => this.#upstream.findUser({ username })]);
+    }
+    if (email !== undefined) checks.push(['email', () => this.#directory.findUsersByEmail(email), () => this.#upstream.findUser({ email })]);
+    if (phone !== undefined) checks.push(['phone', () => this.#directory.findUsersByAttribute('phone', phone), () => this.#upstream.findUser({ phone })]);
+    const taken: FieldIssue[] = [];
+    for (const [field, inDirectory, inUpstream] of checks) {
+      const holders = new Set((await inDirectory()).map((u) => u.id));
+      const profile = await inUpstream();
+      // An upstream-only member (no externalId) holds it for good: they sign in with their core password.
+      let free = !(profile && profile.externalId === null);
+      if (profile?.externalId) holders.add(profile.externalId);
+      for (const holder of holders) free = (await this.#takeOverAbandoned(holder)) && free;
+      if (!free) taken.push({ field, reason: 'taken', message: `An account with this ${field} already exists` });
+    }
+    if (taken.length > 0) throw new DomainError('ACCOUNT_EXISTS', 'An account with these details already exists', { fields: taken });
+  }
+
+  /**
+   * When `userId` belongs to a creation that failed half-way and nobody is working on (a disabled
+   * Keycloak user holding the identifier), undoes it so the identifier can be used again.
+   */
+  async #takeOverAbandoned(userId: string): Promise<boolean> {
+    if (!UUID.test(userId)) return false;
+    const abandoned = await this.#em.fork().findOne(AccountCreationSchema, { userId, status: 'in_progress' });
+    if (!abandoned) return false;
+    let record: AccountCreationRecord;
+    try {
+      record = await this.#lease(abandoned.keyHash);
+    } catch {
+      return false;
+    }
+    try {
+      await this.#compensate(record, { adopt: false });
+      return true;
+    } finally {
+      await this.#em.fork().nativeUpdate(AccountCreationSchema, { keyHash: record.keyHash }, { leaseUntil: null });
+    }
+  }
+
+  async #freeUsername(account: Account): Promise<string> {
+    const name = [account.firstName, account.lastName].filter(Boolean).join(' ');
+    for (let attempt = 0; attempt < USERNAME_ATTEMPTS; attempt++) {
+      const candidate = generateUsername(name, this.#random);
+      if ((await this.#directory.findUserByUsername(candidate)) === null && (await this.#upstream.findUser({ username: candidate })) === null) {
+        return candidate;
+      }
+    }
+    throw new DomainError('CONFLICT', 'No free username could be generated from this name; choose a username', {
+      fields: [{ field: 'username', reason: 'required', message: 'Choose a username' }],
+    });
+  }
+
+  // ------------------------------------------------------------------------------ ensureProvisioned
+
+  async ensureProvisioned(userId: string, opts: { signUpType: SignUpType; tenant?: string }): Promise<{ upstreamUserId: string }> {
+    const user = await this.#directory.getUser(userId);
+    if (!user) throw new DomainError('NOT_FOUND', 'No such account');
+    const linked = user.attributes.upstreamUserId?.[0];
+    let upstreamUserId: string;
+    if (linked) {
+      upstreamUserId = linked;
+    } else {
+      const existing = await this.#upstream.getUserByExternalId(userId);
+      const profile =
+        existing ??
+        (
+          await this.#upstream
+            .createUser({
+              externalId: userId,
+              firstName: user.firstName ?? user.username,
+              lastName: user.lastName ?? null,
+              username: user.username,
+              email: user.email ?? null,
+              phone: user.attributes.phone?.[0] ?? null,
+            })
+            .catch((err: unknown) => {
+              throw translateUpstreamRefusal(err);
+            })
+        ).user;
+      upstreamUserId = profile.id;
+    }
+    await this.#directory.addToOrganization(userId, opts.tenant ?? this.#defaultTenant);
+    if (!linked || !user.attributes.signUpType?.length) {
+      await this.#directory.updateUser(userId, {
+        attributes: {
+          upstreamUserId: [upstreamUserId],
+          ...(user.attributes.signUpType?.length ? {} : { signUpType: [SIGN_UP_TYPE_ATTRIBUTE[opts.signUpType]] }),
+        },
+      });
+    }
+    return { upstreamUserId };
+  }
+
+  // ----------------------------------------------------------------------------------------- delete
+
+  async delete(userId: string): Promise<void> {
+    const user = await this.#directory.getUser(userId);
+    // Upstream first: if the Keycloak delete then fails, a retry still finds the profile (also by
+    // externalId once the Keycloak user is gone) and finishes.
+    const upstreamUserId = user?.attributes.upstreamUserId?.[0];
+    const profile = upstreamUserId ? await this.#upstream.getUser(upstreamUserId) : await this.#upstream.getUserByExternalId(userId);
+    if (profile?.status === 'active') await this.#upstream.deactivateUser(profile.id);
+    if (user) await ignoreNotFound(this.#directory.deleteUser(userId));
+  }
+}
+
+// --------------------------------------------------------------------------------------------- helpers
+
+function normalise(input: NewAccount, defaultTenant: string): Account {
+  const issues: FieldIssue[] = [];
+  const firstName = input.firstName.trim();
+  if (firstName === '') issues.push({ field: 'firstName', reason: 'required', message: 'Enter a first name' });
+  else if (firstName.length > 255) issues.push({ field: 'firstName', reason: 'too_long', message: 'At most 255 characters' });
+  const lastName = input.lastName?.trim() || undefined;
+  const username = input.username?.trim().toLowerCase();
+  if (username !== undefined && !USERNAME_PATTERN.test(username)) {
+    issues.push({ field: 'username', reason: 'invalid_format', message: '3 or more of a-z, 0-9, ".", "_", "-", "@", starting with a letter or digit' });
+  }
+  const email = input.email === undefined ? undefined : normaliseEmail(input.email);
+  if (email !== undefined && !isEmail(email)) issues.push({ field: 'email', reason: 'invalid_format', message: 'Enter a valid email address' });
+  if (input.phone !== undefined && !isE164(input.phone)) issues.push({ field: 'phone', reason: 'invalid_format', message: 'Enter the phone number in international format' });
+  const channel = input.channel?.trim() || undefined;
+  const organisationId = input.organisationId?.trim() || undefined;
+  if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The account details are not valid', { fields: issues });
+  return {
+    firstName,
+    ...(lastName ? { lastName } : {}),
+    ...(username ? { username } : {}),
+    ...(email ? { email } : {}),
+    ...(input.phone ? { phone: input.phone } : {}),
+    emailVerified: email !== undefined && input.emailVerified,
+    phoneVerified: input.phone !== undefined && input.phoneVerified,
+    ...(input.password === undefined ? {} : { password: input.password }),
+    ...(channel ? { channel } : {}),
+    ...(organisationId ? { organisationId } : {}),
+    signUpType: input.signUpType,
+    tenant: input.tenant ?? defaultTenant,
+  };
+}
+
+/** Everything but the password (which must not be stored, not even hashed quickly). */
+function fingerprintOf(account: Account): string {
+  const { password: _password, ...rest } = account;
+  return sha256(JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))));
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+function completedAccount(record: AccountCreationRecord, created: boolean): CreatedAccount {
+  if (!record.userId || !record.upstreamUserId) throw new Error('account creation completed without ids');
+  return { userId: record.userId, username: record.username, upstreamUserId: record.upstreamUserId, created };
+}
+
+const leaseFree = (now: Date) => ({ $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] });
+
+const inProgress = () =>
+  new DomainError('CONFLICT', 'This account is being created by another request; try again shortly', {
+    details: { reason: 'creation_in_progress', retryAfterSeconds: 2 },
+  });
+
+/** Refusals that no retry will change: undo and report. Anything else may be a passing outage. */
+function isDefinitive(err: unknown): boolean {
+  return isDomainError(err) && ['VALIDATION_FAILED', 'ACCOUNT_EXISTS', 'CONFLICT', 'NOT_FOUND'].includes(err.code);
+}
+
+/** The upstream core's refusals in the words of this service. */
+function translateUpstreamRefusal(err: unknown): unknown {
+  if (!isDomainError(err) || err.code !== 'CONFLICT') return err;
+  switch (err.details.upstreamCode) {
+    case 'IDENTIFIER_TAKEN':
+      return new DomainError('ACCOUNT_EXISTS', 'An account with these details already exists', {
+        fields: err.fields.map((f) => ({ field: f.field, reason: 'taken', message: `An account with this ${f.field} already exists` })),
+      });
+    case 'ORGANISATION_INACTIVE':
+      return new DomainError('VALIDATION_FAILED', 'The organisation is not active', {
+        fields: [{ field: 'organisationId', reason: 'inactive', message: 'The organisation is not active' }],
+      });
+    default:
+      return err;
+  }
+}
+
+async function ignoreNotFound(p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!(isDomainError(err) && err.code === 'NOT_FOUND')) throw err;
+  }
+}

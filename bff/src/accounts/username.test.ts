@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { generateUsername, usernameBase, USERNAME_PATTERN } from './username.ts';
+
+describe('generated usernames', () => {
+  it('follow the seed: lower case, spaces to _, 4 digits', () => {
+    expect(generateUsername('MD MANZARUL HAQUE', () => 98)).toBe('md_manzarul_haque0098');
+    expect(generateUsername('Asha', () => 0)).toBe('asha0000');
+    expect(generateUsername('Asha', () => 9999)).toBe('asha9999');
+  });
+
+  it('transliterate non-ASCII names', () => {
+    expect(usernameBase('राहुल शर्मा')).toBe('rahul_srma');
+    expect(usernameBase('Zoë Ångström')).toBe('zoe_angstrom');
+    expect(usernameBase('Łukasz Żółć')).toBe('lukasz_zolc');
+  });
+
+  it('keep only safe characters, collapse separators and fall back to "user"', () => {
+    expect(usernameBase("  O'Brien   -  Smith!  ")).toBe('obrien_-_smith');
+    expect(usernameBase('a  \t b')).toBe('a_b');
+    expect(usernameBase('!!!')).toBe('user');
+    expect(usernameBase('😀')).toBe('grinning');
+    expect(usernameBase('x'.repeat(200))).toHaveLength(60);
+  });
+
+  it('are valid given usernames too', () => {
+    for (const name of ['MD MANZARUL HAQUE', 'राहुल', '!!!', 'a']) expect(generateUsername(name)).toMatch(USERNAME_PATTERN);
+  });
+
+  it('draw their digits from the random source, by default a CSPRNG in range', () => {
+    const seen = new Set(Array.from({ length: 50 }, () => generateUsername('a').slice(1)));
+    expect(seen.size).toBeGreaterThan(1);
+    for (const digits of seen) expect(digits).toMatch(/^\d{4}$/);
+  });
+});
