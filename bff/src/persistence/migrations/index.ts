@@ -1,6 +1,7 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123000000_flow } from './Migration20261123000000_flow.ts';
 import { Migration20261124000000_account_creation } from './Migration20261124000000_account_creation.ts';
+import { Migration20261125000000_partner } from './Migration20261125000000_partner.ts';
 
 /**
  * Every migration, oldest first, listed by hand: the list is the contract (no glob discovery, which
@@ -10,4 +11,5 @@ import { Migration20261124000000_account_creation } from './Migration20261124000
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261123000000_flow', class: Migration20261123000000_flow },
   { name: 'Migration20261124000000_account_creation', class: Migration20261124000000_account_creation },
+  { name: 'Migration20261125000000_partner', class: Migration20261125000000_partner },
 ];

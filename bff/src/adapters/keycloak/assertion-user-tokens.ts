@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { SignJWT, importPKCS8, type CryptoKey } from 'jose';
+import { DomainError } from '../../kernel/errors.ts';
+import type { PartnerUserToken, PartnerUserTokens } from '../../ports/partner-user-tokens.ts';
+import type { ServiceAccountTokens } from './service-account-tokens.ts';
+import { translateAdminError } from './keycloak-identity-directory.ts';
+
+/** The issuer the `bff-assertions` identity provider trusts (realm-config/realms/platform/identity-providers). */
+export const ASSERTION_ISSUER = 'https://bff.identity-platform.invalid/partner-assertions';
+export const ASSERTION_IDP_ALIAS = 'bff-assertions';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** Keycloak accepts at most 60 s (the IdP's max allowed assertion expiration); the assertion is used at once. */
+const ASSERTION_LIFETIME_SECONDS = 30;
+
+export interface AssertionUserTokensOptions {
+  keycloakUrl: string;
+  realm: string;
+  /** The confidential client allowed the JWT authorization grant with `bff-assertions`. */
+  clientId: string;
+  clientSecret: string;
+  /** P-256 private key, PKCS#8 as PEM or as base64 DER. */
+  privateKey: string;
+  keyId: string;
+  /** The BFF's service account: links users to `bff-assertions` (manage-users). */
+  serviceAccountTokens: ServiceAccountTokens;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * PartnerUserTokens through Keycloak's JWT Authorization Grant (RFC 7523, supported and on by default in
+ * Keycloak 26.7): the BFF signs a one-time assertion `sub` = the user's id, `iss` = ASSERTION_ISSUER,
+ * `aud` = the realm; Keycloak checks it with the `bff-assertions` IdP's public key, finds the user
+ * through its link to that IdP, and issues an access token for the user (transient session, no
+ * refresh token, the client's lifespan).
+ */
+export class AssertionUserTokens implements PartnerUserTokens {
+  readonly #issuer: string;
+  readonly #tokenEndpoint: string;
+  readonly #clientId: string;
+  readonly #clientSecret: string;
+  readonly #keyId: string;
+  readonly #key: Promise<CryptoKey>;
+  readonly #tokens: ServiceAccountTokens;
+  readonly #admin: KcAdminClient;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(opts: AssertionUserTokensOptions) {
+    this.#issuer = `${opts.keycloakUrl}/realms/${opts.realm}`;
+    this.#tokenEndpoint = `${this.#issuer}/protocol/openid-connect/token`;
+    this.#clientId = opts.clientId;
+    this.#clientSecret = opts.clientSecret;
+    this.#keyId = opts.keyId;
+    this.#key = importPKCS8(toPem(opts.privateKey), 'ES256');
+    // A bad key fails the first issue with a clear error, not an unhandled rejection at start.
+    this.#key.catch(() => undefined);
+    this.#tokens = opts.serviceAccountTokens;
+    this.#admin = new KcAdminClient({ baseUrl: opts.keycloakUrl, realmName: opts.realm });
+    this.#timeoutMs = opts.timeoutMs ?? 5_000;
+    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async enable(userId: string): Promise<void> {
+    this.#admin.setAccessToken(await this.#tokens.accessToken());
+    try {
+      await this.#admin.users.addToFederatedIdentity({
+        id: userId,
+        federatedIdentityId: ASSERTION_IDP_ALIAS,
+        federatedIdentity: { identityProvider: ASSERTION_IDP_ALIAS, userId, userName: userId },
+      });
+    } catch (err) {
+      const translated = translateAdminError('linkUserTokenIdentity', err);
+      // Linked already: the goal is reached (idempotent).
+      if (translated.code === 'ACCOUNT_EXISTS') return;
+      throw translated;
+    }
+  }
+
+  async issue(userId: string): Promise<PartnerUserToken> {
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: this.#keyId, typ: 'JWT' })
+      .setIssuer(ASSERTION_ISSUER)
+      .setSubject(userId)
+      .setAudience(this.#issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + ASSERTION_LIFETIME_SECONDS)
+      .setJti(randomUUID())
+      .sign(await this.#key);
+    let res: Response;
+    try {
+      res = await this.#fetch(this.#tokenEndpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ grant_type: JWT_BEARER, assertion, client_id: this.#clientId, client_secret: this.#clientSecret }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', 'Keycloak unreachable while issuing a userToken', { cause: err });
+    }
+    const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; error?: unknown };
+    if (res.ok && typeof body.access_token === 'string' && typeof body.expires_in === 'number') {
+      return { accessToken: body.access_token, expiresAt: new Date((now + body.expires_in) * 1000) };
+    }
+    if (res.status >= 502) throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unavailable while issuing a userToken (HTTP ${res.status})`);
+    // The OAuth error code only: the description may name the user.
+    throw new DomainError('IDENTITY_DIRECTORY_FAILED', `Keycloak refused the userToken grant (HTTP ${res.status} ${String(body.error ?? '')})`);
+  }
+}
+
+function toPem(key: string): string {
+  const trimmed = key.trim();
+  if (trimmed.startsWith('-----BEGIN')) return trimmed;
+  return `-----BEGIN PRIVATE KEY-----\n${trimmed.match(/.{1,64}/g)?.join('\n') ?? ''}\n-----END PRIVATE KEY-----`;
+}

@@ -1,0 +1,70 @@
+import { DomainError } from '../../kernel/errors.ts';
+import type { AppKeySettings, PartnerSettings, PartnerStore } from '../../partners/partner-store.ts';
+import type { PartnerClients } from '../../ports/partner-clients.ts';
+import type { RegisterPartner } from './schemas.ts';
+
+export interface PartnerAdminDeps {
+  store: PartnerStore;
+  clients: PartnerClients;
+}
+
+export interface RegisteredPartner {
+  partner: PartnerSettings;
+  /** Shown once: only when this call created the Keycloak client. */
+  clientSecret?: string;
+}
+
+/**
+ * Partner administration as plain use cases (the admin API and the CLI call the same functions).
+ * Keycloak is written before our store, and every step is idempotent: a registration that died
+ * half-way is completed by running it again (the client is adopted, the rows are written).
+ */
+export function partnerAdmin(deps: PartnerAdminDeps) {
+  async function register(input: RegisterPartner): Promise<RegisteredPartner> {
+    if (await deps.store.getPartner(input.clientId)) {
+      throw new DomainError('CONFLICT', 'This partner is registered already', {
+        fields: [{ field: 'clientId', reason: 'taken', message: 'A partner with this client id exists' }],
+      });
+    }
+    const { secret } = await deps.clients.ensure({ clientId: input.clientId, name: input.name });
+    const partner = await deps.store.createPartner(input);
+    return { partner, ...(secret ? { clientSecret: secret } : {}) };
+  }
+
+  return {
+    register,
+
+    /** `register` unless the partner exists (demo data, scripted setups): never changes an existing one. */
+    async registerIfAbsent(input: RegisterPartner): Promise<RegisteredPartner & { created: boolean }> {
+      const existing = await deps.store.getPartner(input.clientId);
+      if (existing) return { partner: existing, created: false };
+      return { ...(await register(input)), created: true };
+    },
+
+    async get(clientId: string): Promise<PartnerSettings> {
+      const partner = await deps.store.getPartner(clientId);
+      if (!partner) throw new DomainError('NOT_FOUND', 'No such partner');
+      return partner;
+    },
+
+    list: () => deps.store.listPartners(),
+
+    async rotateSecret(clientId: string): Promise<{ clientId: string; clientSecret: string }> {
+      if (!(await deps.store.getPartner(clientId))) throw new DomainError('NOT_FOUND', 'No such partner');
+      return { clientId, clientSecret: await deps.clients.rotateSecret(clientId) };
+    },
+
+    /** Disabling also disables the Keycloak client: no new server tokens, and ours refuse the old ones. */
+    async update(clientId: string, changes: { name?: string; trustAuth?: boolean; enabled?: boolean }): Promise<PartnerSettings> {
+      if (!(await deps.store.getPartner(clientId))) throw new DomainError('NOT_FOUND', 'No such partner');
+      if (changes.enabled !== undefined) await deps.clients.setEnabled(clientId, changes.enabled);
+      return deps.store.updatePartner(clientId, changes);
+    },
+
+    async putAppKey(clientId: string, key: AppKeySettings): Promise<PartnerSettings> {
+      return deps.store.putAppKey(clientId, key);
+    },
+  };
+}
+
+export type PartnerAdmin = ReturnType<typeof partnerAdmin>;

@@ -1,0 +1,87 @@
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { bearerToken, type AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
+import { DomainError } from '../../kernel/errors.ts';
+import type { PartnerSettings } from '../../partners/partner-store.ts';
+import { parseInput } from '../../partners/validation.ts';
+import type { PartnerAdmin } from './partner-admin.ts';
+import { appKeyParam, appKeySettings, clientIdParam, registerPartnerBody, updatePartnerBody } from './schemas.ts';
+
+export const PLATFORM_ADMIN_ROLE = 'platform-admin';
+
+export interface PartnerAdminRouteDeps {
+  admin: PartnerAdmin;
+  verifier: AccessTokenVerifier;
+  /** Audience every admin token must carry (the BFF's client id). */
+  audience: string;
+}
+
+/** Admin API of partners: bearer access token of the platform realm with the realm role `platform-admin`. */
+export function partnerAdminRouter(deps: PartnerAdminRouteDeps): Router {
+  const router = new Router({ prefix: '/api/admin/v1/partners' });
+  router.use(requirePlatformAdmin(deps));
+
+  router.get('/', async (ctx) => {
+    ctx.body = { items: (await deps.admin.list()).map(view) };
+  });
+
+  router.post('/', async (ctx) => {
+    const { partner, clientSecret } = await deps.admin.register(parseInput(registerPartnerBody, ctx.request.body));
+    ctx.status = 201;
+    ctx.set('Location', `/api/admin/v1/partners/${partner.clientId}`);
+    ctx.body = { ...view(partner), ...(clientSecret ? { clientSecret } : {}) };
+  });
+
+  router.get('/:clientId', async (ctx) => {
+    ctx.body = view(await deps.admin.get(clientIdOf(ctx)));
+  });
+
+  router.patch('/:clientId', async (ctx) => {
+    const clientId = clientIdOf(ctx);
+    ctx.body = view(await deps.admin.update(clientId, parseInput(updatePartnerBody, ctx.request.body)));
+  });
+
+  router.post('/:clientId/secret', async (ctx) => {
+    ctx.body = await deps.admin.rotateSecret(clientIdOf(ctx));
+  });
+
+  router.put('/:clientId/app-keys/:appKey', async (ctx) => {
+    const clientId = clientIdOf(ctx);
+    const appKey = appKeyParam.safeParse(ctx.params.appKey);
+    if (!appKey.success) throw new DomainError('NOT_FOUND', 'No such appKey');
+    ctx.body = view(await deps.admin.putAppKey(clientId, { appKey: appKey.data, ...parseInput(appKeySettings, ctx.request.body) }));
+  });
+
+  return router;
+}
+
+function requirePlatformAdmin(deps: PartnerAdminRouteDeps) {
+  return async (ctx: Context, next: Next) => {
+    const token = bearerToken(ctx.get('authorization') || undefined);
+    if (!token) throw new DomainError('UNAUTHENTICATED', 'A bearer access token is required');
+    const claims = await deps.verifier.verify(token, { audience: deps.audience });
+    if (!claims.realm_access?.roles?.includes(PLATFORM_ADMIN_ROLE)) {
+      throw new DomainError('FORBIDDEN', `The realm role ${PLATFORM_ADMIN_ROLE} is required`);
+    }
+    await next();
+  };
+}
+
+/** A client id that cannot exist is simply not found. */
+function clientIdOf(ctx: Context): string {
+  const parsed = clientIdParam.safeParse((ctx.params as Record<string, string>).clientId);
+  if (!parsed.success) throw new DomainError('NOT_FOUND', 'No such partner');
+  return parsed.data;
+}
+
+function view(p: PartnerSettings) {
+  return {
+    clientId: p.clientId,
+    name: p.name,
+    trustAuth: p.trustAuth,
+    enabled: p.enabled,
+    appKeys: p.appKeys,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}

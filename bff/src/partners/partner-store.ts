@@ -1,0 +1,177 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { DomainError } from '../kernel/errors.ts';
+import { PartnerAppKeySchema, PartnerClientSchema, PartnerUserMappingSchema } from './partner.entities.ts';
+
+/** What the enrollment decision needs about an appKey, its client and one DBP user, in one read. */
+export interface AppKeyResolution {
+  clientId: string;
+  clientEnabled: boolean;
+  trustAuth: boolean;
+  autoEnroll: boolean;
+  kbaBypass: boolean;
+  /** The mapped platform user, or null when this DBP user is not enrolled. */
+  userId: string | null;
+}
+
+export interface AppKeySettings {
+  appKey: string;
+  autoEnroll: boolean;
+  kbaBypass: boolean;
+}
+
+export interface PartnerSettings {
+  clientId: string;
+  name: string;
+  trustAuth: boolean;
+  enabled: boolean;
+  appKeys: AppKeySettings[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * Partner settings and DBP user mappings in PostgreSQL. Every method works in a fork of its own and
+ * writes immediately: nothing depends on a later flush.
+ */
+export class PartnerStore {
+  readonly #em: EntityManager;
+  readonly #now: () => Date;
+
+  constructor(deps: { em: EntityManager; now?: () => Date }) {
+    this.#em = deps.em;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * The hot path of `POST /api/auth/v1`: settings and mapping in one round trip (a primary-key
+   * lookup on each table). Null for an unknown appKey.
+   */
+  async resolve(appKey: string, dbpUserId: string): Promise<AppKeyResolution | null> {
+    const rows = await this.#em.getConnection().execute<
+      { client_id: string; enabled: boolean; trust_auth: boolean; auto_enroll: boolean; kba_bypass: boolean; user_id: string | null }[]
+    >(
+      `select k.client_id, c.enabled, c.trust_auth, k.auto_enroll, k.kba_bypass, m.user_id
+         from partner_app_key k
+         join partner_client c on c.client_id = k.client_id
+         left join partner_user_mapping m on m.app_key = k.app_key and m.dbp_user_id = ?
+        where k.app_key = ?`,
+      [dbpUserId, appKey],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      clientId: row.client_id,
+      clientEnabled: row.enabled,
+      trustAuth: row.trust_auth,
+      autoEnroll: row.auto_enroll,
+      kbaBypass: row.kba_bypass,
+      userId: row.user_id,
+    };
+  }
+
+  async findMapping(appKey: string, dbpUserId: string): Promise<string | null> {
+    const row = await this.#em.fork().findOne(PartnerUserMappingSchema, { appKey, dbpUserId });
+    return row?.userId ?? null;
+  }
+
+  /**
+   * Maps the DBP user to `userId` unless it is mapped already; returns the user it is mapped to.
+   * Concurrent callers all get the one mapping that won (insert ... on conflict do nothing).
+   */
+  async map(appKey: string, dbpUserId: string, userId: string): Promise<string> {
+    await this.#em
+      .getConnection()
+      .execute(
+        'insert into partner_user_mapping (app_key, dbp_user_id, user_id, created_at) values (?, ?, ?, ?) on conflict do nothing',
+        [appKey, dbpUserId, userId, this.#now()],
+        'run',
+      );
+    const mapped = await this.findMapping(appKey, dbpUserId);
+    if (mapped === null) throw new Error('partner user mapping vanished right after it was written');
+    return mapped;
+  }
+
+  async countMappings(appKey: string, dbpUserId: string): Promise<number> {
+    return this.#em.fork().count(PartnerUserMappingSchema, { appKey, dbpUserId });
+  }
+
+  // ------------------------------------------------------------------------------ administration
+
+  async getPartner(clientId: string): Promise<PartnerSettings | null> {
+    const em = this.#em.fork();
+    const client = await em.findOne(PartnerClientSchema, { clientId });
+    if (!client) return null;
+    const keys = await em.find(PartnerAppKeySchema, { clientId }, { orderBy: { appKey: 'asc' } });
+    return {
+      clientId: client.clientId,
+      name: client.name,
+      trustAuth: client.trustAuth,
+      enabled: client.enabled,
+      appKeys: keys.map((k) => ({ appKey: k.appKey, autoEnroll: k.autoEnroll, kbaBypass: k.kbaBypass })),
+      createdAt: client.createdAt,
+      updatedAt: client.updatedAt,
+    };
+  }
+
+  async listPartners(): Promise<PartnerSettings[]> {
+    const clients = await this.#em.fork().find(PartnerClientSchema, {}, { orderBy: { clientId: 'asc' } });
+    const out: PartnerSettings[] = [];
+    for (const c of clients) {
+      const partner = await this.getPartner(c.clientId);
+      if (partner) out.push(partner);
+    }
+    return out;
+  }
+
+  /** Inserts the partner and its appKeys in one transaction; CONFLICT when the client or an appKey is taken. */
+  async createPartner(input: { clientId: string; name: string; trustAuth: boolean; appKeys: AppKeySettings[] }): Promise<PartnerSettings> {
+    const now = this.#now();
+    await this.#em.fork().transactional(async (em) => {
+      if (await em.findOne(PartnerClientSchema, { clientId: input.clientId })) {
+        throw new DomainError('CONFLICT', 'This partner is registered already', {
+          fields: [{ field: 'clientId', reason: 'taken', message: 'A partner with this client id exists' }],
+        });
+      }
+      await this.#assertAppKeysFree(em, input.appKeys.map((k) => k.appKey), input.clientId);
+      em.create(PartnerClientSchema, { clientId: input.clientId, name: input.name, trustAuth: input.trustAuth, enabled: true, createdAt: now, updatedAt: now });
+      for (const k of input.appKeys) {
+        em.create(PartnerAppKeySchema, { appKey: k.appKey, clientId: input.clientId, autoEnroll: k.autoEnroll, kbaBypass: k.kbaBypass, createdAt: now, updatedAt: now });
+      }
+    });
+    return (await this.getPartner(input.clientId))!;
+  }
+
+  async updatePartner(clientId: string, changes: { name?: string; trustAuth?: boolean; enabled?: boolean }): Promise<PartnerSettings> {
+    const updated = await this.#em.fork().nativeUpdate(PartnerClientSchema, { clientId }, { ...changes, updatedAt: this.#now() });
+    if (updated === 0) throw new DomainError('NOT_FOUND', 'No such partner');
+    return (await this.getPartner(clientId))!;
+  }
+
+  /** Creates or changes an appKey of this partner; CONFLICT when another partner holds it. */
+  async putAppKey(clientId: string, key: AppKeySettings): Promise<PartnerSettings> {
+    const now = this.#now();
+    await this.#em.fork().transactional(async (em) => {
+      if (!(await em.findOne(PartnerClientSchema, { clientId }))) throw new DomainError('NOT_FOUND', 'No such partner');
+      await this.#assertAppKeysFree(em, [key.appKey], clientId);
+      const existing = await em.findOne(PartnerAppKeySchema, { appKey: key.appKey });
+      if (existing) {
+        existing.autoEnroll = key.autoEnroll;
+        existing.kbaBypass = key.kbaBypass;
+        existing.updatedAt = now;
+      } else {
+        em.create(PartnerAppKeySchema, { appKey: key.appKey, clientId, autoEnroll: key.autoEnroll, kbaBypass: key.kbaBypass, createdAt: now, updatedAt: now });
+      }
+    });
+    return (await this.getPartner(clientId))!;
+  }
+
+  async #assertAppKeysFree(em: EntityManager, appKeys: string[], clientId: string): Promise<void> {
+    if (appKeys.length === 0) return;
+    const taken = await em.find(PartnerAppKeySchema, { appKey: { $in: appKeys }, clientId: { $ne: clientId } });
+    if (taken.length > 0) {
+      throw new DomainError('CONFLICT', 'An appKey belongs to another partner', {
+        fields: taken.map((k) => ({ field: 'appKeys', reason: 'taken', message: `appKey ${k.appKey} belongs to another partner` })),
+      });
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Access tokens that Keycloak issues for a platform user on the BFF's word, without the user signing
+ * in: the partner API's userTokens (seed 003). See docs/decisions/0008-partner-user-token.md.
+ *
+ * Errors: IDENTITY_DIRECTORY_UNAVAILABLE (Keycloak did not answer), IDENTITY_DIRECTORY_FAILED
+ * (Keycloak refused: user disabled or gone, client or IdP misconfigured).
+ */
+export interface PartnerUserToken {
+  /** A Keycloak access token, `sub` = the user, verifiable against the realm's JWKS. */
+  accessToken: string;
+  expiresAt: Date;
+}
+
+export interface PartnerUserTokens {
+  /** Makes the user eligible for `issue` (idempotent); part of enrolling a partner user. */
+  enable(userId: string): Promise<void>;
+  issue(userId: string): Promise<PartnerUserToken>;
+}
