@@ -145,6 +145,9 @@ export function bffEnv(s: StackSettings, upstreamUrl: string): Record<string, st
     BFF_CLIENT_SECRET: s.bffClientSecret,
     UPSTREAM_URL: upstreamUrl,
     UPSTREAM_API_KEY: s.upstreamApiKey,
+    // The dev inbox: its SMTP server (SMTP_HOST's default is this machine) and its SMS gateway sink.
+    SMTP_PORT: String(s.smtpPort),
+    SMS_GATEWAY_URL: `http://127.0.0.1:${s.inboxPort}/sms`,
   };
 }
 

@@ -5,8 +5,10 @@ import type { AccountService } from './accounts/account-service.ts';
 import { PlatformAccountService } from './accounts/platform-account-service.ts';
 import { KeycloakIdentityDirectory } from './adapters/keycloak/keycloak-identity-directory.ts';
 import { ServiceAccountTokens } from './adapters/keycloak/service-account-tokens.ts';
+import { SmtpMailer } from './adapters/mail/smtp-mailer.ts';
 import { connectRedis } from './adapters/redis/redis-client.ts';
 import { RedisEphemeralStore } from './adapters/redis/redis-ephemeral-store.ts';
+import { HttpSmsGateway } from './adapters/sms/http-sms-gateway.ts';
 import { HttpUpstreamCore } from './adapters/upstream-core/http-upstream-core.ts';
 import { createApp } from './http/app.ts';
 import { loadOpenApi } from './http/openapi.ts';
@@ -16,6 +18,8 @@ import { createOrm, type Orm } from './persistence/orm.ts';
 import { requestContext } from './persistence/request-context.ts';
 import type { EphemeralStore } from './ports/ephemeral-store.ts';
 import type { IdentityDirectory } from './ports/identity-directory.ts';
+import type { Mailer, SmsGateway } from './ports/messaging.ts';
+import { OtpService } from './otp/otp-service.ts';
 import type { UpstreamCore } from './ports/upstream-core.ts';
 
 /**
@@ -33,6 +37,11 @@ export interface Container {
   upstreamCore: UpstreamCore;
   /** Accounts across Keycloak, the upstream core and the BFF store (create / provision / delete). */
   accounts: AccountService;
+  /** Outgoing mail (SMTP) and SMS (HTTP gateway); both throw DELIVERY_FAILED. */
+  mailer: Mailer;
+  smsGateway: SmsGateway;
+  /** One-time codes and the verification proofs they are exchanged for (also `VerificationProofs`). */
+  otp: OtpService;
   flowRuntime: FlowRuntime;
   app: Koa;
   close(): Promise<void>;
@@ -66,6 +75,25 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     em: orm.em,
     logger: logger.child({ component: 'accounts' }),
   });
+  const mailer = new SmtpMailer({ host: config.smtpHost, port: config.smtpPort, from: config.smtpFrom, user: config.smtpUser, password: config.smtpPassword });
+  const smsGateway = new HttpSmsGateway({ url: config.smsGatewayUrl, token: config.smsGatewayToken });
+  const otp = new OtpService({
+    store: ephemeralStore,
+    mailer,
+    sms: smsGateway,
+    settings: {
+      hashKey: config.otpHashKey,
+      ttlSeconds: config.otpTtlSeconds,
+      maxAttempts: config.otpMaxAttempts,
+      failureWindowSeconds: config.otpFailureWindowSeconds,
+      resendCooldownSeconds: config.otpResendCooldownSeconds,
+      perIdentifierPerHour: config.otpPerIdentifierPerHour,
+      perIdentifierPerDay: config.otpPerIdentifierPerDay,
+      sendsPerIpPerHour: config.otpSendsPerIpPerHour,
+      verifiesPerIpPerHour: config.otpVerifiesPerIpPerHour,
+      proofTtlSeconds: config.otpProofTtlSeconds,
+    },
+  });
 
   const app = createApp({
     logger,
@@ -97,9 +125,13 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     serviceAccountTokens,
     upstreamCore,
     accounts,
+    mailer,
+    smsGateway,
+    otp,
     flowRuntime,
     app,
     async close() {
+      mailer.close();
       redis.disconnect();
       await orm.close();
     },

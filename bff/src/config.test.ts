@@ -14,6 +14,7 @@ function configError(env: Record<string, string | undefined>): ConfigError {
 const productionSecrets = {
   BFF_CLIENT_SECRET: 'a-real-client-secret',
   UPSTREAM_API_KEY: 'a-real-upstream-key',
+  OTP_HASH_KEY: 'a-real-otp-hash-key-of-32-characters-or-more',
   FIELD_ENCRYPTION_KEYS: `prod1:${Buffer.alloc(32, 7).toString('base64')}`,
   FIELD_ENCRYPTION_ACTIVE_KEY: 'prod1',
   PARTNER_USER_TOKEN_CLIENT_SECRET: 'a-real-partner-user-tokens-secret',
@@ -79,6 +80,13 @@ describe('loadConfig', () => {
     expect(configError({ NODE_ENV: 'production', ...productionSecrets, UPSTREAM_API_KEY: 'dev-upstream-api-key' }).message).toContain(
       'UPSTREAM_API_KEY',
     );
+  });
+
+  it('refuses the development OTP hash key in production, and an unknown DEFAULT_PHONE_COUNTRY anywhere', () => {
+    expect(configError({ NODE_ENV: 'production', ...productionSecrets, OTP_HASH_KEY: undefined }).message).toContain('OTP_HASH_KEY');
+    expect(configError({ OTP_HASH_KEY: 'too-short' }).message).toContain('OTP_HASH_KEY');
+    expect(configError({ DEFAULT_PHONE_COUNTRY: 'XX' }).message).toContain('DEFAULT_PHONE_COUNTRY');
+    expect(loadConfig({ DEFAULT_PHONE_COUNTRY: 'GB' }).defaultPhoneCountry).toBe('GB');
   });
 
   it('starts in production when the secrets are set', () => {

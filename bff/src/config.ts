@@ -1,3 +1,4 @@
+import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { parseKeyRing } from './kernel/crypto/field-encryption.ts';
 
@@ -29,6 +30,28 @@ const entries = {
   upstreamRetries: { env: 'UPSTREAM_RETRIES', schema: z.coerce.number().int().min(0).max(5).default(2), doc: 'retries of idempotent upstream calls' },
   readinessTimeoutMs: { env: 'READINESS_TIMEOUT_MS', schema: ms.default(2000), doc: 'timeout of each /readyz dependency check' },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', schema: ms.default(10_000), doc: 'how long in-flight requests may finish on SIGTERM' },
+  smtpHost: { env: 'SMTP_HOST', schema: z.string().min(1).default('127.0.0.1'), doc: 'SMTP server of outgoing mail (OTPs, confirmation links)' },
+  smtpPort: { env: 'SMTP_PORT', schema: port.default(2525), doc: 'its port' },
+  smtpFrom: { env: 'SMTP_FROM', schema: z.string().min(3).default('Identity Platform <no-reply@identity-platform.local>'), doc: 'From: of outgoing mail' },
+  smtpUser: { env: 'SMTP_USER', schema: z.string().default(''), doc: 'SMTP login (empty: no authentication)' },
+  smtpPassword: { env: 'SMTP_PASSWORD', schema: z.string().default(''), doc: 'SMTP password' },
+  smsGatewayUrl: { env: 'SMS_GATEWAY_URL', schema: url.default('http://127.0.0.1:8025/sms'), doc: 'HTTP SMS gateway: JSON POST {to, text}' },
+  smsGatewayToken: { env: 'SMS_GATEWAY_TOKEN', schema: z.string().default(''), doc: 'bearer token for the SMS gateway (empty: none)' },
+  defaultPhoneCountry: {
+    env: 'DEFAULT_PHONE_COUNTRY',
+    schema: z.string().default('IN').refine((c) => isSupportedCountry(c), 'an ISO 3166 alpha-2 country code with a phone numbering plan'),
+    doc: 'country of phone numbers typed without a country code',
+  },
+  otpHashKey: { env: 'OTP_HASH_KEY', schema: z.string().min(32).default('dev-otp-hash-key-change-me-0123456789'), doc: 'HMAC key of stored OTP hashes and identifier keys (32+ characters)', devDefault: true },
+  otpTtlSeconds: { env: 'OTP_TTL_SECONDS', schema: z.coerce.number().int().min(30).default(600), doc: 'how long a one-time code is valid' },
+  otpMaxAttempts: { env: 'OTP_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).default(5), doc: 'wrong codes per identifier (across codes, per failure window) before the code dies' },
+  otpFailureWindowSeconds: { env: 'OTP_FAILURE_WINDOW_SECONDS', schema: z.coerce.number().int().min(60).default(3600), doc: 'window in which wrong codes are counted; a new code does not reset it' },
+  otpResendCooldownSeconds: { env: 'OTP_RESEND_COOLDOWN_SECONDS', schema: z.coerce.number().int().min(0).default(60), doc: 'least time between two codes to one identifier (0: none)' },
+  otpPerIdentifierPerHour: { env: 'OTP_PER_IDENTIFIER_PER_HOUR', schema: z.coerce.number().int().positive().default(5), doc: 'codes one identifier may be sent per hour' },
+  otpPerIdentifierPerDay: { env: 'OTP_PER_IDENTIFIER_PER_DAY', schema: z.coerce.number().int().positive().default(20), doc: 'codes one identifier may be sent per day' },
+  otpSendsPerIpPerHour: { env: 'OTP_SENDS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(30), doc: 'codes one client IP may ask for per hour' },
+  otpVerifiesPerIpPerHour: { env: 'OTP_VERIFIES_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(60), doc: 'code checks one client IP may make per hour' },
+  otpProofTtlSeconds: { env: 'OTP_PROOF_TTL_SECONDS', schema: z.coerce.number().int().min(60).default(900), doc: 'how long the proof of a verified identifier can be used (e.g. to finish sign-up)' },
   fieldEncryptionKeys: {
     env: 'FIELD_ENCRYPTION_KEYS',
     schema: z.string().min(1).default('dev1:Qh7TAdfrSGz7/A+QjTJjkISPFfuH2bqPq5VroWa433c='),

@@ -103,6 +103,17 @@ describe('RedisEphemeralStore', () => {
     }
   });
 
+  it('deletes only while the value is unchanged, for exactly one of 10 concurrent callers', async () => {
+    await store.set('cad:1', 'v1', ttlSeconds(60));
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.deleteIfEquals('cad:1', 'v1')));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await store.get('cad:1')).toBeNull();
+    await store.set('cad:2', 'v2', ttlSeconds(60));
+    expect(await store.deleteIfEquals('cad:2', 'v1')).toBe(false);
+    expect(await store.get('cad:2')).toBe('v2');
+    expect(await store.deleteIfEquals('cad:absent', 'v1')).toBe(false);
+  });
+
   it('sets if absent: one winner among concurrent callers, and only until the key expires', async () => {
     const won = await Promise.all(Array.from({ length: 10 }, (_, i) => store.setIfAbsent('lock:1', `owner-${i}`, ttlMillis(100))));
     expect(won.filter(Boolean)).toHaveLength(1);

@@ -57,7 +57,9 @@ export interface AccountService {
    * disabled until every step succeeded. A dependency failure half-way (UPSTREAM_UNAVAILABLE,
    * IDENTITY_DIRECTORY_UNAVAILABLE, ...) either compensates or is completed by a retry with the same
    * `idempotencyKey`; a retry with the same key never creates a second account, and once complete
-   * returns the same account (`created: false`). The same key with different details, or while
+   * returns the same account (`created: false`). After a refusal that left nothing (e.g. the password
+   * policy), the same key may be used again, also with corrected details. The same key with different
+   * details once something was written, or while
    * another request works on it: CONFLICT (`details.reason` `idempotency_key_reused` /
    * `creation_in_progress`). No free generated username: CONFLICT naming `username`.
    * Generated usernames: lowercase name, `_` for spaces, ASCII, 4 random digits (see username.ts).

@@ -102,7 +102,8 @@ export class PlatformAccountService implements AccountService {
     const keyHash = sha256(opts.idempotencyKey);
     const fingerprint = fingerprintOf(account);
     const existing = await this.#em.fork().findOne(AccountCreationSchema, { keyHash });
-    if (existing && existing.fingerprint !== fingerprint) {
+    // A compensated attempt left nothing behind: the key may be used again, also with corrected details.
+    if (existing && existing.fingerprint !== fingerprint && existing.status !== 'compensated') {
       throw new DomainError('CONFLICT', 'This idempotency key was used for a different request', {
         details: { reason: 'idempotency_key_reused' },
       });
@@ -223,14 +224,14 @@ export class PlatformAccountService implements AccountService {
   /** A new row, or a compensated one started again; leased to this request. */
   async #start(keyHash: string, fingerprint: string, username: string, restart: boolean): Promise<AccountCreationRecord> {
     const now = this.#now();
-    const fields = { status: 'in_progress', username, userId: null, upstreamUserId: null, leaseUntil: this.#leaseEnd(), startedAt: now, updatedAt: now };
+    const fields = { fingerprint, status: 'in_progress', username, userId: null, upstreamUserId: null, leaseUntil: this.#leaseEnd(), startedAt: now, updatedAt: now };
     const em = this.#em.fork();
     if (restart) {
       const updated = await em.nativeUpdate(AccountCreationSchema, { keyHash, status: 'compensated', ...leaseFree(now) }, fields);
       if (updated !== 1) throw inProgress();
     } else {
       try {
-        await em.insert(AccountCreationSchema, { keyHash, fingerprint, ...fields });
+        await em.insert(AccountCreationSchema, { keyHash, ...fields });
       } catch (err) {
         if (err instanceof UniqueConstraintViolationException) throw inProgress();
         throw err;

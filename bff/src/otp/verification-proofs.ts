@@ -1,7 +1,9 @@
 /**
  * CONTRACT (shared by sign-up and user-management): an identifier proven by OTP. `POST /api/v1/otp`
  * sends a code, `POST /api/v1/otp/verify` exchanges the right code for a proof: short-lived,
- * single-use, bound to the identifier (and purpose) it was issued for. Implemented in this folder.
+ * single-use, bound to the identifier (and purpose) it was issued for. Implemented by `OtpService`
+ * (otp-service.ts), `container.otp`. Identifiers are normalised (accounts/identifiers.ts): email
+ * trimmed and lower-case, phone E.164.
  */
 export type Identifier = { kind: 'email'; value: string } | { kind: 'phone'; value: string };
 
@@ -14,4 +16,9 @@ export interface VerificationProofs {
    * identifier or purpose. Atomic: of concurrent callers, one succeeds.
    */
   consume(proof: string, identifier: Identifier, purpose: OtpPurpose, field: string): Promise<void>;
+  /**
+   * The same checks without consuming: for a step that must be able to run again with the same proof
+   * (sign-up checks, creates the account idempotently on a key derived from the proof, then consumes).
+   */
+  check(proof: string, identifier: Identifier, purpose: OtpPurpose, field: string): Promise<void>;
 }

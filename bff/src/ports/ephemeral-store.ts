@@ -17,6 +17,11 @@ export interface EphemeralStore {
   /** `true` when the key existed. */
   delete(key: string): Promise<boolean>;
   /**
+   * Deletes `key` only while it still holds `value` (compare-and-delete, atomic): of concurrent
+   * callers that read the same value, exactly one gets `true`, and a value written meanwhile survives.
+   */
+  deleteIfEquals(key: string, value: string): Promise<boolean>;
+  /**
    * Adds one to the counter at `key` atomically. The first increment creates it with `ttl` (a fixed
    * window: later increments do not extend it). Returns the new count and how long the window has left,
    * which is what a rate limiter needs for `Retry-After`.

@@ -19,6 +19,14 @@ return { count, ttl }
 `;
 const INCREMENT_SHA = createHash('sha1').update(INCREMENT_SCRIPT).digest('hex');
 
+const DELETE_IF_EQUALS_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+const DELETE_IF_EQUALS_SHA = createHash('sha1').update(DELETE_IF_EQUALS_SCRIPT).digest('hex');
+
 const MAX_KEY_LENGTH = 512;
 
 export interface RedisEphemeralStoreOptions {
@@ -67,20 +75,24 @@ export class RedisEphemeralStore implements EphemeralStore {
     return (await this.#call(() => this.#redis.del(fullKey))) > 0;
   }
 
+  async deleteIfEquals(key: string, value: string): Promise<boolean> {
+    const fullKey = this.#key(key);
+    return (await this.#call(() => this.#script(DELETE_IF_EQUALS_SCRIPT, DELETE_IF_EQUALS_SHA, fullKey, value))) === 1;
+  }
+
   async increment(key: string, ttl: Ttl): Promise<Counter> {
     const fullKey = this.#key(key);
-    const reply = await this.#call(async () => {
-      try {
-        return await this.#redis.evalsha(INCREMENT_SHA, 1, fullKey, ttl);
-      } catch (error) {
-        // First use on this server (or after SCRIPT FLUSH): send the script itself, which caches it.
-        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-          return this.#redis.eval(INCREMENT_SCRIPT, 1, fullKey, ttl);
-        }
-        throw error;
-      }
-    });
-    return parseCounter(reply);
+    return parseCounter(await this.#call(() => this.#script(INCREMENT_SCRIPT, INCREMENT_SHA, fullKey, ttl)));
+  }
+
+  async #script(script: string, sha: string, key: string, arg: string | number): Promise<unknown> {
+    try {
+      return await this.#redis.evalsha(sha, 1, key, arg);
+    } catch (error) {
+      // First use on this server (or after SCRIPT FLUSH): send the script itself, which caches it.
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#redis.eval(script, 1, key, arg);
+      throw error;
+    }
   }
 
   async remainingTtl(key: string): Promise<number | null> {

@@ -1,0 +1,53 @@
+import type { OtpPurpose } from './verification-proofs.ts';
+
+/** The texts of code messages, in the languages of the realm (en, hi); English when unknown. */
+export type MessageLanguage = 'en' | 'hi';
+
+export const MESSAGE_LANGUAGES: readonly MessageLanguage[] = ['en', 'hi'];
+
+interface Texts {
+  subject: string;
+  body(code: string, minutes: number): string;
+  sms(code: string, minutes: number): string;
+  ignore: string;
+}
+
+const TEXTS: Record<MessageLanguage, Record<OtpPurpose, Texts>> = {
+  en: {
+    'sign-up': {
+      subject: 'Your sign-up code',
+      body: (code, minutes) => `Your code to finish signing up is ${code}. It is valid for ${minutes} minutes.`,
+      sms: (code, minutes) => `${code} is your Identity Platform sign-up code. Valid ${minutes} min. Do not share it.`,
+      ignore: 'If you did not ask for it, ignore this message: nothing happens without the code.',
+    },
+    'change-identifier': {
+      subject: 'Your verification code',
+      body: (code, minutes) => `Your code to confirm this address is ${code}. It is valid for ${minutes} minutes.`,
+      sms: (code, minutes) => `${code} is your Identity Platform verification code. Valid ${minutes} min. Do not share it.`,
+      ignore: 'If you did not ask for it, ignore this message: nothing changes without the code.',
+    },
+  },
+  hi: {
+    'sign-up': {
+      subject: 'आपका साइन-अप कोड',
+      body: (code, minutes) => `साइन-अप पूरा करने के लिए आपका कोड ${code} है। यह ${minutes} मिनट तक मान्य है।`,
+      sms: (code, minutes) => `${code} आपका Identity Platform साइन-अप कोड है। ${minutes} मिनट तक मान्य। इसे किसी से साझा न करें।`,
+      ignore: 'यदि आपने इसका अनुरोध नहीं किया है, तो इस संदेश को अनदेखा करें: कोड के बिना कुछ नहीं होगा।',
+    },
+    'change-identifier': {
+      subject: 'आपका सत्यापन कोड',
+      body: (code, minutes) => `इस पते की पुष्टि के लिए आपका कोड ${code} है। यह ${minutes} मिनट तक मान्य है।`,
+      sms: (code, minutes) => `${code} आपका Identity Platform सत्यापन कोड है। ${minutes} मिनट तक मान्य। इसे किसी से साझा न करें।`,
+      ignore: 'यदि आपने इसका अनुरोध नहीं किया है, तो इस संदेश को अनदेखा करें: कोड के बिना कुछ नहीं बदलेगा।',
+    },
+  },
+};
+
+export function codeEmail(purpose: OtpPurpose, language: MessageLanguage, code: string, minutes: number): { subject: string; text: string } {
+  const t = TEXTS[language][purpose];
+  return { subject: t.subject, text: `${t.body(code, minutes)}\n\n${t.ignore}\n` };
+}
+
+export function codeSms(purpose: OtpPurpose, language: MessageLanguage, code: string, minutes: number): string {
+  return TEXTS[language][purpose].sms(code, minutes);
+}

@@ -1,0 +1,234 @@
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { DomainError } from '../kernel/errors.ts';
+import { ttlSeconds, type EphemeralStore } from '../ports/ephemeral-store.ts';
+import type { Mailer, SmsGateway } from '../ports/messaging.ts';
+import { codeEmail, codeSms, type MessageLanguage } from './messages.ts';
+import type { Identifier, OtpPurpose, VerificationProofs } from './verification-proofs.ts';
+
+/**
+ * One-time codes to an email address or phone, and the proofs they are exchanged for.
+ *
+ * Stored in the ephemeral store (Redis), every key with a TTL, nothing in clear: keys carry an HMAC
+ * of the identifier (phone numbers are few enough to enumerate, so a plain hash would not hide them),
+ * the code is kept as an HMAC bound to purpose and identifier, a proof as the SHA-256 of its value.
+ *
+ *   otp:code:{purpose}:{id}      HMAC of the current code              OTP_TTL_SECONDS
+ *   otp:fail:{purpose}:{id}      attempts at the current window        OTP_FAILURE_WINDOW_SECONDS
+ *   otp:cool:{purpose}:{id}      resend cooldown marker                OTP_RESEND_COOLDOWN_SECONDS
+ *   otp:sent:h|d:{purpose}:{id}  codes sent this hour / day            1 h / 24 h
+ *   otp:ip:send|verify:{ip}      requests of one client IP this hour   1 h
+ *   otp:proof:{sha256(proof)}    {identifier HMAC, purpose}            OTP_PROOF_TTL_SECONDS
+ *
+ * Attempts are counted before the comparison (so concurrent guesses cannot exceed the limit) and per
+ * identifier, not per code: a new code does not give new tries. A success clears the count.
+ */
+export interface OtpSettings {
+  /** HMAC key (OTP_HASH_KEY). */
+  hashKey: string;
+  ttlSeconds: number;
+  maxAttempts: number;
+  failureWindowSeconds: number;
+  /** 0: no cooldown. */
+  resendCooldownSeconds: number;
+  perIdentifierPerHour: number;
+  perIdentifierPerDay: number;
+  sendsPerIpPerHour: number;
+  verifiesPerIpPerHour: number;
+  proofTtlSeconds: number;
+}
+
+export interface OtpServiceDeps {
+  store: EphemeralStore;
+  mailer: Mailer;
+  sms: SmsGateway;
+  settings: OtpSettings;
+  /** A whole number in [0, n) from a CSPRNG; injectable so tests can make codes with leading zeros. */
+  random?: (n: number) => number;
+}
+
+export interface SendRequest {
+  identifier: Identifier;
+  purpose: OtpPurpose;
+  /** The client's IP, for the per-IP limit. */
+  ip: string;
+  language?: MessageLanguage;
+}
+
+export interface SendResult {
+  expiresInSeconds: number;
+  /** When another code may be asked for. */
+  resendAfterSeconds: number;
+}
+
+export interface VerifyRequest {
+  identifier: Identifier;
+  purpose: OtpPurpose;
+  code: string;
+  ip: string;
+}
+
+export interface VerifyResult {
+  proof: string;
+  expiresInSeconds: number;
+}
+
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+export const CODE_PATTERN = /^\d{6}$/;
+
+export class OtpService implements VerificationProofs {
+  readonly #store: EphemeralStore;
+  readonly #mailer: Mailer;
+  readonly #sms: SmsGateway;
+  readonly #s: OtpSettings;
+  readonly #random: (n: number) => number;
+
+  constructor(deps: OtpServiceDeps) {
+    this.#store = deps.store;
+    this.#mailer = deps.mailer;
+    this.#sms = deps.sms;
+    this.#s = deps.settings;
+    this.#random = deps.random ?? randomInt;
+  }
+
+  /**
+   * Sends a fresh code (replacing any earlier one). The answer is the same whether or not an account
+   * uses the identifier: this service never looks. Delivery failure: DELIVERY_FAILED, and the code
+   * is withdrawn (nobody saw it, nobody may use it) and the cooldown lifted.
+   */
+  async send(req: SendRequest): Promise<SendResult> {
+    const id = this.#idOf(req.identifier);
+    const scope = `${req.purpose}:${id}`;
+    await this.#limit(`otp:ip:send:${this.#hmac('ip', req.ip)}`, this.#s.sendsPerIpPerHour, HOUR, 'Too many codes were asked for from this network; try again later');
+    const cooldownKey = `otp:cool:${scope}`;
+    if (this.#s.resendCooldownSeconds > 0 && !(await this.#store.setIfAbsent(cooldownKey, '1', ttlSeconds(this.#s.resendCooldownSeconds)))) {
+      throw rateLimited('Wait before asking for another code', await this.#store.remainingTtl(cooldownKey));
+    }
+    const failKey = `otp:fail:${scope}`;
+    if (Number(await this.#store.get(failKey)) >= this.#s.maxAttempts) {
+      throw rateLimited('Too many wrong codes; try again later', await this.#store.remainingTtl(failKey));
+    }
+    await this.#limit(`otp:sent:h:${scope}`, this.#s.perIdentifierPerHour, HOUR, 'Too many codes were sent to this address this hour');
+    await this.#limit(`otp:sent:d:${scope}`, this.#s.perIdentifierPerDay, DAY, 'Too many codes were sent to this address today');
+
+    const code = String(this.#random(1_000_000)).padStart(6, '0');
+    const codeKey = `otp:code:${scope}`;
+    const stored = this.#codeHash(req.purpose, req.identifier, code);
+    await this.#store.set(codeKey, stored, ttlSeconds(this.#s.ttlSeconds));
+    try {
+      await this.#deliver(req, code);
+    } catch (err) {
+      await this.#store.deleteIfEquals(codeKey, stored);
+      if (this.#s.resendCooldownSeconds > 0) await this.#store.delete(cooldownKey);
+      throw err;
+    }
+    return { expiresInSeconds: this.#s.ttlSeconds, resendAfterSeconds: this.#s.resendCooldownSeconds };
+  }
+
+  /**
+   * Exchanges the right code for a proof. A wrong, expired, used or unknown code gets one answer
+   * (VALIDATION_FAILED on `code`); once the attempts are used up, RATE_LIMITED until the window ends.
+   */
+  async verify(req: VerifyRequest): Promise<VerifyResult> {
+    await this.#limit(`otp:ip:verify:${this.#hmac('ip', req.ip)}`, this.#s.verifiesPerIpPerHour, HOUR, 'Too many code checks from this network; try again later');
+    const scope = `${req.purpose}:${this.#idOf(req.identifier)}`;
+    const codeKey = `otp:code:${scope}`;
+    const failKey = `otp:fail:${scope}`;
+    if (Number(await this.#store.get(failKey)) >= this.#s.maxAttempts) {
+      throw rateLimited('Too many wrong codes; ask for a new code later', await this.#store.remainingTtl(failKey));
+    }
+    const stored = await this.#store.get(codeKey);
+    if (stored === null || !CODE_PATTERN.test(req.code)) throw wrongCode();
+    const attempt = await this.#store.increment(failKey, ttlSeconds(this.#s.failureWindowSeconds));
+    if (attempt.count > this.#s.maxAttempts) {
+      await this.#store.deleteIfEquals(codeKey, stored);
+      throw rateLimited('Too many wrong codes; ask for a new code later', attempt.ttlMillis);
+    }
+    if (!equal(stored, this.#codeHash(req.purpose, req.identifier, req.code))) {
+      // The last allowed try failed: the code dies now rather than at the next attempt.
+      if (attempt.count >= this.#s.maxAttempts) await this.#store.deleteIfEquals(codeKey, stored);
+      throw wrongCode();
+    }
+    // Single use: of concurrent right answers, only the one that deletes the code gets a proof.
+    if (!(await this.#store.deleteIfEquals(codeKey, stored))) throw wrongCode();
+    await this.#store.delete(failKey);
+    const proof = randomBytes(32).toString('base64url');
+    const binding = this.#binding(req.identifier, req.purpose);
+    await this.#store.set(proofKey(proof), binding, ttlSeconds(this.#s.proofTtlSeconds));
+    return { proof, expiresInSeconds: this.#s.proofTtlSeconds };
+  }
+
+  async consume(proof: string, identifier: Identifier, purpose: OtpPurpose, field: string): Promise<void> {
+    const binding = await this.#checked(proof, identifier, purpose, field);
+    if (!(await this.#store.deleteIfEquals(proofKey(proof), binding))) throw badProof(field);
+  }
+
+  async check(proof: string, identifier: Identifier, purpose: OtpPurpose, field: string): Promise<void> {
+    await this.#checked(proof, identifier, purpose, field);
+  }
+
+  async #checked(proof: string, identifier: Identifier, purpose: OtpPurpose, field: string): Promise<string> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(proof)) throw badProof(field);
+    const binding = await this.#store.get(proofKey(proof));
+    if (binding === null || !equal(binding, this.#binding(identifier, purpose))) throw badProof(field);
+    return binding;
+  }
+
+  async #deliver(req: SendRequest, code: string): Promise<void> {
+    const language = req.language ?? 'en';
+    const minutes = Math.round(this.#s.ttlSeconds / 60);
+    if (req.identifier.kind === 'email') {
+      await this.#mailer.send({ to: req.identifier.value, ...codeEmail(req.purpose, language, code, minutes), language });
+    } else {
+      await this.#sms.send({ to: req.identifier.value, text: codeSms(req.purpose, language, code, minutes) });
+    }
+  }
+
+  /** Fixed-window counter; over `max`: RATE_LIMITED with the time left in the window. */
+  async #limit(key: string, max: number, windowSeconds: number, message: string): Promise<void> {
+    const counter = await this.#store.increment(key, ttlSeconds(windowSeconds));
+    if (counter.count > max) throw rateLimited(message, counter.ttlMillis);
+  }
+
+  #idOf(identifier: Identifier): string {
+    return this.#hmac('id', `${identifier.kind}:${identifier.value}`);
+  }
+
+  #codeHash(purpose: OtpPurpose, identifier: Identifier, code: string): string {
+    return this.#hmac('code', `${purpose}:${identifier.kind}:${identifier.value}:${code}`);
+  }
+
+  #binding(identifier: Identifier, purpose: OtpPurpose): string {
+    return this.#hmac('proof', `${purpose}:${identifier.kind}:${identifier.value}`);
+  }
+
+  /** Domain-separated HMAC-SHA256, base64url. */
+  #hmac(domain: string, value: string): string {
+    return createHmac('sha256', this.#s.hashKey).update(`${domain}\0${value}`).digest('base64url');
+  }
+}
+
+const proofKey = (proof: string) => `otp:proof:${createHash('sha256').update(proof).digest('base64url')}`;
+
+function equal(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function rateLimited(message: string, remainingMs: number | null): DomainError {
+  return new DomainError('RATE_LIMITED', message, { details: { retryAfterSeconds: Math.max(1, Math.ceil((remainingMs ?? 1000) / 1000)) } });
+}
+
+/** One answer for wrong, expired, used and never-sent codes. */
+function wrongCode(): DomainError {
+  return new DomainError('VALIDATION_FAILED', 'The code is wrong or has expired', {
+    fields: [{ field: 'code', reason: 'invalid', message: 'The code is wrong or has expired; check it or ask for a new one' }],
+  });
+}
+
+function badProof(field: string): DomainError {
+  return new DomainError('VALIDATION_FAILED', 'The verification is not valid for this identifier, or has expired or been used', {
+    fields: [{ field, reason: 'proof_invalid', message: 'Verify the email address or phone number again' }],
+  });
+}
