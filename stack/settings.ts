@@ -16,6 +16,8 @@ export interface StackSettings {
   bffPublicUrl: string; // BFF_PUBLIC_URL
   bffDatabaseUrl: string; // BFF_DATABASE_URL
   bffClientSecret: string; // BFF_CLIENT_SECRET
+  keycloakCallbackSecret: string; // KEYCLOAK_CALLBACK_SECRET (Keycloak's platform-bff-check -> BFF)
+  userApiClientSecret: string; // USER_API_CLIENT_SECRET
   redisUrl: string; // REDIS_URL
   redisPrefix: string; // REDIS_PREFIX
   upstreamPort: number; // UPSTREAM_PORT
@@ -54,6 +56,8 @@ export function devSettings(env: NodeJS.ProcessEnv = process.env): StackSettings
     bffPublicUrl: str(env, 'BFF_PUBLIC_URL', `http://localhost:${bffPort}`),
     bffDatabaseUrl: str(env, 'BFF_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/platform_bff'),
     bffClientSecret: str(env, 'BFF_CLIENT_SECRET', 'dev-bff-secret-change-me'),
+    keycloakCallbackSecret: str(env, 'KEYCLOAK_CALLBACK_SECRET', 'dev-keycloak-callback-secret'),
+    userApiClientSecret: str(env, 'USER_API_CLIENT_SECRET', 'dev-user-api-secret-change-me'),
     redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
     redisPrefix: str(env, 'REDIS_PREFIX', 'platform:dev:'),
     upstreamPort: num(env, 'UPSTREAM_PORT', 4010),
@@ -77,7 +81,9 @@ export function realmEnv(s: StackSettings, env: NodeJS.ProcessEnv = process.env)
     KEYCLOAK_PUBLIC_URL: s.keycloakPublicUrl,
     STATE_DEMO_IDP_URL: env.STATE_DEMO_IDP_URL || `${s.keycloakPublicUrl}/realms/state-demo-idp`,
     PORTAL_URL: env.PORTAL_URL || `${s.bffPublicUrl}/portal`,
+    BFF_PUBLIC_URL: s.bffPublicUrl,
     BFF_CLIENT_SECRET: s.bffClientSecret,
+    USER_API_CLIENT_SECRET: s.userApiClientSecret,
     STATE_DEMO_IDP_CLIENT_SECRET: s.stateDemoIdpClientSecret,
     GOOGLE_DEMO_CLIENT_SECRET: s.googleDemoClientSecret,
     DEMO_PARTNER_CLIENT_SECRET: s.demoPartnerClientSecret,

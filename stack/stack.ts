@@ -87,6 +87,8 @@ export async function startStack(
       adminUser: s.keycloakAdminUser,
       adminPassword: s.keycloakAdminPassword,
       themeCaching: opts.themeCaching ?? false,
+      // Brokered logins ask the BFF (keycloak/providers); in tests, startTestBff listens on this port.
+      bffCheck: { url: `http://127.0.0.1:${s.bffPort}`, secret: s.keycloakCallbackSecret },
     });
     processes.push(keycloak.process);
     log(`==> Keycloak ready in ${Math.round((Date.now() - started) / 1000)} s; applying realm-config`);
@@ -143,6 +145,8 @@ export function bffEnv(s: StackSettings, upstreamUrl: string): Record<string, st
     KEYCLOAK_URL: s.keycloakPublicUrl,
     PLATFORM_REALM: s.platformRealm,
     BFF_CLIENT_SECRET: s.bffClientSecret,
+    KEYCLOAK_CALLBACK_SECRET: s.keycloakCallbackSecret,
+    USER_API_CLIENT_SECRET: s.userApiClientSecret,
     UPSTREAM_URL: upstreamUrl,
     UPSTREAM_API_KEY: s.upstreamApiKey,
     // The dev inbox: its SMTP server (SMTP_HOST's default is this machine) and its SMS gateway sink.

@@ -3,17 +3,37 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { AccountService } from './accounts/account-service.ts';
 import { PlatformAccountService } from './accounts/platform-account-service.ts';
+import { AccessTokenVerifier } from './adapters/keycloak/access-token-verifier.ts';
+import { AssertionUserTokens } from './adapters/keycloak/assertion-user-tokens.ts';
 import { KeycloakIdentityDirectory } from './adapters/keycloak/keycloak-identity-directory.ts';
+import { KeycloakPartnerClients } from './adapters/keycloak/keycloak-partner-clients.ts';
+import { KeycloakUserTokens } from './adapters/keycloak/keycloak-user-tokens.ts';
 import { ServiceAccountTokens } from './adapters/keycloak/service-account-tokens.ts';
 import { SmtpMailer } from './adapters/mail/smtp-mailer.ts';
 import { connectRedis } from './adapters/redis/redis-client.ts';
 import { RedisEphemeralStore } from './adapters/redis/redis-ephemeral-store.ts';
 import { HttpSmsGateway } from './adapters/sms/http-sms-gateway.ts';
 import { HttpUpstreamCore } from './adapters/upstream-core/http-upstream-core.ts';
+import { brokeredLoginRouter } from './flows/brokered-login/routes.ts';
+import { partnerAdmin, type PartnerAdmin } from './flows/partner-admin/partner-admin.ts';
+import { partnerAdminRouter } from './flows/partner-admin/routes.ts';
+import { AuthTokenStore } from './flows/partner-enrollment/auth-token-store.ts';
+import { partnerEnrollmentActors } from './flows/partner-enrollment/effects.ts';
+import { enrollUser } from './flows/partner-enrollment/enroll-user.ts';
+import { PartnerEnrollmentService } from './flows/partner-enrollment/enrollment-service.ts';
+import { IdempotencyKeys } from './flows/partner-enrollment/idempotency.ts';
+import { partnerEnrollmentMachine } from './flows/partner-enrollment/partner-enrollment.machine.ts';
+import { partnerEnrollmentRouter } from './flows/partner-enrollment/routes.ts';
+import { signUpAssets, signUpPagesRouter } from './flows/sign-up/pages.ts';
+import { ConfirmationLinks } from './flows/user-management/confirmation-links.ts';
+import { userManagementRouter } from './flows/user-management/routes.ts';
 import { createApp } from './http/app.ts';
 import { loadOpenApi } from './http/openapi.ts';
+import { staticAssets } from './http/static-assets.ts';
+import { FieldEncryption, parseKeyRing } from './kernel/crypto/field-encryption.ts';
 import { FlowRuntime } from './kernel/flow/index.ts';
 import { createLogger, type Logger } from './kernel/logger.ts';
+import { PartnerStore } from './partners/partner-store.ts';
 import { createOrm, type Orm } from './persistence/orm.ts';
 import { requestContext } from './persistence/request-context.ts';
 import type { EphemeralStore } from './ports/ephemeral-store.ts';
@@ -35,6 +55,8 @@ export interface Container {
   identityDirectory: IdentityDirectory;
   serviceAccountTokens: ServiceAccountTokens;
   upstreamCore: UpstreamCore;
+  /** Verifies access tokens of the platform realm (signature, issuer, expiry, audience). */
+  accessTokenVerifier: AccessTokenVerifier;
   /** Accounts across Keycloak, the upstream core and the BFF store (create / provision / delete). */
   accounts: AccountService;
   /** Outgoing mail (SMTP) and SMS (HTTP gateway); both throw DELIVERY_FAILED. */
@@ -43,6 +65,10 @@ export interface Container {
   /** One-time codes and the verification proofs they are exchanged for (also `VerificationProofs`). */
   otp: OtpService;
   flowRuntime: FlowRuntime;
+  /** Authenticated encryption of values at rest (key ring from FIELD_ENCRYPTION_KEYS). */
+  fieldEncryption: FieldEncryption;
+  /** Partner (DBP) administration: the admin API and `npm run partner` use the same use cases. */
+  partnerAdmin: PartnerAdmin;
   app: Koa;
   close(): Promise<void>;
 }
@@ -61,6 +87,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     clientSecret: config.clientSecret,
   });
   const identityDirectory = new KeycloakIdentityDirectory({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: serviceAccountTokens });
+  const accessTokenVerifier = new AccessTokenVerifier({ issuer: `${config.keycloakUrl}/realms/${config.realm}` });
   const upstreamCore = new HttpUpstreamCore({
     baseUrl: config.upstreamUrl,
     apiKey: config.upstreamApiKey,
@@ -95,6 +122,66 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     },
   });
 
+  const fieldEncryption = new FieldEncryption(parseKeyRing(config.fieldEncryptionKeys, config.fieldEncryptionActiveKey));
+  const partners = partnerComponents(config, { orm, serviceAccountTokens });
+  const partnerUserTokens = new AssertionUserTokens({
+    keycloakUrl: config.keycloakUrl,
+    realm: config.realm,
+    clientId: config.partnerUserTokenClientId,
+    clientSecret: config.partnerUserTokenClientSecret,
+    privateKey: config.partnerAssertionKey,
+    keyId: config.partnerAssertionKeyId,
+    serviceAccountTokens,
+  });
+  const partnerEnrollment = partnerEnrollmentRouter({
+    service: new PartnerEnrollmentService({
+      machine: partnerEnrollmentMachine.provide({
+        actors: partnerEnrollmentActors({
+          enrollUser: enrollUser({ accounts, partners: partners.store, userTokens: partnerUserTokens, locks: ephemeralStore, encryption: fieldEncryption }),
+          userTokens: partnerUserTokens,
+          upstream: upstreamCore,
+          encryption: fieldEncryption,
+        }),
+      }),
+      tokens: new AuthTokenStore({ store: ephemeralStore }),
+      partners: partners.store,
+      encryption: fieldEncryption,
+      ttlSeconds: config.partnerAuthTokenTtlSeconds,
+      kbaMaxAttempts: config.partnerKbaMaxAttempts,
+    }),
+    idempotency: new IdempotencyKeys({ store: ephemeralStore, encryption: fieldEncryption, ttlSeconds: config.partnerAuthTokenTtlSeconds }),
+    verifier: accessTokenVerifier,
+    audience: config.clientId,
+  });
+
+  const userManagement = userManagementRouter({
+    accounts,
+    directory: identityDirectory,
+    upstream: upstreamCore,
+    tokens: new KeycloakUserTokens({
+      issuer: `${config.keycloakUrl}/realms/${config.realm}`,
+      clientId: config.userApiClientId,
+      clientSecret: config.userApiClientSecret,
+    }),
+    verifier: accessTokenVerifier,
+    proofs: otp,
+    store: ephemeralStore,
+    links: new ConfirmationLinks({
+      store: ephemeralStore,
+      mailer,
+      settings: {
+        publicUrl: config.publicUrl,
+        ttlSeconds: config.emailConfirmationTtlSeconds,
+        cooldownSeconds: config.emailConfirmationCooldownSeconds,
+        mailsPerHour: config.emailConfirmationMailsPerHour,
+        requestsPerIpPerHour: config.emailConfirmationRequestsPerIpPerHour,
+      },
+    }),
+    logger: logger.child({ component: 'user-management' }),
+    bearer: { audience: config.clientId, clients: config.userApiTokenClients },
+    defaultPhoneCountry: config.defaultPhoneCountry,
+  });
+
   const app = createApp({
     logger,
     readinessTimeoutMs: config.readinessTimeoutMs,
@@ -112,7 +199,20 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     ],
     openApi: loadOpenApi(),
     unitOfWork: requestContext(orm.em),
-    routers: [],
+    routers: [
+      signUpPagesRouter({ keycloakUrl: config.keycloakUrl, realm: config.realm }),
+      userManagement,
+      partnerEnrollment,
+      partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId }),
+      brokeredLoginRouter({
+        callbackSecret: config.keycloakCallbackSecret,
+        directory: identityDirectory,
+        upstream: upstreamCore,
+        accounts,
+        defaultTenant: 'custodian',
+      }),
+    ],
+    assets: staticAssets(signUpAssets),
   });
 
   return {
@@ -124,11 +224,14 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     identityDirectory,
     serviceAccountTokens,
     upstreamCore,
+    accessTokenVerifier,
     accounts,
     mailer,
     smsGateway,
     otp,
     flowRuntime,
+    fieldEncryption,
+    partnerAdmin: partners.admin,
     app,
     async close() {
       mailer.close();
@@ -136,4 +239,22 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       await orm.close();
     },
   };
+}
+
+/** Partner settings and administration; shared by the container and `npm run partner` (the CLI). */
+function partnerComponents(config: Config, deps: { orm: Orm; serviceAccountTokens: ServiceAccountTokens }) {
+  const store = new PartnerStore({ em: deps.orm.em });
+  const clients = new KeycloakPartnerClients({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: deps.serviceAccountTokens, audience: config.clientId });
+  return { store, admin: partnerAdmin({ store, clients }) };
+}
+
+/** What the partner CLI needs, without the HTTP app, Redis or the other flows. */
+export async function buildPartnerAdmin(config: Config): Promise<{ admin: PartnerAdmin; close(): Promise<void> }> {
+  const orm = await createOrm({ databaseUrl: config.databaseUrl });
+  const serviceAccountTokens = new ServiceAccountTokens({
+    issuer: `${config.keycloakUrl}/realms/${config.realm}`,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+  });
+  return { admin: partnerComponents(config, { orm, serviceAccountTokens }).admin, close: () => orm.close() };
 }

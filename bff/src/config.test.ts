@@ -13,12 +13,14 @@ function configError(env: Record<string, string | undefined>): ConfigError {
 
 const productionSecrets = {
   BFF_CLIENT_SECRET: 'a-real-client-secret',
+  KEYCLOAK_CALLBACK_SECRET: 'a-real-keycloak-callback-secret',
   UPSTREAM_API_KEY: 'a-real-upstream-key',
   OTP_HASH_KEY: 'a-real-otp-hash-key-of-32-characters-or-more',
   FIELD_ENCRYPTION_KEYS: `prod1:${Buffer.alloc(32, 7).toString('base64')}`,
   FIELD_ENCRYPTION_ACTIVE_KEY: 'prod1',
   PARTNER_USER_TOKEN_CLIENT_SECRET: 'a-real-partner-user-tokens-secret',
   PARTNER_ASSERTION_PRIVATE_KEY: 'a-real-pkcs8-key',
+  USER_API_CLIENT_SECRET: 'a-real-user-api-secret',
 };
 
 describe('loadConfig', () => {
@@ -79,6 +81,9 @@ describe('loadConfig', () => {
     expect(configError({ NODE_ENV: 'production', ...productionSecrets, BFF_CLIENT_SECRET: '' }).message).toContain('BFF_CLIENT_SECRET');
     expect(configError({ NODE_ENV: 'production', ...productionSecrets, UPSTREAM_API_KEY: 'dev-upstream-api-key' }).message).toContain(
       'UPSTREAM_API_KEY',
+    );
+    expect(configError({ NODE_ENV: 'production', ...productionSecrets, KEYCLOAK_CALLBACK_SECRET: 'dev-keycloak-callback-secret' }).message).toContain(
+      'KEYCLOAK_CALLBACK_SECRET',
     );
   });
 

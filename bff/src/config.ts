@@ -24,6 +24,12 @@ const entries = {
   realm: { env: 'PLATFORM_REALM', schema: z.string().min(1).default('platform'), doc: 'realm of the platform' },
   clientId: { env: 'BFF_CLIENT_ID', schema: z.string().min(1).default('bff'), doc: "the BFF's confidential client in the platform realm" },
   clientSecret: { env: 'BFF_CLIENT_SECRET', schema: z.string().min(8).default('dev-bff-secret-change-me'), doc: "that client's secret", devDefault: true },
+  keycloakCallbackSecret: {
+    env: 'KEYCLOAK_CALLBACK_SECRET',
+    schema: z.string().min(16).default('dev-keycloak-callback-secret'),
+    doc: "shared secret of Keycloak's platform-bff-check authenticator (its KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__SECRET) on /internal/v1/keycloak/*",
+    devDefault: true,
+  },
   upstreamUrl: { env: 'UPSTREAM_URL', schema: url.default('http://127.0.0.1:4010'), doc: 'base URL of the upstream core system' },
   upstreamApiKey: { env: 'UPSTREAM_API_KEY', schema: z.string().min(8).default('dev-upstream-api-key'), doc: 'API key for the upstream core', devDefault: true },
   upstreamTimeoutMs: { env: 'UPSTREAM_TIMEOUT_MS', schema: ms.default(3000), doc: 'timeout of one upstream call' },
@@ -70,6 +76,17 @@ const entries = {
     devDefault: true,
   },
   partnerAssertionKeyId: { env: 'PARTNER_ASSERTION_KEY_ID', schema: z.string().min(1).default('dev-1'), doc: 'kid of that key (the IdP names the same kid)' },
+  userApiClientId: { env: 'USER_API_CLIENT_ID', schema: z.string().min(1).default('user-api'), doc: 'confidential client whose password grant signs people in through the user-management API' },
+  userApiClientSecret: { env: 'USER_API_CLIENT_SECRET', schema: z.string().min(8).default('dev-user-api-secret-change-me'), doc: "that client's secret", devDefault: true },
+  userApiTokenClients: {
+    env: 'USER_API_TOKEN_CLIENTS',
+    schema: z.string().default('user-api,portal').transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean)).pipe(z.array(z.string()).min(1)),
+    doc: 'clients whose access tokens /api/v1/user(s) accept (comma-separated; partner server tokens also carry audience bff)',
+  },
+  emailConfirmationTtlSeconds: { env: 'EMAIL_CONFIRMATION_TTL_SECONDS', schema: z.coerce.number().int().min(60).default(86_400), doc: 'how long a registration confirmation link is valid' },
+  emailConfirmationCooldownSeconds: { env: 'EMAIL_CONFIRMATION_COOLDOWN_SECONDS', schema: z.coerce.number().int().min(0).default(60), doc: 'least time between two confirmation mails to one address (0: none)' },
+  emailConfirmationMailsPerHour: { env: 'EMAIL_CONFIRMATION_MAILS_PER_HOUR', schema: z.coerce.number().int().positive().default(5), doc: 'confirmation resends one address may ask for per hour' },
+  emailConfirmationRequestsPerIpPerHour: { env: 'EMAIL_CONFIRMATION_REQUESTS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'confirmation resends one client IP may ask for per hour' },
 } as const;
 
 type Entries = typeof entries;

@@ -6,6 +6,11 @@ import Router from '@koa/router';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import type Koa from 'koa';
 import { describe, expect, it } from 'vitest';
+import { brokeredLoginRouter } from '../flows/brokered-login/routes.ts';
+import type { BrokeredLoginDeps } from '../flows/brokered-login/brokered-login.ts';
+import { signUpPagesRouter } from '../flows/sign-up/pages.ts';
+import { userManagementRouter } from '../flows/user-management/routes.ts';
+import type { UserManagementDeps } from '../flows/user-management/use-cases.ts';
 import { createLogger } from '../kernel/logger.ts';
 import { createApp, listRoutes, type AppDeps } from './app.ts';
 import { OPENAPI_FILE, documentedRoutes, loadOpenApi, type RouteInfo } from './openapi.ts';
@@ -15,15 +20,29 @@ import { OPENAPI_FILE, documentedRoutes, loadOpenApi, type RouteInfo } from './o
  * same way `bff/src/composition-root.ts` passes them (`routers`): when flows land there, hand the
  * same list here (e.g. from an exported `flowRouters(deps)`) so their routes are checked too.
  */
-function buildApp(routers: Router[] = []): Koa {
+function buildApp(extraRouters: Router[] = []): Koa {
+  const flowRouters = [
+    signUpPagesRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform' }),
+    userManagementRouter(unusedDeps<UserManagementDeps>()),
+    brokeredLoginRouter({ ...unusedDeps<BrokeredLoginDeps>(), callbackSecret: 'unused-in-route-listing' }),
+  ];
   const deps: AppDeps = {
     logger: createLogger({ level: 'silent' }),
     readiness: [],
     readinessTimeoutMs: 100,
     openApi: loadOpenApi(),
-    routers,
+    routers: [...flowRouters, ...extraRouters],
   };
   return createApp(deps);
+}
+
+/** Dependencies of a router whose routes are only listed here: touching one fails the test. */
+function unusedDeps<T extends object>(): T {
+  return new Proxy({} as T, {
+    get(_target, name) {
+      throw new Error(`a route-listing test used the dependency ${String(name)}`);
+    },
+  });
 }
 
 const key = (r: RouteInfo) => `${r.method} ${r.path}`;

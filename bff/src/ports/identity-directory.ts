@@ -36,6 +36,20 @@ export interface DirectoryOrganization {
   name: string;
 }
 
+export interface UserListFilter {
+  name?: string;
+  email?: string;
+  enabled?: boolean;
+}
+
+export interface FederatedIdentity {
+  /** Alias of the identity provider, e.g. `google`, `state-demo`. */
+  provider: string;
+  /** The user's id and username at that provider. */
+  userId: string;
+  username: string;
+}
+
 export interface IdentityDirectory {
   ping(): Promise<void>;
   getUser(id: string): Promise<DirectoryUser | null>;
@@ -50,4 +64,11 @@ export interface IdentityDirectory {
   addToOrganization(userId: string, organizationAlias: string): Promise<void>;
   removeFromOrganization(userId: string, organizationAlias: string): Promise<void>;
   organizationsOf(userId: string): Promise<DirectoryOrganization[]>;
+  /**
+   * People (not service accounts) matching every filter given, a page at a time, with the total.
+   * `name`: each word starts the first name, last name, username or email; `email`: contained in it.
+   */
+  listUsers(filter: UserListFilter, page: { first: number; max: number }): Promise<{ users: DirectoryUser[]; total: number }>;
+  /** The user's links to identity providers (brokered sign-ins: Google, a state IdP). */
+  federatedIdentitiesOf(userId: string): Promise<FederatedIdentity[]>;
 }

@@ -1,7 +1,14 @@
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
 import { DomainError } from '../../kernel/errors.ts';
-import type { DirectoryOrganization, DirectoryUser, IdentityDirectory, NewDirectoryUser } from '../../ports/identity-directory.ts';
+import type {
+  DirectoryOrganization,
+  DirectoryUser,
+  FederatedIdentity,
+  IdentityDirectory,
+  NewDirectoryUser,
+  UserListFilter,
+} from '../../ports/identity-directory.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
 
 /**
@@ -112,6 +119,26 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
   async organizationsOf(userId: string): Promise<DirectoryOrganization[]> {
     const orgs = await this.#call('organizationsOf', (a) => a.organizations.memberOrganizations({ userId }));
     return orgs.map((o) => ({ id: String(o.id), alias: String(o.alias), name: String(o.name) }));
+  }
+
+  async listUsers(filter: UserListFilter, page: { first: number; max: number }): Promise<{ users: DirectoryUser[]; total: number }> {
+    // Keycloak ignores email/firstName/lastName when `search` is given, and lists service accounts
+    // when it is not: every filter goes into `search`, whose space-separated words must all match
+    // one of username, email, first or last name (a prefix; `*x*` for "contains"). `/count` takes
+    // the same query, so the total costs one indexed count.
+    const words = [...(filter.name?.split(/\s+/).filter(Boolean) ?? []), ...(filter.email ? [`*${filter.email}*`] : [])];
+    const query: { search: string; enabled?: boolean } = { search: words.length > 0 ? words.join(' ') : '*' };
+    if (filter.enabled !== undefined) query.enabled = filter.enabled;
+    const [users, total] = await Promise.all([
+      this.#call('listUsers', (a) => a.users.find({ ...query, first: page.first, max: page.max, briefRepresentation: false })),
+      this.#call('countUsers', (a) => a.users.count(query)),
+    ]);
+    return { users: users.map(toDirectoryUser), total };
+  }
+
+  async federatedIdentitiesOf(userId: string): Promise<FederatedIdentity[]> {
+    const links = await this.#call('federatedIdentitiesOf', (a) => a.users.listFederatedIdentities({ id: userId }));
+    return links.map((l) => ({ provider: String(l.identityProvider), userId: String(l.userId), username: String(l.userName) }));
   }
 
   async #organizationId(alias: string): Promise<string> {

@@ -1,0 +1,132 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { DomainError } from '../../kernel/errors.ts';
+import { ttlMillis, ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
+import type { Mailer } from '../../ports/messaging.ts';
+
+export interface ConfirmationSettings {
+  /** Base URL of the BFF as people reach it; the link points at its GET /api/v1/auth/confirm. */
+  publicUrl: string;
+  ttlSeconds: number;
+  /** Least time between two mails to one address; 0 for none. */
+  cooldownSeconds: number;
+  mailsPerHour: number;
+  requestsPerIpPerHour: number;
+}
+
+export interface PendingConfirmation {
+  userId: string;
+  /** The address the link was sent to: confirming it is only valid while the account still has it. */
+  email: string;
+}
+
+const KEY = 'user-management:';
+const HOUR = ttlSeconds(3600);
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+const linkKey = (token: string) => `${KEY}confirm:${sha256(token)}`;
+const issuedKey = (userId: string) => `${KEY}confirm-issued:${userId}`;
+const cooldownKey = (email: string) => `${KEY}confirm-cooldown:${sha256(email)}`;
+
+export const invalidLink = () =>
+  new DomainError('VALIDATION_FAILED', 'This confirmation link is not valid: it was used, it expired, or it is not ours', {
+    fields: [{ field: 'query.token', reason: 'invalid_or_expired', message: 'Ask for a new link with POST /api/v1/auth/send' }],
+  });
+
+const rateLimited = (ms: number) =>
+  new DomainError('RATE_LIMITED', 'Too many confirmation mails; try again later', { details: { retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) } });
+
+/**
+ * Email-confirmation links: a random 256-bit token in the link, only its SHA-256 in Redis (a leaked
+ * store does not confirm anybody), expiring on its own, single use. Resends are throttled per address
+ * (cooldown and hourly cap) and per client IP, the same way whether the address has an account or not.
+ */
+export class ConfirmationLinks {
+  readonly #store: EphemeralStore;
+  readonly #mailer: Mailer;
+  readonly #settings: ConfirmationSettings;
+
+  constructor(deps: { store: EphemeralStore; mailer: Mailer; settings: ConfirmationSettings }) {
+    this.#store = deps.store;
+    this.#mailer = deps.mailer;
+    this.#settings = deps.settings;
+  }
+
+  /** Stores a new link and mails it; a link whose mail failed is removed (DELIVERY_FAILED is rethrown). */
+  async issue(to: { userId: string; email: string; firstName?: string }): Promise<void> {
+    const token = randomBytes(32).toString('base64url');
+    const key = linkKey(token);
+    const ttl = ttlSeconds(this.#settings.ttlSeconds);
+    const pending: PendingConfirmation & { expiresAt: number } = { userId: to.userId, email: to.email, expiresAt: Date.now() + ttl };
+    await this.#store.set(key, JSON.stringify(pending), ttl);
+    const link = new URL('/api/v1/auth/confirm', this.#settings.publicUrl);
+    link.searchParams.set('token', token);
+    try {
+      await this.#mailer.send({
+        to: to.email,
+        subject: 'Confirm your email address',
+        language: 'en',
+        text: [
+          `Hello${to.firstName ? ` ${to.firstName}` : ''},`,
+          '',
+          'Please confirm the email address of your Identity Platform account by opening this link:',
+          '',
+          link.toString(),
+          '',
+          `The link works once and is valid for ${describe(this.#settings.ttlSeconds)}. If you did not register, ignore this mail.`,
+        ].join('\n'),
+      });
+    } catch (err) {
+      await this.#store.delete(key);
+      throw err;
+    }
+    await this.#store.set(issuedKey(to.userId), '1', ttl);
+    if (this.#settings.cooldownSeconds > 0) await this.#store.set(cooldownKey(to.email), '1', ttlSeconds(this.#settings.cooldownSeconds));
+  }
+
+  /** Whether a link went out for this account within the link lifetime (a registration retry must not mail again). */
+  async wasIssued(userId: string): Promise<boolean> {
+    return (await this.#store.get(issuedKey(userId))) !== null;
+  }
+
+  /**
+   * Admits one resend request or throws RATE_LIMITED with the wait. Counts per IP first, then the
+   * address's cooldown (set here too, so unknown addresses are throttled exactly like known ones),
+   * then its hourly cap.
+   */
+  async admitResend(email: string, ip: string): Promise<void> {
+    const perIp = await this.#store.increment(`${KEY}resend-ip:${sha256(ip)}`, HOUR);
+    if (perIp.count > this.#settings.requestsPerIpPerHour) throw rateLimited(perIp.ttlMillis);
+    if (this.#settings.cooldownSeconds > 0) {
+      const cooldown = ttlSeconds(this.#settings.cooldownSeconds);
+      if (!(await this.#store.setIfAbsent(cooldownKey(email), '1', cooldown))) {
+        throw rateLimited((await this.#store.remainingTtl(cooldownKey(email))) ?? cooldown);
+      }
+    }
+    const perEmail = await this.#store.increment(`${KEY}resend-email:${sha256(email)}`, HOUR);
+    if (perEmail.count > this.#settings.mailsPerHour) throw rateLimited(perEmail.ttlMillis);
+  }
+
+  /**
+   * Takes the link (atomically: of two clicks, one gets it) and runs `confirm` with it. When `confirm`
+   * fails for any reason but a VALIDATION_FAILED of its own (a dependency was down), the link is put
+   * back for the rest of its life so the person can simply try again.
+   */
+  async redeem(token: string, confirm: (pending: PendingConfirmation) => Promise<void>): Promise<void> {
+    const key = linkKey(token);
+    const raw = await this.#store.getAndDelete(key);
+    if (raw === null) throw invalidLink();
+    const pending = JSON.parse(raw) as PendingConfirmation & { expiresAt: number };
+    try {
+      await confirm({ userId: pending.userId, email: pending.email });
+    } catch (err) {
+      const left = pending.expiresAt - Date.now();
+      if (!(err instanceof DomainError && err.code === 'VALIDATION_FAILED') && left >= 1) await this.#store.set(key, raw, ttlMillis(Math.floor(left)));
+      throw err;
+    }
+  }
+}
+
+function describe(seconds: number): string {
+  if (seconds % 3600 === 0) return seconds === 3600 ? '1 hour' : `${seconds / 3600} hours`;
+  const minutes = Math.round(seconds / 60);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}

@@ -1,0 +1,73 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { principalOf, requireAccessToken, requireRealmRole, withRefreshToken } from './bearer.ts';
+import { confirmQuery, idempotencyKey, loginBody, parse, profileUpdateBody, registerBody, sendBody, userListQuery } from './schemas.ts';
+import * as uc from './use-cases.ts';
+
+/** The realm role that may list every user. */
+export const ADMIN_ROLE = 'platform-admin';
+
+const body = (ctx: Context): unknown => (ctx.request as { body?: unknown }).body;
+
+/**
+ * The seed's routes under /api/v1 (bff/openapi.yaml, "user-management"). Handlers validate, call one
+ * use case, answer; `deps` is only read when a request arrives.
+ */
+export function userManagementRouter(deps: uc.UserManagementDeps): Router {
+  const router = new Router({ prefix: '/api/v1' });
+  const authenticated = requireAccessToken(deps);
+
+  router.post('/auth/register', async (ctx) => {
+    const input = parse(registerBody, body(ctx));
+    const header = ctx.get('idempotency-key');
+    const key = header ? parse(idempotencyKey, header, { where: 'header.Idempotency-Key' }) : undefined;
+    ctx.status = 201;
+    ctx.body = await uc.register(deps, input, key);
+  });
+
+  router.get('/auth/confirm', async (ctx) => {
+    const { token } = parse(confirmQuery, ctx.query, { where: 'query' });
+    await uc.confirmEmail(deps, token);
+    ctx.body = { status: 'confirmed' };
+  });
+
+  router.post('/auth/send', async (ctx) => {
+    const { email } = parse(sendBody, body(ctx));
+    await uc.resendConfirmation(deps, email, ctx.ip);
+    ctx.status = 202;
+    ctx.body = { status: 'accepted' };
+  });
+
+  router.post('/auth/login', async (ctx) => {
+    ctx.body = await uc.login(deps, parse(loginBody, body(ctx)));
+  });
+
+  router.get('/auth/refresh', async (ctx) => {
+    ctx.body = await withRefreshToken(ctx, (token) => uc.refresh(deps, token));
+  });
+
+  router.post('/auth/logout', async (ctx) => {
+    await withRefreshToken(ctx, (token) => uc.logout(deps, token));
+    ctx.status = 204;
+  });
+
+  router.get('/user', authenticated, async (ctx) => {
+    ctx.body = await uc.getProfile(deps, principalOf(ctx).userId);
+  });
+
+  router.put('/user', authenticated, async (ctx) => {
+    const input = parse(profileUpdateBody(deps.defaultPhoneCountry), body(ctx));
+    ctx.body = await uc.updateProfile(deps, principalOf(ctx).userId, input);
+  });
+
+  router.delete('/user', authenticated, async (ctx) => {
+    await uc.deleteAccount(deps, principalOf(ctx).userId);
+    ctx.status = 204;
+  });
+
+  router.get('/users', authenticated, requireRealmRole(ADMIN_ROLE), async (ctx) => {
+    ctx.body = await uc.listUsers(deps, parse(userListQuery, ctx.query, { where: 'query' }));
+  });
+
+  return router;
+}

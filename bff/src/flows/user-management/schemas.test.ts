@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '../../kernel/errors.ts';
+import { idempotencyKey, loginBody, parse, profileUpdateBody, registerBody, userListQuery } from './schemas.ts';
+
+function fieldsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') return err.fields.map((f) => `${f.field}:${f.reason}`).sort();
+    throw err;
+  }
+  throw new Error('parsed');
+}
+
+describe('request schemas', () => {
+  it('normalise what they accept', () => {
+    expect(parse(registerBody, { firstName: ' Asha ', email: ' Asha@Example.COM ', password: 'x' })).toEqual({
+      firstName: 'Asha',
+      email: 'asha@example.com',
+      password: 'x',
+    });
+    expect(parse(profileUpdateBody('IN'), { phone: '98765 43210', lastName: null })).toEqual({ phone: '+919876543210', lastName: null });
+    expect(parse(userListQuery, { page: '2', status: 'disabled' })).toEqual({ page: 2, pageSize: 20, status: 'disabled' });
+  });
+
+  it('name every bad field with a stable reason: required, invalid_format, too_long, not_allowed', () => {
+    expect(fieldsOf(() => parse(registerBody, { email: 'a@b', password: 'p'.repeat(129), isAdmin: true }))).toEqual([
+      'email:invalid_format',
+      'firstName:required',
+      'isAdmin:not_allowed',
+      'password:too_long',
+    ]);
+    expect(fieldsOf(() => parse(loginBody, undefined))).toEqual(['email:required', 'password:required']);
+    expect(fieldsOf(() => parse(registerBody, { firstName: 7, email: 'a@b.co', password: 'x' }))).toEqual(['firstName:invalid_type']);
+  });
+
+  it('refuse identity fields and empty changes of a profile update', () => {
+    expect(fieldsOf(() => parse(profileUpdateBody('IN'), { id: 'x', username: 'y', firstName: 'Z' }))).toEqual(['id:not_allowed', 'username:not_allowed']);
+    expect(fieldsOf(() => parse(profileUpdateBody('IN'), {}))).toEqual(['body:empty']);
+    expect(fieldsOf(() => parse(profileUpdateBody('IN'), { phone: '12345' }))).toEqual(['phone:invalid_format']);
+  });
+
+  it('prefix query and header fields with where they came from', () => {
+    expect(fieldsOf(() => parse(userListQuery, { pageSize: '0', extra: '1' }, { where: 'query' }))).toEqual(['query.extra:not_allowed', 'query.pageSize:too_short']);
+    expect(fieldsOf(() => parse(idempotencyKey, 'with space', { where: 'header.Idempotency-Key' }))).toEqual(['header.Idempotency-Key:invalid_format']);
+  });
+});

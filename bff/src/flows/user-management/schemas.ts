@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
+import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
+
+/**
+ * Requests of the user-management API. Objects are strict: a field the route does not take (`id`,
+ * `username`, `roles`, `emailVerified`, ...) is refused by name instead of being ignored, so nobody
+ * believes they changed something they cannot change.
+ */
+const reason = (r: string) => ({ params: { reason: r } });
+
+const name = z.string().trim().min(1, { error: 'Enter a name' }).max(255, { error: 'At most 255 characters' });
+const email = z
+  .string()
+  .max(254, { error: 'At most 254 characters' })
+  .transform(normaliseEmail)
+  .refine(isEmail, { error: 'Enter a valid email address', ...reason('invalid_format') });
+const password = z.string().min(1, { error: 'Enter the password' }).max(128, { error: 'At most 128 characters' });
+/** An OTP verification proof (POST /api/v1/otp/verify); its content is checked by VerificationProofs. */
+const proof = z.string().min(1, { error: 'Enter the proof' }).max(512, { error: 'At most 512 characters' });
+
+export const registerBody = z.strictObject({
+  firstName: name,
+  lastName: name.optional(),
+  email,
+  password,
+});
+export type RegisterInput = z.output<typeof registerBody>;
+
+export const loginBody = z.strictObject({ email, password });
+export type LoginInput = z.output<typeof loginBody>;
+
+export const sendBody = z.strictObject({ email });
+
+/** Extra query parameters (a mail client's tracking ones) do not break the link. */
+export const confirmQuery = z.object({
+  token: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, { error: 'Open the link from the mail as it is' }),
+});
+
+/** `Idempotency-Key` of a registration: printable ASCII. */
+export const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, { error: 'Up to 255 printable ASCII characters' });
+
+/** Absent fields are kept; `null` removes `lastName` or `phone`. */
+export function profileUpdateBody(defaultPhoneCountry: string) {
+  const phone = z
+    .string()
+    .max(32, { error: 'At most 32 characters' })
+    .transform((raw) => parsePhone(raw, defaultPhoneCountry))
+    .refine((v): v is string => v !== null, { error: 'Enter a valid phone number', ...reason('invalid_format') });
+  return z
+    .strictObject({
+      firstName: name.optional(),
+      lastName: name.nullable().optional(),
+      email: email.optional(),
+      emailProof: proof.optional(),
+      phone: phone.nullable().optional(),
+      phoneProof: proof.optional(),
+    })
+    .refine((b) => Object.keys(b).length > 0, { error: 'Send at least one field to change', path: ['body'], ...reason('empty') });
+}
+export type ProfileUpdate = z.output<ReturnType<typeof profileUpdateBody>>;
+
+export const userListQuery = z.strictObject({
+  page: z.coerce.number().int().min(1).max(10_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+  name: z.string().trim().min(1).max(100).optional(),
+  email: z.string().trim().toLowerCase().min(1).max(254).optional(),
+  status: z.enum(['enabled', 'disabled']).optional(),
+});
+export type UserListQuery = z.output<typeof userListQuery>;
+
+const REASONS: Record<string, string> = {
+  too_small: 'too_short',
+  too_big: 'too_long',
+  invalid_format: 'invalid_format',
+  invalid_value: 'invalid_value',
+  invalid_type: 'invalid_type',
+};
+
+/** Parses `input` or throws VALIDATION_FAILED naming every offending field (`where` prefixes them: `query.`, ...). */
+export function parse<S extends z.ZodType>(schema: S, input: unknown, opts: { where?: string } = {}): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const prefix = opts.where ? `${opts.where}.` : '';
+  const fields = result.error.issues.flatMap((issue): FieldIssue[] => {
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: `${prefix}${path ? `${path}.` : ''}${key}`, reason: 'not_allowed', message: 'This field cannot be set here' }));
+    }
+    const field = path ? `${prefix}${path}` : (opts.where ?? 'body');
+    if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
+      return [{ field, reason: 'required', message: 'This field is required' }];
+    }
+    const custom = (issue as { params?: { reason?: string } }).params?.reason;
+    return [{ field, reason: custom ?? REASONS[issue.code] ?? 'invalid', message: issue.message }];
+  });
+  throw new DomainError('VALIDATION_FAILED', 'The request is not valid', { fields });
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
