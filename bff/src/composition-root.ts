@@ -40,6 +40,7 @@ import type { EphemeralStore } from './ports/ephemeral-store.ts';
 import type { IdentityDirectory } from './ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from './ports/messaging.ts';
 import { OtpService } from './otp/otp-service.ts';
+import { signUpApiRouter } from './flows/sign-up/routes.ts';
 import type { UpstreamCore } from './ports/upstream-core.ts';
 
 /**
@@ -201,6 +202,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     unitOfWork: requestContext(orm.em),
     routers: [
       signUpPagesRouter({ keycloakUrl: config.keycloakUrl, realm: config.realm }),
+      signUpApiRouter({ otp, accounts, defaultPhoneCountry: config.defaultPhoneCountry }),
       userManagement,
       partnerEnrollment,
       partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId }),

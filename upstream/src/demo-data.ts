@@ -18,6 +18,7 @@
 import type pg from 'pg';
 import { applySchema, createPool, withTransaction } from './db.ts';
 import { hashSecret, normaliseKbaAnswer } from './secrets.ts';
+import { putIdentityRecord } from './store.ts';
 
 export const DEMO_PASSWORD = 'Member#2026';
 
@@ -95,6 +96,24 @@ export const DEMO_MEMBERS: readonly DemoMember[] = [
   },
 ];
 
+/**
+ * People the core can verify by KBA before they are members: the demo partner's customer (seed 003,
+ * standard enrollment). Their answers match case- and space-insensitively.
+ */
+export const DEMO_IDENTITY_RECORDS = [
+  {
+    id: 'demo-jordan-lee',
+    firstName: 'Jordan',
+    lastName: 'Lee',
+    dob: '1990-04-12',
+    ssnLast4: '6789',
+    questions: [
+      { id: 'previous-street', text: 'On which street did you live in 2015?', answer: 'Maple Avenue' },
+      { id: 'car-make', text: 'Which make was the car you financed in 2018?', answer: 'Honda' },
+    ],
+  },
+] as const;
+
 /** Loads the demo rows into the schema `db` is bound to (tables must exist: see `applySchema`). */
 export async function loadDemoData(db: pg.Pool): Promise<void> {
   await withTransaction(db, async (tx) => {
@@ -107,6 +126,11 @@ export async function loadDemoData(db: pg.Pool): Promise<void> {
       );
     }
   });
+
+  for (const record of DEMO_IDENTITY_RECORDS) {
+    const known = await db.query('SELECT 1 FROM identity_records WHERE id = $1', [record.id]);
+    if (known.rowCount === 0) await putIdentityRecord(db, record.id, { ...record, questions: [...record.questions] });
+  }
 
   const { rows } = await db.query<{ id: string }>('SELECT id FROM users WHERE id = ANY($1::uuid[])', [DEMO_MEMBERS.map((m) => m.id)]);
   const existing = new Set(rows.map((r) => r.id));

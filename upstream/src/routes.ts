@@ -148,6 +148,30 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
     ctx.body = { result };
   });
 
+  // ---------------------------------------------------------------- identity verification (KBA)
+
+  router.put('/v1/identity-records/:recordId', async (ctx) => {
+    const id = pathParam(ctx, 'recordId', s.identityRecordId, 'identity record');
+    ctx.body = await store.putIdentityRecord(pool, id, body(ctx, s.putIdentityRecordBody));
+    log(ctx).info({ event: 'identity_record.set', recordId: id }, 'identity record set');
+  });
+
+  router.post('/v1/identity-verifications', async (ctx) => {
+    const verification = await store.startVerification(pool, body(ctx, s.startVerificationBody));
+    // Whether the person was found is logged, never who it was.
+    log(ctx).info({ event: 'verification.started', found: verification !== null }, 'identity verification requested');
+    if (!verification) throw notFound('identity');
+    ctx.status = 201;
+    ctx.body = verification;
+  });
+
+  router.post('/v1/identity-verifications/:verificationId/answers', async (ctx) => {
+    const id = pathParam(ctx, 'verificationId', s.verificationId, 'verification');
+    const outcome = await store.answerVerification(pool, id, body(ctx, s.verificationAnswersBody).answers);
+    log(ctx).info({ event: 'verification.answered', verificationId: id, result: outcome.result }, 'identity verification answered');
+    ctx.body = outcome;
+  });
+
   return router;
 }
 

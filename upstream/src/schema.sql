@@ -57,3 +57,34 @@ CREATE TABLE IF NOT EXISTS kba_questions (
   answer_hash text NOT NULL,
   PRIMARY KEY (user_id, question_id)
 );
+
+-- Identity verification by KBA for people who are not members yet (partner enrollment, seed 003): the
+-- people the core can verify (its bureau file, seeded by PUT /v1/identity-records/{id}), their
+-- out-of-wallet questions, and one row per verification session (answered at most 3 times).
+CREATE TABLE IF NOT EXISTS identity_records (
+  id          text PRIMARY KEY,
+  first_name  text NOT NULL,
+  last_name   text NOT NULL,
+  dob         date NOT NULL,
+  ssn_last4   text CHECK (ssn_last4 ~ '^[0-9]{4}$'),
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS identity_records_person_idx ON identity_records (lower(first_name), lower(last_name), dob);
+
+CREATE TABLE IF NOT EXISTS identity_record_questions (
+  record_id   text NOT NULL REFERENCES identity_records (id) ON DELETE CASCADE,
+  question_id text NOT NULL,
+  position    integer NOT NULL,
+  text        text NOT NULL,
+  answer_hash text NOT NULL,
+  PRIMARY KEY (record_id, question_id)
+);
+
+CREATE TABLE IF NOT EXISTS identity_verifications (
+  id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  record_id   text NOT NULL REFERENCES identity_records (id) ON DELETE CASCADE,
+  attempts    integer NOT NULL DEFAULT 0,
+  status      text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'passed', 'failed')),
+  expires_at  timestamptz NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);

@@ -97,3 +97,25 @@ export const verifyKbaBody = z.strictObject({
     .min(1)
     .max(10),
 });
+
+const isoDate = z.iso.date();
+
+export const identityRecordId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/);
+export const verificationId = z.uuid();
+
+export const putIdentityRecordBody = z.strictObject({
+  firstName: personName,
+  lastName: personName,
+  dob: isoDate,
+  ssnLast4: z.string().regex(/^[0-9]{4}$/).nullish(),
+  questions: setKbaBody.shape.questions,
+});
+
+export const startVerificationBody = z.strictObject({
+  firstName: personName,
+  lastName: personName,
+  dob: isoDate,
+  ssn: z.string().trim().regex(/^\d{3}-?\d{2}-?\d{4}$/).nullish(),
+});
+
+export const verificationAnswersBody = verifyKbaBody;

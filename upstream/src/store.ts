@@ -452,3 +452,113 @@ export async function verifyKbaAnswers(
   const results = await Promise.all(answers.map((a) => verifySecret(normaliseKbaAnswer(a.answer), stored.get(a.questionId) ?? '')));
   return results.every(Boolean) ? 'ok' : 'failed';
 }
+
+// ------------------------------------------------------------------ identity verification (KBA)
+
+/** Answer sets one verification accepts before it closes as failed. */
+export const VERIFICATION_MAX_ATTEMPTS = 3;
+const VERIFICATION_TTL_MINUTES = 30;
+
+export interface VerificationJson {
+  id: string;
+  questions: KbaQuestionJson[];
+  expiresAt: string;
+}
+
+export async function putIdentityRecord(
+  pool: pg.Pool,
+  id: string,
+  record: { firstName: string; lastName: string; dob: string; ssnLast4?: string | null | undefined; questions: { id: string; text: string; answer: string }[] },
+): Promise<{ id: string; questions: KbaQuestionJson[] }> {
+  const hashed = await Promise.all(
+    record.questions.map(async (q, position) => ({ ...q, position, hash: await hashSecret(normaliseKbaAnswer(q.answer)) })),
+  );
+  return withTransaction(pool, async (tx) => {
+    await tx.query(
+      `INSERT INTO identity_records (id, first_name, last_name, dob, ssn_last4) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO UPDATE SET first_name = $2, last_name = $3, dob = $4, ssn_last4 = $5`,
+      [id, record.firstName, record.lastName, record.dob, record.ssnLast4 ?? null],
+    );
+    await tx.query('DELETE FROM identity_record_questions WHERE record_id = $1', [id]);
+    for (const q of hashed) {
+      await tx.query('INSERT INTO identity_record_questions (record_id, question_id, position, text, answer_hash) VALUES ($1, $2, $3, $4, $5)', [
+        id,
+        q.id,
+        q.position,
+        q.text,
+        q.hash,
+      ]);
+    }
+    return { id, questions: hashed.map((q) => ({ id: q.id, text: q.text })) };
+  });
+}
+
+/**
+ * A verification session for the person described, with that person's questions; null when the
+ * core knows no such person (names case-insensitively, date of birth, and the SSN's last four digits
+ * when both sides have them).
+ */
+export async function startVerification(
+  db: Queryable,
+  person: { firstName: string; lastName: string; dob: string; ssn?: string | null | undefined },
+): Promise<VerificationJson | null> {
+  const last4 = person.ssn ? person.ssn.replace(/\D/g, '').slice(-4) : null;
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM identity_records
+      WHERE lower(first_name) = lower($1) AND lower(last_name) = lower($2) AND dob = $3
+        AND ($4::text IS NULL OR ssn_last4 IS NULL OR ssn_last4 = $4)
+      ORDER BY id LIMIT 1`,
+    [person.firstName, person.lastName, person.dob, last4],
+  );
+  const recordId = rows[0]?.id;
+  if (!recordId) return null;
+  const { rows: questions } = await db.query<{ question_id: string; text: string }>(
+    'SELECT question_id, text FROM identity_record_questions WHERE record_id = $1 ORDER BY position',
+    [recordId],
+  );
+  if (questions.length === 0) return null;
+  const { rows: created } = await db.query<{ id: string; expires_at: Date }>(
+    `INSERT INTO identity_verifications (record_id, expires_at) VALUES ($1, now() + interval '${VERIFICATION_TTL_MINUTES} minutes') RETURNING id, expires_at`,
+    [recordId],
+  );
+  return { id: created[0]!.id, questions: questions.map((q) => ({ id: q.question_id, text: q.text })), expiresAt: created[0]!.expires_at.toISOString() };
+}
+
+/** Checks one answer set; a passed or exhausted verification is closed (VERIFICATION_CLOSED). */
+export async function answerVerification(
+  pool: pg.Pool,
+  id: string,
+  answers: { questionId: string; answer: string }[],
+): Promise<{ result: 'passed' | 'failed'; attemptsLeft: number }> {
+  return withTransaction(pool, async (tx) => {
+    const { rows } = await tx.query<{ record_id: string; attempts: number; status: string }>(
+      'SELECT record_id, attempts, status FROM identity_verifications WHERE id = $1 AND expires_at > now() FOR UPDATE',
+      [id],
+    );
+    const v = rows[0];
+    if (!v) throw notFound('verification');
+    if (v.status !== 'pending') throw new Problem('VERIFICATION_CLOSED', 'this verification is closed');
+    const { rows: stored } = await tx.query<{ question_id: string; answer_hash: string }>(
+      'SELECT question_id, answer_hash FROM identity_record_questions WHERE record_id = $1 ORDER BY position',
+      [v.record_id],
+    );
+    const hashes = new Map(stored.map((r) => [r.question_id, r.answer_hash]));
+    const fields: ProblemField[] = [];
+    const seen = new Set<string>();
+    answers.forEach((a, i) => {
+      if (!hashes.has(a.questionId)) fields.push({ field: `answers.${i}.questionId`, reason: 'unknown', message: 'not a question of this verification' });
+      else if (seen.has(a.questionId)) fields.push({ field: `answers.${i}.questionId`, reason: 'duplicate', message: 'answered twice' });
+      seen.add(a.questionId);
+    });
+    const missing = stored.filter((r) => !seen.has(r.question_id)).map((r) => r.question_id);
+    if (missing.length > 0) fields.push({ field: 'answers', reason: 'missing', message: `unanswered questions: ${missing.join(', ')}` });
+    if (fields.length > 0) throw new Problem('VALIDATION_FAILED', 'the answers do not match the questions', fields);
+    // Every answer is checked (no early exit), so timing does not tell how many were right.
+    const results = await Promise.all(answers.map((a) => verifySecret(normaliseKbaAnswer(a.answer), hashes.get(a.questionId) ?? '')));
+    const passed = results.every(Boolean);
+    const attempts = v.attempts + 1;
+    const status = passed ? 'passed' : attempts >= VERIFICATION_MAX_ATTEMPTS ? 'failed' : 'pending';
+    await tx.query('UPDATE identity_verifications SET attempts = $2, status = $3 WHERE id = $1', [id, attempts, status]);
+    return { result: passed ? 'passed' : 'failed', attemptsLeft: passed ? 0 : VERIFICATION_MAX_ATTEMPTS - attempts };
+  });
+}

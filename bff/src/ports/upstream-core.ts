@@ -8,7 +8,7 @@
  *                         (plain look-ups answer `null` instead)
  *   CONFLICT              the core refuses the change; `details.upstreamCode` says why
  *                         (EXTERNAL_ID_CONFLICT, IDENTIFIER_TAKEN with `fields`, USER_DELETED,
- *                         USER_NOT_ACTIVE, ORGANISATION_INACTIVE, KBA_NOT_SET)
+ *                         USER_NOT_ACTIVE, ORGANISATION_INACTIVE, KBA_NOT_SET, VERIFICATION_CLOSED)
  *   VALIDATION_FAILED     the core rejected a value, `fields` name them
  *   UPSTREAM_UNAVAILABLE  the core did not answer (down, timeout, 502/503/504), after retries where safe
  *   UPSTREAM_FAILED       any other failure (5xx, unexpected answer, rejected API key)
@@ -97,6 +97,21 @@ export interface KbaAnswer {
   answer: string;
 }
 
+/** A person to verify by KBA before they are a member (partner enrollment, seed 003). */
+export interface IdentityToVerify {
+  firstName: string;
+  lastName: string;
+  /** YYYY-MM-DD. */
+  dob: string;
+  ssn?: string;
+}
+
+export interface IdentityVerification {
+  id: string;
+  questions: KbaQuestion[];
+  expiresAt: Date;
+}
+
 export interface UpstreamCore {
   /** Resolves when the core and its database answer; for `/readyz`. Never retried. */
   ping(): Promise<void>;
@@ -133,4 +148,10 @@ export interface UpstreamCore {
   getKbaQuestions(userId: string): Promise<KbaQuestion[] | null>;
   /** Answers to every question; `ok` only if all are right. */
   verifyKbaAnswers(userId: string, answers: readonly KbaAnswer[]): Promise<'ok' | 'failed'>;
+
+  // Identity verification of people who are not members yet. Never retried (every answer set counts).
+  /** A verification with the questions to ask; null when the core cannot verify this person. */
+  startIdentityVerification(person: IdentityToVerify): Promise<IdentityVerification | null>;
+  /** `failed` also when the verification is closed (passed before, or out of tries). NOT_FOUND: unknown or expired. */
+  answerIdentityVerification(verificationId: string, answers: readonly KbaAnswer[]): Promise<'passed' | 'failed'>;
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
 import type {
+  IdentityToVerify,
+  IdentityVerification,
   KbaAnswer,
   KbaQuestion,
   Membership,
@@ -265,6 +267,32 @@ export class HttpUpstreamCore implements UpstreamCore {
       retryable: false,
     });
     if (res.status === 200) return parse(op, z.object({ result: z.enum(['ok', 'failed']) }), res).result;
+    throw this.#failure(op, res);
+  }
+
+  async startIdentityVerification(person: IdentityToVerify): Promise<IdentityVerification | null> {
+    const op = 'startIdentityVerification';
+    const res = await this.#send({ name: op, method: 'POST', path: '/v1/identity-verifications', body: person, retryable: false });
+    if (res.status === 404) return null;
+    if (res.status === 201) {
+      const v = parse(op, z.object({ id: z.string(), questions: z.array(kbaQuestionSchema), expiresAt: timestamp }), res);
+      return { id: v.id, questions: v.questions, expiresAt: v.expiresAt };
+    }
+    throw this.#failure(op, res);
+  }
+
+  async answerIdentityVerification(verificationId: string, answers: readonly KbaAnswer[]): Promise<'passed' | 'failed'> {
+    const op = 'answerIdentityVerification';
+    const res = await this.#send({
+      name: op,
+      method: 'POST',
+      path: `/v1/identity-verifications/${enc(verificationId)}/answers`,
+      body: { answers: answers.map((a) => ({ questionId: a.questionId, answer: a.answer })) },
+      retryable: false,
+    });
+    if (res.status === 200) return parse(op, z.object({ result: z.enum(['passed', 'failed']) }), res).result;
+    // A closed verification cannot pass any more.
+    if (res.status === 409 && problemOf(res).code === 'VERIFICATION_CLOSED') return 'failed';
     throw this.#failure(op, res);
   }
 

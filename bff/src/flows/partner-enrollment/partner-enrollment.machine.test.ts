@@ -126,7 +126,7 @@ describe('partner enrollment machine: standard enrollment with KBA', () => {
   it('wrong answers count down; the last wrong set locks the token without enrolling', async () => {
     const { send, calls } = run(settings(false, false, false), { verdicts: ['failed', 'failed', 'failed'] });
     await send({ type: 'START_KBA', pii: 'p' });
-    const answer = { type: 'ANSWER_KBA', answers: [{ questionId: 'q1', answer: 'x' }] } as const;
+    const answer: PartnerEnrollmentEvent = { type: 'ANSWER_KBA', answers: [{ questionId: 'q1', answer: 'x' }] };
     let s = await send(answer);
     expect([s.value, s.context.kbaAttemptsLeft, s.context.problem]).toEqual(['awaitingKbaAnswers', 2, 'kba_failed']);
     s = await send(answer);

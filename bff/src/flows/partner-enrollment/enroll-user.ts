@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AccountService } from '../../accounts/account-service.ts';
+import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
+import { DomainError } from '../../kernel/errors.ts';
+import type { PartnerStore } from '../../partners/partner-store.ts';
+import { ttlMillis, type EphemeralStore } from '../../ports/ephemeral-store.ts';
+import type { PartnerUserTokens } from '../../ports/partner-user-tokens.ts';
+import type { EnrollInput } from './partner-enrollment.machine.ts';
+import type { Pii } from './schemas.ts';
+
+export const piiAad = (tokenId: string) => `partner-auth:${tokenId}:pii`;
+
+export interface EnrollUserDeps {
+  accounts: AccountService;
+  partners: PartnerStore;
+  userTokens: PartnerUserTokens;
+  locks: EphemeralStore;
+  encryption: FieldEncryption;
+  /** How long a request waits for another one enrolling the same DBP user. */
+  waitMs?: number;
+}
+
+const LOCK_TTL = ttlMillis(60_000);
+const POLL_MS = 100;
+
+/**
+ * Enrolls a DBP user: the platform account (through the shared AccountService, with an idempotency
+ * key derived from appKey + dbpUserId), its eligibility for userTokens, then the mapping. Every step is
+ * idempotent, so a retry after a failure half-way completes the enrollment instead of duplicating it.
+ * One request at a time works on one DBP user (a lock in the ephemeral store); the others wait for
+ * its mapping, so concurrent requests converge on one user.
+ */
+export function enrollUser(deps: EnrollUserDeps): (input: EnrollInput) => Promise<string> {
+  const waitMs = deps.waitMs ?? 25_000;
+  return async ({ tokenId, subject, pii }) => {
+    const subjectHash = createHash('sha256').update(`${subject.appKey}\u0000${subject.dbpUserId}`).digest('hex');
+    const lock = `partner:enroll-lock:${subjectHash}`;
+    const deadline = Date.now() + waitMs;
+    while (!(await deps.locks.setIfAbsent(lock, tokenId, LOCK_TTL))) {
+      const mapped = await deps.partners.findMapping(subject.appKey, subject.dbpUserId);
+      if (mapped) return mapped;
+      if (Date.now() > deadline) throw new DomainError('DEPENDENCY_UNAVAILABLE', 'Another request is enrolling this user; try again');
+      await sleep(POLL_MS);
+    }
+    try {
+      const mapped = await deps.partners.findMapping(subject.appKey, subject.dbpUserId);
+      if (mapped) return mapped;
+      const details = JSON.parse(deps.encryption.open(pii, piiAad(tokenId))) as Pii;
+      const { userId } = await deps.accounts.create(
+        {
+          firstName: details.firstName,
+          lastName: details.lastName,
+          ...(details.email ? { email: details.email } : {}),
+          ...(details.phone ? { phone: details.phone } : {}),
+          // The partner vouches for the person, not for these identifiers: unverified.
+          emailVerified: false,
+          phoneVerified: false,
+          signUpType: 'partner',
+          tenant: 'custodian',
+        },
+        { idempotencyKey: `partner-enrollment:${subjectHash}` },
+      );
+      await deps.userTokens.enable(userId);
+      return await deps.partners.map(subject.appKey, subject.dbpUserId, userId);
+    } finally {
+      await deps.locks.delete(lock);
+    }
+  };
+}

@@ -1,0 +1,156 @@
+import { createActor, waitFor, type Actor, type AnyMachineSnapshot, type AnyStateMachine, type Snapshot, type SnapshotFrom } from 'xstate';
+import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
+import { DomainError } from '../../kernel/errors.ts';
+import { isAtRest } from '../../kernel/flow/index.ts';
+import type { PartnerStore } from '../../partners/partner-store.ts';
+import { AuthTokenStore, newAuthToken, tokenIdOf } from './auth-token-store.ts';
+import { piiAad } from './enroll-user.ts';
+import {
+  PARTNER_ENROLLMENT_MACHINE_VERSION,
+  type PartnerEnrollmentEvent,
+  type PartnerEnrollmentMachine,
+} from './partner-enrollment.machine.ts';
+import { AUTH_TOKEN, type AuthRequest, type Pii } from './schemas.ts';
+
+export type EnrollmentSnapshot = SnapshotFrom<PartnerEnrollmentMachine>;
+
+export interface EnrollmentServiceDeps {
+  /** The machine with its effects provided (composition root). */
+  machine: PartnerEnrollmentMachine;
+  tokens: AuthTokenStore;
+  partners: PartnerStore;
+  encryption: FieldEncryption;
+  ttlSeconds: number;
+  kbaMaxAttempts: number;
+  /** Longest a step may take, effects included (waiting for a concurrent enrollment too). */
+  settleTimeoutMs?: number;
+}
+
+const notFound = () => new DomainError('NOT_FOUND', 'Unknown or expired authToken');
+
+/**
+ * Runs the enrollment machine of each authToken: restore from the token's record, send one typed event
+ * built by the route, wait until it rests, then save the snapshot, or delete the record when the
+ * flow has ended (the PII goes with it). Nothing stays in memory between requests.
+ */
+export class PartnerEnrollmentService {
+  readonly #deps: EnrollmentServiceDeps;
+  readonly #settleTimeoutMs: number;
+
+  constructor(deps: EnrollmentServiceDeps) {
+    this.#deps = deps;
+    this.#settleTimeoutMs = deps.settleTimeoutMs ?? 30_000;
+  }
+
+  /**
+   * POST /api/auth/v1: the appKey must belong to the server token's client; the machine decides; the
+   * new authToken is stored unless the settings conflict. 200 for an enrolled user, 201 otherwise.
+   */
+  async authorize(clientId: string, request: AuthRequest): Promise<{ status: 200 | 201; authToken: string; expiresAt: Date }> {
+    const resolution = await this.#deps.partners.resolve(request.appKey, request.dbpUserId);
+    // An unknown appKey and another partner's appKey look the same to the caller.
+    if (!resolution || resolution.clientId !== clientId || !resolution.clientEnabled) {
+      throw new DomainError('FORBIDDEN', 'This server token may not use this appKey', { fields: [{ field: 'appKey', reason: 'not_allowed', message: 'Not an appKey of this partner' }] });
+    }
+    const authToken = newAuthToken();
+    const tokenId = tokenIdOf(authToken);
+    const expiresAt = Date.now() + this.#deps.ttlSeconds * 1000;
+    const actor = createActor(this.#deps.machine, {
+      input: {
+        tokenId,
+        subject: { appKey: request.appKey, dbpUserId: request.dbpUserId, clientId },
+        settings: { autoEnroll: resolution.autoEnroll, kbaBypass: resolution.kbaBypass, trustAuth: resolution.trustAuth },
+        userId: resolution.userId,
+        pii: this.sealPii(tokenId, request.pii),
+        kbaMaxAttempts: this.#deps.kbaMaxAttempts,
+      },
+    });
+    const { snapshot, persisted } = await this.#runToRest(actor, () => undefined);
+    if (snapshot.matches('conflict')) {
+      throw new DomainError('PARTNER_SETTINGS_CONFLICT', 'autoEnroll is on for this appKey, but the partner is neither trusted (trustAuth) nor allowed consent-based enrollment (kbaBypass)');
+    }
+    await this.#deps.tokens.save(tokenId, { machineVersion: PARTNER_ENROLLMENT_MACHINE_VERSION, expiresAt, snapshot: persisted });
+    return { status: resolution.userId ? 200 : 201, authToken, expiresAt: new Date(expiresAt) };
+  }
+
+  /** The flow of a token as it rests now; nothing runs. */
+  async view(authToken: string): Promise<EnrollmentSnapshot> {
+    const tokenId = this.#tokenId(authToken);
+    const record = await this.#load(tokenId);
+    return this.#restore(record.snapshot).getSnapshot();
+  }
+
+  /**
+   * One step: `event` must be possible in the current state (404 otherwise, as the contract wants for
+   * a PATCH on a token that does not await consent). Concurrent steps on one token: the second is a
+   * CONFLICT. A failed effect leaves the record as it was, so the step can be retried.
+   */
+  async send(authToken: string, event: PartnerEnrollmentEvent): Promise<EnrollmentSnapshot> {
+    const tokenId = this.#tokenId(authToken);
+    if (!(await this.#deps.tokens.lock(tokenId))) {
+      throw new DomainError('CONFLICT', 'Another request is using this authToken; try again');
+    }
+    try {
+      const record = await this.#load(tokenId);
+      const actor = this.#restore(record.snapshot);
+      if (!actor.getSnapshot().can(event)) throw notFound();
+      const { snapshot, persisted } = await this.#runToRest(actor, () => actor.send(event));
+      if (snapshot.status === 'done') await this.#deps.tokens.delete(tokenId);
+      else if (!(await this.#deps.tokens.save(tokenId, { ...record, snapshot: persisted }))) throw notFound();
+      return snapshot;
+    } finally {
+      await this.#deps.tokens.unlock(tokenId);
+    }
+  }
+
+  sealPii(tokenId: string, pii: Pii): string {
+    return this.#deps.encryption.seal(JSON.stringify(pii), piiAad(tokenId));
+  }
+
+  openPii(snapshot: EnrollmentSnapshot): Pii {
+    return JSON.parse(this.#deps.encryption.open(snapshot.context.pii, piiAad(snapshot.context.tokenId))) as Pii;
+  }
+
+  tokenIdOf(authToken: string): string {
+    return this.#tokenId(authToken);
+  }
+
+  #tokenId(authToken: string): string {
+    if (!AUTH_TOKEN.test(authToken)) throw notFound();
+    return tokenIdOf(authToken);
+  }
+
+  #restore(snapshot: Snapshot<unknown>): Actor<PartnerEnrollmentMachine> {
+    // Restoring takes no input (it is in the snapshot), which the machine's typing cannot express.
+    return createActor(this.#deps.machine as AnyStateMachine, { snapshot }) as unknown as Actor<PartnerEnrollmentMachine>;
+  }
+
+  async #load(tokenId: string) {
+    const record = await this.#deps.tokens.load(tokenId);
+    // A token minted by another machine version cannot be continued: the partner starts again.
+    if (!record || record.machineVersion !== PARTNER_ENROLLMENT_MACHINE_VERSION) throw notFound();
+    return record;
+  }
+
+  async #runToRest(actor: Actor<PartnerEnrollmentMachine>, act: () => void): Promise<{ snapshot: EnrollmentSnapshot; persisted: Snapshot<unknown> }> {
+    // Without an error observer XState rethrows actor errors from a timer, where nothing catches them.
+    const subscription = actor.subscribe({ error: () => undefined });
+    try {
+      actor.start();
+      act();
+      let snapshot: AnyMachineSnapshot;
+      try {
+        snapshot = await waitFor(actor, isAtRest, { timeout: this.#settleTimeoutMs });
+      } catch (error) {
+        const current = actor.getSnapshot();
+        if (current.status === 'error') throw current.error;
+        throw new Error(`partner enrollment did not come to rest within ${this.#settleTimeoutMs} ms`, { cause: error });
+      }
+      if (snapshot.status === 'error') throw snapshot.error;
+      return { snapshot: snapshot as EnrollmentSnapshot, persisted: actor.getPersistedSnapshot() };
+    } finally {
+      subscription.unsubscribe();
+      actor.stop();
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { bearerToken, type AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
+import { DomainError, isDomainError } from '../../kernel/errors.ts';
+import { parseInput } from '../../partners/validation.ts';
+import type { EnrollmentSnapshot, PartnerEnrollmentService } from './enrollment-service.ts';
+import type { IdempotencyKeys, StoredResponse } from './idempotency.ts';
+import { IDEMPOTENCY_KEY, authRequestSchema, kbaAnswersSchema, startKbaSchema } from './schemas.ts';
+
+export interface PartnerEnrollmentRouteDeps {
+  service: PartnerEnrollmentService;
+  idempotency: IdempotencyKeys;
+  verifier: AccessTokenVerifier;
+  /** Audience of server tokens: the BFF's client id. */
+  audience: string;
+}
+
+/**
+ * The partner API (seed 003; SPEC Flow 3). Partner servers call the POST with their server token;
+ * the super component calls the rest with the authToken alone (it is the credential).
+ */
+export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Router {
+  const router = new Router({ prefix: '/api/auth/v1' });
+  const { service } = deps;
+
+  router.post('/', async (ctx) => {
+    const clientId = await serverTokenClient(ctx, deps);
+    const request = parseInput(authRequestSchema, ctx.request.body);
+    const handle = async (): Promise<StoredResponse> => {
+      const { status, authToken, expiresAt } = await service.authorize(clientId, request);
+      return { status, body: { authToken, expiresAt: expiresAt.toISOString() } };
+    };
+    const key = ctx.get('idempotency-key');
+    if (key !== '' && !IDEMPOTENCY_KEY.test(key)) {
+      throw new DomainError('VALIDATION_FAILED', 'The Idempotency-Key is not valid', {
+        fields: [{ field: 'Idempotency-Key', reason: 'invalid_format', message: 'expected 1-255 visible ASCII characters' }],
+      });
+    }
+    const response = key === '' ? await handle() : await deps.idempotency.run(clientId, key, ctx.request.body, handle);
+    ctx.status = response.status;
+    ctx.body = response.body;
+  });
+
+  router.get('/:authToken', async (ctx) => {
+    const authToken = ctx.params.authToken!;
+    const current = await service.view(authToken);
+    if (current.matches('enrolled')) {
+      userTokenResponse(ctx, await service.send(authToken, { type: 'EXCHANGE' }));
+    } else if (current.matches('awaitingConsent')) {
+      // Body first: Koa turns a null body into 204 unless the status is set after it.
+      ctx.body = null;
+      ctx.status = 203;
+    } else if (current.matches('awaitingEnrollment') || current.matches('awaitingKbaAnswers')) {
+      ctx.status = 202;
+      ctx.body = { pii: service.openPii(current) };
+    } else {
+      throw new DomainError('NOT_FOUND', 'Unknown or expired authToken');
+    }
+  });
+
+  router.patch('/:authToken', async (ctx) => {
+    userTokenResponse(ctx, await service.send(ctx.params.authToken!, { type: 'CONSENT' }));
+  });
+
+  // The standard enrollment (autoEnroll off): the user confirms the prefilled PII, gets the upstream
+  // core's KBA questions, answers them, and gets the userToken.
+  router.post('/:authToken/kba', async (ctx) => {
+    const authToken = ctx.params.authToken!;
+    const { pii } = parseInput(startKbaSchema, ctx.request.body);
+    const tokenId = service.tokenIdOf(authToken);
+    const after = await service.send(authToken, { type: 'START_KBA', pii: service.sealPii(tokenId, pii) });
+    if (after.context.problem === 'identity_not_verifiable' || !after.context.kba) {
+      throw new DomainError('IDENTITY_NOT_VERIFIABLE', 'These details cannot be verified; check them and try again', {
+        fields: [{ field: 'pii', reason: 'not_verifiable', message: 'No questions can be asked for these details' }],
+      });
+    }
+    ctx.body = { questions: after.context.kba.questions, attemptsLeft: after.context.kbaAttemptsLeft };
+  });
+
+  router.post('/:authToken/kba/answers', async (ctx) => {
+    const authToken = ctx.params.authToken!;
+    const { answers } = parseInput(kbaAnswersSchema, ctx.request.body);
+    const after = await service.send(authToken, { type: 'ANSWER_KBA', answers });
+    if (after.context.problem === 'kba_failed') {
+      const attemptsLeft = after.context.kbaAttemptsLeft;
+      throw new DomainError('KBA_FAILED', attemptsLeft > 0 ? `The answers are not right; ${attemptsLeft} tries left` : 'The answers are not right; no tries left, start again', {
+        fields: [{ field: 'answers', reason: 'wrong', message: 'At least one answer is not right' }],
+        details: { attemptsLeft },
+      });
+    }
+    userTokenResponse(ctx, after);
+  });
+
+  return router;
+}
+
+/** The partner client (`azp`) of a valid server token: none -> 401; invalid, expired, another audience -> 403. */
+async function serverTokenClient(ctx: Context, deps: PartnerEnrollmentRouteDeps): Promise<string> {
+  const token = bearerToken(ctx.get('authorization') || undefined);
+  if (!token) throw new DomainError('UNAUTHENTICATED', 'A server token (Authorization: Bearer) is required');
+  try {
+    const claims = await deps.verifier.verify(token, { audience: deps.audience });
+    if (!claims.azp) throw new DomainError('FORBIDDEN', 'The server token names no client');
+    return claims.azp;
+  } catch (err) {
+    if (isDomainError(err) && err.code === 'UNAUTHENTICATED') throw new DomainError('FORBIDDEN', 'The server token is not valid', { cause: err });
+    throw err;
+  }
+}
+
+function userTokenResponse(ctx: Context, snapshot: EnrollmentSnapshot): void {
+  const token = snapshot.context.userToken;
+  if (!snapshot.matches('done') || !token) throw new DomainError('NOT_FOUND', 'Unknown or expired authToken');
+  ctx.status = 200;
+  ctx.body = { userToken: token.accessToken, expiresAt: token.expiresAt };
+}
