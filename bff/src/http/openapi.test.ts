@@ -9,6 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { brokeredLoginRouter } from '../flows/brokered-login/routes.ts';
 import type { BrokeredLoginDeps } from '../flows/brokered-login/brokered-login.ts';
 import { signUpPagesRouter } from '../flows/sign-up/pages.ts';
+import { signUpApiRouter, type SignUpDeps } from '../flows/sign-up/routes.ts';
+import { partnerAdminRouter, type PartnerAdminRouteDeps } from '../flows/partner-admin/routes.ts';
+import { partnerEnrollmentRouter, type PartnerEnrollmentRouteDeps } from '../flows/partner-enrollment/routes.ts';
 import { userManagementRouter } from '../flows/user-management/routes.ts';
 import type { UserManagementDeps } from '../flows/user-management/use-cases.ts';
 import { createLogger } from '../kernel/logger.ts';
@@ -23,7 +26,10 @@ import { OPENAPI_FILE, documentedRoutes, loadOpenApi, type RouteInfo } from './o
 function buildApp(extraRouters: Router[] = []): Koa {
   const flowRouters = [
     signUpPagesRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform' }),
+    signUpApiRouter(unusedDeps<SignUpDeps>()),
     userManagementRouter(unusedDeps<UserManagementDeps>()),
+    partnerEnrollmentRouter(unusedDeps<PartnerEnrollmentRouteDeps>()),
+    partnerAdminRouter(unusedDeps<PartnerAdminRouteDeps>()),
     brokeredLoginRouter({ ...unusedDeps<BrokeredLoginDeps>(), callbackSecret: 'unused-in-route-listing' }),
   ];
   const deps: AppDeps = {

@@ -21,13 +21,12 @@ export interface PartnerEnrollmentRouteDeps {
  */
 export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Router {
   const router = new Router({ prefix: '/api/auth/v1' });
-  const { service } = deps;
 
   router.post('/', async (ctx) => {
     const clientId = await serverTokenClient(ctx, deps);
     const request = parseInput(authRequestSchema, ctx.request.body);
     const handle = async (): Promise<StoredResponse> => {
-      const { status, authToken, expiresAt } = await service.authorize(clientId, request);
+      const { status, authToken, expiresAt } = await deps.service.authorize(clientId, request);
       return { status, body: { authToken, expiresAt: expiresAt.toISOString() } };
     };
     const key = ctx.get('idempotency-key');
@@ -43,23 +42,23 @@ export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Route
 
   router.get('/:authToken', async (ctx) => {
     const authToken = ctx.params.authToken!;
-    const current = await service.view(authToken);
+    const current = await deps.service.view(authToken);
     if (current.matches('enrolled')) {
-      userTokenResponse(ctx, await service.send(authToken, { type: 'EXCHANGE' }));
+      userTokenResponse(ctx, await deps.service.send(authToken, { type: 'EXCHANGE' }));
     } else if (current.matches('awaitingConsent')) {
       // Body first: Koa turns a null body into 204 unless the status is set after it.
       ctx.body = null;
       ctx.status = 203;
     } else if (current.matches('awaitingEnrollment') || current.matches('awaitingKbaAnswers')) {
       ctx.status = 202;
-      ctx.body = { pii: service.openPii(current) };
+      ctx.body = { pii: deps.service.openPii(current) };
     } else {
       throw new DomainError('NOT_FOUND', 'Unknown or expired authToken');
     }
   });
 
   router.patch('/:authToken', async (ctx) => {
-    userTokenResponse(ctx, await service.send(ctx.params.authToken!, { type: 'CONSENT' }));
+    userTokenResponse(ctx, await deps.service.send(ctx.params.authToken!, { type: 'CONSENT' }));
   });
 
   // The standard enrollment (autoEnroll off): the user confirms the prefilled PII, gets the upstream
@@ -67,8 +66,8 @@ export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Route
   router.post('/:authToken/kba', async (ctx) => {
     const authToken = ctx.params.authToken!;
     const { pii } = parseInput(startKbaSchema, ctx.request.body);
-    const tokenId = service.tokenIdOf(authToken);
-    const after = await service.send(authToken, { type: 'START_KBA', pii: service.sealPii(tokenId, pii) });
+    const tokenId = deps.service.tokenIdOf(authToken);
+    const after = await deps.service.send(authToken, { type: 'START_KBA', pii: deps.service.sealPii(tokenId, pii) });
     if (after.context.problem === 'identity_not_verifiable' || !after.context.kba) {
       throw new DomainError('IDENTITY_NOT_VERIFIABLE', 'These details cannot be verified; check them and try again', {
         fields: [{ field: 'pii', reason: 'not_verifiable', message: 'No questions can be asked for these details' }],
@@ -80,7 +79,7 @@ export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Route
   router.post('/:authToken/kba/answers', async (ctx) => {
     const authToken = ctx.params.authToken!;
     const { answers } = parseInput(kbaAnswersSchema, ctx.request.body);
-    const after = await service.send(authToken, { type: 'ANSWER_KBA', answers });
+    const after = await deps.service.send(authToken, { type: 'ANSWER_KBA', answers });
     if (after.context.problem === 'kba_failed') {
       const attemptsLeft = after.context.kbaAttemptsLeft;
       throw new DomainError('KBA_FAILED', attemptsLeft > 0 ? `The answers are not right; ${attemptsLeft} tries left` : 'The answers are not right; no tries left, start again', {
