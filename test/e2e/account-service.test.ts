@@ -168,7 +168,7 @@ describe('AccountService.create', () => {
     }
   });
 
-  it('refuses a taken username, email or phone (also an upstream-only member\'s) with ACCOUNT_EXISTS naming it', async () => {
+  it('refuses a taken username, email or phone (also one only the upstream core has) with ACCOUNT_EXISTS naming it', async () => {
     const phone = `+9197${String(Date.now()).slice(-8)}`;
     const first = await create(newAccount({ phone, phoneVerified: true }));
     const taken = await directory.getUser(first.userId);
@@ -184,8 +184,10 @@ describe('AccountService.create', () => {
       code: 'ACCOUNT_EXISTS',
       fields: ['phone:taken'],
     });
-    // asha.verma exists only in the upstream core (demo data): she signs in with her core password.
-    expect(await failure(accounts.create(newAccount({ email: 'asha.verma@example.com' }), { idempotencyKey: randomUUID() }))).toEqual({
+    // An upstream profile that is no account of ours (e.g. a member not migrated yet) holds its email too.
+    const upstreamOnly = newAccount().email!;
+    await upstream.createUser({ externalId: randomUUID(), firstName: 'Upstream', email: upstreamOnly });
+    expect(await failure(accounts.create(newAccount({ email: upstreamOnly }), { idempotencyKey: randomUUID() }))).toEqual({
       code: 'ACCOUNT_EXISTS',
       fields: ['email:taken'],
     });

@@ -1,0 +1,331 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildContainer, type Container } from '../../bff/src/composition-root.ts';
+import { loadConfig } from '../../bff/src/config.ts';
+import { createLogger } from '../../bff/src/kernel/logger.ts';
+import { migrateUp } from '../../bff/src/persistence/migrate.ts';
+import { createOrm } from '../../bff/src/persistence/orm.ts';
+import { bffEnv } from '../../stack/stack.ts';
+import { redisUrl, testKeyPrefix } from '../support/redis.ts';
+
+/**
+ * Self sign-up through the BFF's HTTP API against the real stack: codes read from the dev inbox
+ * (mail and SMS sink), accounts checked in Keycloak and the upstream core, and the BFF's own log
+ * captured to show that no code, identifier, password or proof reaches it.
+ */
+const stack = inject('stack');
+const keys = testKeyPrefix('signup');
+const logLines: string[] = [];
+/** Everything secret or personal this file sends; none of it may appear in the log. */
+const secrets = new Set<string>();
+const createdUserIds: string[] = [];
+const PASSWORD = 'Correct-Horse-Battery-42';
+const run = randomBytes(3).toString('hex');
+
+interface RunningBff {
+  url: string;
+  container: Container;
+  close(): Promise<void>;
+}
+
+/** The real BFF in-process (like test/support/bff.ts), logging into `logLines`, with its own Redis prefix. */
+async function startBff(env: Record<string, string> = {}): Promise<RunningBff> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = loadConfig({ ...bffEnv(stack.settings, stack.upstreamUrl), NODE_ENV: 'test', BFF_PUBLIC_URL: url, REDIS_PREFIX: keys.prefix, ...env });
+  const orm = await createOrm({ databaseUrl: config.databaseUrl });
+  await migrateUp(orm);
+  await orm.close();
+  const logger = createLogger({ level: 'trace', destination: { write: (line: string) => void logLines.push(line) } });
+  const container = await buildContainer(config, { logger });
+  server.on('request', container.app.callback());
+  return {
+    url,
+    container,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await container.close();
+    },
+  };
+}
+
+let bff: RunningBff;
+
+beforeAll(async () => {
+  bff = await startBff();
+});
+
+afterAll(async () => {
+  for (const id of createdUserIds) await bff?.container.accounts.delete(id).catch(() => undefined);
+  await bff?.close();
+  await keys.cleanup();
+});
+
+async function post(path: string, body: unknown, base = bff.url) {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
+}
+
+const fieldsOf = (body: Record<string, unknown>) => ((body.fields ?? []) as { field: string; reason: string }[]).map((f) => `${f.field}:${f.reason}`);
+
+let counter = 0;
+function newEmail(): string {
+  const email = `signup.${run}.${++counter}@example.com`;
+  secrets.add(email);
+  return email;
+}
+/** A valid Indian mobile number, national form and E.164. */
+function newPhone(): { national: string; e164: string } {
+  const digits = `9${String(randomBytes(4).readUInt32BE() % 1e9).padStart(9, '0')}`;
+  secrets.add(digits);
+  secrets.add(`+91${digits}`);
+  return { national: `${digits.slice(0, 5)} ${digits.slice(5)}`, e164: `+91${digits}` };
+}
+
+/** The code of the last mail or SMS the dev inbox received for `to`. */
+async function codeFor(to: string): Promise<string> {
+  const kind = to.includes('@') ? 'mails' : 'sms';
+  const res = await fetch(`${stack.inboxUrl}/api/${kind}?to=${encodeURIComponent(to)}`);
+  const messages = (await res.json()) as { text: string }[];
+  const code = /\b(\d{6})\b/.exec(messages.at(-1)?.text ?? '')?.[1];
+  if (!code) throw new Error(`no code was sent to this ${kind === 'mails' ? 'address' : 'phone'}`);
+  secrets.add(code);
+  return code;
+}
+
+/** Send a code, read it from the inbox, exchange it: the proof. */
+async function proofFor(identifier: { email: string } | { phone: string }, inboxAddress: string): Promise<string> {
+  const sent = await post('/api/v1/otp', identifier);
+  expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+  const verified = await post('/api/v1/otp/verify', { ...identifier, code: await codeFor(inboxAddress) });
+  expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+  const proof = verified.body.proof as string;
+  secrets.add(proof);
+  return proof;
+}
+
+async function signUp(body: Record<string, unknown>) {
+  const res = await post('/api/v1/signup', body);
+  if (res.status === 201) createdUserIds.push(res.body.userId as string);
+  return res;
+}
+
+describe('self sign-up over HTTP', () => {
+  it('with an email: code by mail, proof, account created verified and enabled everywhere; the identical request replays it', async () => {
+    const email = newEmail();
+    const sent = await post('/api/v1/otp', { email: `  ${email.toUpperCase()} ` });
+    expect(sent).toMatchObject({ status: 202, body: { channel: 'email', expiresInSeconds: 600, resendAfterSeconds: 60 } });
+    const code = await codeFor(email);
+    expect(code).toMatch(/^\d{6}$/);
+    const verified = await post('/api/v1/otp/verify', { email, code });
+    expect(verified.status).toBe(200);
+    expect(verified.body).toEqual({ proof: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expiresInSeconds: 900 });
+    const proof = verified.body.proof as string;
+    secrets.add(proof);
+
+    const request = { firstName: 'MD MANZARUL HAQUE', email, password: PASSWORD, proof };
+    const created = await signUp(request);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toEqual({
+      userId: expect.any(String),
+      username: expect.stringMatching(/^md_manzarul_haque\d{4}$/),
+      email,
+      emailVerified: true,
+      phoneVerified: false,
+    });
+    const user = await bff.container.identityDirectory.getUser(created.body.userId as string);
+    expect(user).toMatchObject({ email, emailVerified: true, enabled: true, attributes: { signUpType: ['selfSignUp'] } });
+    expect(await bff.container.upstreamCore.getUser(user!.attributes.upstreamUserId![0]!)).toMatchObject({ email, externalId: user!.id });
+
+    const again = await post('/api/v1/signup', request);
+    expect(again).toMatchObject({ status: 200, body: created.body });
+  });
+
+  it('with a phone in national form: SMS in E.164, phoneVerified, channel and organisation memberships', async () => {
+    const phone = newPhone();
+    const proof = await proofFor({ phone: phone.national }, phone.e164);
+    const created = await signUp({
+      firstName: 'राहुल शर्मा',
+      phone: `0${phone.national.replace(' ', '-')}`,
+      password: PASSWORD,
+      channel: 'state-demo',
+      organisationId: 'org_state_demo_school_1',
+      proof,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ phone: phone.e164, emailVerified: false, phoneVerified: true, username: expect.stringMatching(/^rahul_srma\d{4}$/) });
+    const user = await bff.container.identityDirectory.getUser(created.body.userId as string);
+    expect(user).toMatchObject({ enabled: true, attributes: { phone: [phone.e164], phoneVerified: ['true'] } });
+    const upstreamId = user!.attributes.upstreamUserId![0]!;
+    const memberships = await bff.container.upstreamCore.listMemberships(upstreamId);
+    expect(memberships.map((m) => [m.organisationId, m.roles]).sort()).toEqual([
+      ['org_state_demo', ['PUBLIC']],
+      ['org_state_demo_school_1', ['PUBLIC']],
+    ]);
+  });
+
+  it('refuses both or neither identifier, on every endpoint, naming email and phone', async () => {
+    const email = newEmail();
+    const phone = newPhone();
+    const both = { email, phone: phone.e164 };
+    for (const [path, extra] of [
+      ['/api/v1/otp', {}],
+      ['/api/v1/otp/verify', { code: '123456' }],
+      ['/api/v1/signup', { firstName: 'A', password: PASSWORD, proof: 'x' }],
+    ] as const) {
+      const withBoth = await post(path, { ...both, ...extra });
+      expect(withBoth.status, path).toBe(400);
+      expect(fieldsOf(withBoth.body), path).toEqual(['email:one_of', 'phone:one_of']);
+      const withNeither = await post(path, extra);
+      expect(withNeither.status, path).toBe(400);
+      expect(fieldsOf(withNeither.body), path).toEqual(['email:required', 'phone:required']);
+    }
+    expect(await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(email)}`).then((r) => r.json())).toEqual([]);
+  });
+
+  it('refuses a phone that is not a number, a missing name and fields the API does not take', async () => {
+    const badPhone = await post('/api/v1/otp', { phone: '12345' });
+    expect(badPhone.status).toBe(400);
+    expect(badPhone.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(badPhone.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(fieldsOf(badPhone.body)).toEqual(['phone:invalid_format']);
+    const noName = await post('/api/v1/signup', { email: newEmail(), password: PASSWORD, proof: 'p', emailVerified: true });
+    expect(fieldsOf(noName.body).sort()).toEqual(['emailVerified:not_allowed', 'firstName:required']);
+  });
+
+  it('reports a weak password before anything is created; the same proof then works with a good one', async () => {
+    const email = newEmail();
+    const proof = await proofFor({ email }, email);
+    const weak = await signUp({ firstName: 'Weak', email, password: 'short', proof, username: `weak_${run}` });
+    expect(weak.status).toBe(400);
+    expect(weak.body.fields).toEqual([{ field: 'password', reason: 'policy', message: expect.stringMatching(/minimum length/) }]);
+    expect(await bff.container.identityDirectory.findUsersByEmail(email)).toEqual([]);
+    expect(await bff.container.identityDirectory.findUserByUsername(`weak_${run}`)).toBeNull();
+    expect(await bff.container.upstreamCore.findUser({ email })).toBeNull();
+    expect(await bff.container.upstreamCore.findUser({ username: `weak_${run}` })).toBeNull();
+
+    const fixed = await signUp({ firstName: 'Weak', email, password: PASSWORD, proof, username: `weak_${run}` });
+    expect(fixed.status, JSON.stringify(fixed.body)).toBe(201);
+  });
+
+  it('refuses a taken username with 409 naming it, and creates nothing', async () => {
+    const first = newEmail();
+    const taken = await signUp({ firstName: 'First', email: first, password: PASSWORD, proof: await proofFor({ email: first }, first), username: `taken_${run}` });
+    expect(taken.status).toBe(201);
+    const second = newEmail();
+    const refused = await signUp({ firstName: 'Second', email: second, password: PASSWORD, proof: await proofFor({ email: second }, second), username: `TAKEN_${run}` });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'ACCOUNT_EXISTS', fields: [{ field: 'username', reason: 'taken' }] });
+    expect(await bff.container.identityDirectory.findUsersByEmail(second)).toEqual([]);
+  });
+
+  it('refuses an unknown or inactive channel and an organisation outside the channel, naming them', async () => {
+    const email = newEmail();
+    const proof = await proofFor({ email }, email);
+    const base = { firstName: 'Org', email, password: PASSWORD, proof };
+    for (const [extra, expected] of [
+      [{ channel: 'no-such-channel' }, ['channel:unknown']],
+      [{ channel: 'state-retired' }, ['channel:inactive']],
+      [{ organisationId: 'org_state_demo_school_2' }, ['organisationId:inactive']],
+      [{ channel: 'custodian', organisationId: 'org_state_demo_school_1' }, ['organisationId:not_in_channel']],
+    ] as const) {
+      const res = await signUp({ ...base, ...extra });
+      expect(res.status, JSON.stringify(extra)).toBe(400);
+      expect(fieldsOf(res.body)).toEqual(expected);
+    }
+    expect(await bff.container.identityDirectory.findUsersByEmail(email)).toEqual([]);
+  });
+
+  it('refuses a proof issued for another identifier', async () => {
+    const mine = newEmail();
+    const proof = await proofFor({ email: mine }, mine);
+    const res = await signUp({ firstName: 'Thief', email: newEmail(), password: PASSWORD, proof });
+    expect(res.status).toBe(400);
+    expect(fieldsOf(res.body)).toEqual(['proof:proof_invalid']);
+    expect((await signUp({ firstName: 'Guess', email: newEmail(), password: PASSWORD, proof: 'not-a-real-proof' })).status).toBe(400);
+  });
+
+  it('uses a proof for one account only, and a code once', async () => {
+    const email = newEmail();
+    await post('/api/v1/otp', { email });
+    const code = await codeFor(email);
+    const verified = await post('/api/v1/otp/verify', { email, code });
+    const proof = verified.body.proof as string;
+    secrets.add(proof);
+    expect((await post('/api/v1/otp/verify', { email, code })).status).toBe(400);
+    expect((await signUp({ firstName: 'Once', email, password: PASSWORD, proof })).status).toBe(201);
+    const second = await signUp({ firstName: 'Twice', email, password: PASSWORD, proof, username: `twice_${run}` });
+    expect(second.status).toBe(400);
+    expect(fieldsOf(second.body)).toEqual(['proof:used']);
+  });
+
+  it('answers 429 with Retry-After to a second code within the cooldown', async () => {
+    const email = newEmail();
+    expect((await post('/api/v1/otp', { email })).status).toBe(202);
+    const again = await post('/api/v1/otp', { email });
+    expect(again.status).toBe(429);
+    expect(again.body).toMatchObject({ code: 'RATE_LIMITED' });
+    const retryAfter = Number(again.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+  });
+
+  it('does not reveal whether an account uses the identifier', async () => {
+    // A Keycloak account (demo data), a profile only the upstream core has, and nobody's address.
+    expect(await bff.container.identityDirectory.findUsersByEmail('admin@identity-platform.local')).toHaveLength(1);
+    const upstreamOnly = newEmail();
+    await bff.container.upstreamCore.createUser({ externalId: randomUUID(), firstName: 'Upstream', email: upstreamOnly });
+    const answers = await Promise.all(['admin@identity-platform.local', upstreamOnly, newEmail()].map((email) => post('/api/v1/otp', { email })));
+    for (const answer of answers) {
+      expect(answer.status).toBe(202);
+      expect(answer.body).toEqual({ channel: 'email', expiresInSeconds: 600, resendAfterSeconds: 60 });
+    }
+  });
+
+  it('reports an SMS gateway that is down as 503 DELIVERY_FAILED and leaves no usable code', async () => {
+    const dead = await closedPort();
+    const deadKeys = testKeyPrefix('signup-dead');
+    const broken = await startBff({ SMS_GATEWAY_URL: `http://127.0.0.1:${dead}/sms`, REDIS_PREFIX: deadKeys.prefix });
+    try {
+      const phone = newPhone();
+      const res = await post('/api/v1/otp', { phone: phone.e164 }, broken.url);
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ code: 'DELIVERY_FAILED' });
+      expect(res.headers.get('retry-after')).toBeTruthy();
+      const redis = new Redis(redisUrl);
+      try {
+        expect(await redis.keys(`${deadKeys.prefix}otp:code:*`)).toEqual([]);
+      } finally {
+        redis.disconnect();
+      }
+      // No cooldown was left either: asking again is allowed (and fails the same way).
+      expect((await post('/api/v1/otp', { phone: phone.e164 }, broken.url)).status).toBe(503);
+    } finally {
+      await broken.close();
+      await deadKeys.cleanup();
+    }
+  });
+
+  it('never logged a code, identifier, password or proof', () => {
+    const log = logLines.join('');
+    expect(logLines.length).toBeGreaterThan(10);
+    expect(log).toContain('"route":"/api/v1/signup"');
+    secrets.add(PASSWORD);
+    for (const secret of secrets) expect(log.includes(secret), `log contains a secret (${secret.length} characters)`).toBe(false);
+  });
+});
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
