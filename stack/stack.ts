@@ -114,6 +114,23 @@ export async function startStack(
       });
       if ((await migrate.exited) !== 0) throw new Error(`BFF migrations failed; see ${migrate.logFile}`);
       log('==> BFF database migrated');
+      if (opts.demo) {
+        // The demo partner (its Keycloak client comes from realm-config): settings in the BFF's store,
+        // once; a later start leaves them as an admin may have changed them.
+        const partner = startProcess({
+          name: 'demo-partner',
+          command: process.execPath,
+          args: [
+            path.join(repoRoot, 'bff', 'src', 'flows', 'partner-admin', 'cli.ts'),
+            'register', '--if-absent', '--client-id', 'partner-demo-bank', '--name', 'Demo Bank',
+            '--app-key', 'demo-bank-standard', '--app-key', 'demo-bank-consent:auto-enroll:kba-bypass',
+          ],
+          logFile: path.join(instanceDir, 'demo-partner.log'),
+          env,
+        });
+        if ((await partner.exited) !== 0) throw new Error(`demo partner registration failed; see ${partner.logFile}`);
+        log('==> demo partner partner-demo-bank registered (appKeys demo-bank-standard, demo-bank-consent)');
+      }
       const proc = startProcess({
         name: 'bff',
         command: process.execPath,

@@ -1,0 +1,119 @@
+/**
+ * Partner administration from the command line (`npm run partner -- <command>`), with the BFF's own
+ * configuration (the same environment variables): the same use cases as the admin API.
+ *
+ *   register --client-id ID --name NAME [--trust-auth] [--app-key KEY[:auto-enroll][:kba-bypass]]... [--if-absent]
+ *   show ID | list
+ *   rotate-secret ID
+ *   set ID [--name NAME] [--trust-auth true|false]
+ *   set-app-key ID KEY --auto-enroll true|false --kba-bypass true|false
+ *   disable ID | enable ID
+ *
+ * Prints JSON. A client secret is printed only when it was just created or rotated.
+ */
+import { parseArgs } from 'node:util';
+import { buildPartnerAdmin } from '../../composition-root.ts';
+import { ConfigError, loadConfig } from '../../config.ts';
+import { isDomainError } from '../../kernel/errors.ts';
+import { parseInput } from '../../partners/validation.ts';
+import { registerPartnerBody } from './schemas.ts';
+
+const USAGE = `usage: npm run partner -- <command>
+  register --client-id ID --name NAME [--trust-auth] [--app-key KEY[:auto-enroll][:kba-bypass]]... [--if-absent]
+  show ID | list | rotate-secret ID | disable ID | enable ID
+  set ID [--name NAME] [--trust-auth true|false]
+  set-app-key ID KEY --auto-enroll true|false --kba-bypass true|false`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'client-id': { type: 'string' },
+    name: { type: 'string' },
+    'trust-auth': { type: 'string' },
+    'app-key': { type: 'string', multiple: true },
+    'auto-enroll': { type: 'string' },
+    'kba-bypass': { type: 'string' },
+    'if-absent': { type: 'boolean' },
+  },
+  // `--trust-auth` alone means true (register), `--trust-auth false` is explicit (set).
+  args: process.argv.slice(2).flatMap((arg, i, all) => (arg === '--trust-auth' && (all[i + 1] ?? '--').startsWith('--') ? [arg, 'true'] : [arg])),
+});
+const [command, ...args] = positionals;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function bool(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') fail(`--${name} must be true or false`);
+  return value === 'true';
+}
+
+function appKeyOf(spec: string) {
+  const [appKey, ...flags] = spec.split(':');
+  for (const f of flags) if (f !== 'auto-enroll' && f !== 'kba-bypass') fail(`unknown appKey flag "${f}" (auto-enroll, kba-bypass)`);
+  return { appKey: appKey ?? '', autoEnroll: flags.includes('auto-enroll'), kbaBypass: flags.includes('kba-bypass') };
+}
+
+const idArg = () => args[0] ?? fail(USAGE);
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message, 78);
+  throw err;
+}
+const { admin, close } = await buildPartnerAdmin(config);
+try {
+  let out: unknown;
+  switch (command) {
+    case 'register': {
+      const input = parseInput(registerPartnerBody, {
+        clientId: values['client-id'],
+        name: values.name,
+        trustAuth: bool('trust-auth', values['trust-auth']) ?? false,
+        appKeys: (values['app-key'] ?? []).map(appKeyOf),
+      });
+      out = values['if-absent'] ? await admin.registerIfAbsent(input) : await admin.register(input);
+      break;
+    }
+    case 'show':
+      out = await admin.get(idArg());
+      break;
+    case 'list':
+      out = await admin.list();
+      break;
+    case 'rotate-secret':
+      out = await admin.rotateSecret(idArg());
+      break;
+    case 'set': {
+      const trustAuth = bool('trust-auth', values['trust-auth']);
+      out = await admin.update(idArg(), { ...(values.name ? { name: values.name } : {}), ...(trustAuth === undefined ? {} : { trustAuth }) });
+      break;
+    }
+    case 'set-app-key': {
+      const autoEnroll = bool('auto-enroll', values['auto-enroll']);
+      const kbaBypass = bool('kba-bypass', values['kba-bypass']);
+      if (args[1] === undefined || autoEnroll === undefined || kbaBypass === undefined) fail(USAGE);
+      out = await admin.putAppKey(idArg(), { appKey: args[1], autoEnroll, kbaBypass });
+      break;
+    }
+    case 'disable':
+    case 'enable':
+      out = await admin.update(idArg(), { enabled: command === 'enable' });
+      break;
+    default:
+      fail(USAGE);
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+} catch (err) {
+  if (!isDomainError(err)) throw err;
+  const fields = err.fields.map((f) => `\n  ${f.field}: ${f.message}`).join('');
+  process.exitCode = 1;
+  process.stderr.write(`${err.code}: ${err.message}${fields}\n`);
+} finally {
+  await close();
+}
