@@ -124,6 +124,18 @@ describe('docker-compose.yml matches the native stack', () => {
     for (const [source, target] of mounted) expect(target).toBe(`/opt/keycloak/themes/${path.basename(source)}`);
   });
 
+  it("gives Keycloak the project's providers, and the BFF URL and shared secret of platform-bff-check", () => {
+    const providers = service('keycloak-providers');
+    expect(commandOf('keycloak-providers').join(' ')).toContain('mvn -q -f keycloak/pom.xml package');
+    const volume = (providers.volumes ?? []).find((v) => v.endsWith(':/providers'))?.split(':')[0];
+    expect(service('keycloak').volumes).toContain(`${volume}:/opt/keycloak/providers:ro`);
+    const kc = env('keycloak');
+    expect(kc.KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__SECRET).toBe(env('bff').KEYCLOAK_CALLBACK_SECRET);
+    expect(kc.KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__SECRET).toBe(s.keycloakCallbackSecret);
+    // Natively Keycloak calls the BFF on 127.0.0.1 (stack/stack.ts); here, the bff service on its port.
+    expect(toNative(kc.KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__URL ?? '')).toBe(`http://127.0.0.1:${env('bff').BFF_PORT}`);
+  });
+
   it('applies realm-config/ with the demo data, like `npm start`', () => {
     const mount = binds('realm-config').find(([source]) => source === path.relative(repoRoot, realmConfigDir));
     expect(mount, 'realm-config/ is mounted into the realm-config service').toBeDefined();

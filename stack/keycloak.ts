@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cacheDir, repoRoot, themesDir } from './paths.ts';
 import { httpOk, startProcess, waitFor, type ManagedProcess } from './processes.ts';
@@ -34,6 +34,7 @@ export function ensureKeycloakDistribution(log: (line: string) => void = console
     const mvn = spawnSync(
       'mvn',
       [
+        '-N', // the parent only: its modules (the providers) are not needed for a download
         '-f', path.join(repoRoot, 'keycloak', 'pom.xml'),
         'dependency:copy',
         `-Dartifact=org.keycloak:keycloak-quarkus-dist:${version}:tar.gz`,
@@ -54,6 +55,7 @@ export function ensureKeycloakDistribution(log: (line: string) => void = console
     execFileSync('mv', [tmp, dist]);
   }
 
+  buildProviders(log);
   const providers = providerJars();
   const buildKey = createHash('sha256')
     .update(JSON.stringify(BUILD_OPTIONS))
@@ -71,11 +73,36 @@ export function ensureKeycloakDistribution(log: (line: string) => void = console
   return dist;
 }
 
-/** Provider jars built by the project's Maven modules (none yet; later flows add them). */
+const PROVIDERS_MODULE = path.join(repoRoot, 'keycloak', 'providers');
+
+/** Provider jars built by the project's Maven module `keycloak/providers`. */
 function providerJars(): string[] {
-  const dir = path.join(repoRoot, 'keycloak', 'providers', 'target');
+  const dir = path.join(PROVIDERS_MODULE, 'target');
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((f) => f.endsWith('.jar') && !f.endsWith('-sources.jar')).map((f) => path.join(dir, f));
+}
+
+/**
+ * `mvn package` of keycloak/providers when a source or a pom is newer than its jar, so `npm start`
+ * and the test stacks always run the current provider code. The first build shows Maven's output
+ * (it downloads the Keycloak libraries it compiles against); later ones are quiet.
+ */
+function buildProviders(log: (line: string) => void): void {
+  if (!existsSync(path.join(PROVIDERS_MODULE, 'pom.xml'))) return;
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  const sources = [path.join(repoRoot, 'keycloak', 'pom.xml'), path.join(PROVIDERS_MODULE, 'pom.xml'), ...files(path.join(PROVIDERS_MODULE, 'src'))];
+  const newestSource = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+  const jar = providerJars()[0];
+  if (jar && statSync(jar).mtimeMs >= newestSource) return;
+
+  log('==> building the Keycloak providers (keycloak/providers) with Maven');
+  const mvn = spawnSync('mvn', [...(jar ? ['-q'] : []), '-f', path.join(repoRoot, 'keycloak', 'pom.xml'), 'package'], { stdio: 'inherit' });
+  const built = providerJars();
+  if (mvn.status !== 0 || built.length === 0) throw new Error('Maven build of keycloak/providers failed (see output above)');
+  // The jar plugin leaves an up-to-date jar untouched (e.g. after a pom-only edit): mark it current.
+  const now = new Date();
+  for (const j of built) utimesSync(j, now, now);
 }
 
 function checkJava(): void {
@@ -101,6 +128,8 @@ export interface KeycloakOptions {
   adminPassword: string;
   /** Dev: templates and CSS are re-read on every request. */
   themeCaching: boolean;
+  /** Where the `platform-bff-check` authenticator (keycloak/providers) reaches the BFF, and the shared secret. */
+  bffCheck?: { url: string; secret: string };
 }
 
 export interface KeycloakInstance {
@@ -151,6 +180,10 @@ export async function startKeycloak(opts: KeycloakOptions): Promise<KeycloakInst
       KC_BOOTSTRAP_ADMIN_USERNAME: opts.adminUser,
       KC_BOOTSTRAP_ADMIN_PASSWORD: opts.adminPassword,
       JAVA_OPTS_KC_HEAP: process.env.KEYCLOAK_HEAP ?? '-Xms128m -Xmx768m',
+      // Environment, not command line: the secret stays out of process listings.
+      ...(opts.bffCheck
+        ? { KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__URL: opts.bffCheck.url, KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__SECRET: opts.bffCheck.secret }
+        : {}),
     },
   });
   const url = `http://127.0.0.1:${opts.httpPort}`;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AdminRest } from './admin-rest.ts';
-import { loadRealmConfig, type RealmFiles, type UserFile } from './load.ts';
+import { loadRealmConfig, type AuthenticationFlowFile, type ExecutionFile, type RealmFiles, type UserFile } from './load.ts';
 import { isSubset } from './template.ts';
 
 /**
@@ -8,8 +8,9 @@ import { isSubset } from './template.ts';
  * differs (so a second apply writes nothing) and updating existing realms (which `--import-realm`
  * never does). Why our own applier and not keycloak-config-cli: docs/decisions/0002-realm-config-applier.md.
  *
- * Managed: realm settings and realm roles, the declarative user profile, clients (with their
- * protocol mappers and service-account roles as complete lists), identity providers (with their
+ * Managed: realm settings and realm roles, the declarative user profile, authentication flows (each
+ * flow's executions, subflows and authenticator configs as complete, ordered lists), clients (with
+ * their protocol mappers and service-account roles as complete lists), identity providers (with their
  * mappers), organizations (with domains and linked identity providers), and users (created with
  * their password once; profile, roles and organizations kept in line). Resources that exist in
  * Keycloak but not in the files are left alone.
@@ -23,6 +24,17 @@ export interface Change {
 
 type Json = Record<string, unknown>;
 type WithId = Json & { id: string };
+
+/** One row of `GET .../authentication/flows/{alias}/executions` (the flow's tree, flattened). */
+interface ExecutionInfo extends WithId {
+  level: number;
+  requirement: string;
+  displayName: string;
+  authenticationFlow?: boolean;
+  providerId?: string;
+  authenticationConfig?: string;
+  description?: string;
+}
 
 export interface ApplyOptions {
   keycloakUrl: string;
@@ -77,6 +89,8 @@ class RealmApplier {
     await this.#applyRealm();
     await this.#applyRealmRoles();
     if (this.#files.userProfile) await this.#applyUserProfile(this.#files.userProfile);
+    // Before the identity providers, which name their first- and post-broker-login flows.
+    for (const flow of this.#files.authenticationFlows) await this.#applyAuthenticationFlow(flow);
     for (const client of this.#files.clients) await this.#applyClient(client);
     for (const idp of this.#files.identityProviders) await this.#applyIdentityProvider(idp);
     for (const org of this.#files.organizations) await this.#applyOrganization(org);
@@ -114,6 +128,78 @@ class RealmApplier {
     if (!isSubset(desired, actual)) {
       await this.#api.put(`${this.#base}/users/profile`, desired);
       this.#change('user-profile', 'user-profile', 'update');
+    }
+  }
+
+  async #applyAuthenticationFlow(file: AuthenticationFlowFile): Promise<void> {
+    const description = file.description ?? '';
+    const actual = ((await this.#api.get<WithId[]>(`${this.#base}/authentication/flows`)) ?? []).find((f) => f.alias === file.alias);
+    if (!actual) {
+      await this.#api.post(`${this.#base}/authentication/flows`, { alias: file.alias, description, providerId: 'basic-flow', topLevel: true, builtIn: false });
+      this.#change('authentication-flow', file.alias, 'create');
+    } else if (actual.description !== description) {
+      await this.#api.put(`${this.#base}/authentication/flows/${actual.id}`, { ...actual, description });
+      this.#change('authentication-flow', file.alias, 'update');
+    }
+    await this.#syncExecutions(file.alias, file.executions);
+  }
+
+  /**
+   * The executions of one flow (top level or subflow) follow the file, in order. Keycloak appends a
+   * new execution after the last one, so from the first position that differs everything is removed
+   * and created again; matching executions only get their requirement, config or subflow updated.
+   */
+  async #syncExecutions(flowAlias: string, desired: ExecutionFile[]): Promise<void> {
+    const kind = `authentication-execution ${flowAlias}`;
+    const path = `${this.#base}/authentication/flows/${enc(flowAlias)}/executions`;
+    const children = async () => ((await this.#api.get<ExecutionInfo[]>(path)) ?? []).filter((e) => e.level === 0);
+    const nameOf = (e: ExecutionFile) => ('flow' in e ? e.flow : e.authenticator);
+    const actualName = (e: ExecutionInfo) => (e.authenticationFlow ? e.displayName : String(e.providerId));
+
+    let current = await children();
+    let same = 0;
+    while (same < desired.length && same < current.length && nameOf(desired[same]!) === actualName(current[same]!)) same++;
+    for (const extra of current.slice(same)) {
+      await this.#api.delete(`${this.#base}/authentication/executions/${extra.id}`);
+      this.#change(kind, actualName(extra), 'delete');
+    }
+
+    for (const [i, want] of desired.entries()) {
+      const created = i >= same;
+      if (created) {
+        if ('flow' in want) {
+          await this.#api.post(`${path}/flow`, { alias: want.flow, type: 'basic-flow', description: want.description ?? '' });
+        } else {
+          await this.#api.post(`${path}/execution`, { provider: want.authenticator });
+        }
+        this.#change(kind, nameOf(want), 'create');
+        current = await children();
+      }
+      const actual = current[i];
+      if (!actual) throw new Error(`${kind}: execution ${nameOf(want)} was not created`);
+      // A new execution starts DISABLED: setting its requirement is part of creating it.
+      const report = (what: string) => {
+        if (!created) this.#change(kind, `${nameOf(want)} (${what})`, 'update');
+      };
+
+      const description = 'flow' in want ? (want.description ?? '') : undefined;
+      const subflowChanged = description !== undefined && (actual.description ?? '') !== description;
+      if (actual.requirement !== want.requirement || subflowChanged) {
+        await this.#api.put(path, { ...actual, requirement: want.requirement, ...(description === undefined ? {} : { description }) });
+        report(actual.requirement !== want.requirement ? 'requirement' : 'description');
+      }
+      if ('flow' in want) {
+        await this.#syncExecutions(want.flow, want.executions);
+      } else if (want.config) {
+        const config = actual.authenticationConfig
+          ? await this.#api.get<Json>(`${this.#base}/authentication/config/${actual.authenticationConfig}`)
+          : undefined;
+        if (!config || !isSubset(want.config, config)) {
+          // Replaces the execution's previous config, if any.
+          await this.#api.post(`${this.#base}/authentication/executions/${actual.id}/config`, want.config);
+          report('config');
+        }
+      }
     }
   }
 

@@ -11,11 +11,28 @@ export interface UserFile extends Json {
   realmRoles?: string[];
 }
 
+/**
+ * A top-level authentication flow: its executions in order, a subflow given inline with its own
+ * executions. Aliases of subflows and authenticator configs are realm-wide in Keycloak: keep them unique.
+ */
+export interface AuthenticationFlowFile {
+  alias: string;
+  description?: string;
+  executions: ExecutionFile[];
+}
+
+export type Requirement = 'REQUIRED' | 'ALTERNATIVE' | 'CONDITIONAL' | 'DISABLED';
+
+export type ExecutionFile =
+  | { authenticator: string; requirement: Requirement; config?: { alias: string; config: Record<string, string> } }
+  | { flow: string; description?: string; requirement: Requirement; executions: ExecutionFile[] };
+
 /** One realm as declared in `realm-config/realms/<folder>/`. */
 export interface RealmFiles {
   folder: string;
   realm: Json & { realm: string; roles?: { realm?: Json[] } };
   userProfile?: Json;
+  authenticationFlows: AuthenticationFlowFile[];
   clients: Json[];
   identityProviders: Json[];
   organizations: Json[];
@@ -43,6 +60,7 @@ export function loadRealmConfig(configDir: string, env: Record<string, string | 
         folder,
         realm: sub(readJson(path.join(dir, 'realm.json'))),
         ...(existsSync(profile) ? { userProfile: sub<Json>(readJson(profile)) } : {}),
+        authenticationFlows: listJson(path.join(dir, 'authentication-flows')).map((f) => sub<AuthenticationFlowFile>(readJson(f))),
         clients: listJson(path.join(dir, 'clients')).map((f) => sub<Json>(readJson(f))),
         identityProviders: listJson(path.join(dir, 'identity-providers')).map((f) => sub<Json>(readJson(f))),
         organizations: listJson(path.join(dir, 'organizations')).map((f) => sub<Json>(readJson(f))),

@@ -118,6 +118,39 @@ describe('realm configuration as declared', () => {
   });
 });
 
+/** A flow's executions as "<indent><authenticator or subflow> <requirement>" lines. */
+const flowOutline = async (r: string, alias: string) =>
+  ((await admin.get<Json[]>(`/${r}/authentication/flows/${encodeURIComponent(alias)}/executions`)) ?? []).map(
+    (e) => `${'  '.repeat(e.level)}${e.authenticationFlow ? e.displayName : e.providerId} ${e.requirement}`,
+  );
+
+it('Google logins use the platform flows: the BFF decides before any account is written, and linking needs the password', async () => {
+  const googleDemo = (await admin.get<Json>(`/${realm}/identity-provider/instances/google-demo`))!;
+  const google = (await admin.get<Json>(`/${realm}/identity-provider/instances/google`))!;
+  for (const idp of [googleDemo, google]) {
+    expect(idp).toMatchObject({ trustEmail: true, firstBrokerLoginFlowAlias: 'platform google first login', postBrokerLoginFlowAlias: 'platform google post login' });
+  }
+  const mappers = (await admin.get<Json[]>(`/${realm}/identity-provider/instances/google-demo/mappers`))!;
+  expect(mappers).toContainEqual(expect.objectContaining({ identityProviderMapper: 'hardcoded-attribute-idp-mapper', config: expect.objectContaining({ attribute: 'signUpType', 'attribute.value': 'google', syncMode: 'IMPORT' }) }));
+
+  // No e-mail verification link and no automatic link: an existing account is linked only after
+  // the person confirms and signs in to it (docs/decisions/0008-brokered-login-provisioning.md).
+  expect(await flowOutline(realm, 'platform google first login')).toEqual([
+    'idp-review-profile REQUIRED',
+    'platform-bff-check REQUIRED',
+    'platform google create or link REQUIRED',
+    '  idp-create-user-if-unique ALTERNATIVE',
+    '  platform google link existing account ALTERNATIVE',
+    '    idp-confirm-link REQUIRED',
+    '    platform google prove existing account REQUIRED',
+    '      idp-username-password-form REQUIRED',
+    '      platform google prove existing account 2fa CONDITIONAL',
+    '        conditional-user-configured REQUIRED',
+    '        auth-otp-form REQUIRED',
+  ]);
+  expect(await flowOutline(realm, 'platform google post login')).toEqual(['platform-bff-check REQUIRED']);
+});
+
 describe('applying realm-config', () => {
   it('a second apply changes nothing (no writes, no admin events)', async () => {
     const masterId = (await admin.get<Json>('/master'))!.id;
@@ -178,6 +211,43 @@ describe('applying realm-config', () => {
       expect((await admin.get<Json[]>(`/${copyRealm}/clients/${partner.id}/protocol-mappers/models`))!).toEqual([]);
       const orgs = (await admin.get<Json[]>(`/${copyRealm}/organizations`))!;
       expect(orgs.map((o) => o.alias).sort()).toEqual(['custodian', 'state-demo', 'state-two']);
+      expect(await apply({ configDir: dir, env })).toEqual([]);
+    });
+
+    it('applies changed authentication flows: configs, requirements, executions removed and added in order', async () => {
+      const env = { PLATFORM_REALM: copyRealm };
+      const flow = 'platform google first login';
+      edit('authentication-flows/google-first-login.json', (f) => {
+        f.executions[0].config.config['update.profile.on.first.login'] = 'on';
+        f.executions.splice(1, 1); // the BFF check
+        const prove = f.executions[1].executions[1].executions[1];
+        prove.executions[1].requirement = 'DISABLED'; // its 2FA subflow
+      });
+      const changes = (await apply({ configDir: dir, env })).map((c) => `${c.action} ${c.kind} ${c.name}`);
+      expect(changes).toEqual(
+        expect.arrayContaining([
+          `update authentication-execution ${flow} idp-review-profile (config)`,
+          `delete authentication-execution ${flow} platform-bff-check`,
+          `delete authentication-execution ${flow} platform google create or link`,
+          `create authentication-execution ${flow} platform google create or link`,
+        ]),
+      );
+      expect(await flowOutline(copyRealm, flow)).toEqual([
+        'idp-review-profile REQUIRED',
+        'platform google create or link REQUIRED',
+        '  idp-create-user-if-unique ALTERNATIVE',
+        '  platform google link existing account ALTERNATIVE',
+        '    idp-confirm-link REQUIRED',
+        '    platform google prove existing account REQUIRED',
+        '      idp-username-password-form REQUIRED',
+        '      platform google prove existing account 2fa DISABLED',
+        '        conditional-user-configured REQUIRED',
+        '        auth-otp-form REQUIRED',
+      ]);
+      const review = (await admin.get<Json[]>(`/${copyRealm}/authentication/flows/${encodeURIComponent(flow)}/executions`))![0]!;
+      expect((await admin.get<Json>(`/${copyRealm}/authentication/config/${review.authenticationConfig}`))!.config).toMatchObject({
+        'update.profile.on.first.login': 'on',
+      });
       expect(await apply({ configDir: dir, env })).toEqual([]);
     });
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildContainer, type Container } from '../../bff/src/composition-root.ts';
 import { loadConfig } from '../../bff/src/config.ts';
 import { createLogger } from '../../bff/src/kernel/logger.ts';
@@ -12,17 +13,47 @@ export interface TestBff {
   /** Base URL, e.g. http://127.0.0.1:41234 (also the BFF's public URL). */
   url: string;
   container: Container;
+  /**
+   * `false`: every connection is dropped, as if the BFF were down, while the port stays held (so
+   * Keycloak's calls to the stack's BFF URL fail, and no other test file's BFF takes the port).
+   */
+  setReachable(reachable: boolean): void;
   close(): Promise<void>;
 }
 
 /**
  * The real BFF (composition root and all) in this test process, on a free port, against the e2e
  * stack. `env` overrides any variable of bff/src/config.ts, e.g. a dead UPSTREAM_URL for outage tests.
+ * `atStackUrl`: listen on the stack's own BFF port instead, so the BFF is at `settings.bffPublicUrl`,
+ * the URL realm-config gave Keycloak (the login page's sign-up link) and Keycloak's platform-bff-check
+ * calls. One such BFF at a time: while another test file's holds the port, this one waits for it.
  */
-export async function startTestBff(stack: E2EStack, env: Record<string, string> = {}): Promise<TestBff> {
+export async function startTestBff(stack: E2EStack, env: Record<string, string> = {}, opts: { atStackUrl?: boolean } = {}): Promise<TestBff> {
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.atStackUrl ? stack.settings.bffPort : 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await listen();
+      break;
+    } catch (err) {
+      // The stack's port, taken by another file's BFF until its tests end (the hook timeout bounds the wait).
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !opts.atStackUrl) throw err;
+      if (attempt === 1) console.log(`[test bff] port ${stack.settings.bffPort} is taken; waiting for it`);
+      await sleep(500);
+    }
+  }
+  let reachable = true;
+  server.on('connection', (socket) => {
+    if (!reachable) socket.destroy();
+  });
+  const url = opts.atStackUrl ? stack.settings.bffPublicUrl : `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({
     ...bffEnv(stack.settings, stack.upstreamUrl),
     NODE_ENV: 'test',
@@ -33,10 +64,18 @@ export async function startTestBff(stack: E2EStack, env: Record<string, string> 
   await migrateUp(orm); // advisory-locked: files running side by side do not race
   await orm.close();
   const container = await buildContainer(config, { logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
-  server.on('request', container.app.callback());
+  const app = container.app.callback();
+  server.on('request', (req, res) => {
+    // Kept-alive connections from before setReachable(false) are dropped too.
+    if (!reachable) req.socket.destroy();
+    else void app(req, res);
+  });
   return {
     url,
     container,
+    setReachable(on) {
+      reachable = on;
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

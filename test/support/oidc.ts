@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 
 /**
  * A browser sign-in as the demo portal would do it (authorization code + PKCE, public client):
@@ -36,14 +36,23 @@ export async function signIn(opts: {
     ...opts.extraParams,
   }).toString();
 
+  // The redirect back is read off the request: Chromium follows a redirect chain without routing its
+  // later hops, so where something listens at the redirect URI (a test BFF) that answers instead.
   let callback: URL | undefined;
-  await opts.page.route(`${opts.redirectUri}**`, async (route) => {
-    callback = new URL(route.request().url());
-    await route.fulfill({ status: 200, contentType: 'text/html', body: '<html><body>signed in</body></html>' });
-  });
-  await opts.page.goto(auth.toString());
-  await opts.interact(opts.page);
-  await opts.page.waitForURL(`${opts.redirectUri}**`, { timeout: 30_000 });
+  const seen = (req: Request) => {
+    if (!callback && req.url().startsWith(opts.redirectUri)) callback = new URL(req.url());
+  };
+  opts.page.on('request', seen);
+  await opts.page.route(`${opts.redirectUri}**`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: '<html><body>signed in</body></html>' }),
+  );
+  try {
+    await opts.page.goto(auth.toString());
+    await opts.interact(opts.page);
+    await opts.page.waitForURL(`${opts.redirectUri}**`, { timeout: 30_000 });
+  } finally {
+    opts.page.off('request', seen);
+  }
   if (!callback) throw new Error('no redirect back to the client');
   if (callback.searchParams.get('state') !== state) throw new Error('state mismatch');
   const code = callback.searchParams.get('code');
