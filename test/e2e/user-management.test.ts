@@ -461,9 +461,15 @@ describe('PUT /api/v1/user', () => {
     expect(changed.body).toMatchObject({ email: newEmail, emailVerified: true });
     expect(await kcUser(u.id)).toMatchObject({ email: newEmail, emailVerified: true });
     expect((await upstreamUser(u.id)).email).toBe(newEmail);
-    // Single use: the same proof does not change it again for someone else.
+    // Single use: once the address is free again, its used proof does not give it to anyone else.
+    const later = `um.${run}.later${counter}@example.com`;
+    const moved = await api('PUT', '/api/v1/user', { bearer: u.tokens.accessToken, body: { email: later, emailProof: await otpProof({ kind: 'email', value: later }) } });
+    expect(moved.body.email).toBe(later);
     const other = await confirmedUser();
-    expect((await api('PUT', '/api/v1/user', { bearer: other.tokens.accessToken, body: { email: newEmail, emailProof } })).status).toBe(409);
+    const reused = await api('PUT', '/api/v1/user', { bearer: other.tokens.accessToken, body: { email: newEmail, emailProof } });
+    expect(reused.status).toBe(400);
+    expect(reused.body.fields.map((f: Json) => f.field)).toEqual(['emailProof']);
+    expect((await kcUser(other.id))!.email).toBe(other.email);
 
     const national = `98${String(randomInt(10_000_000, 99_999_999))}`;
     const e164 = `+91${national}`;
@@ -489,21 +495,30 @@ describe('PUT /api/v1/user', () => {
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ code: 'ACCOUNT_EXISTS', fields: [{ field: 'email', reason: 'taken' }] });
     expect((await kcUser(u.id))!.email).toBe(u.email);
+    // The proof was not spent on a change that could not happen.
+    await expect(bff.container.otp.check(proof, { kind: 'email', value: other.email }, 'change-identifier', 'emailProof')).resolves.toBeUndefined();
   });
 
-  it('changes nothing when the upstream core is down (503)', async () => {
+  it('changes nothing when the upstream core is down (503); the retry with the same proof then works', async () => {
     const u = await confirmedUser();
+    const newEmail = `um.${run}.retry${counter}@example.com`;
+    const change = { firstName: 'Unreachable', email: newEmail, emailProof: await otpProof({ kind: 'email', value: newEmail }) };
     const down = await startTestBff(stack, { REDIS_PREFIX: keys.prefix, UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
     try {
-      const res = await call(down.url, 'PUT', '/api/v1/user', { bearer: u.tokens.accessToken, body: { firstName: 'Unreachable' } });
+      const res = await call(down.url, 'PUT', '/api/v1/user', { bearer: u.tokens.accessToken, body: change });
       expect(res.status).toBe(503);
       expect(res.body.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(res.headers.get('retry-after')).not.toBeNull();
     } finally {
       await down.close();
     }
-    expect((await kcUser(u.id))!.firstName).toBe('Test');
-    expect((await upstreamUser(u.id)).firstName).toBe('Test');
+    expect(await kcUser(u.id)).toMatchObject({ firstName: 'Test', email: u.email });
+    expect(await upstreamUser(u.id)).toMatchObject({ firstName: 'Test', email: u.email });
+
+    const retried = await api('PUT', '/api/v1/user', { bearer: u.tokens.accessToken, body: change });
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(await kcUser(u.id)).toMatchObject({ firstName: 'Unreachable', email: newEmail, emailVerified: true });
+    expect(await upstreamUser(u.id)).toMatchObject({ firstName: 'Unreachable', email: newEmail });
   });
 });
 

@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { parseInput } from '../../http/validation.ts';
 import { principalOf, requireAccessToken, requireRealmRole, withRefreshToken } from './bearer.ts';
-import { confirmQuery, idempotencyKey, loginBody, parse, profileUpdateBody, registerBody, sendBody, userListQuery } from './schemas.ts';
+import { confirmQuery, idempotencyKey, loginBody, profileUpdateBody, registerBody, sendBody, userListQuery } from './schemas.ts';
 import * as uc from './use-cases.ts';
 
 /** The realm role that may list every user. */
@@ -18,28 +19,28 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   const authenticated = requireAccessToken(deps);
 
   router.post('/auth/register', async (ctx) => {
-    const input = parse(registerBody, body(ctx));
+    const input = parseInput(registerBody, body(ctx));
     const header = ctx.get('idempotency-key');
-    const key = header ? parse(idempotencyKey, header, { where: 'header.Idempotency-Key' }) : undefined;
+    const key = header ? parseInput(idempotencyKey, header, { where: 'header.Idempotency-Key' }) : undefined;
     ctx.status = 201;
     ctx.body = await uc.register(deps, input, key);
   });
 
   router.get('/auth/confirm', async (ctx) => {
-    const { token } = parse(confirmQuery, ctx.query, { where: 'query' });
+    const { token } = parseInput(confirmQuery, ctx.query, { where: 'query' });
     await uc.confirmEmail(deps, token);
     ctx.body = { status: 'confirmed' };
   });
 
   router.post('/auth/send', async (ctx) => {
-    const { email } = parse(sendBody, body(ctx));
+    const { email } = parseInput(sendBody, body(ctx));
     await uc.resendConfirmation(deps, email, ctx.ip);
     ctx.status = 202;
     ctx.body = { status: 'accepted' };
   });
 
   router.post('/auth/login', async (ctx) => {
-    ctx.body = await uc.login(deps, parse(loginBody, body(ctx)));
+    ctx.body = await uc.login(deps, parseInput(loginBody, body(ctx)));
   });
 
   router.get('/auth/refresh', async (ctx) => {
@@ -56,7 +57,7 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   });
 
   router.put('/user', authenticated, async (ctx) => {
-    const input = parse(profileUpdateBody(deps.defaultPhoneCountry), body(ctx));
+    const input = parseInput(profileUpdateBody(deps.defaultPhoneCountry), body(ctx));
     ctx.body = await uc.updateProfile(deps, principalOf(ctx).userId, input);
   });
 
@@ -66,7 +67,7 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   });
 
   router.get('/users', authenticated, requireRealmRole(ADMIN_ROLE), async (ctx) => {
-    ctx.body = await uc.listUsers(deps, parse(userListQuery, ctx.query, { where: 'query' }));
+    ctx.body = await uc.listUsers(deps, parseInput(userListQuery, ctx.query, { where: 'query' }));
   });
 
   return router;

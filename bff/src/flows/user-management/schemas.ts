@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
-import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
 
 /**
  * Requests of the user-management API. Objects are strict: a field the route does not take (`id`,
@@ -68,40 +67,3 @@ export const userListQuery = z.strictObject({
   status: z.enum(['enabled', 'disabled']).optional(),
 });
 export type UserListQuery = z.output<typeof userListQuery>;
-
-const REASONS: Record<string, string> = {
-  too_small: 'too_short',
-  too_big: 'too_long',
-  invalid_format: 'invalid_format',
-  invalid_value: 'invalid_value',
-  invalid_type: 'invalid_type',
-};
-
-/** Parses `input` or throws VALIDATION_FAILED naming every offending field (`where` prefixes them: `query.`, ...). */
-export function parse<S extends z.ZodType>(schema: S, input: unknown, opts: { where?: string } = {}): z.output<S> {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const prefix = opts.where ? `${opts.where}.` : '';
-  const fields = result.error.issues.flatMap((issue): FieldIssue[] => {
-    const path = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: `${prefix}${path ? `${path}.` : ''}${key}`, reason: 'not_allowed', message: 'This field cannot be set here' }));
-    }
-    const field = path ? `${prefix}${path}` : (opts.where ?? 'body');
-    if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
-      return [{ field, reason: 'required', message: 'This field is required' }];
-    }
-    const custom = (issue as { params?: { reason?: string } }).params?.reason;
-    return [{ field, reason: custom ?? REASONS[issue.code] ?? 'invalid', message: issue.message }];
-  });
-  throw new DomainError('VALIDATION_FAILED', 'The request is not valid', { fields });
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
-}
