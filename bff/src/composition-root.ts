@@ -24,6 +24,7 @@ import { PartnerEnrollmentService } from './flows/partner-enrollment/enrollment-
 import { IdempotencyKeys } from './flows/partner-enrollment/idempotency.ts';
 import { partnerEnrollmentMachine } from './flows/partner-enrollment/partner-enrollment.machine.ts';
 import { partnerEnrollmentRouter } from './flows/partner-enrollment/routes.ts';
+import { ServerTokens } from './flows/partner-enrollment/server-tokens.ts';
 import { signUpAssets, signUpPagesRouter } from './flows/sign-up/pages.ts';
 import { ConfirmationLinks } from './flows/user-management/confirmation-links.ts';
 import { userManagementRouter } from './flows/user-management/routes.ts';
@@ -151,8 +152,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       kbaMaxAttempts: config.partnerKbaMaxAttempts,
     }),
     idempotency: new IdempotencyKeys({ store: ephemeralStore, encryption: fieldEncryption, ttlSeconds: config.partnerAuthTokenTtlSeconds }),
-    verifier: accessTokenVerifier,
-    audience: config.clientId,
+    serverTokens: new ServerTokens({ verifier: accessTokenVerifier, audience: config.clientId }),
   });
 
   const userManagement = userManagementRouter({

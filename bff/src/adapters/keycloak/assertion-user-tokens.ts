@@ -53,7 +53,7 @@ export class AssertionUserTokens implements PartnerUserTokens {
     this.#clientId = opts.clientId;
     this.#clientSecret = opts.clientSecret;
     this.#keyId = opts.keyId;
-    this.#key = importPKCS8(toPem(opts.privateKey), 'ES256');
+    this.#key = importPKCS8(pkcs8Pem(opts.privateKey), 'ES256');
     // A bad key fails the first issue with a clear error, not an unhandled rejection at start.
     this.#key.catch(() => undefined);
     this.#tokens = opts.serviceAccountTokens;
@@ -110,7 +110,8 @@ export class AssertionUserTokens implements PartnerUserTokens {
   }
 }
 
-function toPem(key: string): string {
+/** PKCS#8 as PEM, from PEM or from base64 DER (a single line fits an environment variable). */
+export function pkcs8Pem(key: string): string {
   const trimmed = key.trim();
   if (trimmed.startsWith('-----BEGIN')) return trimmed;
   return `-----BEGIN PRIVATE KEY-----\n${trimmed.match(/.{1,64}/g)?.join('\n') ?? ''}\n-----END PRIVATE KEY-----`;

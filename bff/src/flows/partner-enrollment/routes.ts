@@ -1,18 +1,16 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { bearerToken, type AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
-import { DomainError, isDomainError } from '../../kernel/errors.ts';
+import { DomainError } from '../../kernel/errors.ts';
 import { parseInput } from '../../partners/validation.ts';
 import type { EnrollmentSnapshot, PartnerEnrollmentService } from './enrollment-service.ts';
 import type { IdempotencyKeys, StoredResponse } from './idempotency.ts';
+import type { ServerTokens } from './server-tokens.ts';
 import { IDEMPOTENCY_KEY, authRequestSchema, kbaAnswersSchema, startKbaSchema } from './schemas.ts';
 
 export interface PartnerEnrollmentRouteDeps {
   service: PartnerEnrollmentService;
   idempotency: IdempotencyKeys;
-  verifier: AccessTokenVerifier;
-  /** Audience of server tokens: the BFF's client id. */
-  audience: string;
+  serverTokens: ServerTokens;
 }
 
 /**
@@ -23,7 +21,7 @@ export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Route
   const router = new Router({ prefix: '/api/auth/v1' });
 
   router.post('/', async (ctx) => {
-    const clientId = await serverTokenClient(ctx, deps);
+    const clientId = await deps.serverTokens.clientOf(ctx.get('authorization') || undefined);
     const request = parseInput(authRequestSchema, ctx.request.body);
     const handle = async (): Promise<StoredResponse> => {
       const { status, authToken, expiresAt } = await deps.service.authorize(clientId, request);
@@ -91,20 +89,6 @@ export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Route
   });
 
   return router;
-}
-
-/** The partner client (`azp`) of a valid server token: none -> 401; invalid, expired, another audience -> 403. */
-async function serverTokenClient(ctx: Context, deps: PartnerEnrollmentRouteDeps): Promise<string> {
-  const token = bearerToken(ctx.get('authorization') || undefined);
-  if (!token) throw new DomainError('UNAUTHENTICATED', 'A server token (Authorization: Bearer) is required');
-  try {
-    const claims = await deps.verifier.verify(token, { audience: deps.audience });
-    if (!claims.azp) throw new DomainError('FORBIDDEN', 'The server token names no client');
-    return claims.azp;
-  } catch (err) {
-    if (isDomainError(err) && err.code === 'UNAUTHENTICATED') throw new DomainError('FORBIDDEN', 'The server token is not valid', { cause: err });
-    throw err;
-  }
 }
 
 function userTokenResponse(ctx: Context, snapshot: EnrollmentSnapshot): void {

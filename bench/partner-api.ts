@@ -1,0 +1,201 @@
+// Speed of the partner API (seed 003) against baselines measured in the same run, on this machine:
+//   POST /api/auth/v1 for an enrolled user   vs  a bare Koa endpoint storing a random token in Redis
+//   GET  /api/auth/v1/{authToken} (enrolled)  vs  Keycloak's token endpoint for the same grant
+//                                                 (JWT authorization grant of partner-user-tokens)
+// Targets (issue 5): POST >= 50 % of the bare baseline's requests/s with p99 < 15 ms at 50
+// connections; GET >= 90 % of Keycloak's own throughput. Not a test: it prints numbers.
+//
+//   npm run bench:partner                                  own stack (like npm test), removed after
+//   E2E_STACK_FILE=.run/e2e-shared.json npm run bench:partner   reuse a running test stack
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { SignJWT, importPKCS8 } from 'jose';
+import { ASSERTION_ISSUER, pkcs8Pem } from '../bff/src/adapters/keycloak/assertion-user-tokens.ts';
+import { buildPartnerAdmin } from '../bff/src/composition-root.ts';
+import { loadConfig } from '../bff/src/config.ts';
+import { migrateUp } from '../bff/src/persistence/migrate.ts';
+import { createOrm } from '../bff/src/persistence/orm.ts';
+import { bffEnv } from '../stack/stack.ts';
+import { startE2EStack, type E2EStack } from '../test/setup/stack.ts';
+import { testKeyPrefix } from '../test/support/redis.ts';
+
+const CONNECTIONS = 50;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const repo = path.resolve(import.meta.dirname, '..');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function startChild(args: string[], env: Record<string, string>, readyUrl?: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+    if (!readyUrl) {
+      child.stdout!.once('data', () => resolve(child));
+      return;
+    }
+    child.stdout!.resume();
+    const poll = async () => {
+      try {
+        if ((await fetch(readyUrl)).ok) return resolve(child);
+      } catch {
+        // not listening yet
+      }
+      setTimeout(poll, 200);
+    };
+    void poll();
+  });
+}
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(opts: autocannon.Options): Promise<Run> {
+  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...opts });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+}
+
+async function json(url: string, init: RequestInit): Promise<Record<string, any>> {
+  const res = await fetch(url, init);
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, any>;
+}
+
+// ------------------------------------------------------------------------------------------ setup
+let stack: E2EStack;
+let teardown = async () => {};
+if (process.env.E2E_STACK_FILE) {
+  stack = JSON.parse(readFileSync(process.env.E2E_STACK_FILE, 'utf8')) as E2EStack;
+} else {
+  ({ stack, teardown } = await startE2EStack());
+}
+const keys = testKeyPrefix(`bench-${randomBytes(3).toString('hex')}`);
+const children: ChildProcess[] = [];
+try {
+  const bffPort = await freePort();
+  // NODE_ENV=test: production refuses the stack's development secrets.
+  const env = { ...bffEnv(stack.settings, stack.upstreamUrl), NODE_ENV: 'test', LOG_LEVEL: 'warn', BFF_PORT: String(bffPort), REDIS_PREFIX: keys.prefix };
+  const config = loadConfig(env);
+  const orm = await createOrm({ databaseUrl: config.databaseUrl });
+  await migrateUp(orm);
+  await orm.close();
+
+  const bffUrl = `http://127.0.0.1:${bffPort}`;
+  children.push(await startChild([path.join(repo, 'bff/src/main.ts')], env, `${bffUrl}/healthz`));
+  const barePort = await freePort();
+  children.push(await startChild([path.join(repo, 'bench/bare-koa-redis.ts'), String(barePort), stack.settings.redisUrl, `${keys.prefix}bare:`], {}));
+
+  // A trusted partner with an autoEnroll appKey, and one enrolled DBP user.
+  const { admin, close } = await buildPartnerAdmin(config);
+  const clientId = `bench-${randomBytes(3).toString('hex')}`;
+  const appKey = `${clientId}-app`;
+  const { clientSecret } = await admin.register({ clientId, name: 'Bench Bank', trustAuth: true, appKeys: [{ appKey, autoEnroll: true, kbaBypass: false }] });
+  await close();
+  const tokenUrl = `${stack.keycloakUrl}/realms/${stack.settings.platformRealm}/protocol/openid-connect/token`;
+  const serverToken = (
+    await json(tokenUrl, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret! }),
+    })
+  ).access_token as string;
+  const dbpUserId = 'bench-user-1';
+  const body = JSON.stringify({ appKey, dbpUserId, pii: { firstName: 'Bench', lastName: 'User', dob: '1990-01-01', email: `${clientId}@bench.example` } });
+  const headers = { authorization: `Bearer ${serverToken}`, 'content-type': 'application/json' };
+  const first = await json(`${bffUrl}/api/auth/v1`, { method: 'POST', headers, body });
+  const userToken = (await json(`${bffUrl}/api/auth/v1/${first.authToken}`, { method: 'GET' })).userToken as string;
+  const userId = JSON.parse(Buffer.from(userToken.split('.')[1]!, 'base64url').toString()).sub as string;
+
+  // Warm-up (JIT, connection pools, JWKS), not measured.
+  await load({ url: `${bffUrl}/api/auth/v1`, method: 'POST', headers, body, duration: 2 });
+  await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body, duration: 2 });
+
+  // ------------------------------------------------------------------------------------- POST
+  const bare = await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const post = await load({ url: `${bffUrl}/api/auth/v1`, method: 'POST', headers, body });
+
+  // -------------------------------------------------------------------------------------- GET
+  // Each authToken is exchanged once, so the GET run needs as many fresh ones as it can use.
+  const pool: string[] = [];
+  const poolSize = Number(process.env.BENCH_TOKENS ?? 12_000);
+  await autocannon({
+    url: `${bffUrl}/api/auth/v1`,
+    method: 'POST',
+    headers,
+    body,
+    connections: CONNECTIONS,
+    amount: poolSize,
+    setupClient: (client) => client.on('body', (b: Buffer) => pool.push(JSON.parse(b.toString()).authToken)),
+  });
+  const key = await importPKCS8(pkcs8Pem(config.partnerAssertionKey), 'ES256');
+  const audience = `${stack.keycloakUrl}/realms/${stack.settings.platformRealm}`;
+  const assertions = await Promise.all(
+    Array.from({ length: poolSize }, async () => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid: config.partnerAssertionKeyId, typ: 'JWT' })
+        .setIssuer(ASSERTION_ISSUER)
+        .setSubject(userId)
+        .setAudience(audience)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 55)
+        .setJti(randomUUID())
+        .sign(key);
+    }),
+  );
+  const keycloak = await load({
+    url: tokenUrl,
+    method: 'POST',
+    requests: [
+      {
+        setupRequest: (req) => ({
+          ...req,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+            assertion: assertions.pop() ?? 'exhausted',
+            client_id: config.partnerUserTokenClientId,
+            client_secret: config.partnerUserTokenClientSecret,
+          }).toString(),
+        }),
+      },
+    ],
+  });
+  const get = await load({
+    url: bffUrl,
+    method: 'GET',
+    requests: [{ setupRequest: (req) => ({ ...req, path: `/api/auth/v1/${pool.pop() ?? 'exhausted'}` }) }],
+  });
+
+  // ------------------------------------------------------------------------------------ report
+  const row = (name: string, r: Run) =>
+    `${name.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   non-2xx ${r.non2xx}   errors ${r.errors}`;
+  console.log(`\npartner API, ${CONNECTIONS} connections, ${DURATION_S} s each, this machine:`);
+  console.log(row('bare Koa + Redis SET (baseline)', bare));
+  console.log(row('POST /api/auth/v1 (enrolled user)', post));
+  console.log(row('Keycloak token endpoint, JWT grant (baseline)', keycloak));
+  console.log(row('GET /api/auth/v1/{authToken} (enrolled user)', get));
+  const postRatio = post.rps / bare.rps;
+  const getRatio = get.rps / keycloak.rps;
+  console.log(`\nPOST: ${(postRatio * 100).toFixed(0)} % of the bare baseline (target >= 50 %), p99 ${post.p99} ms (target < 15 ms): ${postRatio >= 0.5 && post.p99 < 15 ? 'met' : 'NOT met'}`);
+  console.log(`GET:  ${(getRatio * 100).toFixed(0)} % of Keycloak's own throughput (target >= 90 %): ${getRatio >= 0.9 ? 'met' : 'NOT met'}`);
+  if (get.rps * DURATION_S > poolSize * 0.95 || keycloak.rps * DURATION_S > poolSize * 0.95) console.log('(token pool nearly exhausted: raise BENCH_TOKENS)');
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  await keys.cleanup();
+  await teardown();
+}
