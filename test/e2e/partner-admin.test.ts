@@ -118,9 +118,17 @@ describe('changing a partner', () => {
     await call(api(`/${partner.clientId}/app-keys/${appKey}`), 'PUT', { token: adminToken, body: { autoEnroll: true, kbaBypass: false } });
     const trusted = await call(api(`/${partner.clientId}`), 'PATCH', { token: adminToken, body: { trustAuth: true } });
     expect(trusted.body.trustAuth).toBe(true);
-    const enrolled = await authorize(partner.serverToken, appKey);
+    const dbpUserId = uniqueId('u');
+    const enrolled = await authorize(partner.serverToken, appKey, dbpUserId);
     expect(enrolled.status).toBe(201);
     expect((await call(`${bff.url}/api/auth/v1/${enrolled.body.authToken}`, 'GET')).status).toBe(200);
+
+    // Back to conflicting settings: an enrolled user is still 200 (the table's "any settings").
+    await call(api(`/${partner.clientId}`), 'PATCH', { token: adminToken, body: { trustAuth: false } });
+    expect((await authorize(partner.serverToken, appKey)).status).toBe(409);
+    const known = await authorize(partner.serverToken, appKey, dbpUserId);
+    expect(known.status).toBe(200);
+    expect((await call(`${bff.url}/api/auth/v1/${known.body.authToken}`, 'GET')).status).toBe(200);
 
     const other = await registerPartner(stack, bff.url, adminToken, { trustAuth: false, appKeys: [] });
     const taken = await call(api(`/${other.clientId}/app-keys/${appKey}`), 'PUT', { token: adminToken, body: { autoEnroll: false, kbaBypass: false } });

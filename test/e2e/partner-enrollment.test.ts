@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tokenIdOf } from '../../bff/src/flows/partner-enrollment/auth-token-store.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
-import { call, platformAdminToken, registerPartner, uniqueId, type TestPartner } from '../support/partners.ts';
+import { call, clientCredentialsToken, platformAdminToken, registerPartner, uniqueId, type TestPartner } from '../support/partners.ts';
 import { redisUrl, testKeyPrefix } from '../support/redis.ts';
 
 /**
@@ -246,6 +246,24 @@ describe('server token', () => {
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('FORBIDDEN');
     }
+  });
+
+  it('expired: 403', async () => {
+    // A client whose tokens live one second; Keycloak's own clock decides when it has expired.
+    const base = `/${realm}/clients`;
+    const client = (await kcAdmin.get<Json[]>(`${base}?clientId=${untrusted.clientId}`))![0]!;
+    await kcAdmin.put(`${base}/${client.id}`, { ...client, attributes: { ...client.attributes, 'access.token.lifespan': '1' } });
+    let token: string;
+    try {
+      token = await clientCredentialsToken(stack, untrusted.clientId, untrusted.clientSecret);
+    } finally {
+      await kcAdmin.put(`${base}/${client.id}`, client);
+    }
+    // Past its exp and the verifier's 5 s clock tolerance.
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    const res = await call(`${bff.url}/api/auth/v1`, 'POST', { token, body: body() });
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('FORBIDDEN');
   });
 
   it("valid, but for another partner's appKey or an unknown appKey: 403", async () => {
