@@ -79,7 +79,7 @@ describe('realm configuration as declared', () => {
     const rm = await client(realm, 'realm-management');
     const roles = (await admin.get<Json[]>(`/${realm}/users/${sa.id}/role-mappings/clients/${rm.id}`))!.map((r) => r.name).sort();
     expect(roles).toEqual(
-      ['manage-organizations', 'manage-users', 'query-groups', 'query-users', 'view-clients', 'view-events', 'view-identity-providers', 'view-organizations', 'view-realm', 'view-users'].sort(),
+      ['manage-clients', 'manage-organizations', 'manage-users', 'query-groups', 'query-users', 'view-clients', 'view-events', 'view-identity-providers', 'view-organizations', 'view-realm', 'view-users'].sort(),
     );
     expect(roles).not.toContain('realm-admin');
     expect(roles).not.toContain('manage-realm');
@@ -97,6 +97,14 @@ describe('realm configuration as declared', () => {
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
     expect([claims.aud].flat()).toContain('bff');
     expect(claims.azp).toBe('partner-demo-bank');
+
+    // userTokens of partner users: only the JWT authorization grant, only with the BFF's assertions.
+    const userTokens = await client(realm, 'partner-user-tokens');
+    expect(userTokens).toMatchObject({ publicClient: false, serviceAccountsEnabled: false, standardFlowEnabled: false, directAccessGrantsEnabled: false });
+    expect(userTokens.attributes).toMatchObject({ 'oauth2.jwt.authorization.grant.enabled': 'true', 'oauth2.jwt.authorization.grant.idp': 'bff-assertions' });
+    const assertions = (await admin.get<Json>(`/${realm}/identity-provider/instances/bff-assertions`))!;
+    expect(assertions).toMatchObject({ providerId: 'jwt-authorization-grant', enabled: true, hideOnLogin: true });
+    expect(assertions.config).toMatchObject({ useJwksUrl: 'false', jwtAuthorizationGrantAssertionSignatureAlg: 'ES256', jwtAuthorizationGrantAssertionReuseAllowed: 'false' });
 
     // Direct grants are off on every client of ours.
     const all = (await admin.get<Json[]>(`/${realm}/clients`))!.filter((c) => ['portal', 'bff', 'partner-demo-bank'].includes(c.clientId));
