@@ -17,6 +17,8 @@ export interface AppDeps {
   unitOfWork?: Koa.Middleware;
   /** Routers of the flows (one per flow folder), mounted after the platform routes. */
   routers: Router[];
+  /** Files of the BFF's own pages (`/assets/...`, see static-assets.ts); not routes, so not in the OpenAPI. */
+  assets?: Koa.Middleware;
 }
 
 /** The routers each app was built with, for `listRoutes` (tests compare them with the OpenAPI document). */
@@ -58,6 +60,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
+  if (deps.assets) app.use(deps.assets);
   app.use(koaBody({ json: true, multipart: false, urlencoded: true, jsonLimit: '64kb', formLimit: '64kb', text: false }));
   for (const router of platformRouters) {
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
