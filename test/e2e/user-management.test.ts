@@ -321,6 +321,31 @@ describe('register, confirm, login', () => {
   });
 });
 
+describe('the user-api client (decision 0006)', () => {
+  it('is confidential and can do nothing but the password grant', async () => {
+    const [client] = (await admin.get<Json[]>(`/${realm}/clients?clientId=user-api`))!;
+    expect(client).toMatchObject({
+      publicClient: false,
+      directAccessGrantsEnabled: true,
+      standardFlowEnabled: false,
+      implicitFlowEnabled: false,
+      serviceAccountsEnabled: false,
+    });
+    const grant = (secret: string) =>
+      fetch(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'user-api', client_secret: secret }),
+      });
+    // No service account, and nobody without the secret.
+    const noServiceAccount = await grant(bff.container.config.userApiClientSecret);
+    expect(await noServiceAccount.json()).toMatchObject({ error_description: 'Client not enabled to retrieve service account' });
+    const wrongSecret = await grant('not-the-secret');
+    expect(wrongSecret.status).toBe(401);
+    expect(await wrongSecret.json()).toMatchObject({ error_description: 'Invalid client or Invalid client credentials' });
+  });
+});
+
 // ---------------------------------------------------------------------------------- refresh, logout
 
 describe('refresh and logout', () => {
