@@ -182,11 +182,14 @@ class RealmApplier {
         if (!created) this.#change(kind, `${nameOf(want)} (${what})`, 'update');
       };
 
-      const description = 'flow' in want ? (want.description ?? '') : undefined;
-      const subflowChanged = description !== undefined && (actual.description ?? '') !== description;
-      if (actual.requirement !== want.requirement || subflowChanged) {
-        await this.#api.put(path, { ...actual, requirement: want.requirement, ...(description === undefined ? {} : { description }) });
-        report(actual.requirement !== want.requirement ? 'requirement' : 'description');
+      if (actual.requirement !== want.requirement) {
+        await this.#api.put(path, { ...actual, requirement: want.requirement });
+        report('requirement');
+      }
+      // A separate write: Keycloak applies a subflow's description only when the requirement is unchanged.
+      if ('flow' in want && (actual.description ?? '') !== (want.description ?? '')) {
+        await this.#api.put(path, { ...actual, requirement: want.requirement, description: want.description ?? '' });
+        report('description');
       }
       if ('flow' in want) {
         await this.#syncExecutions(want.flow, want.executions);

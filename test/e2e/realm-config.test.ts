@@ -257,6 +257,20 @@ describe('applying realm-config', () => {
         'update.profile.on.first.login': 'on',
       });
       expect(await apply({ configDir: dir, env })).toEqual([]);
+
+      // A subflow changed in place: requirement and description together.
+      const twoFactor = 'platform google prove existing account 2fa';
+      edit('authentication-flows/google-first-login.json', (f) => {
+        const prove = f.executions[1].executions[1].executions[1];
+        Object.assign(prove.executions[1], { requirement: 'CONDITIONAL', description: 'changed by a test' });
+      });
+      expect((await apply({ configDir: dir, env })).map((c) => `${c.action} ${c.kind} ${c.name}`)).toEqual([
+        `update authentication-execution platform google prove existing account ${twoFactor} (requirement)`,
+        `update authentication-execution platform google prove existing account ${twoFactor} (description)`,
+      ]);
+      const row = (await admin.get<Json[]>(`/${copyRealm}/authentication/flows/${encodeURIComponent(flow)}/executions`))!.find((e) => e.displayName === twoFactor)!;
+      expect(row).toMatchObject({ requirement: 'CONDITIONAL', description: 'changed by a test' });
+      expect(await apply({ configDir: dir, env })).toEqual([]);
     });
 
     it('enables the real Google IdP only when its credentials are configured', async () => {

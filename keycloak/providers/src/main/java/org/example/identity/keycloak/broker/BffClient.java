@@ -62,6 +62,9 @@ final class BffClient {
             Thread.currentThread().interrupt();
             throw new UnavailableException("interrupted");
         }
+        if (res.statusCode() == 401) {
+            throw new UnavailableException("BFF refused the shared secret (HTTP 401): it must equal the BFF's KEYCLOAK_CALLBACK_SECRET");
+        }
         if (res.statusCode() != 200) throw new UnavailableException("BFF answered HTTP " + res.statusCode());
         JsonNode body;
         try {
