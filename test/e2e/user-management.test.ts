@@ -646,6 +646,24 @@ describe('when a dependency fails half-way', () => {
     expect(await waitForMails(p.email, 1)).toHaveLength(1);
   });
 
+  it('a confirmation while Keycloak is unreachable answers 503 and leaves the link working', async () => {
+    const p = person();
+    const { id } = await register(p);
+    const [mail] = await waitForMails(p.email, 1);
+    const token = tokenOf(mail!);
+    const noKeycloak = await startTestBff(stack, { REDIS_PREFIX: keys.prefix, KEYCLOAK_URL: 'http://127.0.0.1:9' });
+    try {
+      const res = await call(noKeycloak.url, 'GET', `/api/v1/auth/confirm?token=${token}`);
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('IDENTITY_DIRECTORY_UNAVAILABLE');
+    } finally {
+      await noKeycloak.close();
+    }
+    expect((await kcUser(id))!.emailVerified).toBe(false);
+    expect((await api('GET', `/api/v1/auth/confirm?token=${token}`)).status).toBe(200);
+    expect((await kcUser(id))!.emailVerified).toBe(true);
+  });
+
   it('a registration whose mail failed (503 DELIVERY_FAILED) mails the link when repeated with its Idempotency-Key', async () => {
     const p = person();
     const key = `um-${run}-${randomBytes(8).toString('hex')}`;
