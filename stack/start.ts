@@ -33,6 +33,7 @@ const kc = s.keycloakPublicUrl;
 const rows: [string, string][] = [
   ['Keycloak admin console', `${kc}/admin/  (${s.keycloakAdminUser} / ${s.keycloakAdminPassword})`],
   ['Login page (account console)', `${kc}/realms/${s.platformRealm}/account/`],
+  ['Sign-up page', `${s.bffPublicUrl}/signup`],
   ['BFF health / readiness', `${s.bffPublicUrl}/healthz  ${s.bffPublicUrl}/readyz`],
   ['BFF OpenAPI', `${s.bffPublicUrl}/openapi.json`],
   ['Dev inbox (mail + SMS)', `${stack!.inbox.httpUrl}  (SMTP on 127.0.0.1:${s.smtpPort})`],

@@ -8,7 +8,8 @@
 -->
 <#macro content>
   <#assign signUpUrl = realm.getAttribute("platformSignUpUrl")!"">
-  <#if signUpUrl?has_content && (pageId == "login-username" || pageId == "login") && !usernameHidden??>
+  <#-- Not once Keycloak knows who is signing in (e.g. re-authentication to link a Google account). -->
+  <#if signUpUrl?has_content && (pageId == "login-username" || pageId == "login") && !usernameHidden?? && !(auth?has_content && auth.showUsername())>
     <div id="kc-registration" class="${properties.kcLoginMainFooterBand!}">
       <div class="${properties.kcLoginMainFooterBandItem!}">
         <span>${msg("noAccount")}
