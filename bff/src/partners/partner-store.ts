@@ -91,10 +91,6 @@ export class PartnerStore {
     return mapped;
   }
 
-  async countMappings(appKey: string, dbpUserId: string): Promise<number> {
-    return this.#em.fork().count(PartnerUserMappingSchema, { appKey, dbpUserId });
-  }
-
   // ------------------------------------------------------------------------------ administration
 
   async getPartner(clientId: string): Promise<PartnerSettings | null> {
@@ -163,6 +159,11 @@ export class PartnerStore {
       }
     });
     return (await this.getPartner(clientId))!;
+  }
+
+  /** CONFLICT when another partner holds one of these appKeys (checked before anything is written). */
+  async assertAppKeysFree(clientId: string, appKeys: string[]): Promise<void> {
+    await this.#assertAppKeysFree(this.#em.fork(), appKeys, clientId);
   }
 
   async #assertAppKeysFree(em: EntityManager, appKeys: string[], clientId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
-import { SignJWT, importPKCS8, type CryptoKey } from 'jose';
+import { SignJWT, decodeJwt, importPKCS8, type CryptoKey } from 'jose';
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerUserToken, PartnerUserTokens } from '../../ports/partner-user-tokens.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
@@ -100,13 +100,24 @@ export class AssertionUserTokens implements PartnerUserTokens {
     } catch (err) {
       throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', 'Keycloak unreachable while issuing a userToken', { cause: err });
     }
-    const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; error?: unknown };
-    if (res.ok && typeof body.access_token === 'string' && typeof body.expires_in === 'number') {
-      return { accessToken: body.access_token, expiresAt: new Date((now + body.expires_in) * 1000) };
+    const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; error?: unknown };
+    if (res.ok && typeof body.access_token === 'string') {
+      // The token's own expiry (Keycloak's clock), not ours plus expires_in.
+      const exp = expiryOf(body.access_token);
+      if (exp !== undefined) return { accessToken: body.access_token, expiresAt: new Date(exp * 1000) };
     }
     if (res.status >= 502) throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unavailable while issuing a userToken (HTTP ${res.status})`);
     // The OAuth error code only: the description may name the user.
     throw new DomainError('IDENTITY_DIRECTORY_FAILED', `Keycloak refused the userToken grant (HTTP ${res.status} ${String(body.error ?? '')})`);
+  }
+}
+
+function expiryOf(jwt: string): number | undefined {
+  try {
+    const { exp } = decodeJwt(jwt);
+    return typeof exp === 'number' ? exp : undefined;
+  } catch {
+    return undefined;
   }
 }
 
