@@ -101,6 +101,11 @@ describe('loadConfig', () => {
     expect(c.upstreamApiKey).toBe(productionSecrets.UPSTREAM_API_KEY);
   });
 
+  it('refuses the development keys of field encryption and partner userTokens in production', () => {
+    const err = configError({ NODE_ENV: 'production' });
+    for (const name of ['FIELD_ENCRYPTION_KEYS', 'PARTNER_USER_TOKEN_CLIENT_SECRET', 'PARTNER_ASSERTION_PRIVATE_KEY']) expect(err.message).toContain(`${name}:`);
+  });
+
   it('refuses a field-encryption key ring that is malformed or lacks the active key, naming the variables', () => {
     expect(configError({ FIELD_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }).message).toMatch(/FIELD_ENCRYPTION_KEYS.*32 bytes/);
     expect(configError({ FIELD_ENCRYPTION_ACTIVE_KEY: 'nope' }).message).toMatch(/FIELD_ENCRYPTION_ACTIVE_KEY.*active key nope/);

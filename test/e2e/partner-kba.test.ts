@@ -211,6 +211,23 @@ describe('outages: 503, nothing half-written, the authToken still usable', () =>
     }
   });
 
+  it('Keycloak refuses the userToken grant (misconfigured client): GET 502, and the authToken is not used up', async () => {
+    const dbpUserId = uniqueId('u');
+    const person = { firstName: 'Lou', lastName: uniqueId('Kc'), dob: '1977-07-07', email: `${dbpUserId.toLowerCase()}@partner.example` };
+    const post = await call(`${bff.url}/api/auth/v1`, 'POST', { token: trusted.serverToken, body: { appKey: appKey.trustedAuto, dbpUserId, pii: person } });
+    expect(post.status).toBe(201);
+    const wrong = await startTestBff(stack, { REDIS_PREFIX: keys.prefix, UPSTREAM_URL: upstream.url, PARTNER_USER_TOKEN_CLIENT_SECRET: 'not-the-secret' });
+    try {
+      const res = await call(`${wrong.url}/api/auth/v1/${post.body.authToken}`, 'GET');
+      expect(res.status).toBe(502);
+      expect(res.body.code).toBe('IDENTITY_DIRECTORY_FAILED');
+      expect(JSON.stringify(res.body)).not.toMatch(/invalid_client|partner-user-tokens/);
+    } finally {
+      await wrong.close();
+    }
+    expect((await call(`${bff.url}/api/auth/v1/${post.body.authToken}`, 'GET')).status).toBe(200);
+  });
+
   it('Keycloak down: GET of an enrolled user 503, and the authToken is not used up', async () => {
     const dbpUserId = uniqueId('u');
     const person = { firstName: 'Kim', lastName: uniqueId('Kc'), dob: '1988-08-08', email: `${dbpUserId.toLowerCase()}@partner.example` };
