@@ -136,6 +136,16 @@ describe('errors as problem+json', () => {
     expect(r.body).toMatchObject({ code: 'VALIDATION_FAILED', fields: [{ field: 'body', reason: 'too_large' }] });
   });
 
+  it.each([
+    ['a form post', 'application/x-www-form-urlencoded', 'a=1'],
+    ['a text/plain form post', 'text/plain', '{"a":1}'],
+    ['a multipart form post', 'multipart/form-data; boundary=x', '--x--'],
+  ])('400 naming `body` for %s: cross-site forms cannot drive the API', async (_name, type, body) => {
+    const r = await call('/test/echo', { method: 'POST', headers: { 'content-type': type }, body });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ code: 'VALIDATION_FAILED', fields: [{ field: 'body', reason: 'unsupported_media_type' }] });
+  });
+
   it('parses a well-formed JSON body', async () => {
     const r = await call('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
     expect(r.status).toBe(200);

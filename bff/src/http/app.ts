@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import type Router from '@koa/router';
+import { DomainError } from '../kernel/errors.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { healthRouter, type ReadinessCheck } from './health.ts';
 import { createMetrics } from './metrics.ts';
@@ -46,6 +47,21 @@ export function listRoutes(source: Koa | readonly Router[]): RouteInfo[] {
   return [...routes.values()].sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
 }
 
+/**
+ * Every API takes JSON. Refusing other bodies keeps plain HTML forms on other sites (which can only
+ * send form-encoded, multipart or text bodies, without a CORS preflight) from driving our endpoints
+ * through visitors' browsers.
+ */
+const jsonBodiesOnly: Koa.Middleware = async (ctx, next) => {
+  const hasBody = ctx.request.length > 0 || ctx.get('Transfer-Encoding') !== '';
+  if (hasBody && !ctx.is('application/json', 'application/*+json')) {
+    throw new DomainError('VALIDATION_FAILED', 'Send the body as application/json', {
+      fields: [{ field: 'body', reason: 'unsupported_media_type', message: 'The body must be JSON (Content-Type: application/json)' }],
+    });
+  }
+  await next();
+};
+
 /** Builds the Koa app from already constructed dependencies; it constructs nothing itself. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
@@ -61,7 +77,8 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   if (deps.assets) app.use(deps.assets);
-  app.use(koaBody({ json: true, multipart: false, urlencoded: true, jsonLimit: '64kb', formLimit: '64kb', text: false }));
+  app.use(jsonBodiesOnly);
+  app.use(koaBody({ json: true, multipart: false, urlencoded: false, jsonLimit: '64kb', text: false }));
   for (const router of platformRouters) {
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   }
