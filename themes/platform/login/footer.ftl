@@ -9,7 +9,7 @@
 <#macro content>
   <#assign signUpUrl = realm.getAttribute("platformSignUpUrl")!"">
   <#-- Not once Keycloak knows who is signing in (e.g. re-authentication to link a Google account). -->
-  <#if signUpUrl?has_content && (pageId == "login-username" || pageId == "login") && !usernameHidden?? && !(auth?has_content && auth.showUsername())>
+  <#if signUpUrl?has_content && (pageId == "login-username" || pageId == "login") && !usernameHidden?? && !registrationDisabled?? && !(auth?has_content && auth.showUsername())>
     <div id="kc-registration" class="${properties.kcLoginMainFooterBand!}">
       <div class="${properties.kcLoginMainFooterBandItem!}">
         <span>${msg("noAccount")}
