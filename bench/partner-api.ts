@@ -63,11 +63,34 @@ interface Run {
   p99: number;
   non2xx: number;
   errors: number;
+  /** CPU time the server process spent per request (µs): comparable even on a busy machine. */
+  cpuUsPerRequest: number | undefined;
 }
 
-async function load(opts: autocannon.Options): Promise<Run> {
+/** User + system CPU time of a process in ms (Linux /proc; clock ticks are 10 ms here). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+async function load(opts: autocannon.Options, server?: ChildProcess): Promise<Run> {
+  const before = cpuMs(server?.pid);
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...opts });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  const after = cpuMs(server?.pid);
+  const requests = result.requests.total;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    cpuUsPerRequest: before === undefined || after === undefined || requests === 0 ? undefined : ((after - before) * 1000) / requests,
+  };
 }
 
 async function json(url: string, init: RequestInit): Promise<Record<string, any>> {
@@ -96,9 +119,11 @@ try {
   await orm.close();
 
   const bffUrl = `http://127.0.0.1:${bffPort}`;
-  children.push(await startChild([path.join(repo, 'bff/src/main.ts')], env, `${bffUrl}/healthz`));
+  const bffProcess = await startChild([path.join(repo, 'bff/src/main.ts')], env, `${bffUrl}/healthz`);
+  children.push(bffProcess);
   const barePort = await freePort();
-  children.push(await startChild([path.join(repo, 'bench/bare-koa-redis.ts'), String(barePort), stack.settings.redisUrl, `${keys.prefix}bare:`], {}));
+  const bareProcess = await startChild([path.join(repo, 'bench/bare-koa-redis.ts'), String(barePort), stack.settings.redisUrl, `${keys.prefix}bare:`], {});
+  children.push(bareProcess);
 
   // A trusted partner with an autoEnroll appKey, and one enrolled DBP user.
   const { admin, close } = await buildPartnerAdmin(config);
@@ -125,8 +150,8 @@ try {
   await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body, duration: 2 });
 
   // ------------------------------------------------------------------------------------- POST
-  const bare = await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  const post = await load({ url: `${bffUrl}/api/auth/v1`, method: 'POST', headers, body });
+  const bare = await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body }, bareProcess);
+  const post = await load({ url: `${bffUrl}/api/auth/v1`, method: 'POST', headers, body }, bffProcess);
 
   // -------------------------------------------------------------------------------------- GET
   // Each authToken is exchanged once, so the GET run needs as many fresh ones as it can use.
@@ -175,15 +200,19 @@ try {
       },
     ],
   });
-  const get = await load({
-    url: bffUrl,
-    method: 'GET',
-    requests: [{ setupRequest: (req) => ({ ...req, path: `/api/auth/v1/${pool.pop() ?? 'exhausted'}` }) }],
-  });
+  const get = await load(
+    {
+      url: bffUrl,
+      method: 'GET',
+      requests: [{ setupRequest: (req) => ({ ...req, path: `/api/auth/v1/${pool.pop() ?? 'exhausted'}` }) }],
+    },
+    bffProcess,
+  );
 
   // ------------------------------------------------------------------------------------ report
   const row = (name: string, r: Run) =>
-    `${name.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   non-2xx ${r.non2xx}   errors ${r.errors}`;
+    `${name.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ` +
+    `non-2xx ${r.non2xx}   errors ${r.errors}${r.cpuUsPerRequest === undefined ? '' : `   server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/request`}`;
   console.log(`\npartner API, ${CONNECTIONS} connections, ${DURATION_S} s each, this machine:`);
   console.log(row('bare Koa + Redis SET (baseline)', bare));
   console.log(row('POST /api/auth/v1 (enrolled user)', post));

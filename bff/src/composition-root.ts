@@ -31,6 +31,7 @@ import { userManagementRouter } from './flows/user-management/routes.ts';
 import { createApp } from './http/app.ts';
 import { loadOpenApi } from './http/openapi.ts';
 import { staticAssets } from './http/static-assets.ts';
+import { loadPortalBuild, portalRouter } from './portal/portal.ts';
 import { FieldEncryption, parseKeyRing } from './kernel/crypto/field-encryption.ts';
 import { FlowRuntime } from './kernel/flow/index.ts';
 import { createLogger, type Logger } from './kernel/logger.ts';
@@ -183,6 +184,9 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     defaultPhoneCountry: config.defaultPhoneCountry,
   });
 
+  const portal = loadPortalBuild();
+  if (!portal) logger.warn('the portal is not built (node portal/build.ts): /portal/ answers 503');
+
   const app = createApp({
     logger,
     readinessTimeoutMs: config.readinessTimeoutMs,
@@ -202,6 +206,14 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     unitOfWork: requestContext(orm.em),
     routers: [
       signUpPagesRouter({ keycloakUrl: config.keycloakUrl, realm: config.realm }),
+      portalRouter({
+        keycloakUrl: config.keycloakUrl,
+        realm: config.realm,
+        clientId: config.portalClientId,
+        stateIdp: config.portalStateIdp,
+        googleIdp: config.portalGoogleIdp,
+        build: portal,
+      }),
       signUpApiRouter({ otp, accounts, defaultPhoneCountry: config.defaultPhoneCountry }),
       userManagement,
       partnerEnrollment,
@@ -214,7 +226,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         defaultTenant: 'custodian',
       }),
     ],
-    assets: staticAssets(signUpAssets),
+    assets: staticAssets({ ...signUpAssets, ...portal?.assets }),
   });
 
   return {
@@ -245,7 +257,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
 
 /** Partner settings and administration; shared by the container and `npm run partner` (the CLI). */
 function partnerComponents(config: Config, deps: { orm: Orm; serviceAccountTokens: ServiceAccountTokens }) {
-  const store = new PartnerStore({ em: deps.orm.em });
+  const store = new PartnerStore({ em: deps.orm.em, cacheMs: config.partnerCacheSeconds * 1000 });
   const clients = new KeycloakPartnerClients({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: deps.serviceAccountTokens, audience: config.clientId });
   return { store, admin: partnerAdmin({ store, clients }) };
 }

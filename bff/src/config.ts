@@ -66,6 +66,7 @@ const entries = {
   },
   fieldEncryptionActiveKey: { env: 'FIELD_ENCRYPTION_ACTIVE_KEY', schema: z.string().min(1).default('dev1'), doc: 'kid of FIELD_ENCRYPTION_KEYS that seals new values' },
   partnerAuthTokenTtlSeconds: { env: 'PARTNER_AUTH_TOKEN_TTL_SECONDS', schema: z.coerce.number().int().min(60).max(3600).default(900), doc: 'lifetime of a partner authToken (and of the PII kept with it)' },
+  partnerCacheSeconds: { env: 'PARTNER_CACHE_SECONDS', schema: z.coerce.number().int().min(0).max(60).default(5), doc: "how long a process answers an enrolled user's POST from memory; settings changed by another process (CLI, another BFF) apply within it; 0 reads every time" },
   partnerKbaMaxAttempts: { env: 'PARTNER_KBA_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).max(10).default(3), doc: 'wrong KBA answer sets an authToken allows before it dies' },
   partnerUserTokenClientId: { env: 'PARTNER_USER_TOKEN_CLIENT_ID', schema: z.string().min(1).default('partner-user-tokens'), doc: 'confidential client that obtains userTokens with the JWT authorization grant' },
   partnerUserTokenClientSecret: { env: 'PARTNER_USER_TOKEN_CLIENT_SECRET', schema: z.string().min(8).default('dev-partner-user-tokens-secret'), doc: "that client's secret", devDefault: true },
@@ -87,6 +88,9 @@ const entries = {
   emailConfirmationCooldownSeconds: { env: 'EMAIL_CONFIRMATION_COOLDOWN_SECONDS', schema: z.coerce.number().int().min(0).default(60), doc: 'least time between two confirmation mails to one address (0: none)' },
   emailConfirmationMailsPerHour: { env: 'EMAIL_CONFIRMATION_MAILS_PER_HOUR', schema: z.coerce.number().int().positive().default(5), doc: 'confirmation resends one address may ask for per hour' },
   emailConfirmationRequestsPerIpPerHour: { env: 'EMAIL_CONFIRMATION_REQUESTS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'confirmation resends one client IP may ask for per hour' },
+  portalClientId: { env: 'PORTAL_CLIENT_ID', schema: z.string().min(1).default('portal'), doc: 'public client the demo portal (/portal/) signs in with (keycloak-js, code + PKCE)' },
+  portalStateIdp: { env: 'PORTAL_STATE_IDP', schema: z.string().min(1).default('state-demo'), doc: "IdP alias of the portal's \"Sign in with your state\" (keycloak-js idpHint)" },
+  portalGoogleIdp: { env: 'PORTAL_GOOGLE_IDP', schema: z.string().min(1).default('google-demo'), doc: "IdP alias of the portal's \"Sign in with Google\" (google when the real Google IdP is configured)" },
 } as const;
 
 type Entries = typeof entries;

@@ -62,6 +62,24 @@ describe('PartnerStore', () => {
     expect(rows).toHaveLength(1);
   });
 
+  it('keeps enrolled resolutions for cacheMs: its own changes clear them, another process is seen after cacheMs', async () => {
+    let now = Date.now();
+    const cached = new PartnerStore({ em: orm.em, cacheMs: 5_000, now: () => new Date(now) });
+    const other = new PartnerStore({ em: orm.em });
+    await cached.createPartner({ clientId: 'bank-e', name: 'E', trustAuth: false, appKeys: [{ appKey: 'e-app', autoEnroll: false, kbaBypass: false }] });
+    expect((await cached.resolve('e-app', 'new-user'))?.userId).toBeNull();
+    await other.map('e-app', 'new-user', '6f1c2a9e-0000-4000-8000-0000000000ee');
+    // Not enrolled is never kept: the new mapping is seen at once.
+    expect((await cached.resolve('e-app', 'new-user'))?.userId).toBe('6f1c2a9e-0000-4000-8000-0000000000ee');
+
+    await other.updatePartner('bank-e', { enabled: false });
+    expect((await cached.resolve('e-app', 'new-user'))?.clientEnabled).toBe(true);
+    now += 5_000;
+    expect((await cached.resolve('e-app', 'new-user'))?.clientEnabled).toBe(false);
+    await cached.updatePartner('bank-e', { enabled: true });
+    expect((await cached.resolve('e-app', 'new-user'))?.clientEnabled).toBe(true);
+  });
+
   it("refuses a taken client id and another partner's appKey, changing nothing", async () => {
     await partners.createPartner({ clientId: 'bank-c', name: 'C', trustAuth: false, appKeys: [{ appKey: 'c-app', autoEnroll: false, kbaBypass: false }] });
     expect(await errorCode(partners.createPartner({ clientId: 'bank-c', name: 'C2', trustAuth: true, appKeys: [] }))).toBe('CONFLICT');

@@ -29,6 +29,8 @@ export interface PartnerSettings {
   updatedAt: Date;
 }
 
+const MAX_CACHED = 50_000;
+
 /**
  * Partner settings and DBP user mappings in PostgreSQL. Every method works in a fork of its own and
  * writes immediately: nothing depends on a later flush.
@@ -36,17 +38,39 @@ export interface PartnerSettings {
 export class PartnerStore {
   readonly #em: EntityManager;
   readonly #now: () => Date;
+  readonly #cacheMs: number;
+  /** Resolutions of enrolled users (a mapping never changes), for `cacheMs`; bounded, oldest out. */
+  readonly #enrolled = new Map<string, { resolution: AppKeyResolution; until: number }>();
 
-  constructor(deps: { em: EntityManager; now?: () => Date }) {
+  constructor(deps: { em: EntityManager; now?: () => Date; cacheMs?: number }) {
     this.#em = deps.em;
     this.#now = deps.now ?? (() => new Date());
+    this.#cacheMs = deps.cacheMs ?? 0;
   }
 
   /**
    * The hot path of `POST /api/auth/v1`: settings and mapping in one round trip (a primary-key
    * lookup on each table). Null for an unknown appKey.
+   *
+   * An enrolled user's resolution is kept in memory for `cacheMs`: partners ask for the same users
+   * again and again, and the answer only changes when an admin changes the partner. Changes through
+   * this store clear it at once; changes by another process (the CLI, another BFF) apply within
+   * `cacheMs`. Users who are not enrolled are always read, so a new mapping is seen at once.
    */
   async resolve(appKey: string, dbpUserId: string): Promise<AppKeyResolution | null> {
+    const key = `${appKey}\u0000${dbpUserId}`;
+    const now = this.#now().getTime();
+    const cached = this.#enrolled.get(key);
+    if (cached && cached.until > now) return cached.resolution;
+    const resolution = await this.#read(appKey, dbpUserId);
+    if (this.#cacheMs > 0 && resolution?.userId) {
+      if (this.#enrolled.size >= MAX_CACHED) this.#enrolled.delete(this.#enrolled.keys().next().value!);
+      this.#enrolled.set(key, { resolution, until: now + this.#cacheMs });
+    }
+    return resolution;
+  }
+
+  async #read(appKey: string, dbpUserId: string): Promise<AppKeyResolution | null> {
     const rows = await this.#em.getConnection().execute<
       { client_id: string; enabled: boolean; trust_auth: boolean; auto_enroll: boolean; kba_bypass: boolean; user_id: string | null }[]
     >(
@@ -134,11 +158,13 @@ export class PartnerStore {
         em.create(PartnerAppKeySchema, { appKey: k.appKey, clientId: input.clientId, autoEnroll: k.autoEnroll, kbaBypass: k.kbaBypass, createdAt: now, updatedAt: now });
       }
     });
+    this.#enrolled.clear();
     return (await this.getPartner(input.clientId))!;
   }
 
   async updatePartner(clientId: string, changes: { name?: string; trustAuth?: boolean; enabled?: boolean }): Promise<PartnerSettings> {
     const updated = await this.#em.fork().nativeUpdate(PartnerClientSchema, { clientId }, { ...changes, updatedAt: this.#now() });
+    this.#enrolled.clear();
     if (updated === 0) throw new DomainError('NOT_FOUND', 'No such partner');
     return (await this.getPartner(clientId))!;
   }
@@ -158,6 +184,7 @@ export class PartnerStore {
         em.create(PartnerAppKeySchema, { appKey: key.appKey, clientId, autoEnroll: key.autoEnroll, kbaBypass: key.kbaBypass, createdAt: now, updatedAt: now });
       }
     });
+    this.#enrolled.clear();
     return (await this.getPartner(clientId))!;
   }
 

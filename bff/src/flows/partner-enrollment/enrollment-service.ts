@@ -138,9 +138,10 @@ export class PartnerEnrollmentService {
     try {
       actor.start();
       act();
-      let snapshot: AnyMachineSnapshot;
+      let snapshot: AnyMachineSnapshot = actor.getSnapshot();
       try {
-        snapshot = await waitFor(actor, isAtRest, { timeout: this.#settleTimeoutMs });
+        // Most steps come to rest synchronously (a decision, no effect): no need for a waiter then.
+        if (!isAtRest(snapshot)) snapshot = await waitFor(actor, isAtRest, { timeout: this.#settleTimeoutMs });
       } catch (error) {
         const current = actor.getSnapshot();
         if (current.status === 'error') throw current.error;

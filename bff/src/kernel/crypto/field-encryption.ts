@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
 /**
  * Authenticated encryption of single values at rest (PII, identifier handoffs): AES-256-GCM with a
@@ -27,7 +27,8 @@ export interface FieldKeyRing {
 }
 
 export class FieldEncryption {
-  readonly #keys: ReadonlyMap<string, Buffer>;
+  /** KeyObjects made once: turning raw bytes into a key on every call costs more than the cipher. */
+  readonly #keys: ReadonlyMap<string, KeyObject>;
   readonly #activeKeyId: string;
 
   constructor(ring: FieldKeyRing) {
@@ -36,7 +37,7 @@ export class FieldEncryption {
       if (key.length !== KEY_BYTES) throw new FieldEncryptionError(`key ${kid} must be ${KEY_BYTES} bytes`);
     }
     if (!ring.keys.has(ring.activeKeyId)) throw new FieldEncryptionError(`the active key ${ring.activeKeyId} is not in the key ring`);
-    this.#keys = ring.keys;
+    this.#keys = new Map([...ring.keys].map(([kid, key]) => [kid, createSecretKey(key)]));
     this.#activeKeyId = ring.activeKeyId;
   }
 
