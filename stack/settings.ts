@@ -29,6 +29,7 @@ export interface StackSettings {
   googleDemoClientSecret: string; // GOOGLE_DEMO_CLIENT_SECRET
   demoPartnerClientSecret: string; // DEMO_PARTNER_CLIENT_SECRET
   demoUserPassword: string; // DEMO_USER_PASSWORD
+  partnerDemoPort: number; // PARTNER_DEMO_PORT (the demo partner's page, stack/partner-demo)
 }
 
 const num = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
@@ -69,6 +70,7 @@ export function devSettings(env: NodeJS.ProcessEnv = process.env): StackSettings
     googleDemoClientSecret: str(env, 'GOOGLE_DEMO_CLIENT_SECRET', 'dev-google-demo-secret'),
     demoPartnerClientSecret: str(env, 'DEMO_PARTNER_CLIENT_SECRET', 'dev-demo-bank-secret'),
     demoUserPassword: str(env, 'DEMO_USER_PASSWORD', 'Demo#Pass2026'),
+    partnerDemoPort: num(env, 'PARTNER_DEMO_PORT', 3100),
   };
 }
 

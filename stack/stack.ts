@@ -3,6 +3,8 @@ import { startInbox, type Inbox } from './inbox.ts';
 import { ensureKeycloakDistribution, startKeycloak, type KeycloakInstance } from './keycloak.ts';
 import { realmConfigDir, repoRoot, runDir } from './paths.ts';
 import { ensureDatabase } from '../bff/src/persistence/ensure-database.ts';
+import { ensurePortalBuilt } from '../portal/build.ts';
+import { DEMO_PARTNER, demoAppKeyArgs } from './partner-demo/demo-partner.ts';
 import { assertPortFree, checkPostgres, checkRedis } from './preflight.ts';
 import { httpOk, onStopEverything, startProcess, waitFor, type ManagedProcess } from './processes.ts';
 import { applyRealmConfig, type Change } from './realm/apply.ts';
@@ -21,6 +23,8 @@ export interface RunningStack {
   keycloak: KeycloakInstance;
   realmChanges: Change[];
   bff?: { url: string; process: ManagedProcess };
+  /** The demo partner's page (with `demo` and the BFF). */
+  partnerDemoUrl?: string;
   processes: ManagedProcess[];
   stop(): Promise<void>;
 }
@@ -42,6 +46,7 @@ export async function startStack(
     [s.smtpPort, 'SMTP', 'SMTP_PORT'],
     [s.inboxPort, 'dev inbox', 'INBOX_PORT'],
     ...(opts.startBff ? [[s.bffPort, 'BFF', 'BFF_PORT'] as const] : []),
+    ...(opts.startBff && opts.demo ? [[s.partnerDemoPort, 'demo partner', 'PARTNER_DEMO_PORT'] as const] : []),
   ] as const) {
     await assertPortFree(port, what, variable);
   }
@@ -122,8 +127,7 @@ export async function startStack(
           command: process.execPath,
           args: [
             path.join(repoRoot, 'bff', 'src', 'flows', 'partner-admin', 'cli.ts'),
-            'register', '--if-absent', '--client-id', 'partner-demo-bank', '--name', 'Demo Bank',
-            '--app-key', 'demo-bank-standard', '--app-key', 'demo-bank-consent:auto-enroll:kba-bypass',
+            'register', '--if-absent', '--client-id', DEMO_PARTNER.clientId, '--name', DEMO_PARTNER.name, ...demoAppKeyArgs(),
           ],
           logFile: path.join(instanceDir, 'demo-partner.log'),
           env,
@@ -131,6 +135,8 @@ export async function startStack(
         if ((await partner.exited) !== 0) throw new Error(`demo partner registration failed; see ${partner.logFile}`);
         log('==> demo partner partner-demo-bank registered (appKeys demo-bank-standard, demo-bank-consent)');
       }
+      // The portal the BFF serves at /portal/ (git-ignored build output; rebuilt when its sources changed).
+      await ensurePortalBuilt(log);
       const proc = startProcess({
         name: 'bff',
         command: process.execPath,
@@ -143,7 +149,27 @@ export async function startStack(
       await waitFor('BFF', () => httpOk(`${url}/readyz`), { timeoutMs: 60_000, abortIf: exitedReason(proc) });
       bff = { url, process: proc };
     }
-    return { settings: s, inbox, upstreamUrl, keycloak, realmChanges, ...(bff ? { bff } : {}), processes, stop };
+    let partnerDemoUrl: string | undefined;
+    if (opts.startBff && opts.demo) {
+      const demo = startProcess({
+        name: 'partner-demo',
+        command: process.execPath,
+        args: [path.join(repoRoot, 'stack', 'partner-demo', 'main.ts')],
+        logFile: path.join(instanceDir, 'partner-demo.log'),
+        env: {
+          PARTNER_DEMO_PORT: String(s.partnerDemoPort),
+          BFF_PUBLIC_URL: s.bffPublicUrl,
+          BFF_URL: `http://127.0.0.1:${s.bffPort}`,
+          KEYCLOAK_URL: s.keycloakPublicUrl,
+          PLATFORM_REALM: s.platformRealm,
+          DEMO_PARTNER_CLIENT_SECRET: s.demoPartnerClientSecret,
+        },
+      });
+      processes.push(demo);
+      partnerDemoUrl = `http://localhost:${s.partnerDemoPort}`;
+      await waitFor('demo partner', () => httpOk(`http://127.0.0.1:${s.partnerDemoPort}/`), { timeoutMs: 30_000, abortIf: exitedReason(demo) });
+    }
+    return { settings: s, inbox, upstreamUrl, keycloak, realmChanges, ...(bff ? { bff } : {}), ...(partnerDemoUrl ? { partnerDemoUrl } : {}), processes, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -169,6 +195,8 @@ export function bffEnv(s: StackSettings, upstreamUrl: string): Record<string, st
     // The dev inbox: its SMTP server (SMTP_HOST's default is this machine) and its SMS gateway sink.
     SMTP_PORT: String(s.smtpPort),
     SMS_GATEWAY_URL: `http://127.0.0.1:${s.inboxPort}/sms`,
+    // The portal's "Sign in with Google" uses the real Google IdP when realm-config enabled it (realmEnv).
+    ...(process.env.GOOGLE_CLIENT_ID && process.env.GOOGLE_CLIENT_SECRET ? { PORTAL_GOOGLE_IDP: 'google' } : {}),
   };
 }
 

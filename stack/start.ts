@@ -31,6 +31,8 @@ try {
 const s = settings;
 const kc = s.keycloakPublicUrl;
 const rows: [string, string][] = [
+  ['Portal (sign in, profile)', `${s.bffPublicUrl}/portal/`],
+  ['Partner super component demo', `${stack!.partnerDemoUrl}  (Demo Bank embedding the platform's component)`],
   ['Keycloak admin console', `${kc}/admin/  (${s.keycloakAdminUser} / ${s.keycloakAdminPassword})`],
   ['Login page (account console)', `${kc}/realms/${s.platformRealm}/account/`],
   ['Sign-up page', `${s.bffPublicUrl}/signup`],

@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { ensurePortalBuilt } from '../../portal/build.ts';
 import { runDir } from '../../stack/paths.ts';
 import { devSettings, type StackSettings } from '../../stack/settings.ts';
 import { postgresAdminUrl, startStack } from '../../stack/stack.ts';
@@ -40,6 +41,8 @@ async function freePort(): Promise<number> {
 }
 
 export default async function setup(project: TestProject) {
+  // The BFFs the tests start serve the portal from its build output (git-ignored): build it if stale.
+  await ensurePortalBuilt((l) => console.log(`[e2e setup] ${l}`));
   // Iterating on one test file: `node test/setup/shared-stack.ts` keeps a stack up and writes this file.
   const shared = process.env.E2E_STACK_FILE;
   if (shared) {

@@ -15,6 +15,7 @@ import { partnerEnrollmentRouter, type PartnerEnrollmentRouteDeps } from '../flo
 import { userManagementRouter } from '../flows/user-management/routes.ts';
 import type { UserManagementDeps } from '../flows/user-management/use-cases.ts';
 import { createLogger } from '../kernel/logger.ts';
+import { portalRouter } from '../portal/portal.ts';
 import { createApp, listRoutes, type AppDeps } from './app.ts';
 import { OPENAPI_FILE, documentedRoutes, loadOpenApi, type RouteInfo } from './openapi.ts';
 
@@ -26,6 +27,7 @@ import { OPENAPI_FILE, documentedRoutes, loadOpenApi, type RouteInfo } from './o
 function buildApp(extraRouters: Router[] = []): Koa {
   const flowRouters = [
     signUpPagesRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform' }),
+    portalRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform', clientId: 'portal', stateIdp: 'state-demo', googleIdp: 'google-demo', build: undefined }),
     signUpApiRouter(unusedDeps<SignUpDeps>()),
     userManagementRouter(unusedDeps<UserManagementDeps>()),
     partnerEnrollmentRouter(unusedDeps<PartnerEnrollmentRouteDeps>()),

@@ -1,0 +1,282 @@
+import { api, explain, explainField, Problem } from '../api.ts';
+import { busy, clearFieldErrors, field, h, showFieldError } from '../dom.ts';
+import { format, initialLanguage, LANGUAGES, MESSAGES, rememberLanguage, type Language, type Messages } from '../messages.ts';
+
+/**
+ * The partner "super component" (seed 003): a page of the platform that a digital banking platform
+ * (DBP) embeds in an iframe, handing it the authToken its server got from POST /api/auth/v1 in the
+ * URL fragment (`#authToken=…&lang=hi`; a fragment never reaches a server or a Referer). It asks
+ * GET /api/auth/v1/{authToken} what the token leads to and renders it:
+ *   200 -> credit overview of the user behind the userToken
+ *   202 -> prefilled enrollment form -> POST …/kba -> questions -> POST …/kba/answers -> overview
+ *   203 -> consent page -> PATCH -> overview
+ *   404 -> the link is unknown, expired or used
+ * It tells the embedding page its height and state by postMessage (never a token): see
+ * docs/decisions/0010-portal-and-partner-demo.md.
+ */
+interface Pii {
+  firstName: string;
+  lastName: string;
+  dob: string;
+  email?: string;
+  phone?: string;
+  ssn?: string;
+  address?: Record<string, string>;
+}
+interface UserToken {
+  userToken: string;
+  expiresAt: string;
+}
+interface Question {
+  id: string;
+  text: string;
+}
+
+const LOGO = new URL('../../../themes/platform/login/resources/img/logo.svg', import.meta.url).href;
+const root = document.getElementById('app')!;
+const fragment = new URLSearchParams(location.hash.slice(1));
+const authToken = fragment.get('authToken') ?? '';
+// The token is read once; it leaves the address bar (and the iframe's history) at once.
+history.replaceState(null, '', location.pathname);
+let lang: Language = initialLanguage(fragment.get('lang'));
+let m: Messages = MESSAGES[lang];
+let redraw: () => void = () => {};
+
+const path = (suffix = '') => `/api/auth/v1/${encodeURIComponent(authToken)}${suffix}`;
+
+/** Height and state for the embedding page; `*` is fine: neither is a secret. */
+function tell(message: Record<string, unknown>) {
+  parent.postMessage({ source: 'platform-super-component', ...message }, '*');
+}
+new ResizeObserver(() => tell({ type: 'resize', height: Math.ceil(document.documentElement.scrollHeight) })).observe(document.body);
+
+function setLanguage(next: Language) {
+  lang = next;
+  m = MESSAGES[lang];
+  rememberLanguage(lang);
+  document.documentElement.lang = lang;
+  redraw();
+}
+
+function screen(state: string, title: string, opts: { alert?: string; notice?: string }, ...content: (Node | false | null)[]) {
+  document.title = `${title} · ${m.productName}`;
+  document.body.dataset.state = state;
+  tell({ type: 'state', state });
+  const heading = h('h1', { id: 'title', tabindex: '-1' }, title);
+  root.replaceChildren(
+    h(
+      'main',
+      { class: 'card' },
+      h(
+        'div',
+        { class: 'card-header' },
+        heading,
+        h(
+          'nav',
+          { class: 'languages', 'aria-label': m.languages },
+          LANGUAGES.map((l) => h('button', { type: 'button', class: 'link', lang: l, 'aria-pressed': String(l === lang), onclick: () => l !== lang && setLanguage(l) }, MESSAGES[l].languageName)),
+        ),
+      ),
+      h('div', { id: 'alert', class: 'alert', role: 'alert', hidden: !opts.alert }, opts.alert ?? ''),
+      h('p', { id: 'notice', class: 'notice', role: 'status', hidden: !opts.notice }, opts.notice ?? ''),
+      ...content,
+      h('p', { class: 'secured' }, h('img', { src: LOGO, alt: '', width: '20', height: '20' }), format(m.sc.poweredBy, m.productName)),
+    ),
+  );
+  return heading;
+}
+
+function say(text: string | undefined) {
+  const el = document.getElementById('alert');
+  if (!el) return;
+  el.textContent = text ?? '';
+  el.hidden = !text;
+  if (text) el.focus();
+}
+
+// ---- screens ----
+
+function showChecking() {
+  redraw = showChecking;
+  screen('checking', m.sc.title, {}, h('p', { class: 'lead' }, m.sc.checking));
+}
+
+function showNotFound() {
+  redraw = showNotFound;
+  screen('expired', m.sc.notFoundTitle, {}, h('p', { class: 'lead', id: 'expired' }, m.sc.notFound)).focus();
+}
+
+function showFailure(err: unknown, retry: () => void) {
+  redraw = () => showFailure(err, retry);
+  const text = err instanceof Problem && err.status === 409 ? m.sc.busy : explain(err, m, lang);
+  screen('error', m.sc.title, { alert: text }, h('button', { type: 'button', class: 'primary', onclick: retry }, m.tryAgain)).focus();
+}
+
+/** Claims of the userToken, for display only: the component's server-side peer verifies it. */
+function claimsOf(jwt: string): Record<string, unknown> {
+  const payload = jwt.split('.')[1] ?? '';
+  const json = new TextDecoder().decode(Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)));
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+function showOverview(token: UserToken) {
+  redraw = () => showOverview(token);
+  const claims = claimsOf(token.userToken);
+  const name = String(claims.given_name ?? claims.name ?? claims.preferred_username ?? '');
+  const time = new Date(token.expiresAt).toLocaleTimeString(lang === 'hi' ? 'hi-IN' : 'en-IN', { timeStyle: 'short' });
+  screen(
+    'overview',
+    m.sc.title,
+    {},
+    h('p', { class: 'lead', id: 'overview' }, format(m.sc.overviewLead, name)),
+    h(
+      'div',
+      { class: 'score', role: 'group', 'aria-label': m.sc.score },
+      h('span', { class: 'score-label' }, m.sc.score),
+      h('span', { class: 'score-value' }, '742'),
+      h('span', { class: 'badge ok' }, m.sc.scoreBand),
+    ),
+    h('p', { class: 'hint' }, m.sc.demoData),
+    h(
+      'section',
+      { 'aria-labelledby': 'account-heading' },
+      h('h2', { id: 'account-heading' }, m.sc.account),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, m.sc.username),
+        h('dd', { id: 'username' }, String(claims.preferred_username ?? '')),
+        h('dt', {}, m.sc.userId),
+        h('dd', { id: 'user-id' }, String(claims.sub ?? '')),
+        h('dt', {}, m.sc.tokenValidUntil),
+        h('dd', {}, time),
+      ),
+    ),
+  ).focus();
+}
+
+/** 202: the partner's PII, prefilled and correctable, then the KBA questions. */
+function showEnrollment(pii: Pii, opts: { alert?: string } = {}) {
+  redraw = () => showEnrollment(pii, opts);
+  const form: HTMLFormElement = h(
+    'form',
+    { class: 'stack', id: 'enrollment', novalidate: true },
+    h('p', { class: 'lead' }, m.sc.enrollLead),
+    field({ id: 'firstName', label: m.firstName, value: pii.firstName, autocomplete: 'given-name', required: true }),
+    field({ id: 'lastName', label: m.lastName.replace(/ \(.*\)$/, ''), value: pii.lastName, autocomplete: 'family-name', required: true }),
+    field({ id: 'dob', label: m.sc.dob, value: pii.dob, type: 'date', autocomplete: 'bday', required: true }),
+    field({ id: 'ssn', label: m.sc.ssn, value: pii.ssn ?? '', autocomplete: 'off', inputmode: 'numeric' }),
+    h('button', { type: 'submit', class: 'primary' }, m.sc.continue),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    clearFieldErrors(form);
+    say(undefined);
+    const value = (id: string) => (form.elements.namedItem(id) as HTMLInputElement).value.trim();
+    const confirmed: Pii = { ...pii, firstName: value('firstName'), lastName: value('lastName'), dob: value('dob') };
+    if (value('ssn')) confirmed.ssn = value('ssn');
+    else delete confirmed.ssn;
+    void busy(form, async () => {
+      try {
+        const { body } = await api<{ questions: Question[]; attemptsLeft: number }>('POST', path('/kba'), { body: { pii: confirmed }, lang });
+        showQuestions(confirmed, body.questions, body.attemptsLeft);
+      } catch (err) {
+        if (err instanceof Problem && err.status === 404) return showNotFound();
+        const fields = err instanceof Problem ? err.fields : [];
+        const placed = fields.filter((f) => showFieldError(form, f.field.replace(/^pii\./, ''), explainField(f, m, lang)));
+        if (err instanceof Problem && err.code === 'IDENTITY_NOT_VERIFIABLE') return say(m.sc.notVerifiable);
+        say(placed.length > 0 && placed.length === fields.length ? m.checkFields : explain(err, m, lang));
+      }
+    });
+  });
+  screen('enrollment', m.sc.enrollTitle, opts, form).focus();
+}
+
+function showQuestions(pii: Pii, questions: Question[], attemptsLeft: number, alert?: string) {
+  redraw = () => showQuestions(pii, questions, attemptsLeft, alert);
+  const form: HTMLFormElement = h(
+    'form',
+    { class: 'stack', id: 'kba', novalidate: true },
+    h('p', { class: 'lead' }, m.sc.kbaLead),
+    questions.map((q) => field({ id: `q-${q.id}`, label: q.text, required: true })),
+    h('p', { class: 'hint', id: 'attempts-left' }, format(m.sc.attemptsLeft, String(attemptsLeft))),
+    h('button', { type: 'submit', class: 'primary' }, m.sc.verify),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    clearFieldErrors(form);
+    say(undefined);
+    const answers = questions.map((q) => ({ questionId: q.id, answer: (form.elements.namedItem(`q-${q.id}`) as HTMLInputElement).value.trim() }));
+    const empty = answers.filter((a) => a.answer === '');
+    if (empty.length > 0) {
+      for (const a of empty) showFieldError(form, `q-${a.questionId}`, m.reasons.required!);
+      return say(m.checkFields);
+    }
+    void busy(form, async () => {
+      try {
+        showOverview((await api<UserToken>('POST', path('/kba/answers'), { body: { answers }, lang })).body);
+      } catch (err) {
+        if (err instanceof Problem && err.status === 404) return showNotFound();
+        if (err instanceof Problem && err.code === 'KBA_FAILED') {
+          const left = Number(err.body.attemptsLeft ?? 0);
+          return showQuestions(pii, questions, left, format(m.sc.kbaFailed, String(left)));
+        }
+        say(explain(err, m, lang));
+      }
+    });
+  });
+  screen('kba', m.sc.kbaTitle, { alert }, form).focus();
+}
+
+/** 203: consent-based enrollment; the account is created only on "I agree" (PATCH). */
+function showConsent(opts: { notice?: string } = {}) {
+  redraw = () => showConsent(opts);
+  const actions: HTMLDivElement = h(
+    'div',
+    { class: 'actions' },
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'primary',
+        id: 'consent',
+        onclick: () =>
+          void busy(actions, async () => {
+            say(undefined);
+            try {
+              showOverview((await api<UserToken>('PATCH', path(), { lang })).body);
+            } catch (err) {
+              if (err instanceof Problem && err.status === 404) return showNotFound();
+              say(err instanceof Problem && err.code === 'CONFLICT' ? m.sc.busy : explain(err, m, lang));
+            }
+          }),
+      },
+      m.sc.consent,
+    ),
+    h('button', { type: 'button', class: 'secondary', id: 'decline', onclick: () => showDeclined() }, m.sc.decline),
+  );
+  screen('consent', m.sc.consentTitle, opts, h('p', { class: 'lead' }, m.sc.consentLead), h('ul', { class: 'points' }, m.sc.consentPoints.map((p) => h('li', {}, p))), actions).focus();
+}
+
+function showDeclined() {
+  redraw = showDeclined;
+  screen('declined', m.sc.consentTitle, {}, h('p', { class: 'lead', id: 'declined' }, m.sc.declined)).focus();
+}
+
+async function start() {
+  document.documentElement.lang = lang;
+  showChecking();
+  if (!/^[A-Za-z0-9_-]{16,128}$/.test(authToken)) return showNotFound();
+  try {
+    const { status, body } = await api<UserToken | { pii: Pii }>('GET', path(), { lang });
+    if (status === 200) return showOverview(body as UserToken);
+    if (status === 202) return showEnrollment((body as { pii: Pii }).pii);
+    if (status === 203) return showConsent();
+    showFailure(new Problem(status, {}), () => void start());
+  } catch (err) {
+    if (err instanceof Problem && err.status === 404) return showNotFound();
+    showFailure(err, () => void start());
+  }
+}
+
+void start();

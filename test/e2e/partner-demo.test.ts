@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import type { FrameLocator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DEMO_PARTNER } from '../../stack/partner-demo/demo-partner.ts';
+import { startPartnerDemo, type RunningPartnerDemo } from '../../stack/partner-demo/server.ts';
+import { startTestBff, type TestBff } from '../support/bff.ts';
+import { screenshot, useBrowser } from '../support/browser.ts';
+import { adminFor } from '../support/keycloak-admin.ts';
+import { decodeJwt } from '../support/oidc.ts';
+import { testKeyPrefix } from '../support/redis.ts';
+
+/**
+ * The partner super component in Chromium, embedded by the demo partner's page (Demo Bank, its own
+ * origin and server holding the partner's client secret) exactly as `npm start` runs it: the bank's
+ * server gets an authToken from POST /api/auth/v1, the platform's component in the iframe renders
+ * what GET /api/auth/v1/{authToken} answers (202 enrollment with KBA, 203 consent, 200 overview,
+ * 404 expired).
+ */
+type Json = Record<string, any>;
+const stack = inject('stack');
+const realm = stack.settings.platformRealm;
+const admin = adminFor(stack);
+const browser = useBrowser();
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 360, height: 800 };
+const keys = testKeyPrefix('partner-demo');
+
+let bff: TestBff;
+let demo: RunningPartnerDemo;
+beforeAll(async () => {
+  bff = await startTestBff(stack, { REDIS_PREFIX: keys.prefix });
+  // The demo partner's settings, as `npm start` registers them (its Keycloak client is realm-config's).
+  await bff.container.partnerAdmin.registerIfAbsent({
+    clientId: DEMO_PARTNER.clientId,
+    name: DEMO_PARTNER.name,
+    trustAuth: DEMO_PARTNER.trustAuth,
+    appKeys: DEMO_PARTNER.appKeys.map((k) => ({ ...k })),
+  });
+  demo = await startPartnerDemo({
+    port: 0,
+    bffPublicUrl: bff.url,
+    keycloakUrl: stack.keycloakUrl,
+    realm,
+    clientSecret: stack.settings.demoPartnerClientSecret,
+  });
+});
+afterAll(async () => {
+  await demo?.close();
+  await bff?.close();
+  await keys.cleanup();
+});
+
+const customerId = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
+
+/** The bank's credit page for a customer, and the component inside it. */
+async function openCredit(page: Page, customer: string, dbpUserId?: string, lang = 'en'): Promise<FrameLocator> {
+  const query = new URLSearchParams({ customer, lang, ...(dbpUserId ? { dbpUserId } : {}) });
+  await page.goto(`${demo.url}/credit?${query.toString()}`);
+  return page.frameLocator('#super-component');
+}
+
+const componentState = (page: Page) => page.locator('#component-state').innerText();
+
+async function screenshots(page: Page, name: string) {
+  await page.setViewportSize(DESKTOP);
+  await screenshot(page, name);
+  await page.setViewportSize(PHONE);
+  await screenshot(page, `${name}-phone`);
+  await page.setViewportSize(DESKTOP);
+}
+
+async function mappedUser(appKey: string, dbpUserId: string): Promise<string | undefined> {
+  const rows = await bff.container.orm.em
+    .getConnection()
+    .execute<{ user_id: string }[]>('select user_id from partner_user_mapping where app_key = ? and dbp_user_id = ?', [appKey, dbpUserId]);
+  return rows[0]?.user_id;
+}
+
+describe('the demo bank page', () => {
+  it('lists the demo customers and what each shows', async () => {
+    const page = await browser().newPage({ viewport: DESKTOP });
+    await page.goto(demo.url);
+    for (const id of ['open-jordan', 'open-sam', 'open-expired']) expect(await page.locator(`#${id}`).count()).toBe(1);
+    await screenshot(page, 'partner-demo-0-bank');
+    await page.close();
+  });
+});
+
+describe('standard enrollment (appKey demo-bank-standard): 202 -> prefilled form -> KBA -> overview', () => {
+  it('a first visit enrolls through the questions; the next visit shows the overview at once', async () => {
+    const dbpUserId = customerId('jordan');
+    const page = await browser().newPage({ viewport: DESKTOP });
+    let component = await openCredit(page, 'jordan', dbpUserId);
+
+    await component.locator('#enrollment').waitFor();
+    expect(await componentState(page)).toBe('enrollment');
+    expect(await component.locator('#firstName').inputValue()).toBe('Jordan');
+    expect(await component.locator('#lastName').inputValue()).toBe('Lee');
+    expect(await component.locator('#dob').inputValue()).toBe('1990-04-12');
+    await screenshots(page, 'partner-demo-1-enrollment');
+
+    // A typo the person makes: the core has no questions for that person, and says so.
+    await component.locator('#lastName').fill('Leigh');
+    await component.getByRole('button', { name: 'Continue' }).click();
+    await expect.poll(() => component.locator('#alert').innerText()).toBe('We could not find questions for these details. Check them and try again.');
+
+    await component.locator('#lastName').fill('Lee');
+    await component.getByRole('button', { name: 'Continue' }).click();
+    await component.locator('#kba').waitFor();
+    expect(await component.locator('#kba label').allInnerTexts()).toEqual(['On which street did you live in 2015?', 'Which make was the car you financed in 2018?']);
+    expect(await component.locator('#attempts-left').innerText()).toBe('Tries left: 3');
+
+    await component.locator('#q-previous-street').fill('Oak Street');
+    await component.locator('#q-car-make').fill('Honda');
+    await component.getByRole('button', { name: 'Verify' }).click();
+    await expect.poll(() => component.locator('#alert').innerText()).toBe('Some answers are not right. Tries left: 2.');
+    expect(await mappedUser('demo-bank-standard', dbpUserId)).toBeUndefined();
+    await screenshots(page, 'partner-demo-2-kba-wrong');
+
+    await component.locator('#q-previous-street').fill('maple avenue');
+    await component.locator('#q-car-make').fill('Honda');
+    await component.getByRole('button', { name: 'Verify' }).click();
+    await component.locator('#overview').waitFor();
+    expect(await componentState(page)).toBe('overview');
+    expect(await component.locator('#overview').innerText()).toBe('Hello Jordan, here is your credit overview.');
+    const userId = await mappedUser('demo-bank-standard', dbpUserId);
+    expect(userId).toBeDefined();
+    expect(await component.locator('#user-id').innerText()).toBe(userId);
+    const user = (await admin.get<Json>(`/${realm}/users/${userId}`))!;
+    expect(await component.locator('#username').innerText()).toBe(user.username);
+    expect(user).toMatchObject({ firstName: 'Jordan', lastName: 'Lee', enabled: true });
+    await screenshots(page, 'partner-demo-3-overview');
+
+    // Enrolled now: the bank's next authToken leads straight to the overview (200), same user.
+    component = await openCredit(page, 'jordan', dbpUserId);
+    await component.locator('#overview').waitFor();
+    expect(await component.locator('#user-id').innerText()).toBe(userId);
+    await page.close();
+  });
+});
+
+describe('consent enrollment (appKey demo-bank-consent): 203 -> consent -> PATCH -> overview', () => {
+  it('"I agree" creates and maps the account and shows the overview', async () => {
+    const dbpUserId = customerId('sam');
+    const page = await browser().newPage({ viewport: DESKTOP });
+    const component = await openCredit(page, 'sam', dbpUserId);
+    await component.locator('#consent').waitFor();
+    expect(await componentState(page)).toBe('consent');
+    expect(await mappedUser('demo-bank-consent', dbpUserId)).toBeUndefined();
+    await screenshots(page, 'partner-demo-4-consent');
+
+    const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().startsWith(`${bff.url}/api/auth/v1/`));
+    await component.locator('#consent').click();
+    const answer = await patched;
+    expect(answer.status()).toBe(200);
+    await component.locator('#overview').waitFor();
+    const userId = await mappedUser('demo-bank-consent', dbpUserId);
+    expect(userId).toBeDefined();
+    expect(decodeJwt(((await answer.json()) as { userToken: string }).userToken).sub).toBe(userId);
+    expect(await component.locator('#overview').innerText()).toBe('Hello Sam, here is your credit overview.');
+    await page.close();
+  });
+
+  it('"Not now" creates nothing', async () => {
+    const dbpUserId = customerId('sam');
+    const page = await browser().newPage({ viewport: PHONE });
+    const component = await openCredit(page, 'sam', dbpUserId, 'hi');
+    await component.locator('#decline').waitFor();
+    expect(await component.locator('h1').innerText()).toBe('अपना क्रेडिट अवलोकन चालू करें');
+    await component.locator('#decline').click();
+    await component.locator('#declined').waitFor();
+    expect(await componentState(page)).toBe('declined');
+    expect(await mappedUser('demo-bank-consent', dbpUserId)).toBeUndefined();
+    await page.close();
+  });
+});
+
+describe('an unknown or expired authToken (404)', () => {
+  it('says the link expired and how to get a new one', async () => {
+    const page = await browser().newPage({ viewport: DESKTOP });
+    const component = await openCredit(page, 'expired');
+    await component.locator('#expired').waitFor();
+    expect(await componentState(page)).toBe('expired');
+    expect(await component.locator('h1').innerText()).toBe('This link has expired');
+    await screenshots(page, 'partner-demo-5-expired');
+    await page.close();
+  });
+
+  it('a used authToken is gone: opening the same component page again shows the expired message', async () => {
+    const dbpUserId = customerId('sam');
+    const page = await browser().newPage({ viewport: DESKTOP });
+    const component = await openCredit(page, 'sam', dbpUserId);
+    await component.locator('#consent').click();
+    await component.locator('#overview').waitFor();
+    // The same iframe URL (same authToken) loaded again, as a reload would.
+    const src = (await page.locator('#super-component').getAttribute('src'))!;
+    await page.locator('#super-component').evaluate((frame: HTMLIFrameElement, url: string) => {
+      frame.src = 'about:blank';
+      frame.src = url;
+    }, src);
+    await component.locator('#expired').waitFor();
+    await page.close();
+  });
+});
