@@ -1,7 +1,6 @@
 /**
- * Tokens of the user-management API (seed 001), issued by Keycloak.
- * NOTE (partner-enrollment engineer): this file was accidentally overwritten while it was being
- * written in parallel and was restored from what keycloak-user-tokens.ts uses; check it.
+ * Tokens of the user-management API (seed 001), issued by Keycloak (adapter:
+ * bff/src/adapters/keycloak/keycloak-user-tokens.ts).
  */
 export interface TokenSet {
   accessToken: string;
