@@ -103,6 +103,7 @@ describe('docker-compose.yml matches the native stack', () => {
       bff: [s.bffPort],
       upstream: [s.upstreamPort],
       mail: [s.smtpPort, s.inboxPort],
+      'partner-demo': [s.partnerDemoPort],
     };
     const published = Object.fromEntries(serviceNames.map((n) => [n, ports(n)] as const).filter(([, p]) => p.length > 0));
     expect(Object.keys(published).sort()).toEqual(Object.keys(expected).sort());

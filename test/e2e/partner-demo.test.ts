@@ -186,19 +186,19 @@ describe('an unknown or expired authToken (404)', () => {
     await page.close();
   });
 
-  it('a used authToken is gone: opening the same component page again shows the expired message', async () => {
+  it('a used authToken is gone: the same component link opened again shows the expired message', async () => {
     const dbpUserId = customerId('sam');
     const page = await browser().newPage({ viewport: DESKTOP });
     const component = await openCredit(page, 'sam', dbpUserId);
     await component.locator('#consent').click();
     await component.locator('#overview').waitFor();
-    // The same iframe URL (same authToken) loaded again, as a reload would.
+    // The iframe's URL (same authToken) opened anew.
     const src = (await page.locator('#super-component').getAttribute('src'))!;
-    await page.locator('#super-component').evaluate((frame: HTMLIFrameElement, url: string) => {
-      frame.src = 'about:blank';
-      frame.src = url;
-    }, src);
-    await component.locator('#expired').waitFor();
+    expect(src).toMatch(new RegExp(`^${bff.url}/portal/super-component\\.html#authToken=[A-Za-z0-9_-]{43}&lang=en$`));
+    await page.goto(src);
+    await page.locator('#expired').waitFor();
+    // The token left the address bar as soon as the page read it.
+    expect(page.url()).toBe(`${bff.url}/portal/super-component.html`);
     await page.close();
   });
 });

@@ -48,7 +48,8 @@ const path = (suffix = '') => `/api/auth/v1/${encodeURIComponent(authToken)}${su
 function tell(message: Record<string, unknown>) {
   parent.postMessage({ source: 'platform-super-component', ...message }, '*');
 }
-new ResizeObserver(() => tell({ type: 'resize', height: Math.ceil(document.documentElement.scrollHeight) })).observe(document.body);
+// The content's own height (not the document's, which is at least the iframe's): the frame can shrink too.
+new ResizeObserver(() => tell({ type: 'resize', height: Math.ceil(root.getBoundingClientRect().height) })).observe(root);
 
 function setLanguage(next: Language) {
   lang = next;
