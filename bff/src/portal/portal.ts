@@ -78,8 +78,15 @@ export function portalRouter(deps: PortalDeps): Router {
   };
 
   const router = new Router();
-  // The router ignores a trailing slash: /portal serves the page too.
   router.get('/portal/', page('index'));
+  // The router lets this route match /portal/ too: only the bare path is redirected (the page's
+  // keycloak-js redirect URI is /portal/).
+  router.get('/portal', (ctx, next) => {
+    if (ctx.path !== '/portal') return next();
+    ctx.status = 308;
+    ctx.redirect('/portal/');
+    return undefined;
+  });
   router.get('/portal/silent-check-sso.html', page('silent-check-sso'));
   router.get('/portal/super-component.html', page('super-component'));
   router.get('/portal/config.json', (ctx) => {
