@@ -80,7 +80,7 @@ describe('upstream core: reference server through the HTTP adapter', () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
         [SCHEMA],
       );
-      expect(rows.map((r) => r.table_name)).toEqual(['kba_questions', 'memberships', 'organisations', 'users']);
+      expect(rows.map((r) => r.table_name)).toEqual(['identity_record_questions', 'identity_records', 'identity_verifications', 'kba_questions', 'memberships', 'organisations', 'users']);
       expect(await count(`information_schema.tables WHERE table_schema = 'public'`, [])).toBe(0);
 
       // Two more processes starting at once against the same schema (advisory lock) keep the data.
