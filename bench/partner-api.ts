@@ -7,6 +7,9 @@
 //
 //   npm run bench:partner                                  own stack (like npm test), removed after
 //   E2E_STACK_FILE=.run/e2e-shared.json npm run bench:partner   reuse a running test stack
+// Knobs: BENCH_DURATION_S (10) per run, BENCH_ROUNDS (3) alternating baseline/subject rounds whose
+// medians are reported, BENCH_TOKENS (6000) authTokens and assertions per GET round,
+// BENCH_CPU_PROFILE=<dir> for a V8 CPU profile of the BFF.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -25,6 +28,7 @@ import { testKeyPrefix } from '../test/support/redis.ts';
 
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const repo = path.resolve(import.meta.dirname, '..');
 
 async function freePort(): Promise<number> {
@@ -93,6 +97,17 @@ async function load(opts: autocannon.Options, server?: ChildProcess): Promise<Ru
   };
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const medianRun = (runs: Run[]): Run => ({
+  rps: median(runs.map((r) => r.rps)),
+  p50: median(runs.map((r) => r.p50)),
+  p99: median(runs.map((r) => r.p99)),
+  non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+  errors: runs.reduce((n, r) => n + r.errors, 0),
+  cpuUsPerRequest: runs.some((r) => r.cpuUsPerRequest === undefined) ? undefined : median(runs.map((r) => r.cpuUsPerRequest!)),
+});
+const rounds = (runs: Run[]) => runs.map((r) => r.rps.toFixed(0)).join(' ');
+
 async function json(url: string, init: RequestInit): Promise<Record<string, any>> {
   const res = await fetch(url, init);
   if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${res.status} ${await res.text()}`);
@@ -119,7 +134,9 @@ try {
   await orm.close();
 
   const bffUrl = `http://127.0.0.1:${bffPort}`;
-  const bffProcess = await startChild([path.join(repo, 'bff/src/main.ts')], env, `${bffUrl}/healthz`);
+  // BENCH_CPU_PROFILE=<dir>: the BFF writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  const bffProcess = await startChild([...profile, path.join(repo, 'bff/src/main.ts')], env, `${bffUrl}/healthz`);
   children.push(bffProcess);
   const barePort = await freePort();
   const bareProcess = await startChild([path.join(repo, 'bench/bare-koa-redis.ts'), String(barePort), stack.settings.redisUrl, `${keys.prefix}bare:`], {});
@@ -150,70 +167,86 @@ try {
   await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body, duration: 2 });
 
   // ------------------------------------------------------------------------------------- POST
-  const bare = await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body }, bareProcess);
-  const post = await load({ url: `${bffUrl}/api/auth/v1`, method: 'POST', headers, body }, bffProcess);
+  // Rounds alternate baseline and subject, so a busy moment of the machine hits both alike.
+  const bares: Run[] = [];
+  const posts: Run[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    bares.push(await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body }, bareProcess));
+    posts.push(await load({ url: `${bffUrl}/api/auth/v1`, method: 'POST', headers, body }, bffProcess));
+  }
 
   // -------------------------------------------------------------------------------------- GET
-  // Each authToken is exchanged once, so the GET run needs as many fresh ones as it can use.
+  // Each authToken is exchanged once, so the GET runs need as many fresh ones as they can use.
   const pool: string[] = [];
-  const poolSize = Number(process.env.BENCH_TOKENS ?? 12_000);
+  const perRound = Number(process.env.BENCH_TOKENS ?? 6_000);
   await autocannon({
     url: `${bffUrl}/api/auth/v1`,
     method: 'POST',
     headers,
     body,
     connections: CONNECTIONS,
-    amount: poolSize,
+    amount: perRound * ROUNDS,
     setupClient: (client) => client.on('body', (b: Buffer) => pool.push(JSON.parse(b.toString()).authToken)),
   });
   const key = await importPKCS8(pkcs8Pem(config.partnerAssertionKey), 'ES256');
   const audience = `${stack.keycloakUrl}/realms/${stack.settings.platformRealm}`;
-  const assertions = await Promise.all(
-    Array.from({ length: poolSize }, async () => {
-      const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({})
-        .setProtectedHeader({ alg: 'ES256', kid: config.partnerAssertionKeyId, typ: 'JWT' })
-        .setIssuer(ASSERTION_ISSUER)
-        .setSubject(userId)
-        .setAudience(audience)
-        .setIssuedAt(now)
-        .setExpirationTime(now + 55)
-        .setJti(randomUUID())
-        .sign(key);
-    }),
-  );
-  const keycloak = await load({
-    url: tokenUrl,
-    method: 'POST',
-    requests: [
-      {
-        setupRequest: (req) => ({
-          ...req,
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-            assertion: assertions.pop() ?? 'exhausted',
-            client_id: config.partnerUserTokenClientId,
-            client_secret: config.partnerUserTokenClientSecret,
-          }).toString(),
-        }),
-      },
-    ],
-  });
-  const get = await load(
-    {
-      url: bffUrl,
-      method: 'GET',
-      requests: [{ setupRequest: (req) => ({ ...req, path: `/api/auth/v1/${pool.pop() ?? 'exhausted'}` }) }],
-    },
-    bffProcess,
-  );
+  // The same assertion the BFF signs for a GET; fresh for each round (Keycloak accepts at most 60 s).
+  const signAssertions = () =>
+    Promise.all(
+      Array.from({ length: perRound }, async () => {
+        const now = Math.floor(Date.now() / 1000);
+        return new SignJWT({})
+          .setProtectedHeader({ alg: 'ES256', kid: config.partnerAssertionKeyId, typ: 'JWT' })
+          .setIssuer(ASSERTION_ISSUER)
+          .setSubject(userId)
+          .setAudience(audience)
+          .setIssuedAt(now)
+          .setExpirationTime(now + 55)
+          .setJti(randomUUID())
+          .sign(key);
+      }),
+    );
+  const keycloaks: Run[] = [];
+  const gets: Run[] = [];
+  let exhausted = false;
+  for (let round = 0; round < ROUNDS; round++) {
+    const assertions = await signAssertions();
+    keycloaks.push(
+      await load({
+        url: tokenUrl,
+        method: 'POST',
+        requests: [
+          {
+            setupRequest: (req) => ({
+              ...req,
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({
+                grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+                assertion: assertions.pop() ?? 'exhausted',
+                client_id: config.partnerUserTokenClientId,
+                client_secret: config.partnerUserTokenClientSecret,
+              }).toString(),
+            }),
+          },
+        ],
+      }),
+    );
+    exhausted ||= assertions.length === 0;
+    gets.push(
+      await load(
+        { url: bffUrl, method: 'GET', requests: [{ setupRequest: (req) => ({ ...req, path: `/api/auth/v1/${pool.pop() ?? 'exhausted'}` }) }] },
+        bffProcess,
+      ),
+    );
+    exhausted ||= pool.length === 0;
+  }
+  const [bare, post, keycloak, get] = [bares, posts, keycloaks, gets].map(medianRun) as [Run, Run, Run, Run];
 
   // ------------------------------------------------------------------------------------ report
   const row = (name: string, r: Run) =>
     `${name.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ` +
     `non-2xx ${r.non2xx}   errors ${r.errors}${r.cpuUsPerRequest === undefined ? '' : `   server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/request`}`;
-  console.log(`\npartner API, ${CONNECTIONS} connections, ${DURATION_S} s each, this machine:`);
+  console.log(`\npartner API, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_S} s each (medians), this machine:`);
   console.log(row('bare Koa + Redis SET (baseline)', bare));
   console.log(row('POST /api/auth/v1 (enrolled user)', post));
   console.log(row('Keycloak token endpoint, JWT grant (baseline)', keycloak));
@@ -222,9 +255,13 @@ try {
   const getRatio = get.rps / keycloak.rps;
   console.log(`\nPOST: ${(postRatio * 100).toFixed(0)} % of the bare baseline (target >= 50 %), p99 ${post.p99} ms (target < 15 ms): ${postRatio >= 0.5 && post.p99 < 15 ? 'met' : 'NOT met'}`);
   console.log(`GET:  ${(getRatio * 100).toFixed(0)} % of Keycloak's own throughput (target >= 90 %): ${getRatio >= 0.9 ? 'met' : 'NOT met'}`);
-  if (get.rps * DURATION_S > poolSize * 0.95 || keycloak.rps * DURATION_S > poolSize * 0.95) console.log('(token pool nearly exhausted: raise BENCH_TOKENS)');
+  console.log(`rounds (req/s): bare ${rounds(bares)} | POST ${rounds(posts)} | Keycloak ${rounds(keycloaks)} | GET ${rounds(gets)}`);
+  if (exhausted) console.log('(tokens ran out in a round: raise BENCH_TOKENS)');
 } finally {
-  for (const c of children) c.kill('SIGTERM');
+  for (const c of children) {
+    c.kill('SIGTERM');
+    if (c.exitCode === null) await new Promise((resolve) => c.once('exit', resolve));
+  }
   await keys.cleanup();
   await teardown();
 }

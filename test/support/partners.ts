@@ -28,7 +28,8 @@ export async function platformAdminToken(stack: E2EStack): Promise<string> {
   const secret = 'partner-admin-tests-secret';
   let client = (await admin.get<Json[]>(`${base}/clients?clientId=${ADMIN_CLIENT}`))?.[0];
   if (!client) {
-    await admin.post(`${base}/clients`, {
+    // Test files run side by side: another one may create it at the same moment (409), which is fine.
+    await admin.request('POST', `${base}/clients`, {
       clientId: ADMIN_CLIENT,
       secret,
       publicClient: false,
@@ -43,12 +44,15 @@ export async function platformAdminToken(stack: E2EStack): Promise<string> {
           config: { 'included.client.audience': 'bff', 'access.token.claim': 'true' },
         },
       ],
+    }).catch((err: Error) => {
+      if (!/HTTP 409/.test(err.message)) throw err;
     });
     client = (await admin.get<Json[]>(`${base}/clients?clientId=${ADMIN_CLIENT}`))![0]!;
-    const serviceAccount = (await admin.get<Json>(`${base}/clients/${client.id}/service-account-user`))!;
-    const role = (await admin.get<Json>(`${base}/roles/platform-admin`))!;
-    await admin.post(`${base}/users/${serviceAccount.id}/role-mappings/realm`, [role]);
   }
+  // Idempotent: adding a role the service account has already changes nothing.
+  const serviceAccount = (await admin.get<Json>(`${base}/clients/${client.id}/service-account-user`))!;
+  const role = (await admin.get<Json>(`${base}/roles/platform-admin`))!;
+  await admin.post(`${base}/users/${serviceAccount.id}/role-mappings/realm`, [role]);
   return clientCredentialsToken(stack, ADMIN_CLIENT, secret);
 }
 

@@ -73,19 +73,13 @@ export class PartnerEnrollmentService {
     return { status: resolution.userId ? 200 : 201, authToken, expiresAt: new Date(expiresAt) };
   }
 
-  /** The flow of a token as it rests now; nothing runs. */
-  async view(authToken: string): Promise<EnrollmentSnapshot> {
-    const tokenId = this.#tokenId(authToken);
-    const record = await this.#load(tokenId);
-    return this.#restore(record.snapshot).getSnapshot();
-  }
-
   /**
-   * One step: `event` must be possible in the current state (404 otherwise, as the contract wants for
-   * a PATCH on a token that does not await consent). Concurrent steps on one token: the second is a
-   * CONFLICT. A failed effect leaves the record as it was, so the step can be retried.
+   * One step: `choose` sees the flow as it rests and names the event to send, or null to only look
+   * (nothing runs). The event must be possible in the current state (404 otherwise, as the contract
+   * wants for a PATCH on a token that does not await consent). Concurrent steps on one token: the
+   * second is a CONFLICT. A failed effect leaves the record as it was, so the step can be retried.
    */
-  async send(authToken: string, event: PartnerEnrollmentEvent): Promise<EnrollmentSnapshot> {
+  async step(authToken: string, choose: (current: EnrollmentSnapshot) => PartnerEnrollmentEvent | null): Promise<EnrollmentSnapshot> {
     const tokenId = this.#tokenId(authToken);
     if (!(await this.#deps.tokens.lock(tokenId))) {
       throw new DomainError('CONFLICT', 'Another request is using this authToken; try again');
@@ -93,6 +87,8 @@ export class PartnerEnrollmentService {
     try {
       const record = await this.#load(tokenId);
       const actor = this.#restore(record.snapshot);
+      const event = choose(actor.getSnapshot());
+      if (event === null) return actor.getSnapshot();
       if (!actor.getSnapshot().can(event)) throw notFound();
       const { snapshot, persisted } = await this.#runToRest(actor, () => actor.send(event));
       if (snapshot.status === 'done') await this.#deps.tokens.delete(tokenId);
@@ -101,6 +97,10 @@ export class PartnerEnrollmentService {
     } finally {
       await this.#deps.tokens.unlock(tokenId);
     }
+  }
+
+  send(authToken: string, event: PartnerEnrollmentEvent): Promise<EnrollmentSnapshot> {
+    return this.step(authToken, () => event);
   }
 
   sealPii(tokenId: string, pii: Pii): string {

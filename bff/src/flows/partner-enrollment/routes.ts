@@ -39,10 +39,10 @@ export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Route
   });
 
   router.get('/:authToken', async (ctx) => {
-    const authToken = ctx.params.authToken!;
-    const current = await deps.service.view(authToken);
-    if (current.matches('enrolled')) {
-      userTokenResponse(ctx, await deps.service.send(authToken, { type: 'EXCHANGE' }));
+    // An enrolled user's token is exchanged for a userToken; any other is only looked at.
+    const current = await deps.service.step(ctx.params.authToken!, (flow) => (flow.matches('enrolled') ? { type: 'EXCHANGE' } : null));
+    if (current.matches('done')) {
+      userTokenResponse(ctx, current);
     } else if (current.matches('awaitingConsent')) {
       // Body first: Koa turns a null body into 204 unless the status is set after it.
       ctx.body = null;
