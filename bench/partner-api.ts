@@ -2,6 +2,8 @@
 //   POST /api/auth/v1 for an enrolled user   vs  a bare Koa endpoint storing a random token in Redis
 //   GET  /api/auth/v1/{authToken} (enrolled)  vs  Keycloak's token endpoint for the same grant
 //                                                 (JWT authorization grant of partner-user-tokens)
+// A third point, the BFF's own HTTP stack around the same Redis SET (bench/bff-stack-baseline.ts),
+// splits the POST's cost between the shared HTTP stack and the partner flow.
 // Targets (issue 5): POST >= 50 % of the bare baseline's requests/s with p99 < 15 ms at 50
 // connections; GET >= 90 % of Keycloak's own throughput. Not a test: it prints numbers.
 //
@@ -141,6 +143,12 @@ try {
   const barePort = await freePort();
   const bareProcess = await startChild([path.join(repo, 'bench/bare-koa-redis.ts'), String(barePort), stack.settings.redisUrl, `${keys.prefix}bare:`], {});
   children.push(bareProcess);
+  const stackPort = await freePort();
+  const stackProcess = await startChild(
+    [path.join(repo, 'bench/bff-stack-baseline.ts'), String(stackPort), stack.settings.redisUrl, `${keys.prefix}stack:`, config.databaseUrl],
+    {},
+  );
+  children.push(stackProcess);
 
   // A trusted partner with an autoEnroll appKey, and one enrolled DBP user.
   const { admin, close } = await buildPartnerAdmin(config);
@@ -169,9 +177,11 @@ try {
   // ------------------------------------------------------------------------------------- POST
   // Rounds alternate baseline and subject, so a busy moment of the machine hits both alike.
   const bares: Run[] = [];
+  const stacks: Run[] = [];
   const posts: Run[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     bares.push(await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body }, bareProcess));
+    stacks.push(await load({ url: `http://127.0.0.1:${stackPort}/token`, method: 'POST', headers: { 'content-type': 'application/json' }, body }, stackProcess));
     posts.push(await load({ url: `${bffUrl}/api/auth/v1`, method: 'POST', headers, body }, bffProcess));
   }
 
@@ -240,7 +250,7 @@ try {
     );
     exhausted ||= pool.length === 0;
   }
-  const [bare, post, keycloak, get] = [bares, posts, keycloaks, gets].map(medianRun) as [Run, Run, Run, Run];
+  const [bare, bffStack, post, keycloak, get] = [bares, stacks, posts, keycloaks, gets].map(medianRun) as [Run, Run, Run, Run, Run];
 
   // ------------------------------------------------------------------------------------ report
   const row = (name: string, r: Run) =>
@@ -248,6 +258,7 @@ try {
     `non-2xx ${r.non2xx}   errors ${r.errors}${r.cpuUsPerRequest === undefined ? '' : `   server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/request`}`;
   console.log(`\npartner API, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_S} s each (medians), this machine:`);
   console.log(row('bare Koa + Redis SET (baseline)', bare));
+  console.log(row("the BFF's HTTP stack + Redis SET (reference)", bffStack));
   console.log(row('POST /api/auth/v1 (enrolled user)', post));
   console.log(row('Keycloak token endpoint, JWT grant (baseline)', keycloak));
   console.log(row('GET /api/auth/v1/{authToken} (enrolled user)', get));
@@ -255,7 +266,7 @@ try {
   const getRatio = get.rps / keycloak.rps;
   console.log(`\nPOST: ${(postRatio * 100).toFixed(0)} % of the bare baseline (target >= 50 %), p99 ${post.p99} ms (target < 15 ms): ${postRatio >= 0.5 && post.p99 < 15 ? 'met' : 'NOT met'}`);
   console.log(`GET:  ${(getRatio * 100).toFixed(0)} % of Keycloak's own throughput (target >= 90 %): ${getRatio >= 0.9 ? 'met' : 'NOT met'}`);
-  console.log(`rounds (req/s): bare ${rounds(bares)} | POST ${rounds(posts)} | Keycloak ${rounds(keycloaks)} | GET ${rounds(gets)}`);
+  console.log(`rounds (req/s): bare ${rounds(bares)} | BFF stack ${rounds(stacks)} | POST ${rounds(posts)} | Keycloak ${rounds(keycloaks)} | GET ${rounds(gets)}`);
   if (exhausted) console.log('(tokens ran out in a round: raise BENCH_TOKENS)');
 } finally {
   for (const c of children) {
