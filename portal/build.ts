@@ -20,6 +20,7 @@ function sourceFiles(): string[] {
     ...readdirSync(portalDir).filter((f) => /\.(html|ts)$/.test(f)).map((f) => path.join(portalDir, f)),
     ...walk(path.join(portalDir, 'src')),
     path.join(repoRoot, 'themes', 'platform', 'login', 'resources', 'css', 'brand.css'),
+    path.join(repoRoot, 'themes', 'platform', 'login', 'resources', 'css', 'pages.css'),
     path.join(repoRoot, 'themes', 'platform', 'login', 'resources', 'img', 'logo.svg'),
     path.join(repoRoot, 'package-lock.json'),
   ].sort();

@@ -1,7 +1,8 @@
 import Keycloak from 'keycloak-js';
 import { api, explain, explainField, Problem } from './api.ts';
+import { card, say, type Notes } from './card.ts';
 import { busy, clearFieldErrors, field, h, showFieldError } from './dom.ts';
-import { format, initialLanguage, LANGUAGES, MESSAGES, rememberLanguage, type Language, type Messages } from './messages.ts';
+import { format, initialLanguage, MESSAGES, rememberLanguage, type Language, type Messages } from './messages.ts';
 
 /**
  * The demo portal: signs people in with keycloak-js (authorization code + PKCE, public client
@@ -56,40 +57,12 @@ function setLanguage(next: Language) {
   redraw();
 }
 
-function languageSwitch(): HTMLElement {
-  return h(
-    'nav',
-    { class: 'languages', 'aria-label': m.languages },
-    LANGUAGES.map((l) =>
-      h('button', { type: 'button', class: 'link', lang: l, 'aria-pressed': String(l === lang), onclick: () => l !== lang && setLanguage(l) }, MESSAGES[l].languageName),
-    ),
-  );
-}
-
-/** One screen: brand header, a card with a title, the alert/notice lines and the content. */
-function screen(title: string, opts: { alert?: string; notice?: string }, ...content: (Node | false | null)[]) {
+/** One screen: brand header, then the card with its title, alert and notice lines, and the content. */
+function screen(title: string, opts: Notes, ...content: (Node | false | null)[]) {
   document.title = `${title} · ${m.productName}`;
-  const heading = h('h1', { id: 'title', tabindex: '-1' }, title);
-  root.replaceChildren(
-    h('header', { class: 'brand' }, h('img', { src: LOGO, alt: '', width: '44', height: '44' }), h('span', {}, m.productName)),
-    h(
-      'main',
-      { class: 'card' },
-      h('div', { class: 'card-header' }, heading, languageSwitch()),
-      h('div', { id: 'alert', class: 'alert', role: 'alert', hidden: !opts.alert }, opts.alert ?? ''),
-      h('p', { id: 'notice', class: 'notice', role: 'status', hidden: !opts.notice }, opts.notice ?? ''),
-      ...content,
-    ),
-  );
+  const { card: main, heading } = card({ title, m, lang, setLanguage, ...opts }, ...content);
+  root.replaceChildren(h('header', { class: 'brand' }, h('img', { src: LOGO, alt: '', width: '44', height: '44' }), h('span', {}, m.productName)), main);
   return heading;
-}
-
-/** Replaces the card's alert (errors) or notice (confirmations). */
-function say(kind: 'alert' | 'notice', text: string | undefined) {
-  const el = document.getElementById(kind);
-  if (!el) return;
-  el.textContent = text ?? '';
-  el.hidden = !text;
 }
 
 // ---- screens ----
@@ -104,7 +77,7 @@ function showStartFailed() {
   screen(m.productName, { alert: m.startFailed }, h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, m.tryAgain)).focus();
 }
 
-function showHome(opts: { alert?: string; notice?: string } = {}) {
+function showHome(opts: Notes = {}) {
   redraw = () => showHome(opts);
   const login = (idpHint?: string) => () => void keycloak.login({ redirectUri: REDIRECT_URI, locale: lang, ...(idpHint ? { idpHint } : {}) });
   screen(

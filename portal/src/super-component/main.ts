@@ -1,6 +1,7 @@
 import { api, explain, explainField, Problem } from '../api.ts';
+import { card, say as sayIn, type Notes } from '../card.ts';
 import { busy, clearFieldErrors, field, h, showFieldError } from '../dom.ts';
-import { format, initialLanguage, LANGUAGES, MESSAGES, rememberLanguage, type Language, type Messages } from '../messages.ts';
+import { format, initialLanguage, MESSAGES, rememberLanguage, type Language, type Messages } from '../messages.ts';
 
 /**
  * The partner "super component" (seed 003): a page of the platform that a digital banking platform
@@ -59,40 +60,20 @@ function setLanguage(next: Language) {
   redraw();
 }
 
-function screen(state: string, title: string, opts: { alert?: string; notice?: string }, ...content: (Node | false | null)[]) {
+function screen(state: string, title: string, opts: Notes, ...content: (Node | false | null)[]) {
   document.title = `${title} · ${m.productName}`;
   document.body.dataset.state = state;
   tell({ type: 'state', state });
-  const heading = h('h1', { id: 'title', tabindex: '-1' }, title);
-  root.replaceChildren(
-    h(
-      'main',
-      { class: 'card' },
-      h(
-        'div',
-        { class: 'card-header' },
-        heading,
-        h(
-          'nav',
-          { class: 'languages', 'aria-label': m.languages },
-          LANGUAGES.map((l) => h('button', { type: 'button', class: 'link', lang: l, 'aria-pressed': String(l === lang), onclick: () => l !== lang && setLanguage(l) }, MESSAGES[l].languageName)),
-        ),
-      ),
-      h('div', { id: 'alert', class: 'alert', role: 'alert', hidden: !opts.alert }, opts.alert ?? ''),
-      h('p', { id: 'notice', class: 'notice', role: 'status', hidden: !opts.notice }, opts.notice ?? ''),
-      ...content,
-      h('p', { class: 'secured' }, h('img', { src: LOGO, alt: '', width: '20', height: '20' }), format(m.sc.poweredBy, m.productName)),
-    ),
-  );
+  const secured = h('p', { class: 'secured' }, h('img', { src: LOGO, alt: '', width: '20', height: '20' }), format(m.sc.poweredBy, m.productName));
+  const { card: main, heading } = card({ title, m, lang, setLanguage, ...opts }, ...content, secured);
+  root.replaceChildren(main);
   return heading;
 }
 
+/** The error line, focused so a screen reader reads it at once. */
 function say(text: string | undefined) {
-  const el = document.getElementById('alert');
-  if (!el) return;
-  el.textContent = text ?? '';
-  el.hidden = !text;
-  if (text) el.focus();
+  const el = sayIn('alert', text);
+  if (text) el?.focus();
 }
 
 // ---- screens ----

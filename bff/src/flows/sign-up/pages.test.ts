@@ -155,6 +155,8 @@ describe('/assets', () => {
       }).on('error', reject);
     });
     expect(revalidated).toBe(304);
+    // The shared page styles, too, are the theme's file itself (the portal bundles the same one).
+    expect(await (await fetch(`${base}/assets/pages.css`)).text()).toBe(await readFile(new URL('../../../../themes/platform/login/resources/css/pages.css', import.meta.url), 'utf8'));
     for (const [name, type] of [['sign-up.js', 'text/javascript'], ['sign-up.css', 'text/css'], ['logo.svg', 'image/svg+xml']]) {
       const asset = await fetch(`${base}/assets/${name}`);
       expect(asset.status, name).toBe(200);

@@ -17,9 +17,10 @@ export interface SignUpPagesDeps {
 
 const themeCss = new URL('../../../../themes/platform/login/resources/', import.meta.url);
 
-/** Files the page loads; the brand tokens and logo are the login theme's own files, not copies. */
+/** Files the page loads; the brand tokens, the shared page styles and the logo are the login theme's own files, not copies. */
 export const signUpAssets: Record<string, Asset> = {
   'brand.css': { file: new URL('css/brand.css', themeCss), type: 'text/css; charset=utf-8' },
+  'pages.css': { file: new URL('css/pages.css', themeCss), type: 'text/css; charset=utf-8' },
   'logo.svg': { file: new URL('img/logo.svg', themeCss), type: 'image/svg+xml' },
   'sign-up.css': { file: new URL('./pages/sign-up.css', import.meta.url), type: 'text/css; charset=utf-8' },
   'sign-up.js': { file: new URL('./pages/sign-up.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
@@ -130,6 +131,7 @@ export function renderSignUpPage(lang: Language, returnUrl: string): string {
   <title>${m.title} · ${m.productName}</title>
   <link rel="icon" href="/assets/logo.svg" type="image/svg+xml">
   <link rel="stylesheet" href="/assets/brand.css">
+  <link rel="stylesheet" href="/assets/pages.css">
   <link rel="stylesheet" href="/assets/sign-up.css">
   <script type="module" src="/assets/sign-up.js"></script>
 </head>
