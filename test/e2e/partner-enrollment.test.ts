@@ -38,7 +38,7 @@ const piiFor = (dbpUserId: string) => ({ ...PII, email: `${dbpUserId.toLowerCase
 
 beforeAll(async () => {
   await redis.connect();
-  bff = await startTestBff(stack, { REDIS_PREFIX: keys.prefix });
+  bff = await startTestBff(stack, { REDIS_PREFIX: keys.prefix }, { captureLogs: true });
   adminToken = await platformAdminToken(stack);
   trusted = await registerPartner(stack, bff.url, adminToken, {
     trustAuth: true,
@@ -342,5 +342,16 @@ describe('concurrency', () => {
     expect(users.map((u) => u.id)).toEqual(mapped);
     const tokens = new Set(answers.map((a) => a.body.authToken));
     expect(tokens.size).toBe(50);
+  });
+});
+
+describe('logs', () => {
+  it('never hold PII, server tokens, client secrets or any JWT, after every test above', () => {
+    const log = bff.logs();
+    expect(log).toContain('"route":"/api/auth/v1"');
+    const secrets = [PII.firstName, PII.dob, PII.ssn, PII.address.line1, PII.address.postalCode, '@partner.example'];
+    secrets.push(trusted.serverToken, untrusted.serverToken, trusted.clientSecret, untrusted.clientSecret);
+    for (const secret of secrets) expect(log.includes(secret), `log contains a secret (${secret.length} characters)`).toBe(false);
+    expect(log).not.toMatch(/eyJ[\w-]{10,}\.[\w-]{10,}\./);
   });
 });

@@ -13,6 +13,8 @@ export interface TestBff {
   /** Base URL, e.g. http://127.0.0.1:41234 (also the BFF's public URL). */
   url: string;
   container: Container;
+  /** What the BFF logged (with `captureLogs`; empty otherwise). */
+  logs(): string;
   /**
    * `false`: every connection is dropped, as if the BFF were down, while the port stays held (so
    * Keycloak's calls to the stack's BFF URL fail, and no other test file's BFF takes the port).
@@ -28,7 +30,11 @@ export interface TestBff {
  * the URL realm-config gave Keycloak (the login page's sign-up link) and Keycloak's platform-bff-check
  * calls. One such BFF at a time: while another test file's holds the port, this one waits for it.
  */
-export async function startTestBff(stack: E2EStack, env: Record<string, string> = {}, opts: { atStackUrl?: boolean } = {}): Promise<TestBff> {
+export async function startTestBff(
+  stack: E2EStack,
+  env: Record<string, string> = {},
+  opts: { atStackUrl?: boolean; captureLogs?: boolean } = {},
+): Promise<TestBff> {
   const server: Server = createServer();
   const listen = () =>
     new Promise<void>((resolve, reject) => {
@@ -63,7 +69,12 @@ export async function startTestBff(stack: E2EStack, env: Record<string, string> 
   const orm = await createOrm({ databaseUrl: config.databaseUrl });
   await migrateUp(orm); // advisory-locked: files running side by side do not race
   await orm.close();
-  const container = await buildContainer(config, { logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  // captureLogs: every line at trace level, for tests asserting that nothing secret is logged.
+  const logLines: string[] = [];
+  const logger = opts.captureLogs
+    ? createLogger({ level: 'trace', destination: { write: (line: string) => void logLines.push(line) } })
+    : createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const container = await buildContainer(config, { logger });
   const app = container.app.callback();
   server.on('request', (req, res) => {
     // Kept-alive connections from before setReachable(false) are dropped too.
@@ -73,6 +84,7 @@ export async function startTestBff(stack: E2EStack, env: Record<string, string> 
   return {
     url,
     container,
+    logs: () => logLines.join(''),
     setReachable(on) {
       reachable = on;
     },
