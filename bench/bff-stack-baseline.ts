@@ -1,8 +1,8 @@
 // Third point of bench/partner-api.ts: the BFF's own HTTP stack (createApp: request ids, access log,
-// metrics, problem+json, body parsing, the per-request ORM context) around a route that only stores a
+// metrics, problem+json, body parsing) around a route that only stores a
 // random token in Redis, like the bare baseline. POST minus this is what the partner flow costs; this
 // minus the bare baseline is what the shared HTTP stack costs.
-//   node bench/bff-stack-baseline.ts <port> <redisUrl> <keyPrefix> <databaseUrl>
+//   node bench/bff-stack-baseline.ts <port> <redisUrl> <keyPrefix>
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import Router from '@koa/router';
@@ -10,12 +10,9 @@ import { Redis } from 'ioredis';
 import { createApp } from '../bff/src/http/app.ts';
 import { loadOpenApi } from '../bff/src/http/openapi.ts';
 import { createLogger } from '../bff/src/kernel/logger.ts';
-import { createOrm } from '../bff/src/persistence/orm.ts';
-import { requestContext } from '../bff/src/persistence/request-context.ts';
 
-const [port, redisUrl, prefix, databaseUrl] = process.argv.slice(2);
+const [port, redisUrl, prefix] = process.argv.slice(2);
 const redis = new Redis(redisUrl ?? 'redis://127.0.0.1:6379');
-const orm = await createOrm({ databaseUrl: databaseUrl! });
 const router = new Router();
 router.post('/token', async (ctx) => {
   const token = randomBytes(32).toString('base64url');
@@ -28,7 +25,6 @@ const app = createApp({
   readiness: [],
   readinessTimeoutMs: 1000,
   openApi: loadOpenApi(),
-  unitOfWork: requestContext(orm.em),
   routers: [router],
 });
 createServer(app.callback()).listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\n'));

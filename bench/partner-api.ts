@@ -145,7 +145,7 @@ try {
   children.push(bareProcess);
   const stackPort = await freePort();
   const stackProcess = await startChild(
-    [path.join(repo, 'bench/bff-stack-baseline.ts'), String(stackPort), stack.settings.redisUrl, `${keys.prefix}stack:`, config.databaseUrl],
+    [path.join(repo, 'bench/bff-stack-baseline.ts'), String(stackPort), stack.settings.redisUrl, `${keys.prefix}stack:`],
     {},
   );
   children.push(stackProcess);

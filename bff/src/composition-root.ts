@@ -37,7 +37,6 @@ import { FlowRuntime } from './kernel/flow/index.ts';
 import { createLogger, type Logger } from './kernel/logger.ts';
 import { PartnerStore } from './partners/partner-store.ts';
 import { createOrm, type Orm } from './persistence/orm.ts';
-import { requestContext } from './persistence/request-context.ts';
 import type { EphemeralStore } from './ports/ephemeral-store.ts';
 import type { IdentityDirectory } from './ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from './ports/messaging.ts';
@@ -203,7 +202,6 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       { name: 'upstream', check: () => upstreamCore.ping() },
     ],
     openApi: loadOpenApi(),
-    unitOfWork: requestContext(orm.em),
     routers: [
       signUpPagesRouter({ keycloakUrl: config.keycloakUrl, realm: config.realm }),
       portalRouter({

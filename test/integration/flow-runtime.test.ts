@@ -2,8 +2,6 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestContext, type EntityManager } from '@mikro-orm/core';
-import type { Context } from 'koa';
 import { assign, setup } from 'xstate';
 import { DomainError } from '../../bff/src/kernel/errors.ts';
 import { FlowRuntime } from '../../bff/src/kernel/flow/flow-runtime.ts';
@@ -11,7 +9,6 @@ import { migrateUp, pendingMigrations } from '../../bff/src/persistence/migrate.
 import { migrations } from '../../bff/src/persistence/migrations/index.ts';
 import { createOrm, type Orm } from '../../bff/src/persistence/orm.ts';
 import { ensureDatabase } from '../../bff/src/persistence/ensure-database.ts';
-import { requestContext } from '../../bff/src/persistence/request-context.ts';
 import { defineFlow } from '../../bff/src/kernel/flow/flow-runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { testFlow } from '../support/flow-test-machine.ts';
@@ -143,23 +140,10 @@ describe('migrations', () => {
   });
 });
 
-describe('request context', () => {
-  it('gives every request its own entity manager and none outside a request', async () => {
-    const middleware = requestContext(orm.em);
-    const seen: EntityManager[] = [];
-    const request = () =>
-      middleware({} as Context, async () => {
-        const em = RequestContext.getEntityManager();
-        if (em === undefined) throw new Error('no request context');
-        seen.push(em);
-        expect(orm.em.getContext()).toBe(em); // orm.em resolves to the request's fork
-        await em.getConnection().execute('select 1');
-      });
-    await Promise.all([request(), request()]);
-    expect(seen).toHaveLength(2);
-    expect(seen[0]).not.toBe(seen[1]);
-    expect(seen).not.toContain(orm.em);
-    // allowGlobalContext is off: the global identity map cannot be used by accident.
+describe('entity manager', () => {
+  // Every store works in a fork of its own (no per-request context): the global one refuses any use
+  // that would share an identity map between requests.
+  it('refuses to be used without a fork', () => {
     expect(() => orm.em.getContext().getUnitOfWork()).toThrow(/global EntityManager/);
   });
 });

@@ -14,8 +14,6 @@ export interface AppDeps {
   readiness: ReadinessCheck[];
   readinessTimeoutMs: number;
   openApi: Record<string, unknown>;
-  /** Per-request unit of work (MikroORM RequestContext), applied to API routes only. */
-  unitOfWork?: Koa.Middleware;
   /** Routers of the flows (one per flow folder), mounted after the platform routes. */
   routers: Router[];
   /** Files of the BFF's own pages (`/assets/...`, see static-assets.ts); not routes, so not in the OpenAPI. */
@@ -82,7 +80,6 @@ export function createApp(deps: AppDeps): Koa {
   for (const router of platformRouters) {
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   }
-  if (deps.unitOfWork) app.use(deps.unitOfWork);
   for (const router of deps.routers) app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   app.on('error', () => {
     // Errors are logged by problemMiddleware; Koa's default handler would print stacks to stderr.
