@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestBff, type TestBff } from '../support/bff.ts';
-import { useBrowser } from '../support/browser.ts';
+import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { decodeJwt, signIn } from '../support/oidc.ts';
 import { redisUrl, testKeyPrefix } from '../support/redis.ts';
@@ -256,6 +256,39 @@ describe('register, confirm, login', () => {
     const malformed = await api('GET', '/api/v1/auth/confirm?token=%3Cscript%3E');
     expect(fieldsOf(malformed.body)).toEqual(['query.token:invalid_format']);
     expect(fieldsOf((await api('GET', '/api/v1/auth/confirm')).body)).toEqual(['query.token:required']);
+  });
+
+  it('a person clicking the link in a browser gets a page in our look (English or Hindi), with the same outcome and status', async () => {
+    const p = person();
+    const created = await register(p);
+    const [mail] = await waitForMails(p.email, 1);
+    const link = `${bff.url}/api/v1/auth/confirm?token=${tokenOf(mail!)}`;
+    const visit = async (locale: string, check: (page: Page, status: number) => Promise<void>) => {
+      const context = await browser().newContext({ locale });
+      try {
+        const page = await context.newPage();
+        const res = await page.goto(link);
+        await check(page, res!.status());
+        expect(res!.headers()['content-security-policy']).toContain("script-src 'self'");
+      } finally {
+        await context.close();
+      }
+    };
+    await visit('hi-IN', async (page, status) => {
+      expect(status).toBe(200);
+      expect(await page.locator('#confirmation').getAttribute('data-outcome')).toBe('confirmed');
+      expect(await page.locator('h1').textContent()).toBe('ईमेल पते की पुष्टि हो गई');
+      expect(await page.locator('a.button').getAttribute('href')).toBe('/portal/');
+      await screenshot(page, 'user-management-confirmed-hi');
+    });
+    expect((await kcUser(created.id as string))!.emailVerified).toBe(true);
+    await visit('en-US', async (page, status) => {
+      expect(status).toBe(400);
+      expect(await page.locator('#confirmation').getAttribute('data-outcome')).toBe('invalid');
+      expect(await page.locator('h1').textContent()).toBe('This link cannot be used');
+      expect(await page.locator('a.button').count()).toBe(0);
+      await screenshot(page, 'user-management-confirm-used-en');
+    });
   });
 
   it('answers a resend the same whether the address is unknown, unconfirmed or confirmed, and mails only the unconfirmed one', async () => {

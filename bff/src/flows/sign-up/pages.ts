@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { html, Html, PAGE_CSP } from '../../http/html.ts';
 import type { Asset } from '../../http/static-assets.ts';
 import { LANGUAGES, MESSAGES, type Language, type PageMessages } from './pages/messages.ts';
 
@@ -26,24 +27,13 @@ export const signUpAssets: Record<string, Asset> = {
   'sign-up.js': { file: new URL('./pages/sign-up.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
-// Everything from our origin, nothing inline, no frames: the page handles passwords and codes.
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
 
 export function signUpPagesRouter(deps: SignUpPagesDeps): Router {
   const router = new Router();
   router.get('/signup', (ctx) => {
     const lang = pickLanguage(ctx);
     const returnUrl = safeReturnUrl(ctx.query.return, deps.keycloakUrl, deps.realm) ?? accountConsoleUrl(deps);
-    ctx.set('Content-Security-Policy', CSP);
+    ctx.set('Content-Security-Policy', PAGE_CSP);
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('X-Frame-Options', 'DENY');
     ctx.vary('Accept-Language');
@@ -81,22 +71,6 @@ export function safeReturnUrl(raw: unknown, keycloakUrl: string, realm: string):
 
 /** Without a usable `return`: Keycloak's account console, which starts a sign-in of its own. */
 const accountConsoleUrl = (deps: SignUpPagesDeps) => `${deps.keycloakUrl.replace(/\/$/, '')}/realms/${encodeURIComponent(deps.realm)}/account/`;
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-/** A tagged template that escapes every interpolation except nested `html` results. */
-class Html {
-  readonly value: string;
-  constructor(value: string) {
-    this.value = value;
-  }
-}
-function html(strings: TemplateStringsArray, ...values: (string | Html | Html[])[]): Html {
-  const render = (v: string | Html | Html[]): string =>
-    Array.isArray(v) ? v.map(render).join('') : v instanceof Html ? v.value : escapeHtml(v);
-  return new Html(strings.reduce((out, s, i) => out + s + (i < values.length ? render(values[i]!) : ''), ''));
-}
 
 /** One labelled input with its hint and its (initially hidden) error, tied together for screen readers. */
 function field(opts: { name: string; label: string; type?: string; autocomplete?: string; hint?: string; required?: boolean; extra?: Html }): Html {
@@ -136,7 +110,7 @@ export function renderSignUpPage(lang: Language, returnUrl: string): string {
   <script type="module" src="/assets/sign-up.js"></script>
 </head>
 <body>
-  <div class="page">
+  <div class="page single">
     <header class="brand"><img src="/assets/logo.svg" alt="" width="44" height="44"><span>${m.productName}</span></header>
     <main class="card" id="sign-up">
       <div class="card-header">

@@ -1,9 +1,16 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { ERROR_TABLE } from '../../http/problem.ts';
 import { parseInput } from '../../http/validation.ts';
+import { isDomainError } from '../../kernel/errors.ts';
+import { safeError } from '../../kernel/logger.ts';
+import { sendConfirmationPage, wantsPage } from './confirmation-page.ts';
 import { principalOf, requireAccessToken, requireRealmRole, withRefreshToken } from './bearer.ts';
 import { confirmQuery, idempotencyKey, loginBody, profileUpdateBody, registerBody, sendBody, userListQuery } from './schemas.ts';
 import * as uc from './use-cases.ts';
+
+/** Where the confirmation page sends people to sign in: the portal the BFF serves. */
+const SIGN_IN_PAGE = '/portal/';
 
 /** The realm role that may list every user. */
 export const ADMIN_ROLE = 'platform-admin';
@@ -27,9 +34,24 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   });
 
   router.get('/auth/confirm', async (ctx) => {
-    const { token } = parseInput(confirmQuery, ctx.query, { where: 'query' });
-    await uc.confirmEmail(deps, token);
-    ctx.body = { status: 'confirmed' };
+    if (!wantsPage(ctx)) {
+      const { token } = parseInput(confirmQuery, ctx.query, { where: 'query' });
+      await uc.confirmEmail(deps, token);
+      ctx.body = { status: 'confirmed' };
+      return;
+    }
+    // A person who clicked the mail's link: the same outcome and status, as a page.
+    try {
+      const { token } = parseInput(confirmQuery, ctx.query, { where: 'query' });
+      await uc.confirmEmail(deps, token);
+      sendConfirmationPage(ctx, 'confirmed', SIGN_IN_PAGE);
+    } catch (err) {
+      if (!isDomainError(err)) throw err;
+      const { status } = ERROR_TABLE[err.code];
+      if (status >= 500) ctx.state.logger?.error({ err: safeError(err), errorCode: err.code }, 'request failed');
+      sendConfirmationPage(ctx, status >= 500 ? 'unavailable' : 'invalid', SIGN_IN_PAGE);
+      ctx.status = status;
+    }
   });
 
   router.post('/auth/send', async (ctx) => {
