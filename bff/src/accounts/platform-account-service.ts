@@ -59,20 +59,8 @@ const USERNAME_ATTEMPTS = 10;
 /** Tolerated clock difference between the BFF and Keycloak when recognising our own user. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
-interface Account {
-  firstName: string;
-  lastName?: string;
-  username?: string;
-  email?: string;
-  phone?: string;
-  emailVerified: boolean;
-  phoneVerified: boolean;
-  password?: string;
-  channel?: string;
-  organisationId?: string;
-  signUpType: SignUpType;
-  tenant: string;
-}
+/** A NewAccount with its tenant decided. */
+type Account = NewAccount & { tenant: string };
 
 export class PlatformAccountService implements AccountService {
   readonly #directory: IdentityDirectory;

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { SignJWT, decodeJwt, importPKCS8, type CryptoKey } from 'jose';
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerUserToken, PartnerUserTokens } from '../../ports/partner-user-tokens.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
-import { translateAdminError } from './keycloak-identity-directory.ts';
+import { KeycloakAdminApi } from './admin-api.ts';
 
 /** The issuer the `bff-assertions` identity provider trusts (realm-config/realms/platform/identity-providers). */
 export const ASSERTION_ISSUER = 'https://bff.identity-platform.invalid/partner-assertions';
@@ -42,8 +41,7 @@ export class AssertionUserTokens implements PartnerUserTokens {
   readonly #clientSecret: string;
   readonly #keyId: string;
   readonly #key: Promise<CryptoKey>;
-  readonly #tokens: ServiceAccountTokens;
-  readonly #admin: KcAdminClient;
+  readonly #api: KeycloakAdminApi;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
 
@@ -56,25 +54,24 @@ export class AssertionUserTokens implements PartnerUserTokens {
     this.#key = importPKCS8(pkcs8Pem(opts.privateKey), 'ES256');
     // A bad key fails the first issue with a clear error, not an unhandled rejection at start.
     this.#key.catch(() => undefined);
-    this.#tokens = opts.serviceAccountTokens;
-    this.#admin = new KcAdminClient({ baseUrl: opts.keycloakUrl, realmName: opts.realm });
+    this.#api = new KeycloakAdminApi({ keycloakUrl: opts.keycloakUrl, realm: opts.realm, tokens: opts.serviceAccountTokens });
     this.#timeoutMs = opts.timeoutMs ?? 5_000;
     this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
   async enable(userId: string): Promise<void> {
-    this.#admin.setAccessToken(await this.#tokens.accessToken());
     try {
-      await this.#admin.users.addToFederatedIdentity({
-        id: userId,
-        federatedIdentityId: ASSERTION_IDP_ALIAS,
-        federatedIdentity: { identityProvider: ASSERTION_IDP_ALIAS, userId, userName: userId },
-      });
+      await this.#api.call('linkUserTokenIdentity', (a) =>
+        a.users.addToFederatedIdentity({
+          id: userId,
+          federatedIdentityId: ASSERTION_IDP_ALIAS,
+          federatedIdentity: { identityProvider: ASSERTION_IDP_ALIAS, userId, userName: userId },
+        }),
+      );
     } catch (err) {
-      const translated = translateAdminError('linkUserTokenIdentity', err);
       // Linked already: the goal is reached (idempotent).
-      if (translated.code === 'ACCOUNT_EXISTS') return;
-      throw translated;
+      if (err instanceof DomainError && err.code === 'ACCOUNT_EXISTS') return;
+      throw err;
     }
   }
 

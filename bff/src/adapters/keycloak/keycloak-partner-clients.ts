@@ -1,8 +1,8 @@
-import KcAdminClient from '@keycloak/keycloak-admin-client';
+import type KcAdminClient from '@keycloak/keycloak-admin-client';
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerClients } from '../../ports/partner-clients.ts';
-import { translateAdminError } from './keycloak-identity-directory.ts';
+import { KeycloakAdminApi } from './admin-api.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
 
 /** Marks clients made for partners (realm-config's partner-demo-bank carries it too). */
@@ -14,23 +14,16 @@ const PARTNER_ATTRIBUTE = 'platform.partner';
  * realm-config/realms/platform/clients/partner-demo-bank.json.
  */
 export class KeycloakPartnerClients implements PartnerClients {
-  readonly #admin: KcAdminClient;
-  readonly #tokens: ServiceAccountTokens;
+  readonly #api: KeycloakAdminApi;
   readonly #audience: string;
 
   constructor(opts: { keycloakUrl: string; realm: string; tokens: ServiceAccountTokens; audience: string }) {
-    this.#admin = new KcAdminClient({ baseUrl: opts.keycloakUrl, realmName: opts.realm });
-    this.#tokens = opts.tokens;
+    this.#api = new KeycloakAdminApi(opts);
     this.#audience = opts.audience;
   }
 
-  async #call<T>(what: string, fn: (admin: KcAdminClient) => Promise<T>): Promise<T> {
-    this.#admin.setAccessToken(await this.#tokens.accessToken());
-    try {
-      return await fn(this.#admin);
-    } catch (err) {
-      throw translateAdminError(what, err);
-    }
+  #call<T>(what: string, fn: (admin: KcAdminClient) => Promise<T>): Promise<T> {
+    return this.#api.call(what, fn);
   }
 
   async #find(clientId: string): Promise<ClientRepresentation | undefined> {
