@@ -15,7 +15,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { SignJWT, importPKCS8 } from 'jose';
@@ -26,21 +25,13 @@ import { migrateUp } from '../bff/src/persistence/migrate.ts';
 import { createOrm } from '../bff/src/persistence/orm.ts';
 import { bffEnv } from '../stack/stack.ts';
 import { startE2EStack, type E2EStack } from '../test/setup/stack.ts';
+import { freePort } from '../test/support/ports.ts';
 import { testKeyPrefix } from '../test/support/redis.ts';
 
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const repo = path.resolve(import.meta.dirname, '..');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function startChild(args: string[], env: Record<string, string>, readyUrl?: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,5 +1,4 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { NewAccount } from '../../bff/src/accounts/account-service.ts';
 import { AccountCreationSchema } from '../../bff/src/accounts/account-creation.entity.ts';
@@ -12,6 +11,7 @@ import { createLogger } from '../../bff/src/kernel/logger.ts';
 import { migrateUp } from '../../bff/src/persistence/migrate.ts';
 import { createOrm, type Orm } from '../../bff/src/persistence/orm.ts';
 import type { UpstreamCore } from '../../bff/src/ports/upstream-core.ts';
+import { freePort } from '../support/ports.ts';
 
 /**
  * The account service against the real Keycloak, upstream core and PostgreSQL of the e2e stack:
@@ -71,18 +71,9 @@ async function failure(p: Promise<unknown>) {
   throw new Error('expected a failure');
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 /** The real upstream core, except the named operations, which go to a closed port. */
 async function upstreamFailing(...failing: (keyof UpstreamCore)[]): Promise<UpstreamCore> {
-  const dead = new HttpUpstreamCore({ baseUrl: `http://127.0.0.1:${await closedPort()}`, apiKey: 'x'.repeat(16), retry: { maxAttempts: 1 } });
+  const dead = new HttpUpstreamCore({ baseUrl: `http://127.0.0.1:${await freePort()}`, apiKey: 'x'.repeat(16), retry: { maxAttempts: 1 } });
   return new Proxy(upstream, {
     get(target, name: string | symbol) {
       const source = failing.includes(name as keyof UpstreamCore) ? dead : target;

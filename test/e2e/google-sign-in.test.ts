@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
-import { decodeJwt, signIn, type Tokens } from '../support/oidc.ts';
+import { decodeJwt, portalSignIn, type Tokens } from '../support/oidc.ts';
 
 /**
  * Google sign-in through the `google-demo` stand-in realm, brokered exactly like Google (trusted
@@ -31,7 +31,7 @@ const sfx = () => randomBytes(4).toString('hex');
 
 /** The portal's "Sign in with Google": keycloak-js' idpHint sends Keycloak straight to the provider. */
 const googleSignIn = (page: Page, interact: (p: Page) => Promise<void>): Promise<Tokens> =>
-  signIn({ page, keycloakUrl: stack.keycloakUrl, realm, clientId: 'portal', redirectUri, extraParams: { kc_idp_hint: 'google-demo' }, interact });
+  portalSignIn(stack, page, interact, { kc_idp_hint: 'google-demo' });
 
 /** The same start, for logins that end on one of Keycloak's pages instead of back at the portal. */
 async function openGoogleSignIn(page: Page): Promise<void> {

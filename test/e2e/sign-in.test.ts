@@ -1,8 +1,7 @@
 import { expect, inject, it } from 'vitest';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
-import { decodeJwt, signIn } from '../support/oidc.ts';
-import type { Page } from 'playwright-core';
+import { decodeJwt, portalSignIn } from '../support/oidc.ts';
 
 type Json = Record<string, any>;
 const stack = inject('stack');
@@ -10,23 +9,12 @@ const admin = adminFor(stack);
 const realm = stack.settings.platformRealm;
 const browser = useBrowser();
 
-/** Signs in through the portal client (code + PKCE), as keycloak-js in the portal will. */
-const portalSignIn = (page: Page, interact: (p: Page) => Promise<void>, extraParams?: Record<string, string>) =>
-  signIn({
-    page,
-    keycloakUrl: stack.keycloakUrl,
-    realm,
-    clientId: 'portal',
-    redirectUri: `${stack.settings.bffPublicUrl}/portal/`,
-    ...(extraParams ? { extraParams } : {}),
-    interact,
-  });
-
 it('a demo state user signs in through the brokered state IdP and lands in the state-demo tenant', async () => {
   const page = await browser().newPage();
   // "Sign in with your state" in the portal is keycloak-js' idpHint: Keycloak goes straight to the
   // state's IdP. (Keycloak 26.7 does not list organization-linked IdPs on the login page.)
   const tokens = await portalSignIn(
+    stack,
     page,
     async (p) => {
       // The state's own login page: another realm, a real OIDC provider.
@@ -55,7 +43,7 @@ it('a demo state user signs in through the brokered state IdP and lands in the s
 
 it('a custodian member signs in with username and password on our themed pages', async () => {
   const page = await browser().newPage();
-  const tokens = await portalSignIn(page, async (p) => {
+  const tokens = await portalSignIn(stack, page, async (p) => {
     // Organizations make the login identifier-first: username, then password.
     await p.locator('#username').fill('asha');
     await screenshot(p, 'password-1-username');

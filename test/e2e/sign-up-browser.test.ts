@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
-import { decodeJwt, signIn } from '../support/oidc.ts';
+import { decodeJwt, portalSignIn } from '../support/oidc.ts';
 
 /**
  * Self sign-up in the browser, as a person does it: the portal sends them to Keycloak's login page,
@@ -32,18 +32,6 @@ afterAll(async () => {
 const unique = () => `${Date.now().toString(36)}${randomInt(1000)}`;
 /** An Indian mobile number nobody has: 98 and 8 random digits. */
 const newMobile = () => `98${String(randomInt(100_000_000)).padStart(8, '0')}`;
-
-/** The portal's sign-in (code + PKCE), with the login page in `locale`. */
-const portalSignIn = (page: Page, interact: (p: Page) => Promise<void>, locale = 'en') =>
-  signIn({
-    page,
-    keycloakUrl: stack.keycloakUrl,
-    realm,
-    clientId: 'portal',
-    redirectUri: `${stack.settings.bffPublicUrl}/portal/`,
-    extraParams: { ui_locales: locale },
-    interact,
-  });
 
 /** The newest 6-digit code the dev inbox holds for `to` (mail or SMS), waiting until one arrives. */
 async function latestCode(kind: 'mails' | 'sms', to: string): Promise<string> {
@@ -105,7 +93,7 @@ describe('sign-up from the login page', () => {
     const email = `browser.${unique()}@example.com`;
     const page = await browser().newPage({ viewport: DESKTOP });
     let username = '';
-    const tokens = await portalSignIn(page, async (p) => {
+    const tokens = await portalSignIn(stack, page, async (p) => {
       await screenshots(p, 'sign-up-0-login-link');
       await openSignUp(p);
       await screenshots(p, 'sign-up-1-details');
@@ -138,7 +126,7 @@ describe('sign-up from the login page', () => {
     const e164 = `+91${mobile}`;
     const page = await browser().newPage({ viewport: PHONE });
     let username = '';
-    const tokens = await portalSignIn(page, async (p) => {
+    const tokens = await portalSignIn(stack, page, async (p) => {
       await openSignUp(p);
       // Typed as people in India write it: no country code (+91 is the default).
       await fillDetails(p, { kind: 'phone', identifier: mobile, name: 'Ravi' });

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -11,6 +10,7 @@ import { migrateUp } from '../../bff/src/persistence/migrate.ts';
 import { createOrm } from '../../bff/src/persistence/orm.ts';
 import { bffEnv } from '../../stack/stack.ts';
 import { redisUrl, testKeyPrefix } from '../support/redis.ts';
+import { freePort } from '../support/ports.ts';
 
 /**
  * Self sign-up through the BFF's HTTP API against the real stack: codes read from the dev inbox
@@ -290,7 +290,7 @@ describe('self sign-up over HTTP', () => {
   });
 
   it('reports an SMS gateway that is down as 503 DELIVERY_FAILED and leaves no usable code', async () => {
-    const dead = await closedPort();
+    const dead = await freePort();
     const deadKeys = testKeyPrefix('signup-dead');
     const broken = await startBff({ SMS_GATEWAY_URL: `http://127.0.0.1:${dead}/sms`, REDIS_PREFIX: deadKeys.prefix });
     try {
@@ -322,10 +322,3 @@ describe('self sign-up over HTTP', () => {
   });
 });
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}

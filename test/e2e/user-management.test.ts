@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
-import { decodeJwt, signIn } from '../support/oidc.ts';
+import { decodeJwt, portalSignIn } from '../support/oidc.ts';
 import { redisUrl, testKeyPrefix } from '../support/redis.ts';
 
 /**
@@ -446,20 +446,13 @@ describe('GET /api/v1/user', () => {
 
   it("takes the portal's keycloak-js tokens (audience bff on the portal client)", async () => {
     const page: Page = await browser().newPage();
-    const tokens = await signIn({
-      page,
-      keycloakUrl: stack.keycloakUrl,
-      realm,
-      clientId: 'portal',
-      redirectUri: `${stack.settings.bffPublicUrl}/portal/`,
-      interact: async (p) => {
-        await p.locator('#username').fill('asha');
-        // Identifier-first (organizations): username, then password.
-        await p.locator('#kc-login').click();
-        await p.locator('#password').waitFor();
-        await p.locator('#password').fill(stack.settings.demoUserPassword);
-        await p.locator('#kc-login').click();
-      },
+    const tokens = await portalSignIn(stack, page, async (p) => {
+      await p.locator('#username').fill('asha');
+      // Identifier-first (organizations): username, then password.
+      await p.locator('#kc-login').click();
+      await p.locator('#password').waitFor();
+      await p.locator('#password').fill(stack.settings.demoUserPassword);
+      await p.locator('#kc-login').click();
     });
     await page.close();
     expect(decodeJwt(tokens.access_token)).toMatchObject({ azp: 'portal', aud: expect.arrayContaining(['bff']) });

@@ -1,9 +1,9 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpMailer } from '../../bff/src/adapters/mail/smtp-mailer.ts';
 import { HttpSmsGateway } from '../../bff/src/adapters/sms/http-sms-gateway.ts';
 import { DomainError } from '../../bff/src/kernel/errors.ts';
 import { startInbox, type Inbox } from '../../stack/inbox.ts';
+import { freePort } from '../support/ports.ts';
 
 /** The mail and SMS adapters against the dev inbox's real SMTP server and SMS sink. */
 let inbox: Inbox;
@@ -15,14 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await inbox?.close();
 });
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 async function failure(p: Promise<unknown>) {
   try {
@@ -47,7 +39,7 @@ describe('SmtpMailer', () => {
   });
 
   it('reports an unreachable server as DELIVERY_FAILED without the recipient or content', async () => {
-    const mailer = new SmtpMailer({ host: '127.0.0.1', port: await closedPort(), from: 'no-reply@platform.test', timeoutMs: 1000 });
+    const mailer = new SmtpMailer({ host: '127.0.0.1', port: await freePort(), from: 'no-reply@platform.test', timeoutMs: 1000 });
     const failed = await failure(mailer.send({ to: 'secret.person@example.com', subject: 's', text: 'code 654321' }));
     expect(failed).toMatchObject({ code: 'DELIVERY_FAILED', details: { channel: 'email' } });
     expect(JSON.stringify(failed)).not.toMatch(/secret\.person|654321/);
@@ -65,7 +57,7 @@ describe('HttpSmsGateway', () => {
   it('reports a refusal (wrong token) and an unreachable gateway as DELIVERY_FAILED, naming neither number nor text', async () => {
     const refused = await failure(new HttpSmsGateway({ url: `${inbox.httpUrl}/sms`, token: 'wrong' }).send({ to: '+919800022222', text: '111111' }));
     expect(refused).toMatchObject({ code: 'DELIVERY_FAILED', details: { channel: 'sms', reason: 'status 401' } });
-    const down = await failure(new HttpSmsGateway({ url: `http://127.0.0.1:${await closedPort()}/sms` }).send({ to: '+919800022222', text: '111111' }));
+    const down = await failure(new HttpSmsGateway({ url: `http://127.0.0.1:${await freePort()}/sms` }).send({ to: '+919800022222', text: '111111' }));
     expect(down).toMatchObject({ code: 'DELIVERY_FAILED', details: { channel: 'sms', reason: 'network error' } });
     expect(JSON.stringify([refused, down])).not.toMatch(/9800022222|111111/);
     expect(inbox.sms.some((m) => m.to === '+919800022222')).toBe(false);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -9,6 +8,7 @@ import { runDir } from '../../stack/paths.ts';
 import { devSettings, type StackSettings } from '../../stack/settings.ts';
 import { postgresAdminUrl, startStack } from '../../stack/stack.ts';
 import { testKeyPrefix } from '../support/redis.ts';
+import { freePort } from '../support/ports.ts';
 
 /**
  * Global setup of the e2e project: one real stack (Keycloak, upstream core, dev inbox) on free ports
@@ -27,17 +27,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     stack: E2EStack;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export default async function setup(project: TestProject) {

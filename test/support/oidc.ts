@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Page, Request } from 'playwright-core';
+import type { E2EStack } from '../setup/stack.ts';
 
 /**
  * A browser sign-in as the demo portal would do it (authorization code + PKCE, public client):
@@ -71,4 +72,17 @@ export function decodeJwt<T = Record<string, unknown>>(jwt: string): T {
   const payload = jwt.split('.')[1];
   if (!payload) throw new Error('not a JWT');
   return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as T;
+}
+
+/** `signIn` through the e2e stack's portal client, as keycloak-js in the portal does. */
+export function portalSignIn(stack: E2EStack, page: Page, interact: (page: Page) => Promise<void>, extraParams?: Record<string, string>): Promise<Tokens> {
+  return signIn({
+    page,
+    keycloakUrl: stack.keycloakUrl,
+    realm: stack.settings.platformRealm,
+    clientId: 'portal',
+    redirectUri: `${stack.settings.bffPublicUrl}/portal/`,
+    ...(extraParams ? { extraParams } : {}),
+    interact,
+  });
 }
