@@ -7,7 +7,8 @@ import Koa from 'koa';
 import { koaBody } from 'koa-body';
 
 const [port, redisUrl, prefix] = process.argv.slice(2);
-const redis = new Redis(redisUrl ?? 'redis://127.0.0.1:6379');
+// Same client options as the BFF (bff/src/adapters/redis/redis-client.ts), so the comparison is fair.
+const redis = new Redis(redisUrl ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
 const app = new Koa();
 app.use(koaBody());
 app.use(async (ctx) => {

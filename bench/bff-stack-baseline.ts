@@ -12,7 +12,8 @@ import { loadOpenApi } from '../bff/src/http/openapi.ts';
 import { createLogger } from '../bff/src/kernel/logger.ts';
 
 const [port, redisUrl, prefix] = process.argv.slice(2);
-const redis = new Redis(redisUrl ?? 'redis://127.0.0.1:6379');
+// Same client options as the BFF (bff/src/adapters/redis/redis-client.ts), so the comparison is fair.
+const redis = new Redis(redisUrl ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
 const router = new Router();
 router.post('/token', async (ctx) => {
   const token = randomBytes(32).toString('base64url');

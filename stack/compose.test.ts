@@ -135,6 +135,16 @@ describe('docker-compose.yml matches the native stack', () => {
     expect(kc.KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__SECRET).toBe(s.keycloakCallbackSecret);
     // Natively Keycloak calls the BFF on 127.0.0.1 (stack/stack.ts); here, the bff service on its port.
     expect(toNative(kc.KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__URL ?? '')).toBe(`http://127.0.0.1:${env('bff').BFF_PORT}`);
+    expect(kc.KC_SPI_AUTHENTICATOR__PLATFORM_STATE_CLAIM__SECRET).toBe(env('bff').KEYCLOAK_CALLBACK_SECRET);
+    expect(toNative(kc.KC_SPI_AUTHENTICATOR__PLATFORM_STATE_CLAIM__URL ?? '')).toBe(`http://127.0.0.1:${env('bff').BFF_PORT}`);
+  });
+
+  it('gives the lazy-migration authenticators the same BFF URL and shared secret', () => {
+    const kc = env('keycloak');
+    for (const id of ['PLATFORM_UPSTREAM_PASSWORD', 'PLATFORM_UPSTREAM_RESET']) {
+      expect(kc[`KC_SPI_AUTHENTICATOR__${id}__SECRET`]).toBe(env('bff').KEYCLOAK_CALLBACK_SECRET);
+      expect(kc[`KC_SPI_AUTHENTICATOR__${id}__URL`]).toBe(kc.KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__URL);
+    }
   });
 
   it('applies realm-config/ with the demo data, like `npm start`', () => {

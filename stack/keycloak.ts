@@ -128,7 +128,10 @@ export interface KeycloakOptions {
   adminPassword: string;
   /** Dev: templates and CSS are re-read on every request. */
   themeCaching: boolean;
-  /** Where the `platform-bff-check` authenticator (keycloak/providers) reaches the BFF, and the shared secret. */
+  /**
+   * Where the `platform-bff-check`, `platform-upstream-password` and `platform-upstream-reset`
+   * authenticators (keycloak/providers) reach the BFF, and the shared secret.
+   */
   bffCheck?: { url: string; secret: string };
 }
 
@@ -182,7 +185,18 @@ export async function startKeycloak(opts: KeycloakOptions): Promise<KeycloakInst
       JAVA_OPTS_KC_HEAP: process.env.KEYCLOAK_HEAP ?? '-Xms128m -Xmx768m',
       // Environment, not command line: the secret stays out of process listings.
       ...(opts.bffCheck
-        ? { KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__URL: opts.bffCheck.url, KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__SECRET: opts.bffCheck.secret }
+        ? {
+            KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__URL: opts.bffCheck.url,
+            KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__SECRET: opts.bffCheck.secret,
+            // The state claim authenticator (docs/decisions/0011) talks to the same BFF with the same secret.
+            KC_SPI_AUTHENTICATOR__PLATFORM_STATE_CLAIM__URL: opts.bffCheck.url,
+            KC_SPI_AUTHENTICATOR__PLATFORM_STATE_CLAIM__SECRET: opts.bffCheck.secret,
+            // Lazy migration from the upstream core (docs/decisions/0012): the same BFF, the same secret.
+            KC_SPI_AUTHENTICATOR__PLATFORM_UPSTREAM_PASSWORD__URL: opts.bffCheck.url,
+            KC_SPI_AUTHENTICATOR__PLATFORM_UPSTREAM_PASSWORD__SECRET: opts.bffCheck.secret,
+            KC_SPI_AUTHENTICATOR__PLATFORM_UPSTREAM_RESET__URL: opts.bffCheck.url,
+            KC_SPI_AUTHENTICATOR__PLATFORM_UPSTREAM_RESET__SECRET: opts.bffCheck.secret,
+          }
         : {}),
     },
   });

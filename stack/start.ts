@@ -42,7 +42,8 @@ const rows: [string, string][] = [
   ['Upstream core (reference)', `${stack!.upstreamUrl}  (API key ${s.upstreamApiKey})`],
   ['Demo user (custodian)', `asha / ${s.demoUserPassword}`],
   ['Demo platform admin', `platform.admin / ${s.demoUserPassword}`],
-  ['Demo state IdP users', `meera.state, arjun.state, kavya.state / ${s.demoUserPassword}  (add kc_idp_hint=state-demo to a login URL)`],
+  ['Demo state IdP users', `meera.state, arjun.state, kavya.state, devi.state / ${s.demoUserPassword}  (add kc_idp_hint=state-demo to a login URL)`],
+  ['State claim demo', 'arjun.state and devi.state (phone) match a custodian account; kavya.state gives no e-mail: enter kavya.nair@example.com'],
   ['Demo Google account', `priya.google / ${s.demoUserPassword}  ("Google (demo)" button)`],
   ['Demo upstream members', upstreamMembers()],
   ['Demo partner client', `partner-demo-bank / ${s.demoPartnerClientSecret}  (client credentials)`],
@@ -66,5 +67,5 @@ function upstreamMembers(): string {
   const src = readFileSync(new URL('../upstream/src/demo-data.ts', import.meta.url), 'utf8');
   const names = [...src.matchAll(/username:\s*'([^']+)'/g)].map((m) => m[1]);
   const password = /DEMO_PASSWORD = '([^']+)'/.exec(src)?.[1] ?? '';
-  return names.length ? `${names.join(', ')} / ${password}  (upstream only until the unified-login issue)` : '(none)';
+  return names.length ? `${names.join(', ')} / ${password}  (upstream only: their first sign-in on the login page migrates them; e.g. ravi.kumar or 98123 45678)` : '(none)';
 }

@@ -15,6 +15,7 @@ import { RedisEphemeralStore } from './adapters/redis/redis-ephemeral-store.ts';
 import { HttpSmsGateway } from './adapters/sms/http-sms-gateway.ts';
 import { HttpUpstreamCore } from './adapters/upstream-core/http-upstream-core.ts';
 import { brokeredLoginRouter } from './flows/brokered-login/routes.ts';
+import { upstreamLoginRouter } from './flows/upstream-login/routes.ts';
 import { partnerAdmin, type PartnerAdmin } from './flows/partner-admin/partner-admin.ts';
 import { partnerAdminRouter } from './flows/partner-admin/routes.ts';
 import { AuthTokenStore } from './flows/partner-enrollment/auth-token-store.ts';
@@ -26,14 +27,26 @@ import { partnerEnrollmentMachine } from './flows/partner-enrollment/partner-enr
 import { partnerEnrollmentRouter } from './flows/partner-enrollment/routes.ts';
 import { ServerTokens } from './flows/partner-enrollment/server-tokens.ts';
 import { signUpAssets, signUpPagesRouter } from './flows/sign-up/pages.ts';
+import { StateClaimAudit } from './flows/state-claim/audit.ts';
+import { IdentifierSeal, stateClaimActors } from './flows/state-claim/effects.ts';
+import { HandoffStore } from './flows/state-claim/handoffs.ts';
+import { stateClaimAssets, stateClaimRouters } from './flows/state-claim/routes.ts';
+import { StateClaimService } from './flows/state-claim/state-claim-service.ts';
+import { STATE_CLAIM_KIND, STATE_CLAIM_MACHINE_VERSION, stateClaimMachine } from './flows/state-claim/state-claim.machine.ts';
 import { ConfirmationLinks } from './flows/user-management/confirmation-links.ts';
 import { userManagementRouter } from './flows/user-management/routes.ts';
+import { memberAdmin, type MemberAdmin } from './flows/member-admin/member-admin.ts';
+import { memberAdminRouter } from './flows/member-admin/routes.ts';
+import { KeycloakUserChangeFeed } from './adapters/keycloak/keycloak-user-change-feed.ts';
+import { OutboxStore, registerOutboxMetrics } from './upstream-sync/outbox-store.ts';
+import { UpstreamSync } from './upstream-sync/upstream-sync.ts';
+import { withAdvisoryLock } from './persistence/advisory-lock.ts';
 import { createApp } from './http/app.ts';
 import { loadOpenApi } from './http/openapi.ts';
 import { staticAssets } from './http/static-assets.ts';
 import { loadPortalBuild, portalRouter } from './portal/portal.ts';
 import { FieldEncryption, parseKeyRing } from './kernel/crypto/field-encryption.ts';
-import { FlowRuntime } from './kernel/flow/index.ts';
+import { FlowRuntime, defineFlow } from './kernel/flow/index.ts';
 import { createLogger, type Logger } from './kernel/logger.ts';
 import { PartnerStore } from './partners/partner-store.ts';
 import { createOrm, type Orm } from './persistence/orm.ts';
@@ -71,6 +84,10 @@ export interface Container {
   fieldEncryption: FieldEncryption;
   /** Partner (DBP) administration: the admin API and `npm run partner` use the same use cases. */
   partnerAdmin: PartnerAdmin;
+  /** Conversion of prospective members and the upstream outbox view (admin API and `npm run members`). */
+  memberAdmin: MemberAdmin;
+  /** Keycloak -> upstream core outbox (recorder + deliverer); started when UPSTREAM_OUTBOX_ENABLED. */
+  upstreamSync: UpstreamSync;
   app: Koa;
   close(): Promise<void>;
 }
@@ -83,26 +100,16 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     throw err;
   });
   const ephemeralStore = new RedisEphemeralStore({ redis, keyPrefix: config.redisPrefix });
-  const serviceAccountTokens = new ServiceAccountTokens({
-    issuer: `${config.keycloakUrl}/realms/${config.realm}`,
-    clientId: config.clientId,
-    clientSecret: config.clientSecret,
-  });
-  const identityDirectory = new KeycloakIdentityDirectory({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: serviceAccountTokens });
+  const { serviceAccountTokens, identityDirectory, upstreamCore } = keycloakAndUpstream(config, logger);
   const accessTokenVerifier = new AccessTokenVerifier({ issuer: `${config.keycloakUrl}/realms/${config.realm}` });
-  const upstreamCore = new HttpUpstreamCore({
-    baseUrl: config.upstreamUrl,
-    apiKey: config.upstreamApiKey,
-    timeoutMs: config.upstreamTimeoutMs,
-    retry: { maxAttempts: config.upstreamRetries + 1 },
-    logger: logger.child({ component: 'upstream-core' }),
-  });
   const flowRuntime = new FlowRuntime({ em: orm.em });
+  const partners = partnerComponents(config, { orm, serviceAccountTokens });
   const accounts = new PlatformAccountService({
     directory: identityDirectory,
     upstream: upstreamCore,
     em: orm.em,
     logger: logger.child({ component: 'accounts' }),
+    forgetUser: (userId) => partners.store.forgetUser(userId),
   });
   const mailer = new SmtpMailer({ host: config.smtpHost, port: config.smtpPort, from: config.smtpFrom, user: config.smtpUser, password: config.smtpPassword });
   const smsGateway = new HttpSmsGateway({ url: config.smsGatewayUrl, token: config.smsGatewayToken });
@@ -125,7 +132,6 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
   });
 
   const fieldEncryption = new FieldEncryption(parseKeyRing(config.fieldEncryptionKeys, config.fieldEncryptionActiveKey));
-  const partners = partnerComponents(config, { orm, serviceAccountTokens });
   const partnerUserTokens = new AssertionUserTokens({
     keycloakUrl: config.keycloakUrl,
     realm: config.realm,
@@ -155,15 +161,17 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     serverTokens: new ServerTokens({ verifier: accessTokenVerifier, audience: config.clientId }),
   });
 
+  // The `user-api` client's password grant: user-management sign-in and the state claim's password check.
+  const userApiTokens = new KeycloakUserTokens({
+    issuer: `${config.keycloakUrl}/realms/${config.realm}`,
+    clientId: config.userApiClientId,
+    clientSecret: config.userApiClientSecret,
+  });
   const userManagement = userManagementRouter({
     accounts,
     directory: identityDirectory,
     upstream: upstreamCore,
-    tokens: new KeycloakUserTokens({
-      issuer: `${config.keycloakUrl}/realms/${config.realm}`,
-      clientId: config.userApiClientId,
-      clientSecret: config.userApiClientSecret,
-    }),
+    tokens: userApiTokens,
     verifier: accessTokenVerifier,
     proofs: otp,
     store: ephemeralStore,
@@ -182,6 +190,43 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     bearer: { audience: config.clientId, clients: config.userApiTokenClients },
     defaultPhoneCountry: config.defaultPhoneCountry,
   });
+
+  // Custodian-to-state claim (docs/decisions/0011-state-claim.md).
+  const claimSeal = new IdentifierSeal(fieldEncryption);
+  const stateClaimAudit = new StateClaimAudit({ em: orm.em, hashKey: config.otpHashKey });
+  const stateClaim = stateClaimRouters({
+    service: new StateClaimService({
+      runtime: flowRuntime,
+      flow: defineFlow({
+        kind: STATE_CLAIM_KIND,
+        machineVersion: STATE_CLAIM_MACHINE_VERSION,
+        ttlSeconds: config.stateClaimTtlSeconds,
+        machine: stateClaimMachine.provide({
+          actors: stateClaimActors({
+            seal: claimSeal,
+            otp,
+            directory: identityDirectory,
+            userTokens: userApiTokens,
+            upstream: upstreamCore,
+            accounts,
+          }),
+        }),
+      }),
+      handoffs: new HandoffStore({ em: orm.em, encryption: fieldEncryption, ttlSeconds: config.stateClaimHandoffTtlSeconds }),
+      audit: stateClaimAudit,
+      seal: claimSeal,
+      locks: ephemeralStore,
+      tenants: config.stateClaimTenants,
+    }),
+    audit: stateClaimAudit,
+    seal: claimSeal,
+    callbackSecret: config.keycloakCallbackSecret,
+    publicUrl: config.publicUrl,
+    defaultPhoneCountry: config.defaultPhoneCountry,
+    verifier: accessTokenVerifier,
+    audience: config.clientId,
+  });
+  const members = memberComponents(config, { orm, serviceAccountTokens, identityDirectory, upstreamCore, accounts, fieldEncryption, logger });
 
   const portal = loadPortalBuild();
   if (!portal) logger.warn('the portal is not built (node portal/build.ts): /portal/ answers 503');
@@ -216,6 +261,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       userManagement,
       partnerEnrollment,
       partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId }),
+      memberAdminRouter({ admin: members.admin, verifier: accessTokenVerifier, audience: config.clientId }),
       brokeredLoginRouter({
         callbackSecret: config.keycloakCallbackSecret,
         directory: identityDirectory,
@@ -223,9 +269,26 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         accounts,
         defaultTenant: 'custodian',
       }),
+      ...stateClaim,
+      upstreamLoginRouter({
+        callbackSecret: config.keycloakCallbackSecret,
+        directory: identityDirectory,
+        upstream: upstreamCore,
+        defaultPhoneCountry: config.defaultPhoneCountry,
+        tenant: 'custodian',
+        failures: {
+          store: ephemeralStore,
+          hashKey: config.otpHashKey,
+          maxFailures: config.upstreamLoginMaxFailures,
+          windowSeconds: config.upstreamLoginFailureWindowSeconds,
+        },
+        logger: logger.child({ component: 'upstream-login' }),
+      }),
     ],
-    assets: staticAssets({ ...signUpAssets, ...portal?.assets }),
+    assets: staticAssets({ ...signUpAssets, ...stateClaimAssets, ...portal?.assets }),
+    registerMetrics: (registry) => registerOutboxMetrics(registry, members.outbox),
   });
+  if (config.upstreamOutboxEnabled) members.sync.start();
 
   return {
     config,
@@ -244,8 +307,12 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     flowRuntime,
     fieldEncryption,
     partnerAdmin: partners.admin,
+    memberAdmin: members.admin,
+    upstreamSync: members.sync,
     app,
     async close() {
+      // The running outbox pass finishes (its transaction commits) before the pool closes.
+      await members.sync.stop();
       mailer.close();
       redis.disconnect();
       await orm.close();
@@ -269,4 +336,71 @@ export async function buildPartnerAdmin(config: Config): Promise<{ admin: Partne
     clientSecret: config.clientSecret,
   });
   return { admin: partnerComponents(config, { orm, serviceAccountTokens }).admin, close: () => orm.close() };
+}
+
+/** The upstream outbox and member administration; shared by the container and `npm run members` (the CLI). */
+function memberComponents(
+  config: Config,
+  deps: {
+    orm: Orm;
+    serviceAccountTokens: ServiceAccountTokens;
+    identityDirectory: IdentityDirectory;
+    upstreamCore: UpstreamCore;
+    accounts: AccountService;
+    fieldEncryption: FieldEncryption;
+    logger: Logger;
+  },
+) {
+  const outbox = new OutboxStore({ em: deps.orm.em, encryption: deps.fieldEncryption });
+  const sync = new UpstreamSync({
+    feed: new KeycloakUserChangeFeed({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: deps.serviceAccountTokens }),
+    directory: deps.identityDirectory,
+    upstream: deps.upstreamCore,
+    store: outbox,
+    logger: deps.logger.child({ component: 'upstream-outbox' }),
+    settings: {
+      intervalMs: config.upstreamOutboxIntervalMs,
+      maxAttempts: config.upstreamOutboxMaxAttempts,
+      baseDelayMs: config.upstreamOutboxBaseDelayMs,
+      maxDelayMs: config.upstreamOutboxMaxDelayMs,
+      lookBackMs: 5_000,
+      batchSize: 100,
+    },
+  });
+  const admin = memberAdmin({
+    directory: deps.identityDirectory,
+    accounts: deps.accounts,
+    outbox,
+    serialise: (key, fn) => withAdvisoryLock(deps.orm.em, key, fn),
+  });
+  return { outbox, sync, admin };
+}
+
+/** What the members CLI needs (Keycloak, the upstream core, PostgreSQL), without the HTTP app or Redis. */
+export async function buildMemberAdmin(config: Config): Promise<{ admin: MemberAdmin; close(): Promise<void> }> {
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+  const orm = await createOrm({ databaseUrl: config.databaseUrl });
+  const { serviceAccountTokens, identityDirectory, upstreamCore } = keycloakAndUpstream(config, logger);
+  const accounts = new PlatformAccountService({ directory: identityDirectory, upstream: upstreamCore, em: orm.em, logger: logger.child({ component: 'accounts' }) });
+  const fieldEncryption = new FieldEncryption(parseKeyRing(config.fieldEncryptionKeys, config.fieldEncryptionActiveKey));
+  const members = memberComponents(config, { orm, serviceAccountTokens, identityDirectory, upstreamCore, accounts, fieldEncryption, logger });
+  return { admin: members.admin, close: () => orm.close() };
+}
+
+/** The BFF's own Keycloak service account, the Admin API adapter and the upstream core adapter. */
+function keycloakAndUpstream(config: Config, logger: Logger) {
+  const serviceAccountTokens = new ServiceAccountTokens({
+    issuer: `${config.keycloakUrl}/realms/${config.realm}`,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+  });
+  const identityDirectory = new KeycloakIdentityDirectory({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: serviceAccountTokens });
+  const upstreamCore = new HttpUpstreamCore({
+    baseUrl: config.upstreamUrl,
+    apiKey: config.upstreamApiKey,
+    timeoutMs: config.upstreamTimeoutMs,
+    retry: { maxAttempts: config.upstreamRetries + 1 },
+    logger: logger.child({ component: 'upstream-core' }),
+  });
+  return { serviceAccountTokens, identityDirectory, upstreamCore };
 }

@@ -27,13 +27,23 @@ const entries = {
   keycloakCallbackSecret: {
     env: 'KEYCLOAK_CALLBACK_SECRET',
     schema: z.string().min(16).default('dev-keycloak-callback-secret'),
-    doc: "shared secret of Keycloak's platform-bff-check authenticator (its KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__SECRET) on /internal/v1/keycloak/*",
+    doc: "shared secret of Keycloak's platform-bff-check and platform-state-claim authenticators (their KC_SPI_AUTHENTICATOR__<ID>__SECRET) on /internal/v1/keycloak/*",
     devDefault: true,
   },
   upstreamUrl: { env: 'UPSTREAM_URL', schema: url.default('http://127.0.0.1:4010'), doc: 'base URL of the upstream core system' },
   upstreamApiKey: { env: 'UPSTREAM_API_KEY', schema: z.string().min(8).default('dev-upstream-api-key'), doc: 'API key for the upstream core', devDefault: true },
   upstreamTimeoutMs: { env: 'UPSTREAM_TIMEOUT_MS', schema: ms.default(3000), doc: 'timeout of one upstream call' },
   upstreamRetries: { env: 'UPSTREAM_RETRIES', schema: z.coerce.number().int().min(0).max(5).default(2), doc: 'retries of idempotent upstream calls' },
+  upstreamLoginMaxFailures: {
+    env: 'UPSTREAM_LOGIN_MAX_FAILURES',
+    schema: z.coerce.number().int().min(1).default(5),
+    doc: 'wrong upstream passwords per login (lazy migration) in a failure window before the core is not asked any more',
+  },
+  upstreamLoginFailureWindowSeconds: {
+    env: 'UPSTREAM_LOGIN_FAILURE_WINDOW_SECONDS',
+    schema: z.coerce.number().int().min(60).default(900),
+    doc: 'window in which wrong upstream passwords of one login are counted',
+  },
   readinessTimeoutMs: { env: 'READINESS_TIMEOUT_MS', schema: ms.default(2000), doc: 'timeout of each /readyz dependency check' },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', schema: ms.default(10_000), doc: 'how long in-flight requests may finish on SIGTERM' },
   smtpHost: { env: 'SMTP_HOST', schema: z.string().min(1).default('127.0.0.1'), doc: 'SMTP server of outgoing mail (OTPs, confirmation links)' },
@@ -67,6 +77,26 @@ const entries = {
   fieldEncryptionActiveKey: { env: 'FIELD_ENCRYPTION_ACTIVE_KEY', schema: z.string().min(1).default('dev1'), doc: 'kid of FIELD_ENCRYPTION_KEYS that seals new values' },
   partnerAuthTokenTtlSeconds: { env: 'PARTNER_AUTH_TOKEN_TTL_SECONDS', schema: z.coerce.number().int().min(60).max(3600).default(900), doc: 'lifetime of a partner authToken (and of the PII kept with it)' },
   partnerCacheSeconds: { env: 'PARTNER_CACHE_SECONDS', schema: z.coerce.number().int().min(0).max(60).default(5), doc: "how long a process answers an enrolled user's POST from memory; settings changed by another process (CLI, another BFF) apply within it; 0 reads every time" },
+  stateClaimTtlSeconds: { env: 'STATE_CLAIM_TTL_SECONDS', schema: z.coerce.number().int().min(300).max(3600).default(1800), doc: 'lifetime of a state claim flow (first login through a state IdP); at most Keycloak\'s login action lifespan' },
+  stateClaimHandoffTtlSeconds: { env: 'STATE_CLAIM_HANDOFF_TTL_SECONDS', schema: z.coerce.number().int().min(30).max(900).default(300), doc: 'lifetime of an identifier handoff (BFF -> Keycloak -> BFF)' },
+  stateClaimTenants: {
+    env: 'STATE_CLAIM_TENANTS',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+:[A-Za-z0-9._-]+)*$/)
+      .default('state-demo:state-demo')
+      .transform((v) => Object.fromEntries(v.split(',').map((pair) => pair.split(':') as [string, string]))),
+    doc: 'state IdPs and their tenants: `idpAlias:organizationAlias`, comma-separated',
+  },
+  upstreamOutboxEnabled: {
+    env: 'UPSTREAM_OUTBOX_ENABLED',
+    schema: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    doc: 'run the upstream outbox in this process: read Keycloak events, deliver changes of linked members to the upstream core (decision 0013)',
+  },
+  upstreamOutboxIntervalMs: { env: 'UPSTREAM_OUTBOX_INTERVAL_MS', schema: ms.default(2000), doc: 'pause between outbox passes when there was nothing to do' },
+  upstreamOutboxMaxAttempts: { env: 'UPSTREAM_OUTBOX_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).max(100).default(15), doc: 'delivery attempts of an outbox row before it is failed (refusals fail at once)' },
+  upstreamOutboxBaseDelayMs: { env: 'UPSTREAM_OUTBOX_BASE_DELAY_MS', schema: ms.default(2000), doc: 'first retry delay of an outbox row; doubles per attempt, with jitter' },
+  upstreamOutboxMaxDelayMs: { env: 'UPSTREAM_OUTBOX_MAX_DELAY_MS', schema: ms.default(600_000), doc: 'upper bound of the retry delay' },
   partnerKbaMaxAttempts: { env: 'PARTNER_KBA_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).max(10).default(3), doc: 'wrong KBA answer sets an authToken allows before it dies' },
   partnerUserTokenClientId: { env: 'PARTNER_USER_TOKEN_CLIENT_ID', schema: z.string().min(1).default('partner-user-tokens'), doc: 'confidential client that obtains userTokens with the JWT authorization grant' },
   partnerUserTokenClientSecret: { env: 'PARTNER_USER_TOKEN_CLIENT_SECRET', schema: z.string().min(8).default('dev-partner-user-tokens-secret'), doc: "that client's secret", devDefault: true },

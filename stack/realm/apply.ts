@@ -59,6 +59,9 @@ export async function applyRealmConfig(opts: ApplyOptions): Promise<Change[]> {
   return changes;
 }
 
+/** Realm settings naming an authentication flow: applied after the flows, which a new realm does not have yet. */
+const FLOW_BINDINGS = ['browserFlow', 'registrationFlow', 'directGrantFlow', 'resetCredentialsFlow', 'clientAuthenticationFlow', 'firstBrokerLoginFlow'];
+
 const omit = (obj: Json, ...keys: string[]): Json => Object.fromEntries(Object.entries(obj).filter(([k]) => !keys.includes(k)));
 const enc = encodeURIComponent;
 
@@ -91,6 +94,7 @@ class RealmApplier {
     if (this.#files.userProfile) await this.#applyUserProfile(this.#files.userProfile);
     // Before the identity providers, which name their first- and post-broker-login flows.
     for (const flow of this.#files.authenticationFlows) await this.#applyAuthenticationFlow(flow);
+    await this.#applyFlowBindings();
     for (const client of this.#files.clients) await this.#applyClient(client);
     for (const idp of this.#files.identityProviders) await this.#applyIdentityProvider(idp);
     for (const org of this.#files.organizations) await this.#applyOrganization(org);
@@ -98,7 +102,7 @@ class RealmApplier {
   }
 
   async #applyRealm(): Promise<void> {
-    const desired = omit(this.#files.realm, 'roles');
+    const desired = omit(this.#files.realm, 'roles', ...FLOW_BINDINGS);
     const actual = await this.#api.get<Json>(this.#base);
     if (!actual) {
       await this.#api.request('POST', '', { ...desired });
@@ -106,6 +110,17 @@ class RealmApplier {
     } else if (!isSubset(desired, actual)) {
       await this.#api.put(this.#base, desired);
       this.#change('realm', this.#realm, 'update');
+    }
+  }
+
+  /** The realm's flow bindings (e.g. `browserFlow`), once the flows they name exist. */
+  async #applyFlowBindings(): Promise<void> {
+    const desired = Object.fromEntries(FLOW_BINDINGS.filter((k) => k in this.#files.realm).map((k) => [k, this.#files.realm[k]]));
+    if (Object.keys(desired).length === 0) return;
+    const actual = await this.#api.get<Json>(this.#base);
+    if (!isSubset(desired, actual)) {
+      await this.#api.put(this.#base, desired);
+      this.#change('realm-flow-bindings', this.#realm, 'update');
     }
   }
 

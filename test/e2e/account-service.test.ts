@@ -271,7 +271,8 @@ describe('AccountService.ensureProvisioned', () => {
     createdUserIds.push(id);
     const first = await accounts.ensureProvisioned(id, { signUpType: 'google' });
     const again = await accounts.ensureProvisioned(id, { signUpType: 'google' });
-    expect(again).toEqual(first);
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ ...first, created: false });
     expect(await directory.getUser(id)).toMatchObject({ attributes: { upstreamUserId: [first.upstreamUserId], signUpType: ['google'] } });
     expect((await directory.organizationsOf(id)).map((o) => o.alias)).toEqual(['custodian']);
     expect(await upstream.getUser(first.upstreamUserId)).toMatchObject({ externalId: id, email: `${username}@example.com`, status: 'active' });

@@ -130,6 +130,32 @@ describe('not enrolled, autoEnroll on, trustAuth on', () => {
   });
 });
 
+describe('a deleted account', () => {
+  it('loses its partner mappings: the next POST for that DBP user is a new enrollment, not "enrolled" for a user who is gone', async () => {
+    const dbpUserId = uniqueId('u');
+    await post(trusted, { appKey: appKey.trustedAuto, dbpUserId, pii: piiFor(dbpUserId) });
+    const [userId] = await mappingOf(appKey.trustedAuto, dbpUserId);
+    // Enrolled: answered from the process's cache from now on.
+    expect((await post(trusted, { appKey: appKey.trustedAuto, dbpUserId, pii: piiFor(dbpUserId) })).status).toBe(200);
+
+    await bff.container.accounts.delete(userId!);
+    expect(await mappingOf(appKey.trustedAuto, dbpUserId)).toEqual([]);
+    expect(await kcAdmin.get(`/${realm}/users/${userId}`)).toBeUndefined();
+
+    // The closed account's e-mail stays reserved upstream (decision 0008): the same details are a 409...
+    const same = await post(trusted, { appKey: appKey.trustedAuto, dbpUserId, pii: piiFor(dbpUserId) });
+    expect(same.status).toBe(409);
+    expect(same.body.code).toBe('ACCOUNT_EXISTS');
+    expect(await mappingOf(appKey.trustedAuto, dbpUserId)).toEqual([]);
+    // ...and with another address the DBP user is enrolled afresh, as a new account.
+    const again = await post(trusted, { appKey: appKey.trustedAuto, dbpUserId, pii: { ...piiFor(dbpUserId), email: `new.${dbpUserId.toLowerCase()}@partner.example` } });
+    expect(again.status).toBe(201);
+    const [newUserId] = await mappingOf(appKey.trustedAuto, dbpUserId);
+    expect(newUserId).toBeDefined();
+    expect(newUserId).not.toBe(userId);
+  });
+});
+
 describe('enrolled (the mapping exists), any settings', () => {
   it.each([
     ['autoEnroll on, trustAuth on', () => trusted, () => appKey.trustedAuto],

@@ -5,6 +5,7 @@ import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { testKeyPrefix } from '../support/redis.ts';
+import { inboxMessages, latestCode } from '../support/inbox.ts';
 
 /**
  * The demo portal (portal/, served by the BFF at /portal/) in Chromium, as a person uses it: the
@@ -76,24 +77,8 @@ async function newAccount(label: string): Promise<{ userId: string; username: st
   return { userId: created.userId, username: created.username, email };
 }
 
-const inbox = async (kind: 'mails' | 'sms', to: string) =>
-  (await (await fetch(`${stack.inboxUrl}/api/${kind}?to=${encodeURIComponent(to)}`)).json()) as { text: string }[];
+const inbox = (kind: 'mails' | 'sms', to: string) => inboxMessages(stack, kind, to);
 
-/** The 6-digit code of the first message to `to` after the first `notBefore` ones, waiting until it arrives. */
-async function latestCode(kind: 'mails' | 'sms', to: string, notBefore = 0): Promise<string> {
-  let code: string | undefined;
-  await expect
-    .poll(
-      async () => {
-        const fresh = (await inbox(kind, to)).slice(notBefore);
-        code = fresh.length > 0 ? /\b(\d{6})\b/.exec(fresh[fresh.length - 1]!.text)?.[1] : undefined;
-        return code;
-      },
-      { timeout: 20_000 },
-    )
-    .toMatch(/^\d{6}$/);
-  return code!;
-}
 
 const keycloakUser = async (id: string) => (await admin.get<Json>(`/${realm}/users/${id}`))!;
 
@@ -184,7 +169,7 @@ describe('signing in', () => {
     await page.locator('#firstName').fill('Nisha Portal');
     await page.locator('#password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Send code' }).click();
-    await page.locator('#code').fill(await latestCode('mails', email));
+    await page.locator('#code').fill(await latestCode(stack, 'mails', email));
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.locator('#done').waitFor();
     const username = await page.locator('#new-username').innerText();
@@ -229,7 +214,7 @@ describe('the profile', () => {
     const before = (await inbox('mails', 'asha.verma@example.com')).length;
     await page.locator('#new-email').fill('asha.verma@example.com');
     await page.locator('#email-send').click();
-    await page.locator('#email-code').fill(await latestCode('mails', 'asha.verma@example.com', before));
+    await page.locator('#email-code').fill(await latestCode(stack, 'mails', 'asha.verma@example.com', before));
     await page.locator('#email-send').click();
     await expect.poll(() => page.locator('#new-email-error').innerText()).toMatch(/already/i);
     await page.getByRole('button', { name: 'Cancel' }).click();
@@ -240,7 +225,7 @@ describe('the profile', () => {
     await page.locator('#email-send').click();
     await page.locator('#email-code').waitFor();
     expect(await page.locator('#email-sent').innerText()).toBe(`We sent a 6-digit code to ${newEmail}.`);
-    const code = await latestCode('mails', newEmail);
+    const code = await latestCode(stack, 'mails', newEmail);
     await page.locator('#email-code').fill(code === '000000' ? '111111' : '000000');
     await page.locator('#email-send').click();
     await expect.poll(() => page.locator('#email-code-error').innerText()).not.toBe('');
@@ -266,7 +251,7 @@ describe('the profile', () => {
     await page.locator('#phone-change').click();
     await page.locator('#new-phone').fill(mobile);
     await page.locator('#phone-send').click();
-    await page.locator('#phone-code').fill(await latestCode('sms', `+91${mobile}`));
+    await page.locator('#phone-code').fill(await latestCode(stack, 'sms', `+91${mobile}`));
     await page.locator('#phone-send').click();
     await expect.poll(() => page.locator('#notice').innerText()).toBe('Your mobile number was changed and verified.');
     expect(await page.locator('#phone-value').innerText()).toBe(`+91${mobile}`);

@@ -1,4 +1,5 @@
-import { expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { decodeJwt, portalSignIn } from '../support/oidc.ts';
@@ -8,6 +9,16 @@ const stack = inject('stack');
 const admin = adminFor(stack);
 const realm = stack.settings.platformRealm;
 const browser = useBrowser();
+
+// A first login through the state IdP runs the BFF's claim flow (platform-state-claim, decision 0011),
+// so the BFF must answer at the URL Keycloak was given.
+let bff: TestBff;
+beforeAll(async () => {
+  bff = await startTestBff(stack, {}, { atStackUrl: true });
+});
+afterAll(async () => {
+  await bff?.close();
+});
 
 it('a demo state user signs in through the brokered state IdP and lands in the state-demo tenant', async () => {
   const page = await browser().newPage();

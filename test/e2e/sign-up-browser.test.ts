@@ -5,6 +5,7 @@ import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { decodeJwt, portalSignIn } from '../support/oidc.ts';
+import { latestCode } from '../support/inbox.ts';
 
 /**
  * Self sign-up in the browser, as a person does it: the portal sends them to Keycloak's login page,
@@ -33,21 +34,6 @@ const unique = () => `${Date.now().toString(36)}${randomInt(1000)}`;
 /** An Indian mobile number nobody has: 98 and 8 random digits. */
 const newMobile = () => `98${String(randomInt(100_000_000)).padStart(8, '0')}`;
 
-/** The newest 6-digit code the dev inbox holds for `to` (mail or SMS), waiting until one arrives. */
-async function latestCode(kind: 'mails' | 'sms', to: string): Promise<string> {
-  let code: string | undefined;
-  await expect
-    .poll(
-      async () => {
-        const messages = (await (await fetch(`${stack.inboxUrl}/api/${kind}?to=${encodeURIComponent(to)}`)).json()) as { text: string }[];
-        code = messages.length > 0 ? /\b(\d{6})\b/.exec(messages[messages.length - 1]!.text)?.[1] : undefined;
-        return code;
-      },
-      { timeout: 20_000 },
-    )
-    .toMatch(/^\d{6}$/);
-  return code!;
-}
 
 /** Screenshots of the page as it is now, at desktop and phone width. */
 async function screenshots(page: Page, name: string) {
@@ -104,7 +90,7 @@ describe('sign-up from the login page', () => {
       // Focus moves to the new step's heading.
       expect(await p.evaluate(() => document.activeElement?.id)).toBe('title');
       await screenshots(p, 'sign-up-2-code');
-      await p.locator('#code').fill(await latestCode('mails', email));
+      await p.locator('#code').fill(await latestCode(stack, 'mails', email));
       await p.getByRole('button', { name: 'Create account' }).click();
       await p.locator('#done').waitFor();
       username = await p.locator('#new-username').innerText();
@@ -134,7 +120,7 @@ describe('sign-up from the login page', () => {
       await screenshots(p, 'sign-up-phone-1-details');
       await p.getByRole('button', { name: 'Send code' }).click();
       await p.locator('#code').waitFor();
-      await p.locator('#code').fill(await latestCode('sms', e164));
+      await p.locator('#code').fill(await latestCode(stack, 'sms', e164));
       await p.getByRole('button', { name: 'Create account' }).click();
       await p.locator('#done').waitFor();
       username = await p.locator('#new-username').innerText();
@@ -191,7 +177,7 @@ describe('the sign-up page', () => {
     await page.goto(`${stack.settings.bffPublicUrl}/signup?lang=en`);
     await fillDetails(page, { kind: 'email', identifier: email, name: 'Meena' });
     await page.getByRole('button', { name: 'Send code' }).click();
-    const code = await latestCode('mails', email);
+    const code = await latestCode(stack, 'mails', email);
     const wrong = code === '000000' ? '111111' : '000000';
     await page.locator('#code').fill(wrong);
     await page.getByRole('button', { name: 'Create account' }).click();
@@ -239,7 +225,7 @@ describe('the sign-up page', () => {
     await page.getByRole('button', { name: 'Send code' }).click();
     // The API does not tell who has an account before the code is proven (no enumeration): the
     // holder of the code learns it when creating the account, and the page goes back to the details.
-    await page.locator('#code').fill(await latestCode('mails', email));
+    await page.locator('#code').fill(await latestCode(stack, 'mails', email));
     await page.getByRole('button', { name: 'Create account' }).click();
     await expect.poll(() => page.locator('#email').getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#details').isVisible()).toBe(true);

@@ -37,7 +37,7 @@ async function startBff(env: Record<string, string> = {}): Promise<RunningBff> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig({ ...bffEnv(stack.settings, stack.upstreamUrl), NODE_ENV: 'test', BFF_PUBLIC_URL: url, REDIS_PREFIX: keys.prefix, ...env });
+  const config = loadConfig({ ...bffEnv(stack.settings, stack.upstreamUrl), NODE_ENV: 'test', BFF_PUBLIC_URL: url, REDIS_PREFIX: keys.prefix, UPSTREAM_OUTBOX_ENABLED: 'false', ...env });
   const orm = await createOrm({ databaseUrl: config.databaseUrl });
   await migrateUp(orm);
   await orm.close();

@@ -80,7 +80,7 @@ describe('upstream core: reference server through the HTTP adapter', () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
         [SCHEMA],
       );
-      expect(rows.map((r) => r.table_name)).toEqual(['identity_record_questions', 'identity_records', 'identity_verifications', 'kba_questions', 'memberships', 'organisations', 'users']);
+      expect(rows.map((r) => r.table_name)).toEqual(['applied_changes', 'identity_record_questions', 'identity_records', 'identity_verifications', 'kba_questions', 'memberships', 'organisations', 'users']);
       expect(await count(`information_schema.tables WHERE table_schema = 'public'`, [])).toBe(0);
 
       // Two more processes starting at once against the same schema (advisory lock) keep the data.
@@ -299,6 +299,30 @@ describe('upstream core: reference server through the HTTP adapter', () => {
       expect((await core.deactivateUser(user.id)).status).toBe('inactive'); // idempotent
       expect((await core.activateUser(user.id)).status).toBe('active');
       expect((await domainError(core.deactivateUser(randomUUID()))).code).toBe('NOT_FOUND');
+    });
+
+    it('applies a change once per Idempotency-Key: a repeat (also a concurrent one) answers the recorded result', async () => {
+      const { user } = await core.createUser(newUser());
+      const key = `outbox-row-${randomUUID()}`;
+      const first = await core.updateProfile(user.id, { firstName: 'Once' }, { idempotencyKey: key });
+      expect(first.firstName).toBe('Once');
+      await core.updateProfile(user.id, { firstName: 'Later' });
+      // The same key again: the recorded answer, nothing applied (the name stays the later one).
+      const replays = await Promise.all([1, 2, 3].map(() => core.updateProfile(user.id, { firstName: 'Once' }, { idempotencyKey: key })));
+      expect(replays.map((r) => r.firstName)).toEqual(['Once', 'Once', 'Once']);
+      expect((await core.getUser(user.id))?.firstName).toBe('Later');
+      expect(await count('applied_changes WHERE idempotency_key = $1', [key])).toBe(1);
+      const wire = await raw(`/v1/users/${user.id}`, { method: 'PATCH', body: JSON.stringify({ firstName: 'Once' }), headers: { 'idempotency-key': key } });
+      expect(wire.headers.get('idempotent-replayed')).toBe('true');
+
+      // The key of a status change cannot be reused for another change; a refused change is not recorded.
+      const statusKey = `outbox-row-${randomUUID()}`;
+      expect((await core.deactivateUser(user.id, { idempotencyKey: statusKey })).status).toBe('inactive');
+      expect((await domainError(core.activateUser(user.id, { idempotencyKey: statusKey }))).details.upstreamCode).toBe('IDEMPOTENCY_KEY_REUSED');
+      const other = await core.createUser(newUser());
+      const takenKey = `outbox-row-${randomUUID()}`;
+      expect((await domainError(core.updateProfile(user.id, { email: other.user.email }, { idempotencyKey: takenKey }))).details.upstreamCode).toBe('IDENTIFIER_TAKEN');
+      expect(await count('applied_changes WHERE idempotency_key = $1', [takenKey])).toBe(0);
     });
 
     it('deletes softly and idempotently; a deleted user cannot change, and its identifiers become free', async () => {

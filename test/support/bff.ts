@@ -64,6 +64,8 @@ export async function startTestBff(
     ...bffEnv(stack.settings, stack.upstreamUrl),
     NODE_ENV: 'test',
     BFF_PUBLIC_URL: url,
+    // Test files share Keycloak and the BFF database: only the outbox test runs the outbox (its own database).
+    UPSTREAM_OUTBOX_ENABLED: 'false',
     ...env,
   });
   const orm = await createOrm({ databaseUrl: config.databaseUrl });

@@ -2,7 +2,8 @@ import { Router, type RouterContext } from '@koa/router';
 import type pg from 'pg';
 import type pino from 'pino';
 import type { z } from 'zod';
-import { notFound, validationProblem } from './problem.ts';
+import type { Queryable } from './db.ts';
+import { notFound, Problem, validationProblem } from './problem.ts';
 import * as s from './schemas.ts';
 import * as store from './store.ts';
 
@@ -19,6 +20,16 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
     await pool.query('SELECT 1');
     ctx.body = { status: 'ok' };
   });
+
+  /** With an Idempotency-Key header: applied once, a repeat answers the recorded result. */
+  const once = async (ctx: RouterContext, operation: string, userId: string, apply: (db: Queryable) => Promise<store.UserJson>) => {
+    const key = ctx.get('idempotency-key');
+    if (key === '') return apply(pool);
+    if (key.length > 200) throw new Problem('VALIDATION_FAILED', 'the Idempotency-Key is too long', [{ field: 'Idempotency-Key', reason: 'too_long', message: 'at most 200 characters' }]);
+    const { user, replayed } = await store.applyOnce(pool, key, operation, userId, apply);
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
+    return user;
+  };
 
   // ---------------------------------------------------------------------------------- organisations
 
@@ -66,7 +77,7 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
   router.patch('/v1/users/:userId', async (ctx) => {
     const id = userIdParam(ctx);
     const changes = body(ctx, s.profileChangesBody);
-    ctx.body = await store.updateProfile(pool, id, changes);
+    ctx.body = await once(ctx, 'updateProfile', id, (db) => store.updateProfile(db, id, changes));
     log(ctx).info({ event: 'user.profile_updated', userId: id, fields: Object.keys(changes) }, 'profile updated');
   });
 
@@ -85,7 +96,7 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
   router.put('/v1/users/:userId/status', async (ctx) => {
     const id = userIdParam(ctx);
     const { status } = body(ctx, s.statusBody);
-    ctx.body = await store.setStatus(pool, id, status);
+    ctx.body = await once(ctx, `setStatus:${status}`, id, (db) => store.setStatus(db, id, status));
     log(ctx).info({ event: 'user.status_set', userId: id, status }, 'status set');
   });
 

@@ -88,3 +88,15 @@ CREATE TABLE IF NOT EXISTS identity_verifications (
   expires_at  timestamptz NOT NULL,
   created_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- Changes applied with an Idempotency-Key (the platform's outbox row ids): the first request with a
+-- key is applied and its answer recorded; a repeat gets the recorded answer and changes nothing. `seq`
+-- orders the applied changes (what a test reads to check order and exactly-once delivery).
+CREATE TABLE IF NOT EXISTS applied_changes (
+  idempotency_key text PRIMARY KEY,
+  seq             bigserial NOT NULL,
+  operation       text NOT NULL,
+  user_id         uuid NOT NULL,
+  response        jsonb NOT NULL,
+  applied_at      timestamptz NOT NULL DEFAULT clock_timestamp()
+);

@@ -562,3 +562,61 @@ export async function answerVerification(
     return { result: passed ? 'passed' : 'failed', attemptsLeft: passed ? 0 : VERIFICATION_MAX_ATTEMPTS - attempts };
   });
 }
+
+// ------------------------------------------------------------------------------------ idempotency
+
+/**
+ * Applies a user change once per Idempotency-Key: the first request runs `apply` and records its
+ * answer in the same transaction; a repeat (also one racing the first: the advisory lock serialises
+ * them) gets the recorded answer and changes nothing. A refused change is not recorded, so the same
+ * key can succeed later (e.g. once an identifier is free again).
+ */
+export async function applyOnce(
+  pool: pg.Pool,
+  key: string,
+  operation: string,
+  userId: string,
+  apply: (tx: Queryable) => Promise<UserJson>,
+): Promise<{ user: UserJson; replayed: boolean }> {
+  return withTransaction(pool, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
+    const { rows } = await tx.query<{ operation: string; user_id: string; response: UserJson }>(
+      'SELECT operation, user_id, response FROM applied_changes WHERE idempotency_key = $1',
+      [key],
+    );
+    const recorded = rows[0];
+    if (recorded) {
+      if (recorded.operation !== operation || recorded.user_id !== userId) {
+        throw new Problem('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different change');
+      }
+      return { user: recorded.response, replayed: true };
+    }
+    const user = await apply(statementSavepoints(tx));
+    await tx.query('INSERT INTO applied_changes (idempotency_key, operation, user_id, response) VALUES ($1, $2, $3, $4)', [
+      key,
+      operation,
+      userId,
+      JSON.stringify(user),
+    ]);
+    return { user, replayed: false };
+  });
+}
+
+/**
+ * The transaction with a savepoint around each statement: a statement that fails (a unique
+ * violation the store then explains with another query) does not abort the whole transaction.
+ */
+function statementSavepoints(tx: pg.PoolClient): Queryable {
+  const query = async (...args: unknown[]) => {
+    await tx.query('SAVEPOINT statement');
+    try {
+      const result = await (tx.query as (...a: unknown[]) => Promise<unknown>)(...args);
+      await tx.query('RELEASE SAVEPOINT statement');
+      return result;
+    } catch (error) {
+      await tx.query('ROLLBACK TO SAVEPOINT statement');
+      throw error;
+    }
+  };
+  return { query } as unknown as Queryable;
+}

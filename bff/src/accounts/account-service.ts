@@ -69,9 +69,10 @@ export interface AccountService {
    * For a user Keycloak created itself (first login through Google or a state IdP): makes sure the
    * upstream profile exists and is linked (`upstreamUserId` attribute) and the user is in `tenant`.
    * Idempotent; safe to call on every login. An identifier held by another upstream profile:
-   * ACCOUNT_EXISTS naming it. Sets `signUpType` when the user has none.
+   * ACCOUNT_EXISTS naming it. Sets `signUpType` when the user has none. `created`: this call created
+   * the upstream profile (also the admin conversion of a prospective member, decision 0013).
    */
-  ensureProvisioned(userId: string, opts: { signUpType: SignUpType; tenant?: string }): Promise<{ upstreamUserId: string }>;
+  ensureProvisioned(userId: string, opts: { signUpType: SignUpType; tenant?: string }): Promise<{ upstreamUserId: string; created: boolean }>;
   /**
    * Deactivates the upstream profile, then removes the Keycloak user. Idempotent (unknown user: no-op;
    * a profile left active by an interrupted delete is still found by externalId and deactivated).

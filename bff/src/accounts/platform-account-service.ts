@@ -36,6 +36,8 @@ export interface PlatformAccountServiceDeps {
   logger: Logger;
   /** Keycloak organization of new accounts when the caller names none. Default `custodian`. */
   defaultTenant?: string;
+  /** Drops what other parts of the BFF keep about a deleted account (partner mappings); idempotent. */
+  forgetUser?: (userId: string) => Promise<void>;
   /** How long one request may work on a creation before another may take it. Default 60 s. */
   leaseMs?: number;
   now?: () => Date;
@@ -68,6 +70,7 @@ export class PlatformAccountService implements AccountService {
   readonly #em: EntityManager;
   readonly #logger: Logger;
   readonly #defaultTenant: string;
+  readonly #forgetUser: (userId: string) => Promise<void>;
   readonly #leaseMs: number;
   readonly #now: () => Date;
   readonly #random: ((n: number) => number) | undefined;
@@ -78,6 +81,7 @@ export class PlatformAccountService implements AccountService {
     this.#em = deps.em;
     this.#logger = deps.logger;
     this.#defaultTenant = deps.defaultTenant ?? 'custodian';
+    this.#forgetUser = deps.forgetUser ?? (async () => undefined);
     this.#leaseMs = deps.leaseMs ?? 60_000;
     this.#now = deps.now ?? (() => new Date());
     this.#random = deps.random;
@@ -341,11 +345,12 @@ export class PlatformAccountService implements AccountService {
 
   // ------------------------------------------------------------------------------ ensureProvisioned
 
-  async ensureProvisioned(userId: string, opts: { signUpType: SignUpType; tenant?: string }): Promise<{ upstreamUserId: string }> {
+  async ensureProvisioned(userId: string, opts: { signUpType: SignUpType; tenant?: string }): Promise<{ upstreamUserId: string; created: boolean }> {
     const user = await this.#directory.getUser(userId);
     if (!user) throw new DomainError('NOT_FOUND', 'No such account');
     const linked = user.attributes.upstreamUserId?.[0];
     let upstreamUserId: string;
+    let created = false;
     if (linked) {
       upstreamUserId = linked;
     } else {
@@ -362,6 +367,10 @@ export class PlatformAccountService implements AccountService {
               email: user.email ?? null,
               phone: user.attributes.phone?.[0] ?? null,
             })
+            .then((result) => {
+              created = result.created;
+              return result;
+            })
             .catch((err: unknown) => {
               throw translateUpstreamRefusal(err);
             })
@@ -377,7 +386,7 @@ export class PlatformAccountService implements AccountService {
         },
       });
     }
-    return { upstreamUserId };
+    return { upstreamUserId, created };
   }
 
   // ----------------------------------------------------------------------------------------- delete
@@ -390,6 +399,12 @@ export class PlatformAccountService implements AccountService {
     const profile = upstreamUserId ? await this.#upstream.getUser(upstreamUserId) : await this.#upstream.getUserByExternalId(userId);
     if (profile?.status === 'active') await this.#upstream.deactivateUser(profile.id);
     if (user) await ignoreNotFound(this.#directory.deleteUser(userId));
+    // The account's creation keys end with it, as if they had expired: the same key (e.g. a partner's
+    // enrollment of the same DBP user) creates a new account instead of answering with the deleted one.
+    await this.#em.fork().nativeDelete(AccountCreationSchema, { userId });
+    // Last: a partner must not be told "enrolled" for a user who is gone, and a retry after a failure
+    // here finds the other steps done.
+    await this.#forgetUser(userId);
   }
 }
 

@@ -1,9 +1,10 @@
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import { DomainError } from '../kernel/errors.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { healthRouter, type ReadinessCheck } from './health.ts';
+import type { Registry } from 'prom-client';
 import { createMetrics } from './metrics.ts';
 import { openApiRouter, type RouteInfo } from './openapi.ts';
 import { problemMiddleware } from './problem.ts';
@@ -18,6 +19,8 @@ export interface AppDeps {
   routers: Router[];
   /** Files of the BFF's own pages (`/assets/...`, see static-assets.ts); not routes, so not in the OpenAPI. */
   assets?: Koa.Middleware;
+  /** Adds the components' own metrics (e.g. outbox gauges) to the app's `/metrics` registry. */
+  registerMetrics?: (registry: Registry) => void;
 }
 
 /** The routers each app was built with, for `listRoutes` (tests compare them with the OpenAPI document). */
@@ -65,6 +68,7 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = false;
   const metrics = createMetrics();
+  deps.registerMetrics?.(metrics.registry);
   const platformRouters = [healthRouter(deps.readiness, deps.readinessTimeoutMs), metrics.router, openApiRouter(deps.openApi)];
   routersOfApp.set(app, [...platformRouters, ...deps.routers]);
   app.use(requestContext({ logger: deps.logger, duration: metrics.duration, total: metrics.total }));
@@ -77,10 +81,11 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.assets) app.use(deps.assets);
   app.use(jsonBodiesOnly);
   app.use(koaBody({ json: true, multipart: false, urlencoded: false, jsonLimit: '64kb', text: false }));
-  for (const router of platformRouters) {
-    app.use(router.routes()).use(router.allowedMethods({ throw: true }));
-  }
-  for (const router of deps.routers) app.use(router.routes()).use(router.allowedMethods({ throw: true }));
+  // One router holding every route: a request is matched once, instead of passing a router (and its
+  // allowedMethods) per flow on its way, which cost the partner POST tens of microseconds.
+  const root = new Router();
+  for (const router of [...platformRouters, ...deps.routers]) root.use(router.routes());
+  app.use(root.routes()).use(root.allowedMethods({ throw: true }));
   app.on('error', () => {
     // Errors are logged by problemMiddleware; Koa's default handler would print stacks to stderr.
   });

@@ -8,14 +8,18 @@ import type Koa from 'koa';
 import { describe, expect, it } from 'vitest';
 import { brokeredLoginRouter } from '../flows/brokered-login/routes.ts';
 import type { BrokeredLoginDeps } from '../flows/brokered-login/brokered-login.ts';
+import { upstreamLoginRouter } from '../flows/upstream-login/routes.ts';
+import type { UpstreamLoginDeps } from '../flows/upstream-login/upstream-login.ts';
 import { signUpPagesRouter } from '../flows/sign-up/pages.ts';
 import { signUpApiRouter, type SignUpDeps } from '../flows/sign-up/routes.ts';
 import { partnerAdminRouter, type PartnerAdminRouteDeps } from '../flows/partner-admin/routes.ts';
+import { memberAdminRouter, type MemberAdminRouteDeps } from '../flows/member-admin/routes.ts';
 import { partnerEnrollmentRouter, type PartnerEnrollmentRouteDeps } from '../flows/partner-enrollment/routes.ts';
 import { userManagementRouter } from '../flows/user-management/routes.ts';
 import type { UserManagementDeps } from '../flows/user-management/use-cases.ts';
 import { createLogger } from '../kernel/logger.ts';
 import { portalRouter } from '../portal/portal.ts';
+import { stateClaimRouters, type StateClaimRouteDeps } from '../flows/state-claim/routes.ts';
 import { createApp, listRoutes, type AppDeps } from './app.ts';
 import { OPENAPI_FILE, documentedRoutes, loadOpenApi, type RouteInfo } from './openapi.ts';
 
@@ -32,7 +36,10 @@ function buildApp(extraRouters: Router[] = []): Koa {
     userManagementRouter(unusedDeps<UserManagementDeps>()),
     partnerEnrollmentRouter(unusedDeps<PartnerEnrollmentRouteDeps>()),
     partnerAdminRouter(unusedDeps<PartnerAdminRouteDeps>()),
+    memberAdminRouter(unusedDeps<MemberAdminRouteDeps>()),
     brokeredLoginRouter({ ...unusedDeps<BrokeredLoginDeps>(), callbackSecret: 'unused-in-route-listing' }),
+    ...stateClaimRouters({ ...unusedDeps<StateClaimRouteDeps>(), callbackSecret: 'unused-in-route-listing' }),
+    upstreamLoginRouter({ ...unusedDeps<UpstreamLoginDeps>(), callbackSecret: 'unused-in-route-listing' }),
   ];
   const deps: AppDeps = {
     logger: createLogger({ level: 'silent' }),

@@ -26,6 +26,12 @@ const TEXTS: Record<MessageLanguage, Record<OtpPurpose, Texts>> = {
       sms: (code, minutes) => `${code} is your Identity Platform verification code. Valid ${minutes} min. Do not share it.`,
       ignore: 'If you did not ask for it, ignore this message: nothing changes without the code.',
     },
+    'state-claim': {
+      subject: 'Your sign-in code',
+      body: (code, minutes) => `Your code to confirm this address while signing in with your state account is ${code}. It is valid for ${minutes} minutes.`,
+      sms: (code, minutes) => `${code} is your Identity Platform sign-in code. Valid ${minutes} min. Do not share it.`,
+      ignore: 'If you did not ask for it, ignore this message: nothing changes without the code.',
+    },
   },
   hi: {
     'sign-up': {
@@ -38,6 +44,12 @@ const TEXTS: Record<MessageLanguage, Record<OtpPurpose, Texts>> = {
       subject: 'आपका सत्यापन कोड',
       body: (code, minutes) => `इस पते की पुष्टि के लिए आपका कोड ${code} है। यह ${minutes} मिनट तक मान्य है।`,
       sms: (code, minutes) => `${code} आपका Identity Platform सत्यापन कोड है। ${minutes} मिनट तक मान्य। इसे किसी से साझा न करें।`,
+      ignore: 'यदि आपने इसका अनुरोध नहीं किया है, तो इस संदेश को अनदेखा करें: कोड के बिना कुछ नहीं बदलेगा।',
+    },
+    'state-claim': {
+      subject: 'आपका साइन-इन कोड',
+      body: (code, minutes) => `अपने राज्य खाते से साइन इन करते समय इस पते की पुष्टि के लिए आपका कोड ${code} है। यह ${minutes} मिनट तक मान्य है।`,
+      sms: (code, minutes) => `${code} आपका Identity Platform साइन-इन कोड है। ${minutes} मिनट तक मान्य। इसे किसी से साझा न करें।`,
       ignore: 'यदि आपने इसका अनुरोध नहीं किया है, तो इस संदेश को अनदेखा करें: कोड के बिना कुछ नहीं बदलेगा।',
     },
   },

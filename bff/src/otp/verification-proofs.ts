@@ -7,7 +7,7 @@
  */
 export type Identifier = { kind: 'email'; value: string } | { kind: 'phone'; value: string };
 
-export type OtpPurpose = 'sign-up' | 'change-identifier';
+export type OtpPurpose = 'sign-up' | 'change-identifier' | 'state-claim';
 
 export interface VerificationProofs {
   /**

@@ -98,6 +98,12 @@ export class PartnerStore {
     return row?.userId ?? null;
   }
 
+  /** Removes every mapping to a deleted user (all partners), here and from this process's cache. */
+  async forgetUser(userId: string): Promise<void> {
+    await this.#em.getConnection().execute('delete from partner_user_mapping where user_id = ?', [userId], 'run');
+    for (const [key, cached] of this.#enrolled) if (cached.resolution.userId === userId) this.#enrolled.delete(key);
+  }
+
   /**
    * Maps the DBP user to `userId` unless it is mapped already; returns the user it is mapped to.
    * Concurrent callers all get the one mapping that won (insert ... on conflict do nothing).

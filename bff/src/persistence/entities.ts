@@ -1,10 +1,23 @@
 import { AccountCreationSchema } from '../accounts/account-creation.entity.ts';
 import { FlowSchema } from '../kernel/flow/flow.entity.ts';
+import { IdentifierHandoffSchema, StateClaimAuditSchema } from '../flows/state-claim/state-claim.entities.ts';
 import { PartnerAppKeySchema, PartnerClientSchema, PartnerUserMappingSchema } from '../partners/partner.entities.ts';
+import { UpstreamOutboxCursorSchema, UpstreamOutboxMirrorSchema, UpstreamOutboxSchema } from '../upstream-sync/outbox.entities.ts';
 
 /**
  * Every entity the BFF maps, in one list: `createOrm` registers exactly these, no folder discovery
  * (discovery by glob breaks under type stripping and bundling alike). A new entity goes here and gets
  * a migration in `./migrations/`.
  */
-export const entities = [FlowSchema, AccountCreationSchema, PartnerClientSchema, PartnerAppKeySchema, PartnerUserMappingSchema];
+export const entities = [
+  FlowSchema,
+  AccountCreationSchema,
+  PartnerClientSchema,
+  PartnerAppKeySchema,
+  PartnerUserMappingSchema,
+  IdentifierHandoffSchema,
+  StateClaimAuditSchema,
+  UpstreamOutboxSchema,
+  UpstreamOutboxMirrorSchema,
+  UpstreamOutboxCursorSchema,
+];

@@ -58,7 +58,8 @@ export interface IdentityDirectory {
   /** Exact match on a single-valued user attribute (e.g. phone in E.164). */
   findUsersByAttribute(name: string, value: string): Promise<DirectoryUser[]>;
   createUser(user: NewDirectoryUser): Promise<{ id: string }>;
-  updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username' | 'password'>>): Promise<void>;
+  /** Attributes given replace those of the same name; `email: null` removes the e-mail address. */
+  updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username' | 'password' | 'email'>> & { email?: string | null }): Promise<void>;
   setPassword(id: string, password: string): Promise<void>;
   deleteUser(id: string): Promise<void>;
   addToOrganization(userId: string, organizationAlias: string): Promise<void>;

@@ -78,6 +78,14 @@ export interface ProfileChanges {
   phone?: string | null;
 }
 
+/**
+ * `idempotencyKey`: the core applies a change once per key (the outbox row id) and answers a repeat
+ * with the recorded result, so a delivery retried after a lost answer is not applied twice.
+ */
+export interface ChangeOptions {
+  idempotencyKey?: string;
+}
+
 export type UserLookup = { username: string } | { email: string } | { phone: string };
 
 export type PasswordCheck =
@@ -127,11 +135,11 @@ export interface UpstreamCore {
   getUserByExternalId(externalId: string): Promise<UpstreamUser | null>;
   /** A user that is not deleted with exactly this username, email or E.164 phone. */
   findUser(lookup: UserLookup): Promise<UpstreamUser | null>;
-  updateProfile(userId: string, changes: ProfileChanges): Promise<UpstreamUser>;
+  updateProfile(userId: string, changes: ProfileChanges, opts?: ChangeOptions): Promise<UpstreamUser>;
   /** Links an upstream-only member to the platform user (lazy migration). Idempotent. */
   linkExternalId(userId: string, externalId: string): Promise<UpstreamUser>;
-  deactivateUser(userId: string): Promise<UpstreamUser>;
-  activateUser(userId: string): Promise<UpstreamUser>;
+  deactivateUser(userId: string, opts?: ChangeOptions): Promise<UpstreamUser>;
+  activateUser(userId: string, opts?: ChangeOptions): Promise<UpstreamUser>;
   /** Soft delete (status `deleted`); idempotent. */
   deleteUser(userId: string): Promise<void>;
 

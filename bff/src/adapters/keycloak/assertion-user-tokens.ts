@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeJwt, importPKCS8, type CryptoKey } from 'jose';
+import { Agent, request } from 'undici';
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerUserToken, PartnerUserTokens } from '../../ports/partner-user-tokens.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
@@ -24,7 +25,6 @@ export interface AssertionUserTokensOptions {
   /** The BFF's service account: links users to `bff-assertions` (manage-users). */
   serviceAccountTokens: ServiceAccountTokens;
   timeoutMs?: number;
-  fetch?: typeof fetch;
 }
 
 /**
@@ -43,7 +43,8 @@ export class AssertionUserTokens implements PartnerUserTokens {
   readonly #key: Promise<CryptoKey>;
   readonly #api: KeycloakAdminApi;
   readonly #timeoutMs: number;
-  readonly #fetch: typeof fetch;
+  /** Kept-alive connections to Keycloak; each phase (connect, headers, body) bounded by the timeout. */
+  readonly #dispatcher: Agent;
 
   constructor(opts: AssertionUserTokensOptions) {
     this.#issuer = `${opts.keycloakUrl}/realms/${opts.realm}`;
@@ -56,7 +57,7 @@ export class AssertionUserTokens implements PartnerUserTokens {
     this.#key.catch(() => undefined);
     this.#api = new KeycloakAdminApi({ keycloakUrl: opts.keycloakUrl, realm: opts.realm, tokens: opts.serviceAccountTokens });
     this.#timeoutMs = opts.timeoutMs ?? 5_000;
-    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#dispatcher = new Agent({ connect: { timeout: this.#timeoutMs } });
   }
 
   async enable(userId: string): Promise<void> {
@@ -86,26 +87,32 @@ export class AssertionUserTokens implements PartnerUserTokens {
       .setExpirationTime(now + ASSERTION_LIFETIME_SECONDS)
       .setJti(randomUUID())
       .sign(await this.#key);
-    let res: Response;
+    // undici's request, not fetch: this call is on every partner GET, and fetch cost the BFF about
+    // three times the CPU (bench/partner-api.ts), which the shared cores then lack for Keycloak.
+    let status: number;
+    let body: { access_token?: unknown; error?: unknown };
     try {
-      res = await this.#fetch(this.#tokenEndpoint, {
+      const res = await request(this.#tokenEndpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({ grant_type: JWT_BEARER, assertion, client_id: this.#clientId, client_secret: this.#clientSecret }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        body: new URLSearchParams({ grant_type: JWT_BEARER, assertion, client_id: this.#clientId, client_secret: this.#clientSecret }).toString(),
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+        dispatcher: this.#dispatcher,
       });
+      status = res.statusCode;
+      body = ((await res.body.json().catch(() => ({}))) ?? {}) as typeof body;
     } catch (err) {
       throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', 'Keycloak unreachable while issuing a userToken', { cause: err });
     }
-    const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; error?: unknown };
-    if (res.ok && typeof body.access_token === 'string') {
+    if (status >= 200 && status < 300 && typeof body.access_token === 'string') {
       // The token's own expiry (Keycloak's clock), not ours plus expires_in.
       const exp = expiryOf(body.access_token);
       if (exp !== undefined) return { accessToken: body.access_token, expiresAt: new Date(exp * 1000) };
     }
-    if (res.status >= 502) throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unavailable while issuing a userToken (HTTP ${res.status})`);
+    if (status >= 502) throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unavailable while issuing a userToken (HTTP ${status})`);
     // The OAuth error code only: the description may name the user.
-    throw new DomainError('IDENTITY_DIRECTORY_FAILED', `Keycloak refused the userToken grant (HTTP ${res.status} ${String(body.error ?? '')})`);
+    throw new DomainError('IDENTITY_DIRECTORY_FAILED', `Keycloak refused the userToken grant (HTTP ${status} ${String(body.error ?? '')})`);
   }
 }
 

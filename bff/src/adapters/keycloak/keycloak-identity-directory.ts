@@ -72,11 +72,14 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
     return { id };
   }
 
-  async updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username' | 'password'>>): Promise<void> {
+  async updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username' | 'password' | 'email'>> & { email?: string | null }): Promise<void> {
     await this.#call('updateUser', async (a) => {
       const current = await a.users.findOne({ id });
       if (!current) throw new DomainError('NOT_FOUND', 'No such account');
-      await a.users.update({ id }, { ...current, ...changes, attributes: { ...(current.attributes ?? {}), ...(changes.attributes ?? {}) } });
+      const { email, ...rest } = changes;
+      // JSON null is how the Admin API removes an e-mail address (an empty string is refused as invalid).
+      const next = { ...current, ...rest, ...(email === undefined ? {} : { email: email as string }), attributes: { ...(current.attributes ?? {}), ...(changes.attributes ?? {}) } };
+      await a.users.update({ id }, next);
     });
   }
 
@@ -95,6 +98,8 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
     } catch (err) {
       // Already a member: the goal is reached, which keeps this call idempotent.
       if (err instanceof DomainError && err.code === 'ACCOUNT_EXISTS') return;
+      // Two concurrent adds: Keycloak refuses the loser with a 400 although the member is in.
+      if (err instanceof DomainError && err.code === 'VALIDATION_FAILED' && (await this.organizationsOf(userId)).some((o) => o.id === orgId)) return;
       throw err;
     }
   }

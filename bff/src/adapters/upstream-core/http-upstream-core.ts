@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
 import type {
+  ChangeOptions,
   IdentityToVerify,
   IdentityVerification,
   KbaAnswer,
@@ -72,6 +73,7 @@ interface Operation {
   /** May the request be sent again when its outcome is unknown? */
   retryable: boolean;
   timeoutMs?: number;
+  headers?: Record<string, string>;
 }
 
 interface UpstreamResponse {
@@ -174,24 +176,25 @@ export class HttpUpstreamCore implements UpstreamCore {
     throw this.#failure(op, res);
   }
 
-  async updateProfile(userId: string, changes: ProfileChanges): Promise<UpstreamUser> {
-    return this.#userChange('updateProfile', 'PATCH', `/v1/users/${enc(userId)}`, changes);
+  async updateProfile(userId: string, changes: ProfileChanges, opts: ChangeOptions = {}): Promise<UpstreamUser> {
+    return this.#userChange('updateProfile', 'PATCH', `/v1/users/${enc(userId)}`, changes, opts);
   }
 
   async linkExternalId(userId: string, externalId: string): Promise<UpstreamUser> {
     return this.#userChange('linkExternalId', 'PUT', `/v1/users/${enc(userId)}/external-id`, { externalId });
   }
 
-  deactivateUser(userId: string): Promise<UpstreamUser> {
-    return this.#userChange('deactivateUser', 'PUT', `/v1/users/${enc(userId)}/status`, { status: 'inactive' });
+  deactivateUser(userId: string, opts: ChangeOptions = {}): Promise<UpstreamUser> {
+    return this.#userChange('deactivateUser', 'PUT', `/v1/users/${enc(userId)}/status`, { status: 'inactive' }, opts);
   }
 
-  activateUser(userId: string): Promise<UpstreamUser> {
-    return this.#userChange('activateUser', 'PUT', `/v1/users/${enc(userId)}/status`, { status: 'active' });
+  activateUser(userId: string, opts: ChangeOptions = {}): Promise<UpstreamUser> {
+    return this.#userChange('activateUser', 'PUT', `/v1/users/${enc(userId)}/status`, { status: 'active' }, opts);
   }
 
-  async #userChange(op: string, method: 'PUT' | 'PATCH', path: string, body: unknown): Promise<UpstreamUser> {
-    const res = await this.#send({ name: op, method, path, body, retryable: true });
+  async #userChange(op: string, method: 'PUT' | 'PATCH', path: string, body: unknown, opts: ChangeOptions = {}): Promise<UpstreamUser> {
+    const headers = opts.idempotencyKey === undefined ? undefined : { 'idempotency-key': opts.idempotencyKey };
+    const res = await this.#send({ name: op, method, path, body, retryable: true, ...(headers ? { headers } : {}) });
     if (res.status === 200) return parse(op, userSchema, res);
     throw this.#failure(op, res);
   }
@@ -325,6 +328,7 @@ export class HttpUpstreamCore implements UpstreamCore {
   async #attempt(op: Operation): Promise<{ status: number; body: unknown; retryAfterMs: number | undefined }> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json' };
     if (op.body !== undefined) headers['content-type'] = 'application/json';
+    Object.assign(headers, op.headers);
     // The signal also bounds reading the body, not only waiting for headers.
     const response = await this.#fetch(`${this.#baseUrl}${op.path}`, {
       method: op.method,

@@ -52,7 +52,7 @@ function world(opts: { accounts?: DirectoryUser[]; profiles?: UpstreamUser[]; or
       ensureProvisioned: async (userId, o) => {
         await opts.provision?.();
         provisioned.push({ userId, ...o });
-        return { upstreamUserId: 'up-new' };
+        return { upstreamUserId: 'up-new', created: true };
       },
     },
   };

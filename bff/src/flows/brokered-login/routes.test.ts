@@ -41,7 +41,7 @@ beforeAll(async () => {
     accounts: {
       ensureProvisioned: async (userId) => {
         provisioned.push(userId);
-        return { upstreamUserId: 'up-1' };
+        return { upstreamUserId: 'up-1', created: true };
       },
     },
   });

@@ -1,7 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
-import type { Context, Next } from 'koa';
-import { DomainError } from '../../kernel/errors.ts';
+import { requireSharedSecret } from '../../http/shared-secret.ts';
 import { decideBrokeredLogin, type BrokeredLoginDeps } from './brokered-login.ts';
 import { parseBrokeredLoginRequest } from './schemas.ts';
 
@@ -20,19 +18,4 @@ export function brokeredLoginRouter(deps: BrokeredLoginDeps & { callbackSecret: 
     ctx.body = decision;
   });
   return router;
-}
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** Compares digests, so neither the length nor the content of the secret leaks through timing. */
-function requireSharedSecret(secret: string) {
-  const expected = digest(secret);
-  return async (ctx: Context, next: Next) => {
-    const match = /^Bearer (.+)$/.exec(ctx.get('authorization'));
-    if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
-      ctx.set('WWW-Authenticate', 'Bearer');
-      throw new DomainError('UNAUTHENTICATED', 'This endpoint is for Keycloak and needs its shared secret');
-    }
-    await next();
-  };
 }

@@ -13,8 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { buildPartnerAdmin } from '../../composition-root.ts';
-import { ConfigError, loadConfig } from '../../config.ts';
-import { isDomainError } from '../../kernel/errors.ts';
+import { fail, runAdminCommand } from '../../admin-cli.ts';
 import { parseInput } from '../../partners/validation.ts';
 import { registerPartnerBody } from './schemas.ts';
 
@@ -40,10 +39,6 @@ const { values, positionals } = parseArgs({
 });
 const [command, ...args] = positionals;
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
-}
 
 function bool(name: string, value: string | undefined): boolean | undefined {
   if (value === undefined) return undefined;
@@ -59,16 +54,7 @@ function appKeyOf(spec: string) {
 
 const idArg = () => args[0] ?? fail(USAGE);
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) fail(err.message, 78);
-  throw err;
-}
-const { admin, close } = await buildPartnerAdmin(config);
-try {
-  let out: unknown;
+await runAdminCommand(buildPartnerAdmin, async (admin) => {
   switch (command) {
     case 'register': {
       const input = parseInput(registerPartnerBody, {
@@ -77,43 +63,28 @@ try {
         trustAuth: bool('trust-auth', values['trust-auth']) ?? false,
         appKeys: (values['app-key'] ?? []).map(appKeyOf),
       });
-      out = values['if-absent'] ? await admin.registerIfAbsent(input) : await admin.register(input);
-      break;
+      return values['if-absent'] ? admin.registerIfAbsent(input) : admin.register(input);
     }
     case 'show':
-      out = await admin.get(idArg());
-      break;
+      return admin.get(idArg());
     case 'list':
-      out = await admin.list();
-      break;
+      return admin.list();
     case 'rotate-secret':
-      out = await admin.rotateSecret(idArg());
-      break;
+      return admin.rotateSecret(idArg());
     case 'set': {
       const trustAuth = bool('trust-auth', values['trust-auth']);
-      out = await admin.update(idArg(), { ...(values.name ? { name: values.name } : {}), ...(trustAuth === undefined ? {} : { trustAuth }) });
-      break;
+      return admin.update(idArg(), { ...(values.name ? { name: values.name } : {}), ...(trustAuth === undefined ? {} : { trustAuth }) });
     }
     case 'set-app-key': {
       const autoEnroll = bool('auto-enroll', values['auto-enroll']);
       const kbaBypass = bool('kba-bypass', values['kba-bypass']);
       if (args[1] === undefined || autoEnroll === undefined || kbaBypass === undefined) fail(USAGE);
-      out = await admin.putAppKey(idArg(), { appKey: args[1], autoEnroll, kbaBypass });
-      break;
+      return admin.putAppKey(idArg(), { appKey: args[1], autoEnroll, kbaBypass });
     }
     case 'disable':
     case 'enable':
-      out = await admin.update(idArg(), { enabled: command === 'enable' });
-      break;
+      return admin.update(idArg(), { enabled: command === 'enable' });
     default:
       fail(USAGE);
   }
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-} catch (err) {
-  if (!isDomainError(err)) throw err;
-  const fields = err.fields.map((f) => `\n  ${f.field}: ${f.message}`).join('');
-  process.exitCode = 1;
-  process.stderr.write(`${err.code}: ${err.message}${fields}\n`);
-} finally {
-  await close();
-}
+});

@@ -1,13 +1,12 @@
 import Router from '@koa/router';
-import type { Context, Next } from 'koa';
-import { bearerToken, type AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
+import type { Context } from 'koa';
+import type { AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
+import { requirePlatformAdmin } from '../../http/platform-admin.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerSettings } from '../../partners/partner-store.ts';
 import { parseInput } from '../../partners/validation.ts';
 import type { PartnerAdmin } from './partner-admin.ts';
 import { appKeyParam, appKeySettings, clientIdParam, registerPartnerBody, updatePartnerBody } from './schemas.ts';
-
-export const PLATFORM_ADMIN_ROLE = 'platform-admin';
 
 export interface PartnerAdminRouteDeps {
   admin: PartnerAdmin;
@@ -53,18 +52,6 @@ export function partnerAdminRouter(deps: PartnerAdminRouteDeps): Router {
   });
 
   return router;
-}
-
-function requirePlatformAdmin(deps: PartnerAdminRouteDeps) {
-  return async (ctx: Context, next: Next) => {
-    const token = bearerToken(ctx.get('authorization') || undefined);
-    if (!token) throw new DomainError('UNAUTHENTICATED', 'A bearer access token is required');
-    const claims = await deps.verifier.verify(token, { audience: deps.audience });
-    if (!claims.realm_access?.roles?.includes(PLATFORM_ADMIN_ROLE)) {
-      throw new DomainError('FORBIDDEN', `The realm role ${PLATFORM_ADMIN_ROLE} is required`);
-    }
-    await next();
-  };
 }
 
 /** A client id that cannot exist is simply not found. */

@@ -55,17 +55,22 @@ export class PartnerEnrollmentService {
     const authToken = newAuthToken();
     const tokenId = tokenIdOf(authToken);
     const expiresAt = Date.now() + this.#deps.ttlSeconds * 1000;
-    const actor = createActor(this.#deps.machine, {
-      input: {
-        tokenId,
-        subject: { appKey: request.appKey, dbpUserId: request.dbpUserId, clientId },
-        settings: { autoEnroll: resolution.autoEnroll, kbaBypass: resolution.kbaBypass, trustAuth: resolution.trustAuth },
-        userId: resolution.userId,
-        pii: this.sealPii(tokenId, request.pii),
-        kbaMaxAttempts: this.#deps.kbaMaxAttempts,
-      },
-    });
-    const { snapshot, persisted } = await this.#runToRest(actor, () => undefined);
+    const input = {
+      tokenId,
+      subject: { appKey: request.appKey, dbpUserId: request.dbpUserId, clientId },
+      settings: { autoEnroll: resolution.autoEnroll, kbaBypass: resolution.kbaBypass, trustAuth: resolution.trustAuth },
+      userId: resolution.userId,
+      pii: this.sealPii(tokenId, request.pii),
+      kbaMaxAttempts: this.#deps.kbaMaxAttempts,
+    };
+    // Most decisions need no effect (enrolled, consent, KBA, conflict): the actor's initial snapshot
+    // already rests, so it is never started; that saves most of the POST's own cost. Enrolling at once
+    // starts it. (XState's initialTransition would build the initial state twice, once without input.)
+    const actor = createActor(this.#deps.machine, { input });
+    const first = actor.getSnapshot();
+    const { snapshot, persisted } = isAtRest(first)
+      ? { snapshot: first, persisted: actor.getPersistedSnapshot() }
+      : await this.#runToRest(actor, () => undefined);
     if (snapshot.matches('conflict')) {
       throw new DomainError('PARTNER_SETTINGS_CONFLICT', 'autoEnroll is on for this appKey, but the partner is neither trusted (trustAuth) nor allowed consent-based enrollment (kbaBypass)');
     }

@@ -2,6 +2,8 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123000000_flow } from './Migration20261123000000_flow.ts';
 import { Migration20261124000000_account_creation } from './Migration20261124000000_account_creation.ts';
 import { Migration20261125000000_partner } from './Migration20261125000000_partner.ts';
+import { Migration20261126000000_state_claim } from './Migration20261126000000_state_claim.ts';
+import { Migration20261128000000_upstream_outbox } from './Migration20261128000000_upstream_outbox.ts';
 
 /**
  * Every migration, oldest first, listed by hand: the list is the contract (no glob discovery, which
@@ -12,4 +14,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261123000000_flow', class: Migration20261123000000_flow },
   { name: 'Migration20261124000000_account_creation', class: Migration20261124000000_account_creation },
   { name: 'Migration20261125000000_partner', class: Migration20261125000000_partner },
+  { name: 'Migration20261126000000_state_claim', class: Migration20261126000000_state_claim },
+  { name: 'Migration20261128000000_upstream_outbox', class: Migration20261128000000_upstream_outbox },
 ];

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import jakarta.ws.rs.core.Response;
-import org.example.identity.keycloak.broker.BffClient.Decision;
+import org.example.identity.keycloak.bff.BffClient;
 import org.jboss.logging.Logger;
 import org.keycloak.authentication.AuthenticationFlowContext;
 import org.keycloak.authentication.AuthenticationFlowError;
@@ -40,6 +40,12 @@ final class BffCheckAuthenticator implements Authenticator {
     private static final Map<String, String> REFUSAL_MESSAGES = Map.of(
             "account-closed", "platformBrokeredLoginAccountClosed",
             "sign-in-with-password", "platformBrokeredLoginUsePasswordFirst");
+
+    static final String PATH = "/internal/v1/keycloak/brokered-login";
+
+    /** The BFF's answer: `continue`, or `refuse` with a reason the login page explains. */
+    private record Decision(boolean proceed, String reason) {
+    }
 
     private final BffClient bff;
 
@@ -80,7 +86,7 @@ final class BffCheckAuthenticator implements Authenticator {
 
         Decision decision;
         try {
-            decision = bff.check(request);
+            decision = decide(bff.post(PATH, request));
         } catch (BffClient.UnavailableException e) {
             LOG.warnf("platform-bff-check: %s; the person is offered a retry", e.getMessage());
             context.getEvent().detail("platform_bff", "unavailable");
@@ -105,6 +111,14 @@ final class BffCheckAuthenticator implements Authenticator {
         String message = REFUSAL_MESSAGES.getOrDefault(decision.reason(), "platformBrokeredLoginRefused");
         context.failure(AuthenticationFlowError.ACCESS_DENIED,
                 context.form().setError(message, displayName(context, brokered)).createErrorPage(Response.Status.FORBIDDEN));
+    }
+
+    private static Decision decide(BffClient.Answer res) throws BffClient.UnavailableException {
+        if (res.status() != 200) throw new BffClient.UnavailableException("BFF answered HTTP " + res.status());
+        String outcome = res.body().path("outcome").asText("");
+        if (outcome.equals("continue")) return new Decision(true, null);
+        if (outcome.equals("refuse")) return new Decision(false, res.body().path("reason").asText(""));
+        throw new BffClient.UnavailableException("BFF answered an unknown outcome");
     }
 
     private static String displayName(AuthenticationFlowContext context, SerializedBrokeredIdentityContext brokered) {

@@ -2,6 +2,7 @@ package org.example.identity.keycloak.broker;
 
 import java.util.List;
 
+import org.example.identity.keycloak.bff.BffClient;
 import org.jboss.logging.Logger;
 import org.keycloak.Config;
 import org.keycloak.authentication.Authenticator;

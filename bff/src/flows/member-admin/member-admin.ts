@@ -1,0 +1,125 @@
+import type { AccountService } from '../../accounts/account-service.ts';
+import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
+import type { IdentityDirectory } from '../../ports/identity-directory.ts';
+import type { OutboxRow, OutboxStatus, OutboxStore } from '../../upstream-sync/outbox-store.ts';
+
+/**
+ * Administration of members across Keycloak and the upstream core (decision 0013): converting a
+ * prospective member (a Keycloak account without an upstream link) into an active one, and watching
+ * the upstream outbox. The admin API (`routes.ts`) and `npm run members` (`cli.ts`) share these.
+ */
+export interface MemberAdminDeps {
+  directory: Pick<IdentityDirectory, 'getUser'>;
+  accounts: Pick<AccountService, 'ensureProvisioned'>;
+  outbox: OutboxStore;
+  /** Runs `fn` alone for `key` across processes (Keycloak loses nothing but duplicates attributes on concurrent writes). */
+  serialise: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+export interface ConversionView {
+  userId: string;
+  upstreamUserId: string;
+  /** true when this call created the upstream account; false when it was linked already. */
+  converted: boolean;
+}
+
+/** What an admin sees of an outbox row: field names, never the values (PII). */
+export interface OutboxRowView {
+  id: string;
+  seq: number;
+  userId: string;
+  upstreamUserId: string | null;
+  kind: OutboxRow['kind'];
+  fields: string[];
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+export interface OutboxListing {
+  items: OutboxRowView[];
+  counts: Record<OutboxStatus, number>;
+  /** How far Keycloak's events have been read. */
+  feeds: { feed: string; readUpTo: string }[];
+}
+
+export interface MemberAdmin {
+  convert(userId: string): Promise<ConversionView>;
+  listOutbox(filter: { status?: OutboxStatus; userId?: string; limit: number }): Promise<OutboxListing>;
+  getOutboxRow(id: string): Promise<OutboxRowView>;
+  retryOutboxRow(id: string): Promise<OutboxRowView>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function memberAdmin(deps: MemberAdminDeps): MemberAdmin {
+  return {
+    convert(userId) {
+      // One conversion of a user at a time: the second finds the link the first set.
+      return deps.serialise(`member-conversion:${userId}`, () => convert(deps, userId));
+    },
+
+    async listOutbox(filter) {
+      const [rows, counts, cursors] = await Promise.all([deps.outbox.list(filter), deps.outbox.counts(), deps.outbox.cursors()]);
+      return { items: rows.map(view), counts, feeds: cursors.map((c) => ({ feed: c.feed, readUpTo: c.position.toISOString() })) };
+    },
+
+    async getOutboxRow(id) {
+      const row = UUID.test(id) ? await deps.outbox.get(id) : null;
+      if (!row) throw new DomainError('NOT_FOUND', 'No such outbox row');
+      return view(row);
+    },
+
+    async retryOutboxRow(id) {
+      if (!UUID.test(id)) throw new DomainError('NOT_FOUND', 'No such outbox row');
+      const row = await deps.outbox.retry(id);
+      if (row) return view(row);
+      const existing = await deps.outbox.get(id);
+      if (!existing) throw new DomainError('NOT_FOUND', 'No such outbox row');
+      throw new DomainError('CONFLICT', `Only a failed row can be retried; this one is ${existing.status}`, {
+        fields: [{ field: 'status', reason: 'not_failed', message: `The row is ${existing.status}` }],
+      });
+    },
+  };
+}
+
+/**
+ * Idempotent: a linked member answers its link (converted false). The upstream account is made
+ * with the Keycloak id as externalId (the core deduplicates on it: concurrent calls make one),
+ * then the link and the custodian tenant are set in Keycloak (AccountService.ensureProvisioned).
+ * A dependency down before the upstream create: 503, nothing written; after it: 503, and the retry
+ * finds the upstream account by externalId and completes.
+ */
+async function convert(deps: MemberAdminDeps, userId: string): Promise<ConversionView> {
+  const user = await deps.directory.getUser(userId);
+  if (!user) throw new DomainError('NOT_FOUND', 'No such account');
+  const linked = user.attributes.upstreamUserId?.[0];
+  if (linked) return { userId, upstreamUserId: linked, converted: false };
+  const issues: FieldIssue[] = [];
+  if (!user.enabled) issues.push({ field: 'enabled', reason: 'disabled', message: 'A disabled account cannot become a member; enable it first' });
+  if (!user.firstName?.trim()) issues.push({ field: 'firstName', reason: 'required', message: 'The upstream core needs a first name; set it in Keycloak first' });
+  if (!user.email && !user.attributes.phone?.[0]) issues.push({ field: 'email', reason: 'required', message: 'The account needs an email or a phone number' });
+  if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'This account cannot be converted yet', { fields: issues });
+  const { upstreamUserId, created } = await deps.accounts.ensureProvisioned(userId, { signUpType: 'api' });
+  return { userId, upstreamUserId, converted: created };
+}
+
+function view(r: OutboxRow): OutboxRowView {
+  return {
+    id: r.id,
+    seq: r.seq,
+    userId: r.userId,
+    upstreamUserId: r.upstreamUserId,
+    kind: r.kind,
+    fields: r.fields,
+    status: r.status,
+    attempts: r.attempts,
+    nextAttemptAt: r.status === 'pending' ? r.nextAttemptAt.toISOString() : null,
+    lastError: r.lastError,
+    createdAt: r.createdAt.toISOString(),
+    deliveredAt: r.deliveredAt?.toISOString() ?? null,
+  };
+}

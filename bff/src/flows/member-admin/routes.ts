@@ -1,0 +1,57 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
+import { DomainError } from '../../kernel/errors.ts';
+import { parseInput } from '../../partners/validation.ts';
+import { requirePlatformAdmin } from '../../http/platform-admin.ts';
+import type { MemberAdmin } from './member-admin.ts';
+
+export interface MemberAdminRouteDeps {
+  admin: MemberAdmin;
+  verifier: AccessTokenVerifier;
+  /** Audience every admin token must carry (the BFF's client id). */
+  audience: string;
+}
+
+const UUID = z.uuid();
+const outboxQuery = z
+  .object({
+    status: z.enum(['pending', 'delivered', 'failed']).optional(),
+    userId: z.uuid().optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();
+
+/** Admin API of members and the upstream outbox: bearer token with the realm role `platform-admin`. */
+export function memberAdminRouter(deps: MemberAdminRouteDeps): Router {
+  const router = new Router({ prefix: '/api/admin/v1' });
+  router.use(requirePlatformAdmin(deps));
+
+  router.put('/users/:userId/upstream-link', async (ctx) => {
+    const result = await deps.admin.convert(idOf(ctx, 'userId', 'No such account'));
+    ctx.status = result.converted ? 201 : 200;
+    ctx.body = result;
+  });
+
+  router.get('/upstream-outbox', async (ctx) => {
+    ctx.body = await deps.admin.listOutbox(parseInput(outboxQuery, { ...ctx.query }, 'The query is not valid'));
+  });
+
+  router.get('/upstream-outbox/:id', async (ctx) => {
+    ctx.body = await deps.admin.getOutboxRow(idOf(ctx, 'id', 'No such outbox row'));
+  });
+
+  router.post('/upstream-outbox/:id/retry', async (ctx) => {
+    ctx.body = await deps.admin.retryOutboxRow(idOf(ctx, 'id', 'No such outbox row'));
+  });
+
+  return router;
+}
+
+/** An id that cannot exist is simply not found. */
+function idOf(ctx: Context, name: string, message: string): string {
+  const parsed = UUID.safeParse((ctx.params as Record<string, string>)[name]);
+  if (!parsed.success) throw new DomainError('NOT_FOUND', message);
+  return parsed.data;
+}

@@ -1,0 +1,204 @@
+import { html, Html, PAGE_CSP } from '../../http/html.ts';
+import type { StateClaimView } from './state-claim-service.ts';
+import type { StepError } from './state-claim.machine.ts';
+
+/**
+ * The claim flow's pages, server-rendered in the look of the login theme (pages.css), English and
+ * Hindi. Each form is sent as JSON by pages/state-claim.js; the answer names the next page: the flow's
+ * page again, or, once the flow has decided, Keycloak's return URL with the handoff id.
+ */
+export const LANGUAGES = ['en', 'hi'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+const TEXT = {
+  en: {
+    product: 'Identity Platform',
+    noScript: 'These pages need JavaScript; turn it on and reload.',
+    languageName: 'English',
+    languages: 'Language',
+    needIdentifierTitle: 'Confirm your email or phone',
+    needIdentifierLead: 'Your state account did not share an email address or phone number. Enter one; we will send you a code.',
+    kind: 'Use',
+    email: 'Email address',
+    phone: 'Mobile number',
+    value: 'Email address or mobile number',
+    sendCode: 'Send code',
+    codeTitle: 'Enter the code',
+    codeLead: 'We sent a 6-digit code to',
+    code: 'Code',
+    verify: 'Verify',
+    resend: 'Send a new code',
+    change: 'Use another email or number',
+    askTitle: 'Is this your account?',
+    askLead: (masked: string) => `An account with ${masked} already exists. Is it yours?`,
+    askHint: 'If it is yours, you keep it (and everything in it) and sign in with your state account from now on. If not, you get a new account and the existing one is closed.',
+    mine: 'Yes, it is mine',
+    notMine: 'No, it is not mine',
+    passwordTitle: 'Prove it is your account',
+    passwordLead: (masked: string) => `Enter the password of the account with ${masked}.`,
+    password: 'Password',
+    confirm: 'Confirm',
+    triesLeft: (n: number) => (n === 1 ? 'You have 1 try left; after that you get a new account instead.' : `You have ${n} tries.`),
+    doneTitle: 'Signed in',
+    doneLead: 'This sign-in is finished. You can close this page.',
+    goneTitle: 'This sign-in cannot continue',
+    goneLead: 'It expired or was already finished. Start again from the sign-in page.',
+    errors: {
+      'code-invalid': 'The code is wrong or has expired; check it or ask for a new one.',
+      'rate-limited': 'Too many attempts. Wait a while and try again.',
+      'delivery-failed': 'We could not send the code. Check the address or number and try again.',
+      'password-wrong': 'That password is not right.',
+      unavailable: 'Something did not answer just now. Nothing was lost: try again.',
+      identifier: 'Enter a valid email address or mobile number.',
+      busy: 'This step is already being processed. Reload the page.',
+    } as Record<StepError | 'identifier' | 'busy', string>,
+  },
+  hi: {
+    product: 'पहचान प्लेटफ़ॉर्म',
+    noScript: 'इन पेजों के लिए JavaScript आवश्यक है; इसे चालू करके पेज फिर से लोड करें।',
+    languageName: 'हिन्दी',
+    languages: 'भाषा',
+    needIdentifierTitle: 'अपना ईमेल या फ़ोन पुष्टि करें',
+    needIdentifierLead: 'आपके राज्य खाते ने कोई ईमेल पता या फ़ोन नंबर साझा नहीं किया। एक दर्ज करें; हम आपको एक कोड भेजेंगे।',
+    kind: 'उपयोग करें',
+    email: 'ईमेल पता',
+    phone: 'मोबाइल नंबर',
+    value: 'ईमेल पता या मोबाइल नंबर',
+    sendCode: 'कोड भेजें',
+    codeTitle: 'कोड दर्ज करें',
+    codeLead: 'हमने 6 अंकों का कोड भेजा है:',
+    code: 'कोड',
+    verify: 'पुष्टि करें',
+    resend: 'नया कोड भेजें',
+    change: 'कोई दूसरा ईमेल या नंबर उपयोग करें',
+    askTitle: 'क्या यह आपका खाता है?',
+    askLead: (masked: string) => `${masked} वाला एक खाता पहले से मौजूद है। क्या यह आपका है?`,
+    askHint: 'अगर यह आपका है, तो आप इसे (और इसमें सब कुछ) रखेंगे और अब से अपने राज्य खाते से साइन इन करेंगे। अगर नहीं, तो आपको नया खाता मिलेगा और मौजूदा खाता बंद कर दिया जाएगा।',
+    mine: 'हाँ, यह मेरा है',
+    notMine: 'नहीं, यह मेरा नहीं है',
+    passwordTitle: 'साबित करें कि यह आपका खाता है',
+    passwordLead: (masked: string) => `${masked} वाले खाते का पासवर्ड दर्ज करें।`,
+    password: 'पासवर्ड',
+    confirm: 'पुष्टि करें',
+    triesLeft: (n: number) => (n === 1 ? 'आपके पास 1 प्रयास बचा है; उसके बाद आपको नया खाता मिलेगा।' : `आपके पास ${n} प्रयास हैं।`),
+    doneTitle: 'साइन इन हो गया',
+    doneLead: 'यह साइन-इन पूरा हो गया है। आप यह पेज बंद कर सकते हैं।',
+    goneTitle: 'यह साइन-इन आगे नहीं बढ़ सकता',
+    goneLead: 'इसकी अवधि समाप्त हो गई या यह पहले ही पूरा हो चुका है। साइन-इन पेज से फिर से शुरू करें।',
+    errors: {
+      'code-invalid': 'कोड गलत है या उसकी अवधि समाप्त हो गई है; जाँचें या नया कोड माँगें।',
+      'rate-limited': 'बहुत अधिक प्रयास। कुछ देर रुककर फिर से प्रयास करें।',
+      'delivery-failed': 'हम कोड नहीं भेज सके। पता या नंबर जाँचें और फिर से प्रयास करें।',
+      'password-wrong': 'यह पासवर्ड सही नहीं है।',
+      unavailable: 'अभी कुछ ने जवाब नहीं दिया। कुछ भी खोया नहीं है: फिर से प्रयास करें।',
+      identifier: 'एक मान्य ईमेल पता या मोबाइल नंबर दर्ज करें।',
+      busy: 'यह चरण पहले से संसाधित हो रहा है। पेज फिर से लोड करें।',
+    } as Record<StepError | 'identifier' | 'busy', string>,
+  },
+};
+
+export { PAGE_CSP };
+
+function layout(lang: Language, flowId: string, title: string, step: string, body: Html): string {
+  const t = TEXT[lang];
+  const languageLinks = LANGUAGES.map((l) =>
+    l === lang
+      ? html`<a href="/state-claim/${flowId}?lang=${l}" lang="${l}" aria-current="true">${TEXT[l].languageName}</a>`
+      : html`<a href="/state-claim/${flowId}?lang=${l}" lang="${l}" hreflang="${l}">${TEXT[l].languageName}</a>`,
+  );
+  return `<!DOCTYPE html>${html`
+<html lang="${lang}" dir="ltr">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="color-scheme" content="light dark">
+  <title>${title} · ${t.product}</title>
+  <link rel="icon" href="/assets/logo.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="/assets/brand.css">
+  <link rel="stylesheet" href="/assets/pages.css">
+  <script type="module" src="/assets/state-claim.js"></script>
+</head>
+<body>
+  <div class="page single">
+    <header class="brand"><img src="/assets/logo.svg" alt="" width="44" height="44"><span>${t.product}</span></header>
+    <main class="card stack" id="state-claim" data-step="${step}">
+      <div class="card-header">
+        <h1>${title}</h1>
+        ${flowId ? html`<nav class="languages" aria-label="${t.languages}">${languageLinks}</nav>` : html``}
+      </div>
+      <noscript><p class="alert">${t.noScript}</p></noscript>
+      ${body}
+    </main>
+  </div>
+</body>
+</html>
+`.value}`;
+}
+
+function alert(lang: Language, error: string | null): Html {
+  if (!error) return html``;
+  const text = TEXT[lang].errors[error as StepError] ?? TEXT[lang].errors.unavailable;
+  return html`<div class="alert" role="alert" id="error" data-error="${error}">${text}</div>`;
+}
+
+function field(name: string, label: string, type: string, extra: Html = html``): Html {
+  return html`
+      <div class="field">
+        <label for="${name}">${label}</label>
+        <input id="${name}" name="${name}" type="${type}" required${extra}>
+      </div>`;
+}
+
+const form = (flowId: string, action: string, lang: Language, body: Html) =>
+  html`<form method="post" action="/state-claim/${flowId}/${action}?lang=${lang}" class="stack" data-json>${body}</form>`;
+
+/** The page of the flow's current step; `error` overrides the context's (e.g. a bad identifier). */
+export function renderStep(view: StateClaimView, lang: Language, opts: { error?: string | null } = {}): string {
+  const t = TEXT[lang];
+  const c = view.snapshot.context;
+  const error = opts.error !== undefined ? opts.error : c.error;
+  const id = view.id;
+  if (view.snapshot.matches('needIdentifier')) {
+    return layout(lang, id, t.needIdentifierTitle, 'identifier', html`
+      <p class="lead">${t.needIdentifierLead}</p>
+      ${alert(lang, error)}
+      ${form(id, 'identifier', lang, html`
+        ${field('identifier', t.value, 'text', html` autocomplete="email" autocapitalize="none" spellcheck="false"`)}
+        <button type="submit" class="primary" id="send-code">${t.sendCode}</button>`)}`);
+  }
+  if (view.snapshot.matches('codeSent')) {
+    return layout(lang, id, t.codeTitle, 'code', html`
+      <p class="lead">${t.codeLead} <strong id="sent-to">${c.pending?.masked ?? ''}</strong></p>
+      ${alert(lang, error)}
+      ${form(id, 'code', lang, html`
+        ${field('code', t.code, 'text', html` inputmode="numeric" maxlength="6" autocomplete="one-time-code"`)}
+        <button type="submit" class="primary" id="verify">${t.verify}</button>`)}
+      ${form(id, 'resend', lang, html`<button type="submit" class="link" id="resend">${t.resend}</button>`)}
+      ${form(id, 'change', lang, html`<button type="submit" class="link" id="change">${t.change}</button>`)}`);
+  }
+  if (view.snapshot.matches('askOwnership')) {
+    return layout(lang, id, t.askTitle, 'ask', html`
+      <p class="lead" id="ask">${t.askLead(c.identifier?.masked ?? '')}</p>
+      <p class="hint">${t.askHint}</p>
+      ${alert(lang, error)}
+      ${form(id, 'answer', lang, html`
+        <button type="submit" class="primary" name="answer" value="mine" id="mine">${t.mine}</button>
+        <button type="submit" class="secondary" name="answer" value="not-mine" id="not-mine">${t.notMine}</button>`)}`);
+  }
+  if (view.snapshot.matches('passwordEntry')) {
+    return layout(lang, id, t.passwordTitle, 'password', html`
+      <p class="lead">${t.passwordLead(c.identifier?.masked ?? '')}</p>
+      ${alert(lang, error)}
+      <p class="hint" id="tries">${t.triesLeft(2 - c.passwordTries)}</p>
+      ${form(id, 'password', lang, html`
+        ${field('password', t.password, 'password', html` autocomplete="current-password"`)}
+        <button type="submit" class="primary" id="confirm">${t.confirm}</button>`)}
+      ${form(id, 'answer', lang, html`<button type="submit" class="link" name="answer" value="not-mine" id="not-mine">${t.notMine}</button>`)}`);
+  }
+  return layout(lang, id, t.doneTitle, 'done', html`<p class="lead">${t.doneLead}</p>`);
+}
+
+export function renderGone(lang: Language): string {
+  const t = TEXT[lang];
+  return layout(lang, '', t.goneTitle, 'gone', html`<p class="lead">${t.goneLead}</p>`);
+}

@@ -1,0 +1,234 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { bearerToken, type AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
+import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
+import { DomainError, isDomainError } from '../../kernel/errors.ts';
+import { requireSharedSecret } from '../../http/shared-secret.ts';
+import type { Asset } from '../../http/static-assets.ts';
+import type { Identifier } from '../../otp/verification-proofs.ts';
+import { parseInput } from '../../partners/validation.ts';
+import type { StateClaimAudit } from './audit.ts';
+import type { IdentifierSeal } from './effects.ts';
+import { LANGUAGES, PAGE_CSP, renderGone, renderStep, type Language } from './pages.ts';
+import { answerBody, auditQuery, codeBody, completeBody, emptyBody, identifierBody, passwordBody, startBody } from './schemas.ts';
+import type { StateClaimService, StateClaimView } from './state-claim-service.ts';
+import type { StateClaimEvent } from './state-claim.machine.ts';
+
+export const stateClaimAssets: Record<string, Asset> = {
+  'state-claim.js': { file: new URL('./pages/state-claim.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+};
+
+export interface StateClaimRouteDeps {
+  service: StateClaimService;
+  audit: StateClaimAudit;
+  seal: IdentifierSeal;
+  callbackSecret: string;
+  publicUrl: string;
+  defaultPhoneCountry: string;
+  verifier: AccessTokenVerifier;
+  /** Audience every admin token must carry (the BFF's client id). */
+  audience: string;
+}
+
+const PLATFORM_ADMIN_ROLE = 'platform-admin';
+
+/** An identifier as the IdP asserted it, normalised; an unparseable one counts as absent (then OTP). */
+function asserted(email: string | null, phone: string | null, country: string): Identifier | null {
+  if (email && isEmail(normaliseEmail(email))) return { kind: 'email', value: normaliseEmail(email) };
+  const e164 = phone ? parsePhone(phone, country) : null;
+  return e164 ? { kind: 'phone', value: e164 } : null;
+}
+
+export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
+  // ---- Keycloak (platform-state-claim authenticator), shared secret
+  const internal = new Router({ prefix: '/internal/v1/keycloak/state-claim' });
+  internal.use(requireSharedSecret(deps.callbackSecret));
+  internal.post('/', async (ctx) => {
+    const b = parseInput(startBody, ctx.request.body, 'The state-claim request is not valid');
+    const view = await deps.service.start({
+      identity: {
+        identityProvider: b.identityProvider,
+        brokeredUserId: b.brokeredUserId,
+        brokeredUsername: b.brokeredUsername,
+        firstName: b.firstName,
+        lastName: b.lastName,
+        stateUserId: b.stateUserId,
+      },
+      loginSession: b.loginSession,
+      identifier: asserted(b.email, b.phone, deps.defaultPhoneCountry),
+      otherIdentifier: b.email && b.phone ? asserted(null, b.phone, deps.defaultPhoneCountry) : null,
+      returnUrl: b.returnUrl,
+    });
+    ctx.status = 201;
+    ctx.body = { flowId: view.id, redirectUrl: `${deps.publicUrl.replace(/\/$/, '')}/state-claim/${view.id}` };
+  });
+  internal.post('/:flowId/complete', async (ctx) => {
+    const b = parseInput(completeBody, ctx.request.body, 'The state-claim completion is not valid');
+    const result = await deps.service.complete(ctx.params.flowId!, {
+      handoffId: b.handoffId,
+      loginSession: b.loginSession,
+      identityProvider: b.identityProvider,
+      brokeredUserId: b.brokeredUserId,
+    });
+    ctx.state.logger?.info({ outcome: result.outcome, created: result.created }, 'state claim completed');
+    ctx.body = result;
+  });
+
+  // ---- the person's pages
+  const pages = new Router({ prefix: '/state-claim' });
+  pages.get('/:flowId', async (ctx) => {
+    const lang = pickLanguage(ctx);
+    pageHeaders(ctx);
+    let view: StateClaimView;
+    try {
+      view = await deps.service.get(ctx.params.flowId!);
+    } catch (err) {
+      if (isDomainError(err) && ['NOT_FOUND', 'FLOW_EXPIRED', 'FLOW_OUTDATED'].includes(err.code)) {
+        ctx.status = err.code === 'NOT_FOUND' ? 404 : 410;
+        ctx.body = renderGone(lang);
+        return;
+      }
+      throw err;
+    }
+    const error = typeof ctx.query.error === 'string' && /^[a-z-]{1,32}$/.test(ctx.query.error) ? ctx.query.error : undefined;
+    if (view.snapshot.matches('decided')) {
+      // Nothing left to ask (e.g. no matching account): straight back to Keycloak with a fresh handoff.
+      ctx.redirect(await continueUrlOf(view));
+      return;
+    }
+    ctx.body = renderStep(view, lang, error ? { error } : {});
+  });
+
+  /** A step from a page: answers where the browser goes next (the page again, or back to Keycloak). */
+  const step = (name: string, toEvent: (ctx: Context) => Exclude<StateClaimEvent, { type: 'COMPLETE' }> | { error: string }) =>
+    pages.post(`/:flowId/${name}`, async (ctx) => {
+      const flowId = ctx.params.flowId!;
+      const lang = pickLanguage(ctx);
+      const page = (error?: string) => `/state-claim/${encodeURIComponent(flowId)}?${new URLSearchParams({ lang, ...(error ? { error } : {}) }).toString()}`;
+      let event: ReturnType<typeof toEvent>;
+      try {
+        event = toEvent(ctx);
+      } catch (err) {
+        if (!isDomainError(err) || err.code !== 'VALIDATION_FAILED') throw err;
+        // Bad input changes nothing: the fields are named, and the page shows the step again.
+        ctx.status = 400;
+        ctx.body = { code: err.code, fields: err.fields, location: page(name === 'code' ? 'code-invalid' : name === 'identifier' ? 'identifier' : 'unavailable') };
+        return;
+      }
+      if ('error' in event) {
+        ctx.status = 400;
+        ctx.body = { code: 'VALIDATION_FAILED', fields: [{ field: name, reason: 'invalid', message: 'Not a valid email address or phone number' }], location: page(event.error) };
+        return;
+      }
+      let view: StateClaimView;
+      try {
+        view = await deps.service.step(flowId, event);
+      } catch (err) {
+        if (!isDomainError(err)) throw err;
+        if (err.code === 'CONFLICT' || err.code === 'FLOW_CONFLICT') {
+          // Another tab or a double submit moved the flow: show where it is now.
+          ctx.status = 409;
+          ctx.body = { location: page(err.code === 'FLOW_CONFLICT' ? 'busy' : undefined) };
+          return;
+        }
+        if (['NOT_FOUND', 'FLOW_EXPIRED', 'FLOW_OUTDATED'].includes(err.code)) {
+          ctx.status = 410;
+          ctx.body = { location: page() };
+          return;
+        }
+        ctx.status = 503;
+        ctx.body = { location: page('unavailable') };
+        return;
+      }
+      ctx.body = { location: view.snapshot.matches('decided') ? await continueUrlOf(view) : page() };
+    });
+
+  const continueUrlOf = async (view: StateClaimView): Promise<string> => {
+    const url = new URL(view.snapshot.context.returnUrl);
+    url.searchParams.set('handoff', await deps.service.issueHandoff(view));
+    return url.href;
+  };
+
+  step('identifier', (ctx) => {
+    const { identifier } = parseInput(identifierBody, ctx.request.body);
+    const parsed = parseIdentifier(identifier, deps.defaultPhoneCountry);
+    return parsed ? { type: 'IDENTIFIER', identifier: deps.seal.seal(parsed), ip: ctx.ip } : { error: 'identifier' };
+  });
+  step('code', (ctx) => ({ type: 'CODE', code: parseInput(codeBody, ctx.request.body).code, ip: ctx.ip }));
+  step('resend', (ctx) => {
+    parseInput(emptyBody, ctx.request.body ?? {});
+    return { type: 'RESEND', ip: ctx.ip };
+  });
+  step('change', (ctx) => {
+    parseInput(emptyBody, ctx.request.body ?? {});
+    return { type: 'CHANGE_IDENTIFIER' };
+  });
+  step('answer', (ctx) => ({ type: parseInput(answerBody, ctx.request.body).answer === 'mine' ? 'MINE' : 'NOT_MINE' }));
+  step('password', (ctx) => ({ type: 'PASSWORD', password: parseInput(passwordBody, ctx.request.body).password }));
+
+  // ---- administrators: the audit trail
+  const admin = new Router({ prefix: '/api/admin/v1/state-claims' });
+  admin.get('/audit', async (ctx) => {
+    const token = bearerToken(ctx.get('authorization') || undefined);
+    if (!token) throw new DomainError('UNAUTHENTICATED', 'A bearer access token is required');
+    const claims = await deps.verifier.verify(token, { audience: deps.audience });
+    if (!claims.realm_access?.roles?.includes(PLATFORM_ADMIN_ROLE)) throw new DomainError('FORBIDDEN', `The realm role ${PLATFORM_ADMIN_ROLE} is required`);
+    const q = parseInput(auditQuery, ctx.query);
+    const identifier = q.identifier ? parseIdentifier(q.identifier, deps.defaultPhoneCountry)?.value : undefined;
+    const { items, total } = await deps.audit.query(
+      {
+        ...(q.flowId ? { flowId: q.flowId } : {}),
+        ...(q.userId ? { userId: q.userId } : {}),
+        ...(q.brokeredUserId ? { brokeredUserId: q.brokeredUserId } : {}),
+        ...(q.event ? { event: q.event } : {}),
+        ...(q.identifier ? { identifier: identifier ?? q.identifier } : {}),
+        ...(q.from ? { from: new Date(q.from) } : {}),
+        ...(q.to ? { to: new Date(q.to) } : {}),
+      },
+      { first: q.first, max: q.max },
+    );
+    ctx.body = {
+      total,
+      first: q.first,
+      items: items.map((r) => ({
+        at: r.at.toISOString(),
+        flowId: r.flowId,
+        event: r.event,
+        outcome: r.outcome,
+        identityProvider: r.identityProvider,
+        brokeredUserId: r.brokeredUserId,
+        identifierMasked: r.identifierMasked,
+        custodianUserId: r.custodianUserId,
+        resultUserId: r.resultUserId,
+        detail: r.detail,
+      })),
+    };
+  });
+
+  return [internal, pages, admin];
+}
+
+/** An email address (has an @) or a phone number, normalised; null when it is neither. */
+export function parseIdentifier(raw: string, country: string): Identifier | null {
+  if (raw.includes('@')) {
+    const email = normaliseEmail(raw);
+    return isEmail(email) ? { kind: 'email', value: email } : null;
+  }
+  const e164 = parsePhone(raw, country);
+  return e164 ? { kind: 'phone', value: e164 } : null;
+}
+
+function pickLanguage(ctx: Context): Language {
+  const asked = ctx.query.lang;
+  if (typeof asked === 'string' && (LANGUAGES as readonly string[]).includes(asked)) return asked as Language;
+  return (ctx.acceptsLanguages([...LANGUAGES]) || 'en') as Language;
+}
+
+function pageHeaders(ctx: Context): void {
+  ctx.set('Content-Security-Policy', PAGE_CSP);
+  // The flow id is in the URL: it must not leak to other sites.
+  ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.set('X-Frame-Options', 'DENY');
+  ctx.vary('Accept-Language');
+  ctx.type = 'text/html; charset=utf-8';
+}

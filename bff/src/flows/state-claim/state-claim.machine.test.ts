@@ -1,0 +1,148 @@
+import { createActor, fromPromise, waitFor } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import { isAtRest } from '../../kernel/flow/index.ts';
+import { mask } from './effects.ts';
+import { StepFailure, stateClaimMachine, type MigrationInput, type SealedIdentifier, type StateClaimEvent } from './state-claim.machine.ts';
+
+const sealed = (value: string): SealedIdentifier => ({ sealed: `sealed(${value})`, masked: mask({ kind: 'email', value }), kind: 'email' });
+const identity = { identityProvider: 'state-demo', brokeredUserId: 'b-1', brokeredUsername: 'meera', firstName: 'Meera', lastName: 'Iyer', stateUserId: 'SD-1' };
+
+/** The machine with recording fakes; `match` is what the server-side look-up finds. */
+function run(opts: { identifier?: SealedIdentifier | null; match?: string | null; migrated?: string; passwords?: ('valid' | 'invalid' | 'down')[]; codeOk?: boolean } = {}) {
+  const calls: string[] = [];
+  const migrations: MigrationInput[] = [];
+  const passwords = [...(opts.passwords ?? [])];
+  const machine = stateClaimMachine.provide({
+    actors: {
+      findMigratedAccount: fromPromise(async ({ input }) => {
+        calls.push(`migrated? ${input.identity.brokeredUserId}`);
+        return opts.migrated ? { userId: opts.migrated } : null;
+      }),
+      sendCode: fromPromise(async ({ input }) => void calls.push(`send ${input.identifier.sealed} ${input.ip}`)),
+      verifyCode: fromPromise(async ({ input }) => {
+        calls.push(`verify ${input.code}`);
+        if (opts.codeOk === false) throw new StepFailure('code-invalid');
+      }),
+      findCustodianAccount: fromPromise(async ({ input }) => {
+        calls.push(`lookup ${input.identifier.sealed}`);
+        return opts.match ? { userId: opts.match } : null;
+      }),
+      checkPassword: fromPromise(async ({ input }) => {
+        calls.push(`password ${input.userId}`);
+        const next = passwords.shift() ?? 'invalid';
+        if (next === 'down') throw new Error('keycloak down');
+        return next;
+      }),
+      migrate: fromPromise(async ({ input }) => {
+        migrations.push(input);
+        return { userId: input.decision === 'claim' ? input.matchUserId! : 'new-user', created: input.decision === 'new' };
+      }),
+    },
+  });
+  const actor = createActor(machine, {
+    input: { identity, loginSession: 'session-hash', returnUrl: 'http://kc/action', tenant: 'state-demo', identifier: opts.identifier === undefined ? sealed('meera@example.com') : opts.identifier },
+  });
+  actor.start();
+  const rest = () => waitFor(actor, isAtRest, { timeout: 1000 });
+  const send = async (event: StateClaimEvent) => {
+    actor.send(event);
+    return rest();
+  };
+  return { actor, calls, migrations, rest, send };
+}
+
+describe('state claim machine', () => {
+  it('no match: decided "new" at once; COMPLETE migrates without an account to strip', async () => {
+    const { rest, send, migrations } = run({ match: null });
+    const s = await rest();
+    expect(s.value).toBe('decided');
+    expect(s.context).toMatchObject({ decision: 'new', reason: 'no-match', matchUserId: null });
+    const done = await send({ type: 'COMPLETE', flowId: 'f-1' });
+    expect(done.status).toBe('done');
+    expect(migrations).toEqual([expect.objectContaining({ flowId: 'f-1', decision: 'new', matchUserId: null })]);
+  });
+
+  it('claim: the account the look-up found is the one whose password is checked and that migrates', async () => {
+    const { rest, send, calls, migrations } = run({ match: 'custodian-1', passwords: ['valid'] });
+    expect((await rest()).value).toBe('askOwnership');
+    expect((await send({ type: 'MINE' })).value).toBe('passwordEntry');
+    const s = await send({ type: 'PASSWORD', password: 'secret' });
+    expect(s.context).toMatchObject({ decision: 'claim', reason: 'claimed', passwordTries: 0 });
+    await send({ type: 'COMPLETE', flowId: 'f-1' });
+    expect(calls).toContain('password custodian-1');
+    expect(migrations[0]).toMatchObject({ decision: 'claim', matchUserId: 'custodian-1' });
+  });
+
+  it('one retry: wrong then right claims; wrong twice decides "new" (password-tries)', async () => {
+    const retry = run({ match: 'c-1', passwords: ['invalid', 'valid'] });
+    await retry.rest();
+    await retry.send({ type: 'MINE' });
+    const first = await retry.send({ type: 'PASSWORD', password: 'x' });
+    expect(first.value).toBe('passwordEntry');
+    expect(first.context).toMatchObject({ passwordTries: 1, error: 'password-wrong' });
+    expect((await retry.send({ type: 'PASSWORD', password: 'y' })).context).toMatchObject({ decision: 'claim' });
+
+    const twice = run({ match: 'c-1', passwords: ['invalid', 'invalid', 'valid'] });
+    await twice.rest();
+    await twice.send({ type: 'MINE' });
+    await twice.send({ type: 'PASSWORD', password: 'x' });
+    const s = await twice.send({ type: 'PASSWORD', password: 'y' });
+    expect(s.value).toBe('decided');
+    expect(s.context).toMatchObject({ decision: 'new', reason: 'password-tries', passwordTries: 2 });
+    expect(s.can({ type: 'PASSWORD', password: 'z' })).toBe(false);
+  });
+
+  it('Keycloak down during the password check: not counted as a try', async () => {
+    const { rest, send } = run({ match: 'c-1', passwords: ['down'] });
+    await rest();
+    await send({ type: 'MINE' });
+    const s = await send({ type: 'PASSWORD', password: 'x' });
+    expect(s.value).toBe('passwordEntry');
+    expect(s.context).toMatchObject({ passwordTries: 0, error: 'unavailable' });
+  });
+
+  it('refute: decided "new" with the matched account to strip', async () => {
+    const { rest, send } = run({ match: 'c-1' });
+    await rest();
+    expect((await send({ type: 'NOT_MINE' })).context).toMatchObject({ decision: 'new', reason: 'refuted', matchUserId: 'c-1' });
+  });
+
+  it('no identifier from the IdP: OTP first; a wrong code stays; the verified one is looked up', async () => {
+    const wrong = run({ identifier: null, codeOk: false });
+    expect((await wrong.rest()).value).toBe('needIdentifier');
+    await wrong.send({ type: 'IDENTIFIER', identifier: sealed('a@b.example'), ip: '127.0.0.1' });
+    const s = await wrong.send({ type: 'CODE', code: '000000', ip: '127.0.0.1' });
+    expect(s.value).toBe('codeSent');
+    expect(s.context.error).toBe('code-invalid');
+
+    const ok = run({ identifier: null, match: 'c-2' });
+    await ok.rest();
+    await ok.send({ type: 'IDENTIFIER', identifier: sealed('a@b.example'), ip: '127.0.0.1' });
+    const asked = await ok.send({ type: 'CODE', code: '123456', ip: '127.0.0.1' });
+    expect(asked.value).toBe('askOwnership');
+    expect(asked.context.identifier?.masked).toBe('a•••@b.example');
+    expect(ok.calls).toEqual(['migrated? b-1', 'send sealed(a@b.example) 127.0.0.1', 'verify 123456', 'lookup sealed(a@b.example)']);
+  });
+
+  it('an earlier flow of this state identity migrated already (Keycloak lost that login): decided "resume", no look-up', async () => {
+    const { rest, send, calls, migrations } = run({ match: 'c-1', migrated: 'state-account-1' });
+    const s = await rest();
+    expect(s.value).toBe('decided');
+    expect(s.context).toMatchObject({ decision: 'resume', reason: 'already-migrated', matchUserId: 'state-account-1' });
+    expect(calls).toEqual(['migrated? b-1']);
+    await send({ type: 'COMPLETE', flowId: 'f-9' });
+    expect(migrations[0]).toMatchObject({ decision: 'resume', matchUserId: 'state-account-1' });
+  });
+
+  it('COMPLETE is accepted only once decided', async () => {
+    const { rest } = run({ match: 'c-1' });
+    expect((await rest()).can({ type: 'COMPLETE', flowId: 'f' })).toBe(false);
+  });
+});
+
+describe('mask', () => {
+  it('keeps the first letter and the domain of an e-mail, the country code and last two digits of a phone', () => {
+    expect(mask({ kind: 'email', value: 'meera.iyer@state.example' })).toBe('m•••@state.example');
+    expect(mask({ kind: 'phone', value: '+919812300001' })).toBe('+91••••••••01');
+  });
+});

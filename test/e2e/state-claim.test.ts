@@ -1,0 +1,340 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ttlSeconds } from '../../bff/src/ports/ephemeral-store.ts';
+import { startTestBff, type TestBff } from '../support/bff.ts';
+import { call, platformAdminToken, registerPartner } from '../support/partners.ts';
+import { stateClaimKit } from '../support/state-claim.ts';
+
+/**
+ * The claim flow's guarantees at the level where a browser adds nothing: the BFF's internal endpoints
+ * (as Keycloak's platform-state-claim calls them, with the shared secret) and the pages' JSON steps,
+ * against real Keycloak, upstream core, PostgreSQL and Redis. docs/decisions/0011-state-claim.md
+ */
+type Json = Record<string, any>;
+const stack = inject('stack');
+const kit = stateClaimKit(stack);
+const secret = stack.settings.keycloakCallbackSecret;
+const returnUrl = `${stack.keycloakUrl}/realms/${kit.realm}/login-actions/first-broker-login?session_code=test&execution=test&tab_id=test`;
+
+let bff: TestBff;
+beforeAll(async () => {
+  bff = await startTestBff(stack);
+});
+afterAll(async () => {
+  await bff?.close();
+});
+
+const sql = (b: TestBff, query: string, params: unknown[] = []) => b.container.orm.em.getConnection().execute(query, params);
+
+interface Person {
+  identityProvider: string;
+  brokeredUserId: string;
+  brokeredUsername: string;
+  firstName: string;
+  lastName: string;
+  stateUserId: string;
+  /** Keycloak's login session as platform-state-claim sends it (root auth session id + tab id). */
+  loginSession: string;
+  email?: string;
+}
+const person = (email?: string): Person => ({
+  identityProvider: 'state-demo',
+  brokeredUserId: `brokered-${randomBytes(6).toString('hex')}`,
+  brokeredUsername: 'state.person',
+  firstName: 'Stateperson',
+  lastName: 'Api',
+  stateUserId: `SD-${randomBytes(3).toString('hex')}`,
+  loginSession: `${randomBytes(16).toString('hex')}.tab-1`,
+  ...(email ? { email } : {}),
+});
+
+async function start(b: TestBff, p: Person): Promise<string> {
+  const res = await call(`${b.url}/internal/v1/keycloak/state-claim`, 'POST', { token: secret, body: { ...p, returnUrl } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  expect(res.body.redirectUrl).toBe(`${b.url}/state-claim/${res.body.flowId}`);
+  return String(res.body.flowId);
+}
+const step = (b: TestBff, flowId: string, name: string, body: unknown) => call(`${b.url}/state-claim/${flowId}/${name}`, 'POST', { body });
+/** The decided flow's page sends the browser back to Keycloak with a fresh handoff id. */
+async function handoffOf(b: TestBff, flowId: string): Promise<string> {
+  const res = await fetch(`${b.url}/state-claim/${flowId}`, { redirect: 'manual' });
+  expect(res.status).toBe(302);
+  const location = new URL(res.headers.get('location')!);
+  expect(location.href.startsWith(returnUrl.split('?')[0]!)).toBe(true);
+  return location.searchParams.get('handoff')!;
+}
+const complete = (b: TestBff, flowId: string, handoffId: string, p: Person) =>
+  call(`${b.url}/internal/v1/keycloak/state-claim/${flowId}/complete`, 'POST', { token: secret, body: { ...p, handoffId } });
+
+/** A person whose IdP asserts `email`, matching a custodian account, who refutes it: decided "new". */
+async function refutedFlow(b: TestBff = bff) {
+  const email = `api-${kit.sfx()}@example.test`;
+  const custodianId = await kit.custodianAccount(b, { email });
+  const p = person(email);
+  const flowId = await start(b, p);
+  expect((await step(b, flowId, 'answer', { answer: 'not-mine' })).status).toBe(200);
+  return { email, custodianId, p, flowId };
+}
+
+/** Nothing was applied: the custodian account still holds the identifier, enabled, in its tenant; no other holder. */
+async function expectUntouched(custodianId: string, email: string) {
+  const u = await kit.user(custodianId);
+  expect(u).toMatchObject({ email, enabled: true });
+  expect(u.attributes.retiredIdentifiers).toBeUndefined();
+  expect(await kit.tenants(custodianId)).toEqual(['custodian']);
+  expect(await kit.enabledHolders({ email })).toEqual([custodianId]);
+}
+
+describe('internal endpoints', () => {
+  it('need the shared secret (401) and a valid body (400 naming fields)', async () => {
+    expect((await call(`${bff.url}/internal/v1/keycloak/state-claim`, 'POST', { body: { ...person(), returnUrl } })).status).toBe(401);
+    const bad = await call(`${bff.url}/internal/v1/keycloak/state-claim`, 'POST', { token: secret, body: { identityProvider: 'state-demo' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields.map((f: Json) => f.field).sort()).toEqual(['brokeredUserId', 'loginSession', 'returnUrl']);
+    const unknownIdp = await call(`${bff.url}/internal/v1/keycloak/state-claim`, 'POST', { token: secret, body: { ...person(), identityProvider: 'google', returnUrl } });
+    expect(unknownIdp.status).toBe(400);
+    expect(unknownIdp.body.fields[0]).toMatchObject({ field: 'identityProvider', reason: 'unknown' });
+  });
+});
+
+describe('the account to move or strip is resolved on the server', () => {
+  it('a step naming another account is refused (400) and changes nothing; the refute strips only the account of the verified identifier', async () => {
+    const victimEmail = `victim-${kit.sfx()}@example.test`;
+    const victimId = await kit.custodianAccount(bff, { email: victimEmail });
+    const { email, custodianId, p } = await (async () => {
+      const email = `own-${kit.sfx()}@example.test`;
+      const custodianId = await kit.custodianAccount(bff, { email });
+      return { email, custodianId, p: person(email) };
+    })();
+    const flowId = await start(bff, p);
+    const sneaky = await step(bff, flowId, 'answer', { answer: 'not-mine', userId: victimId });
+    expect(sneaky.status).toBe(400);
+    expect(sneaky.body.fields[0]).toMatchObject({ field: 'body', reason: 'unknown' });
+    const sneakyPassword = await step(bff, flowId, 'password', { password: 'x', accountId: victimId });
+    expect(sneakyPassword.status).toBe(400);
+
+    expect((await step(bff, flowId, 'answer', { answer: 'not-mine' })).status).toBe(200);
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body).toMatchObject({ created: true, outcome: 'new:refuted' });
+    await expectUntouched(victimId, victimEmail);
+    expect((await kit.user(custodianId)).enabled).toBe(false);
+    expect(await kit.enabledHolders({ email })).toEqual([done.body.userId]);
+  });
+});
+
+describe('the identifier handoff', () => {
+  it('is sealed with AES-GCM (fresh nonce each time), and neither it nor the flow keeps the identifier in clear', async () => {
+    const { email, flowId } = await refutedFlow();
+    const a = await handoffOf(bff, flowId);
+    const b = await handoffOf(bff, flowId);
+    const rows = (await sql(bff, 'select id, ciphertext, key_id from identifier_handoff where id in (?, ?)', [a, b])) as Json[];
+    expect(rows).toHaveLength(2);
+    for (const r of rows) {
+      expect(r.ciphertext).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      expect(r.ciphertext).not.toContain(email);
+      expect(r.ciphertext.split('.')[1]).toBe(r.key_id);
+    }
+    expect(rows[0]!.ciphertext.split('.')[2].slice(0, 16)).not.toBe(rows[1]!.ciphertext.split('.')[2].slice(0, 16));
+    const flow = (await sql(bff, 'select snapshot::text as s from flow where id = ?', [flowId])) as Json[];
+    expect(flow[0]!.s).not.toContain(email);
+    expect(flow[0]!.s).toContain('•••@example.test');
+  });
+
+  it('tampered, expired, of another flow, person or login session, or replayed: 400 naming the field, nothing changed', async () => {
+    const { email, custodianId, p, flowId } = await refutedFlow();
+
+    const tampered = await handoffOf(bff, flowId);
+    const [row] = (await sql(bff, 'select ciphertext from identifier_handoff where id = ?', [tampered])) as Json[];
+    const c = String(row!.ciphertext);
+    const flipped = c.slice(0, -5) + (c.at(-5) === 'A' ? 'B' : 'A') + c.slice(-4);
+    await sql(bff, 'update identifier_handoff set ciphertext = ? where id = ?', [flipped, tampered]);
+    const t = await complete(bff, flowId, tampered, p);
+    expect(t.status).toBe(400);
+    expect(t.body.fields[0]).toMatchObject({ field: 'handoffId', reason: 'tampered' });
+
+    const expired = await handoffOf(bff, flowId);
+    await sql(bff, "update identifier_handoff set expires_at = now() - interval '1 second' where id = ?", [expired]);
+    expect((await complete(bff, flowId, expired, p)).body.fields[0]).toMatchObject({ field: 'handoffId', reason: 'expired' });
+
+    const other = await refutedFlow();
+    const othersHandoff = await handoffOf(bff, other.flowId);
+    expect((await complete(bff, flowId, othersHandoff, p)).body.fields[0]).toMatchObject({ field: 'handoffId', reason: 'other_flow' });
+    // The right flow and handoff, but Keycloak's login session is someone else's.
+    const mine = await handoffOf(bff, flowId);
+    const impostor = await complete(bff, flowId, mine, { ...p, brokeredUserId: 'someone-else' });
+    expect(impostor.status).toBe(400);
+    expect(impostor.body.fields[0]).toMatchObject({ field: 'brokeredUserId', reason: 'other_person' });
+    expect((await complete(bff, flowId, 'not-a-handoff', p)).body.fields[0]).toMatchObject({ field: 'handoffId', reason: 'unknown' });
+    await expectUntouched(custodianId, email);
+
+    // Carried into another Keycloak login session (even of the same person): a replay, refused.
+    const otherSession = await complete(bff, flowId, mine, { ...p, loginSession: 'another-root-session.tab-9' });
+    expect(otherSession.status).toBe(400);
+    expect(otherSession.body.fields[0]).toMatchObject({ field: 'loginSession', reason: 'other_session' });
+    await expectUntouched(custodianId, email);
+
+    const ok = await complete(bff, flowId, mine, p);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    const replay = await complete(bff, flowId, mine, { ...p, loginSession: 'another-root-session.tab-9' });
+    expect(replay.status).toBe(400);
+    // The same session asking again (Keycloak lost the answer): the same answer, nothing runs twice.
+    const repeated = await complete(bff, flowId, mine, p);
+    expect(repeated.status).toBe(200);
+    expect(repeated.body).toEqual(ok.body);
+    // Another handoff of the same (now finished) flow, never redeemed: spent with it.
+    const sibling = await complete(bff, flowId, expired, p);
+    expect(sibling.body.fields[0]).toMatchObject({ field: 'handoffId', reason: 'used' });
+    await sql(bff, "update identifier_handoff set expires_at = now() + interval '1 minute' where id = ?", [expired]);
+    expect((await complete(bff, flowId, expired, p)).body.fields[0]).toMatchObject({ field: 'handoffId', reason: 'used' });
+    expect(await kit.enabledHolders({ email })).toEqual([ok.body.userId]);
+    expect((await kit.usersWithEmail(email)).length).toBe(1);
+  });
+});
+
+describe('persisted flow', () => {
+  it('a BFF restart at any step resumes: started on one process, finished on another', async () => {
+    const email = `restart-${kit.sfx()}@example.test`;
+    const custodianId = await kit.custodianAccount(bff, { email });
+    const p = person(email);
+    const first = await startTestBff(stack);
+    const flowId = await start(first, p);
+    expect((await step(first, flowId, 'answer', { answer: 'mine' })).status).toBe(200);
+    await first.close();
+
+    const second = await startTestBff(stack, {}, { captureLogs: true });
+    try {
+      const wrong = await step(second, flowId, 'password', { password: 'Not-the-password-1' });
+      expect(wrong.body.location).toContain(`/state-claim/${flowId}`);
+      const right = await step(second, flowId, 'password', { password: kit.PASSWORD });
+      expect(new URL(right.body.location).searchParams.get('handoff')).toBeTruthy();
+      const done = await complete(second, flowId, new URL(right.body.location).searchParams.get('handoff')!, p);
+      expect(done.body).toMatchObject({ userId: custodianId, created: false, outcome: 'claim:claimed' });
+      expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
+      // Logged at trace level, yet no password, identifier, handoff or login session.
+      const logs = second.logs();
+      expect(logs).toContain('state claim completed');
+      for (const secret of [kit.PASSWORD, 'Not-the-password-1', email, p.loginSession, new URL(right.body.location).searchParams.get('handoff')!]) expect(logs).not.toContain(secret);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('Keycloak lost the whole login after the migration: the next login of that state identity resumes with the migrated account', async () => {
+    const email = `lost-${kit.sfx()}@example.test`;
+    const custodianId = await kit.custodianAccount(bff, { email });
+    const p = person(email);
+    const flowId = await start(bff, p);
+    await step(bff, flowId, 'answer', { answer: 'mine' });
+    const right = await step(bff, flowId, 'password', { password: kit.PASSWORD });
+    const done = await complete(bff, flowId, new URL(right.body.location).searchParams.get('handoff')!, p);
+    expect(done.body).toMatchObject({ userId: custodianId, outcome: 'claim:claimed' });
+    expect((await kit.user(custodianId)).attributes.stateSubject).toEqual([`state-demo:${p.brokeredUserId}`]);
+
+    // Keycloak never linked (its login session is gone); the person signs in again: a new session.
+    const again = { ...p, loginSession: `${randomBytes(16).toString('hex')}.tab-2` };
+    const next = await start(bff, again);
+    const resumed = await complete(bff, next, await handoffOf(bff, next), again);
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    expect(resumed.body).toEqual({ userId: custodianId, created: false, outcome: 'resume:already-migrated' });
+    expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
+    expect(await kit.enabledHolders({ email })).toEqual([custodianId]);
+  });
+
+  it('two tabs or a double submit cannot apply it twice', async () => {
+    const { email, p, flowId, custodianId } = await refutedFlow();
+    const handoff = await handoffOf(bff, flowId);
+    const results = await Promise.all([complete(bff, flowId, handoff, p), complete(bff, flowId, handoff, p)]);
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses[0]).toBe(200);
+    expect([400, 409]).toContain(statuses[1]);
+    const created = results.find((r) => r.status === 200)!.body.userId;
+    expect(await kit.enabledHolders({ email })).toEqual([created]);
+    expect((await kit.user(custodianId)).enabled).toBe(false);
+
+    // A password sent while another step of the flow is in flight (a double submit) is refused and not counted.
+    const email2 = `double-${kit.sfx()}@example.test`;
+    await kit.custodianAccount(bff, { email: email2 });
+    const p2 = person(email2);
+    const flow2 = await start(bff, p2);
+    await step(bff, flow2, 'answer', { answer: 'mine' });
+    const lock = `state-claim:lock:${flow2}`;
+    expect(await bff.container.ephemeralStore.setIfAbsent(lock, 'in-flight', ttlSeconds(30))).toBe(true);
+    const during = await step(bff, flow2, 'password', { password: 'Wrong-1' });
+    expect(during.status).toBe(409);
+    expect(during.body.location).toContain('error=busy');
+    await bff.container.ephemeralStore.delete(lock);
+    expect((await step(bff, flow2, 'password', { password: 'Wrong-2' })).status).toBe(200);
+    const [row] = (await sql(bff, 'select state, snapshot from flow where id = ?', [flow2])) as Json[];
+    expect(row!.state).toBe('passwordEntry');
+    expect(row!.snapshot.context.passwordTries).toBe(1);
+  });
+});
+
+describe('the upstream core down at the migration step', () => {
+  it('answers 503 (Keycloak shows "try again"), applies nothing, keeps the handoff; the retry completes', async () => {
+    const { email, custodianId, p, flowId } = await refutedFlow();
+    const handoff = await handoffOf(bff, flowId);
+    const down = await startTestBff(stack, { UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
+    try {
+      const res = await complete(down, flowId, handoff, p);
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('UPSTREAM_UNAVAILABLE');
+    } finally {
+      await down.close();
+    }
+    await expectUntouched(custodianId, email);
+    const [row] = (await sql(bff, 'select consumed_at, lease_until from identifier_handoff where id = ?', [handoff])) as Json[];
+    expect(row).toMatchObject({ consumed_at: null, lease_until: null });
+
+    const retry = await complete(bff, flowId, handoff, p);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(200);
+    expect(await kit.enabledHolders({ email })).toEqual([retry.body.userId]);
+    expect((await kit.user(custodianId)).enabled).toBe(false);
+  });
+});
+
+describe('Keycloak down at the migration step', () => {
+  it('answers 503, applies nothing, keeps the handoff; the retry completes', async () => {
+    const { email, custodianId, p, flowId } = await refutedFlow();
+    const handoff = await handoffOf(bff, flowId);
+    const down = await startTestBff(stack, { KEYCLOAK_URL: 'http://127.0.0.1:9' });
+    try {
+      const res = await complete(down, flowId, handoff, p);
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('IDENTITY_DIRECTORY_UNAVAILABLE');
+    } finally {
+      await down.close();
+    }
+    await expectUntouched(custodianId, email);
+    const retry = await complete(bff, flowId, handoff, p);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(200);
+    expect(await kit.enabledHolders({ email })).toEqual([retry.body.userId]);
+  });
+});
+
+describe('audit', () => {
+  it('every decision and step is recorded and queryable by a platform admin (401 / 403 otherwise), without the identifier in clear', async () => {
+    const { email, custodianId, p, flowId } = await refutedFlow();
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
+    const api = `${bff.url}/api/admin/v1/state-claims/audit?flowId=${flowId}`;
+    expect((await call(api, 'GET')).status).toBe(401);
+    const adminToken = await platformAdminToken(stack);
+    const partner = await registerPartner(stack, bff.url, adminToken, { trustAuth: false, appKeys: [] });
+    expect((await call(api, 'GET', { token: partner.serverToken })).status).toBe(403);
+
+    const res = await call(api, 'GET', { token: adminToken });
+    expect(res.status).toBe(200);
+    // Two handoffs: one with the answer's redirect, one with the page's (a reload makes a fresh one).
+    expect(res.body.items.map((i: Json) => i.event)).toEqual(['started', 'match-found', 'step:not_mine', 'decided', 'handoff-issued', 'handoff-issued', 'migrated']);
+    expect(res.body.items.at(-1)).toMatchObject({ custodianUserId: custodianId, resultUserId: done.body.userId, detail: 'new:refuted', identityProvider: 'state-demo', brokeredUserId: p.brokeredUserId, identifierMasked: 'a•••@example.test' });
+    expect(JSON.stringify(res.body)).not.toContain(email);
+
+    const byIdentifier = await call(`${bff.url}/api/admin/v1/state-claims/audit?identifier=${encodeURIComponent(email.toUpperCase())}&max=2`, 'GET', { token: adminToken });
+    expect(byIdentifier.body).toMatchObject({ total: 7, first: 0 });
+    expect(byIdentifier.body.items).toHaveLength(2);
+    const bad = await call(`${bff.url}/api/admin/v1/state-claims/audit?max=0&flowId=x`, 'GET', { token: adminToken });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields.map((f: Json) => f.field).sort()).toEqual(['flowId', 'max']);
+  });
+});
