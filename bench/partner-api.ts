@@ -24,6 +24,7 @@ import { loadConfig } from '../bff/src/config.ts';
 import { migrateUp } from '../bff/src/persistence/migrate.ts';
 import { createOrm } from '../bff/src/persistence/orm.ts';
 import { bffEnv } from '../stack/stack.ts';
+import { cpuSnapshot, formatCpu, perRequest, type CpuGroups } from './cpu.ts';
 import { startE2EStack, type E2EStack } from '../test/setup/stack.ts';
 import { freePort } from '../test/support/ports.ts';
 import { testKeyPrefix } from '../test/support/redis.ts';
@@ -62,31 +63,22 @@ interface Run {
   errors: number;
   /** CPU time the server process spent per request (µs): comparable even on a busy machine. */
   cpuUsPerRequest: number | undefined;
-}
-
-/** User + system CPU time of a process in ms (Linux /proc; clock ticks are 10 ms here). */
-function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
+  /** µs of CPU per request by process group (bench/cpu.ts). */
+  cpu: CpuGroups;
 }
 
 async function load(opts: autocannon.Options, server?: ChildProcess): Promise<Run> {
-  const before = cpuMs(server?.pid);
+  const before = cpuSnapshot({ server: server?.pid }, keycloakPort);
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...opts });
-  const after = cpuMs(server?.pid);
-  const requests = result.requests.total;
+  const cpu = perRequest(before, cpuSnapshot({ server: server?.pid }, keycloakPort), result.requests.total);
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
-    cpuUsPerRequest: before === undefined || after === undefined || requests === 0 ? undefined : ((after - before) * 1000) / requests,
+    cpuUsPerRequest: server ? cpu.server : undefined,
+    cpu,
   };
 }
 
@@ -98,6 +90,7 @@ const medianRun = (runs: Run[]): Run => ({
   non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
   errors: runs.reduce((n, r) => n + r.errors, 0),
   cpuUsPerRequest: runs.some((r) => r.cpuUsPerRequest === undefined) ? undefined : median(runs.map((r) => r.cpuUsPerRequest!)),
+  cpu: Object.fromEntries(Object.keys(runs[0]!.cpu).map((k) => [k, median(runs.map((r) => r.cpu[k]!))])),
 });
 const rounds = (runs: Run[]) => runs.map((r) => r.rps.toFixed(0)).join(' ');
 
@@ -115,6 +108,7 @@ if (process.env.E2E_STACK_FILE) {
 } else {
   ({ stack, teardown } = await startE2EStack());
 }
+const keycloakPort = stack.settings.keycloakPort;
 const keys = testKeyPrefix(`bench-${randomBytes(3).toString('hex')}`);
 const children: ChildProcess[] = [];
 try {
@@ -262,6 +256,10 @@ try {
   console.log(`\nPOST: ${(postRatio * 100).toFixed(0)} % of the bare baseline (target >= 50 %), p99 ${post.p99} ms (target < 15 ms): ${postRatio >= 0.5 && post.p99 < 15 ? 'met' : 'NOT met'}`);
   console.log(`GET:  ${(getRatio * 100).toFixed(0)} % of Keycloak's own throughput (target >= 90 %): ${getRatio >= 0.9 ? 'met' : 'NOT met'}`);
   console.log(`rounds (req/s): bare ${rounds(bares)} | BFF stack ${rounds(stacks)} | POST ${rounds(posts)} | Keycloak ${rounds(keycloaks)} | GET ${rounds(gets)}`);
+  console.log('CPU µs per request by process (machine = all busy time, 2 cores):');
+  for (const [name, r] of [['bare', bare], ['BFF stack', bffStack], ['POST', post], ['Keycloak grant', keycloak], ['GET', get]] as const) {
+    console.log(`  ${name.padEnd(15)} ${formatCpu(r.cpu)}`);
+  }
   if (exhausted) console.log('(tokens ran out in a round: raise BENCH_TOKENS)');
 } finally {
   for (const c of children) {
