@@ -100,18 +100,25 @@ describe('AuthTokenStore', () => {
     const ttl = await redis.pttl(`${keys.prefix}partner:auth:t1`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
-    expect(await tokens.load('t1')).toEqual(record);
+    expect(await tokens.lockAndLoad('t1')).toEqual({ record });
+    await tokens.unlock('t1');
     now += 60_000;
-    expect(await tokens.load('t1')).toBeNull();
+    expect(await tokens.lockAndLoad('t1')).toEqual({ record: null });
+    await tokens.unlock('t1');
     expect(await tokens.save('t1', record)).toBe(false);
   });
 
-  it('lets one step at a time hold a token', async () => {
+  it('lets one step at a time hold a token, and drops record and lock together at the end', async () => {
     const tokens = new AuthTokenStore({ store: ephemeral });
-    const results = await Promise.all(Array.from({ length: 10 }, () => tokens.lock('t2')));
-    expect(results.filter(Boolean)).toHaveLength(1);
+    const record = { machineVersion: 1, expiresAt: Date.now() + 60_000, snapshot: { status: 'active' } as never };
+    await tokens.save('t2', record);
+    const results = await Promise.all(Array.from({ length: 10 }, () => tokens.lockAndLoad('t2')));
+    expect(results.filter((r) => r !== null)).toEqual([{ record }]);
     await tokens.unlock('t2');
-    expect(await tokens.lock('t2')).toBe(true);
+    expect(await tokens.lockAndLoad('t2')).toEqual({ record });
+    await tokens.deleteAndUnlock('t2');
+    expect(await redis.exists(`${keys.prefix}partner:auth:t2`, `${keys.prefix}partner:auth-lock:t2`)).toBe(0);
+    expect(await tokens.lockAndLoad('t2')).toEqual({ record: null });
   });
 });
 

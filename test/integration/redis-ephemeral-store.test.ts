@@ -125,6 +125,25 @@ describe('RedisEphemeralStore', () => {
     expect(await store.setIfAbsent('lock:1', 'after-expiry', ttlSeconds(10))).toBe(true);
   });
 
+  it('locks and reads in one step: only the one caller that took the lock gets the value', async () => {
+    await store.set('record:1', 'flow-state', ttlSeconds(60));
+    const got = await Promise.all(Array.from({ length: 10 }, () => store.lockAndGet('record-lock:1', '1', ttlSeconds(10), 'record:1')));
+    expect(got.filter((g) => g !== null)).toEqual([{ value: 'flow-state' }]);
+    expect(await redis.pttl(`${keys.prefix}record-lock:1`)).toBeGreaterThan(9_000);
+    // A lock taken on a missing record: the lock is held, the value is null.
+    expect(await store.lockAndGet('record-lock:2', '1', ttlSeconds(10), 'record:missing')).toEqual({ value: null });
+    expect(await store.get('record-lock:2')).toBe('1');
+    expect(await store.lockAndGet('record-lock:2', '1', ttlSeconds(10), 'record:missing')).toBeNull();
+  });
+
+  it('deletes several keys in one call, true when any of them existed', async () => {
+    await store.set('many:a', 'a', ttlSeconds(60));
+    await store.set('many:b', 'b', ttlSeconds(60));
+    expect(await store.delete('many:a', 'many:b', 'many:never')).toBe(true);
+    expect([await store.get('many:a'), await store.get('many:b')]).toEqual([null, null]);
+    expect(await store.delete('many:a', 'many:b')).toBe(false);
+  });
+
   it('answers ping', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
   });

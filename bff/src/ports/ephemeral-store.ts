@@ -12,10 +12,15 @@ export interface EphemeralStore {
   /** Writes `key` only if it does not exist; `true` when this call wrote it (a lock, a dedupe marker). */
   setIfAbsent(key: string, value: string, ttl: Ttl): Promise<boolean>;
   get(key: string): Promise<string | null>;
+  /**
+   * `setIfAbsent(lockKey)` and, only when this call wrote it, `get(key)`, atomically and in one round
+   * trip: `{ value }` for the lock holder, `null` when the lock was held already.
+   */
+  lockAndGet(lockKey: string, lockValue: string, ttl: Ttl, key: string): Promise<{ value: string | null } | null>;
   /** Reads and deletes atomically: of any number of concurrent callers, exactly one gets the value. */
   getAndDelete(key: string): Promise<string | null>;
-  /** `true` when the key existed. */
-  delete(key: string): Promise<boolean>;
+  /** Deletes all the keys at once; `true` when any of them existed. */
+  delete(...keys: [string, ...string[]]): Promise<boolean>;
   /**
    * Deletes `key` only while it still holds `value` (compare-and-delete, atomic): of concurrent
    * callers that read the same value, exactly one gets `true`, and a value written meanwhile survives.

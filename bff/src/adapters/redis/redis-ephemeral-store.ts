@@ -27,6 +27,16 @@ return 0
 `;
 const DELETE_IF_EQUALS_SHA = createHash('sha1').update(DELETE_IF_EQUALS_SCRIPT).digest('hex');
 
+// nil to the client when the lock is held; otherwise an array of one (holding nil when the key is
+// missing), so a missing value is told apart from a held lock.
+const LOCK_AND_GET_SCRIPT = `
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return false
+end
+return { redis.call('GET', KEYS[2]) }
+`;
+const LOCK_AND_GET_SHA = createHash('sha1').update(LOCK_AND_GET_SCRIPT).digest('hex');
+
 const MAX_KEY_LENGTH = 512;
 
 export interface RedisEphemeralStoreOptions {
@@ -65,32 +75,40 @@ export class RedisEphemeralStore implements EphemeralStore {
     return this.#call(() => this.#redis.get(fullKey));
   }
 
+  async lockAndGet(lockKey: string, lockValue: string, ttl: Ttl, key: string): Promise<{ value: string | null } | null> {
+    const keys = [this.#key(lockKey), this.#key(key)];
+    const reply = await this.#call(() => this.#script(LOCK_AND_GET_SCRIPT, LOCK_AND_GET_SHA, keys, [lockValue, ttl]));
+    if (reply === null) return null;
+    const [value] = reply as [string | null | undefined];
+    return { value: value ?? null };
+  }
+
   getAndDelete(key: string): Promise<string | null> {
     const fullKey = this.#key(key);
     return this.#call(() => this.#redis.getdel(fullKey));
   }
 
-  async delete(key: string): Promise<boolean> {
-    const fullKey = this.#key(key);
-    return (await this.#call(() => this.#redis.del(fullKey))) > 0;
+  async delete(...keys: [string, ...string[]]): Promise<boolean> {
+    const fullKeys = keys.map((k) => this.#key(k));
+    return (await this.#call(() => this.#redis.del(fullKeys))) > 0;
   }
 
   async deleteIfEquals(key: string, value: string): Promise<boolean> {
     const fullKey = this.#key(key);
-    return (await this.#call(() => this.#script(DELETE_IF_EQUALS_SCRIPT, DELETE_IF_EQUALS_SHA, fullKey, value))) === 1;
+    return (await this.#call(() => this.#script(DELETE_IF_EQUALS_SCRIPT, DELETE_IF_EQUALS_SHA, [fullKey], [value]))) === 1;
   }
 
   async increment(key: string, ttl: Ttl): Promise<Counter> {
     const fullKey = this.#key(key);
-    return parseCounter(await this.#call(() => this.#script(INCREMENT_SCRIPT, INCREMENT_SHA, fullKey, ttl)));
+    return parseCounter(await this.#call(() => this.#script(INCREMENT_SCRIPT, INCREMENT_SHA, [fullKey], [ttl])));
   }
 
-  async #script(script: string, sha: string, key: string, arg: string | number): Promise<unknown> {
+  async #script(script: string, sha: string, keys: string[], args: (string | number)[]): Promise<unknown> {
     try {
-      return await this.#redis.evalsha(sha, 1, key, arg);
+      return await this.#redis.evalsha(sha, keys.length, ...keys, ...args);
     } catch (error) {
       // First use on this server (or after SCRIPT FLUSH): send the script itself, which caches it.
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#redis.eval(script, 1, key, arg);
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#redis.eval(script, keys.length, ...keys, ...args);
       throw error;
     }
   }

@@ -32,12 +32,17 @@ export class AuthTokenStore {
     this.#now = deps.now ?? Date.now;
   }
 
-  async load(tokenId: string): Promise<AuthTokenRecord | null> {
-    const raw = await this.#store.get(recordKey(tokenId));
-    if (raw === null) return null;
-    const record = JSON.parse(raw) as AuthTokenRecord;
+  /**
+   * Takes the token's lock (one step at a time per token) and reads its record, in one round trip:
+   * `null` when another request holds the lock; `record` null when the token is unknown or expired.
+   */
+  async lockAndLoad(tokenId: string): Promise<{ record: AuthTokenRecord | null } | null> {
+    const locked = await this.#store.lockAndGet(lockKey(tokenId), '1', LOCK_TTL, recordKey(tokenId));
+    if (locked === null) return null;
+    if (locked.value === null) return { record: null };
+    const record = JSON.parse(locked.value) as AuthTokenRecord;
     // Redis expires it too; this covers the last milliseconds and clock skew between processes.
-    return record.expiresAt > this.#now() ? record : null;
+    return { record: record.expiresAt > this.#now() ? record : null };
   }
 
   /** Writes the record until its own expiry; false when that has passed already. */
@@ -48,13 +53,9 @@ export class AuthTokenStore {
     return true;
   }
 
-  async delete(tokenId: string): Promise<void> {
-    await this.#store.delete(recordKey(tokenId));
-  }
-
-  /** One step at a time per token: false when another request holds it. */
-  lock(tokenId: string): Promise<boolean> {
-    return this.#store.setIfAbsent(lockKey(tokenId), '1', LOCK_TTL);
+  /** The flow is over: the record and its lock go together. */
+  async deleteAndUnlock(tokenId: string): Promise<void> {
+    await this.#store.delete(recordKey(tokenId), lockKey(tokenId));
   }
 
   async unlock(tokenId: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { isAtRest } from '../../kernel/flow/index.ts';
 import type { PartnerStore } from '../../partners/partner-store.ts';
-import { AuthTokenStore, newAuthToken, tokenIdOf } from './auth-token-store.ts';
+import { AuthTokenStore, newAuthToken, tokenIdOf, type AuthTokenRecord } from './auth-token-store.ts';
 import { piiAad } from './enroll-user.ts';
 import {
   PARTNER_ENROLLMENT_MACHINE_VERSION,
@@ -86,21 +86,25 @@ export class PartnerEnrollmentService {
    */
   async step(authToken: string, choose: (current: EnrollmentSnapshot) => PartnerEnrollmentEvent | null): Promise<EnrollmentSnapshot> {
     const tokenId = this.#tokenId(authToken);
-    if (!(await this.#deps.tokens.lock(tokenId))) {
-      throw new DomainError('CONFLICT', 'Another request is using this authToken; try again');
-    }
+    // Lock and read in one round trip, and at the end drop record and lock in one: this step is on
+    // every partner GET, and each Redis round trip costs the shared cores a socket write and read.
+    const locked = await this.#deps.tokens.lockAndLoad(tokenId);
+    if (locked === null) throw new DomainError('CONFLICT', 'Another request is using this authToken; try again');
+    let unlocked = false;
     try {
-      const record = await this.#load(tokenId);
+      const record = this.#current(locked.record);
       const actor = this.#restore(record.snapshot);
       const event = choose(actor.getSnapshot());
       if (event === null) return actor.getSnapshot();
       if (!actor.getSnapshot().can(event)) throw notFound();
       const { snapshot, persisted } = await this.#runToRest(actor, () => actor.send(event));
-      if (snapshot.status === 'done') await this.#deps.tokens.delete(tokenId);
-      else if (!(await this.#deps.tokens.save(tokenId, { ...record, snapshot: persisted }))) throw notFound();
+      if (snapshot.status === 'done') {
+        await this.#deps.tokens.deleteAndUnlock(tokenId);
+        unlocked = true;
+      } else if (!(await this.#deps.tokens.save(tokenId, { ...record, snapshot: persisted }))) throw notFound();
       return snapshot;
     } finally {
-      await this.#deps.tokens.unlock(tokenId);
+      if (!unlocked) await this.#deps.tokens.unlock(tokenId);
     }
   }
 
@@ -130,8 +134,7 @@ export class PartnerEnrollmentService {
     return createActor(this.#deps.machine as AnyStateMachine, { snapshot }) as unknown as Actor<PartnerEnrollmentMachine>;
   }
 
-  async #load(tokenId: string) {
-    const record = await this.#deps.tokens.load(tokenId);
+  #current(record: AuthTokenRecord | null): AuthTokenRecord {
     // A token minted by another machine version cannot be continued: the partner starts again.
     if (!record || record.machineVersion !== PARTNER_ENROLLMENT_MACHINE_VERSION) throw notFound();
     return record;
