@@ -241,6 +241,16 @@ describe('authToken storage', () => {
     expect(await redis.keys(`${keys.prefix}*${res.body.authToken}*`)).toEqual([]);
   });
 
+  it('keeps no PII at all for a DBP user who is enrolled already', async () => {
+    const dbpUserId = uniqueId('u');
+    await post(trusted, { appKey: appKey.trustedAuto, dbpUserId, pii: piiFor(dbpUserId) });
+    const res = await post(trusted, { appKey: appKey.trustedAuto, dbpUserId, pii: piiFor(dbpUserId) });
+    expect(res.status).toBe(200);
+    const raw = (await redis.get(`${keys.prefix}partner:auth:${tokenIdOf(res.body.authToken)}`))!;
+    expect(JSON.parse(raw).snapshot.context.pii).toBeNull();
+    expect((await get(res.body.authToken)).status).toBe(200);
+  });
+
   it('a token that was never issued, or is malformed, is 404 on every route', async () => {
     for (const token of ['A'.repeat(43), 'short', 'x'.repeat(200)]) {
       expect((await get(token)).status).toBe(404);

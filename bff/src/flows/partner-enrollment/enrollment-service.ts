@@ -60,7 +60,8 @@ export class PartnerEnrollmentService {
       subject: { appKey: request.appKey, dbpUserId: request.dbpUserId, clientId },
       settings: { autoEnroll: resolution.autoEnroll, kbaBypass: resolution.kbaBypass, trustAuth: resolution.trustAuth },
       userId: resolution.userId,
-      pii: this.sealPii(tokenId, request.pii),
+      // Data minimisation, and the enrolled POST is the hot one: nothing after it needs the PII.
+      pii: resolution.userId ? null : this.sealPii(tokenId, request.pii),
       kbaMaxAttempts: this.#deps.kbaMaxAttempts,
     };
     // Most decisions need no effect (enrolled, consent, KBA, conflict): the actor's initial snapshot
@@ -117,7 +118,9 @@ export class PartnerEnrollmentService {
   }
 
   openPii(snapshot: EnrollmentSnapshot): Pii {
-    return JSON.parse(this.#deps.encryption.open(snapshot.context.pii, piiAad(snapshot.context.tokenId))) as Pii;
+    const sealed = snapshot.context.pii;
+    if (sealed === null) throw new Error('this flow keeps no PII: its user is enrolled already');
+    return JSON.parse(this.#deps.encryption.open(sealed, piiAad(snapshot.context.tokenId))) as Pii;
   }
 
   tokenIdOf(authToken: string): string {

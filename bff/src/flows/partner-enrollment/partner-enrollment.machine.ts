@@ -5,7 +5,8 @@ import { REST_TAG } from '../../kernel/flow/index.ts';
  * The partner enrollment and consent flow of one authToken (seed 003; SPEC Flow 3's table is the
  * contract). Pure: every effect is a named actor the composition root provides. The snapshot is
  * persisted with the authToken (Redis, expiring with it) at every `rest` state, so it holds only
- * JSON and no plaintext PII: `pii` is sealed by the field encryption, bound to this token.
+ * JSON and no plaintext PII: `pii` is sealed by the field encryption, bound to this token, and not
+ * kept at all for a DBP user who is enrolled already (no step of theirs needs it).
  *
  *   deciding ─┬─ enrolled (mapping exists) ────────────────────────────── enrolled ─EXCHANGE─▶ issuing ─▶ done
  *             ├─ autoEnroll off ─────────────▶ awaitingEnrollment ─START_KBA─▶ startingKba ─▶ awaitingKbaAnswers
@@ -43,8 +44,8 @@ export interface PartnerEnrollmentInput {
   settings: EnrollmentSettings;
   /** The mapped user when the DBP user is enrolled already. */
   userId: string | null;
-  /** PII as sent by the partner, sealed. */
-  pii: string;
+  /** PII as sent by the partner, sealed; null when the user is enrolled already (`userId` set). */
+  pii: string | null;
   kbaMaxAttempts: number;
 }
 
@@ -130,7 +131,7 @@ export const partnerEnrollmentMachine = setup({
     enrollingNow: {
       invoke: {
         src: 'enroll',
-        input: ({ context }) => ({ tokenId: context.tokenId, subject: context.subject, pii: context.pii }),
+        input: ({ context }) => ({ tokenId: context.tokenId, subject: context.subject, pii: context.pii! }),
         onDone: { target: 'enrolled', actions: assign({ userId: ({ event }) => event.output }) },
       },
     },
@@ -149,7 +150,7 @@ export const partnerEnrollmentMachine = setup({
     startingKba: {
       invoke: {
         src: 'startKba',
-        input: ({ context }) => ({ tokenId: context.tokenId, pii: context.pii }),
+        input: ({ context }) => ({ tokenId: context.tokenId, pii: context.pii! }),
         onDone: [
           {
             guard: ({ event }) => event.output === null,
@@ -188,7 +189,7 @@ export const partnerEnrollmentMachine = setup({
     enrolling: {
       invoke: {
         src: 'enroll',
-        input: ({ context }) => ({ tokenId: context.tokenId, subject: context.subject, pii: context.pii }),
+        input: ({ context }) => ({ tokenId: context.tokenId, subject: context.subject, pii: context.pii! }),
         onDone: { target: 'issuing', actions: assign({ userId: ({ event }) => event.output }) },
       },
     },
