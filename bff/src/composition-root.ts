@@ -357,6 +357,7 @@ function memberComponents(
     directory: deps.identityDirectory,
     upstream: deps.upstreamCore,
     store: outbox,
+    forgetDeleted: (userId) => deps.accounts.forgetDeleted(userId),
     logger: deps.logger.child({ component: 'upstream-outbox' }),
     settings: {
       intervalMs: config.upstreamOutboxIntervalMs,

@@ -234,6 +234,33 @@ describe('upstream outbox', () => {
     expect((await upstream.getUser(m.upstreamUserId))?.lastName).toBe('SelfService');
   });
 
+  it('a member deleted in Keycloak loses what the BFF keeps about them: partner mappings and creation keys', async () => {
+    const m = await member();
+    const at = new Date();
+    const clientId = uniqueId('outbox-bank');
+    await sql.query('INSERT INTO partner_client (client_id, name, trust_auth, enabled, created_at, updated_at) VALUES ($1, $1, true, true, $2, $2)', [clientId, at]);
+    await sql.query('INSERT INTO partner_app_key (app_key, client_id, auto_enroll, kba_bypass, created_at, updated_at) VALUES ($1, $1, true, false, $2, $2)', [clientId, at]);
+    await sql.query('INSERT INTO partner_user_mapping (app_key, dbp_user_id, user_id, created_at) VALUES ($1, $2, $3, $4)', [clientId, 'dbp-1', m.id, at]);
+    await sql.query(
+      "INSERT INTO account_creation (key_hash, fingerprint, status, username, user_id, started_at, updated_at) VALUES ($1, 'f', 'completed', $2, $3, $4, $4)",
+      [randomBytes(32).toString('hex'), m.name, m.id, at],
+    );
+    const kept = async () => {
+      const { rows } = await sql.query(
+        'SELECT (SELECT count(*) FROM partner_user_mapping WHERE user_id = $1)::int AS mappings, (SELECT count(*) FROM account_creation WHERE user_id = $1)::int AS keys',
+        [m.id],
+      );
+      return rows[0] as { mappings: number; keys: number };
+    };
+    expect(await kept()).toEqual({ mappings: 1, keys: 1 });
+
+    await kcAdmin.delete(`/${realm}/users/${m.id}`);
+    await until(async () => (await rowsOf(m.id)).some((r) => r.kind === 'delete'));
+    expect(await kept()).toEqual({ mappings: 0, keys: 0 });
+    // The partner's other settings are untouched.
+    expect((await sql.query('SELECT count(*)::int AS n FROM partner_app_key WHERE app_key = $1', [clientId])).rows[0].n).toBe(1);
+  });
+
   it('records nothing for a prospective account (no upstream link)', async () => {
     const name = uniqueId('prospect').replace('-', '');
     const location = await kcAdmin.post(`/${realm}/users`, { username: name, email: `${name}@example.org`, firstName: 'Pro', lastName: 'Spect', enabled: true });

@@ -78,4 +78,9 @@ export interface AccountService {
    * a profile left active by an interrupted delete is still found by externalId and deactivated).
    */
   delete(userId: string): Promise<void>;
+  /**
+   * Drops what the BFF keeps about a user who is gone (creation keys, partner mappings): the last step
+   * of `delete`, and what the upstream outbox does for a user deleted in Keycloak itself. Idempotent.
+   */
+  forgetDeleted(userId: string): Promise<void>;
 }

@@ -399,11 +399,15 @@ export class PlatformAccountService implements AccountService {
     const profile = upstreamUserId ? await this.#upstream.getUser(upstreamUserId) : await this.#upstream.getUserByExternalId(userId);
     if (profile?.status === 'active') await this.#upstream.deactivateUser(profile.id);
     if (user) await ignoreNotFound(this.#directory.deleteUser(userId));
+    // Last: a retry after a failure here finds the other steps done.
+    await this.forgetDeleted(userId);
+  }
+
+  async forgetDeleted(userId: string): Promise<void> {
     // The account's creation keys end with it, as if they had expired: the same key (e.g. a partner's
     // enrollment of the same DBP user) creates a new account instead of answering with the deleted one.
     await this.#em.fork().nativeDelete(AccountCreationSchema, { userId });
-    // Last: a partner must not be told "enrolled" for a user who is gone, and a retry after a failure
-    // here finds the other steps done.
+    // A partner must not be told "enrolled" for a user who is gone.
     await this.#forgetUser(userId);
   }
 }

@@ -45,6 +45,7 @@ async function deliver(r: OutboxRow, upstream: Partial<UpstreamSyncDeps['upstrea
   const sync = new UpstreamSync({
     feed: { feeds: [], read: async () => ({ events: [], lastTime: null, full: false }) },
     directory: { getUser: async () => null },
+    forgetDeleted: async () => undefined,
     upstream: {
       updateProfile: record('updateProfile'),
       activateUser: record('activateUser'),

@@ -22,6 +22,8 @@ export interface UpstreamSyncDeps {
   directory: Pick<IdentityDirectory, 'getUser'>;
   upstream: Pick<UpstreamCore, 'updateProfile' | 'activateUser' | 'deactivateUser' | 'getUserByExternalId'>;
   store: OutboxStore;
+  /** Drops what the BFF keeps about a user deleted in Keycloak (AccountService.forgetDeleted). */
+  forgetDeleted: (userId: string) => Promise<void>;
   logger: Logger;
   settings: UpstreamSyncSettings;
   now?: () => number;
@@ -106,6 +108,8 @@ export class UpstreamSync {
             const mirror = await tx.mirror(event.userId);
             await tx.append({ userId: event.userId, upstreamUserId: mirror?.upstreamUserId ?? null, change: { kind: 'delete' }, sourceEventId: event.id });
             await tx.dropMirror(event.userId);
+            // In the cursor's transaction: if it fails, the pass is retried with the event, nothing lost.
+            await this.#deps.forgetDeleted(event.userId);
             continue;
           }
           if (!users.has(event.userId)) users.set(event.userId, await this.#deps.directory.getUser(event.userId));
