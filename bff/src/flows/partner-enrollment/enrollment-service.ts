@@ -75,7 +75,8 @@ export class PartnerEnrollmentService {
     if (snapshot.matches('conflict')) {
       throw new DomainError('PARTNER_SETTINGS_CONFLICT', 'autoEnroll is on for this appKey, but the partner is neither trusted (trustAuth) nor allowed consent-based enrollment (kbaBypass)');
     }
-    await this.#deps.tokens.save(tokenId, { machineVersion: PARTNER_ENROLLMENT_MACHINE_VERSION, expiresAt, snapshot: persisted });
+    // Not null: the only end a POST can reach is the conflict above.
+    await this.#deps.tokens.save(tokenId, { machineVersion: PARTNER_ENROLLMENT_MACHINE_VERSION, expiresAt, snapshot: persisted! });
     return { status: resolution.userId ? 200 : 201, authToken, expiresAt: new Date(expiresAt) };
   }
 
@@ -99,7 +100,7 @@ export class PartnerEnrollmentService {
       if (event === null) return actor.getSnapshot();
       if (!actor.getSnapshot().can(event)) throw notFound();
       const { snapshot, persisted } = await this.#runToRest(actor, () => actor.send(event));
-      if (snapshot.status === 'done') {
+      if (persisted === null) {
         await this.#deps.tokens.deleteAndUnlock(tokenId);
         unlocked = true;
       } else if (!(await this.#deps.tokens.save(tokenId, { ...record, snapshot: persisted }))) throw notFound();
@@ -143,7 +144,8 @@ export class PartnerEnrollmentService {
     return record;
   }
 
-  async #runToRest(actor: Actor<PartnerEnrollmentMachine>, act: () => void): Promise<{ snapshot: EnrollmentSnapshot; persisted: Snapshot<unknown> }> {
+  /** `persisted` is null when the flow has ended: there is nothing left to save. */
+  async #runToRest(actor: Actor<PartnerEnrollmentMachine>, act: () => void): Promise<{ snapshot: EnrollmentSnapshot; persisted: Snapshot<unknown> | null }> {
     // Without an error observer XState rethrows actor errors from a timer, where nothing catches them.
     const subscription = actor.subscribe({ error: () => undefined });
     try {
@@ -159,7 +161,7 @@ export class PartnerEnrollmentService {
         throw new Error(`partner enrollment did not come to rest within ${this.#settleTimeoutMs} ms`, { cause: error });
       }
       if (snapshot.status === 'error') throw snapshot.error;
-      return { snapshot: snapshot as EnrollmentSnapshot, persisted: actor.getPersistedSnapshot() };
+      return { snapshot: snapshot as EnrollmentSnapshot, persisted: snapshot.status === 'done' ? null : actor.getPersistedSnapshot() };
     } finally {
       subscription.unsubscribe();
       actor.stop();
