@@ -40,7 +40,6 @@ import { memberAdminRouter } from './flows/member-admin/routes.ts';
 import { KeycloakUserChangeFeed } from './adapters/keycloak/keycloak-user-change-feed.ts';
 import { OutboxStore, registerOutboxMetrics } from './upstream-sync/outbox-store.ts';
 import { UpstreamSync } from './upstream-sync/upstream-sync.ts';
-import { withAdvisoryLock } from './persistence/advisory-lock.ts';
 import { createApp } from './http/app.ts';
 import { loadOpenApi } from './http/openapi.ts';
 import { staticAssets } from './http/static-assets.ts';
@@ -372,7 +371,6 @@ function memberComponents(
     directory: deps.identityDirectory,
     accounts: deps.accounts,
     outbox,
-    serialise: (key, fn) => withAdvisoryLock(deps.orm.em, key, fn),
   });
   return { outbox, sync, admin };
 }

@@ -278,6 +278,16 @@ describe('AccountService.ensureProvisioned', () => {
     expect(await upstream.getUser(first.upstreamUserId)).toMatchObject({ externalId: id, email: `${username}@example.com`, status: 'active' });
   });
 
+  it('concurrent calls for one user (two tabs of a first login) make one upstream profile and one link', async () => {
+    const username = `google_c_${run}`;
+    const { id } = await directory.createUser({ username, email: `${username}@example.com`, emailVerified: true, firstName: 'Goo' });
+    createdUserIds.push(id);
+    const results = await Promise.all(Array.from({ length: 5 }, () => accounts.ensureProvisioned(id, { signUpType: 'google' })));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.upstreamUserId)).size).toBe(1);
+    expect(await directory.getUser(id)).toMatchObject({ attributes: { upstreamUserId: [results[0]!.upstreamUserId], signUpType: ['google'] } });
+  });
+
   it('unknown user: NOT_FOUND', async () => {
     expect(await failure(accounts.ensureProvisioned(randomUUID(), { signUpType: 'google' }))).toEqual({ code: 'NOT_FOUND', fields: [] });
   });

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError, isDomainError, type FieldIssue } from '../kernel/errors.ts';
 import { safeError, type Logger } from '../kernel/logger.ts';
+import { withAdvisoryLock } from '../persistence/advisory-lock.ts';
 import type { DirectoryUser, IdentityDirectory } from '../ports/identity-directory.ts';
 import type { Organisation, UpstreamCore } from '../ports/upstream-core.ts';
 import { AccountCreationSchema, type AccountCreationRecord } from './account-creation.entity.ts';
@@ -346,6 +348,12 @@ export class PlatformAccountService implements AccountService {
   // ------------------------------------------------------------------------------ ensureProvisioned
 
   async ensureProvisioned(userId: string, opts: { signUpType: SignUpType; tenant?: string }): Promise<{ upstreamUserId: string; created: boolean }> {
+    // One at a time per user, across BFF processes: two tabs of a first login would otherwise both read
+    // "not linked" and both append their link and sign-up type to the user's attributes.
+    return withAdvisoryLock(this.#em, `provision:${userId}`, () => this.#provision(userId, opts));
+  }
+
+  async #provision(userId: string, opts: { signUpType: SignUpType; tenant?: string }): Promise<{ upstreamUserId: string; created: boolean }> {
     const user = await this.#directory.getUser(userId);
     if (!user) throw new DomainError('NOT_FOUND', 'No such account');
     const linked = user.attributes.upstreamUserId?.[0];

@@ -12,8 +12,6 @@ export interface MemberAdminDeps {
   directory: Pick<IdentityDirectory, 'getUser'>;
   accounts: Pick<AccountService, 'ensureProvisioned'>;
   outbox: OutboxStore;
-  /** Runs `fn` alone for `key` across processes (Keycloak loses nothing but duplicates attributes on concurrent writes). */
-  serialise: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface ConversionView {
@@ -58,8 +56,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function memberAdmin(deps: MemberAdminDeps): MemberAdmin {
   return {
     convert(userId) {
-      // One conversion of a user at a time: the second finds the link the first set.
-      return deps.serialise(`member-conversion:${userId}`, () => convert(deps, userId));
+      // Concurrent conversions of one user: ensureProvisioned runs one at a time per user, so the
+      // second finds the link the first set (converted: false).
+      return convert(deps, userId);
     },
 
     async listOutbox(filter) {
