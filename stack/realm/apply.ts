@@ -8,7 +8,8 @@ import { isSubset } from './template.ts';
  * differs (so a second apply writes nothing) and updating existing realms (which `--import-realm`
  * never does). Why our own applier and not keycloak-config-cli: docs/decisions/0002-realm-config-applier.md.
  *
- * Managed: realm settings and realm roles, the declarative user profile, authentication flows (each
+ * Managed: realm settings and realm roles, the declarative user profile and its localization texts
+ * (the keys each file names; other texts are left alone), authentication flows (each
  * flow's executions, subflows and authenticator configs as complete, ordered lists), clients (with
  * their protocol mappers and service-account roles as complete lists), identity providers (with their
  * mappers), organizations (with domains and linked identity providers), and users (created with
@@ -92,6 +93,7 @@ class RealmApplier {
     await this.#applyRealm();
     await this.#applyRealmRoles();
     if (this.#files.userProfile) await this.#applyUserProfile(this.#files.userProfile);
+    for (const [locale, texts] of Object.entries(this.#files.localization)) await this.#applyLocalization(locale, texts);
     // Before the identity providers, which name their first- and post-broker-login flows.
     for (const flow of this.#files.authenticationFlows) await this.#applyAuthenticationFlow(flow);
     await this.#applyFlowBindings();
@@ -144,6 +146,19 @@ class RealmApplier {
       await this.#api.put(`${this.#base}/users/profile`, desired);
       this.#change('user-profile', 'user-profile', 'update');
     }
+  }
+
+  /**
+   * Realm localization texts of one locale: the keys in the file are created or updated in one write
+   * (the import endpoint merges); keys only Keycloak has are left alone.
+   */
+  async #applyLocalization(locale: string, desired: Record<string, string>): Promise<void> {
+    const path = `${this.#base}/localization/${enc(locale)}`;
+    const actual = (await this.#api.get<Record<string, string>>(path)) ?? {};
+    const changed = Object.entries(desired).filter(([key, text]) => actual[key] !== text);
+    if (changed.length === 0) return;
+    await this.#api.post(path, Object.fromEntries(changed));
+    for (const [key] of changed) this.#change(`localization ${locale}`, key, key in actual ? 'update' : 'create');
   }
 
   async #applyAuthenticationFlow(file: AuthenticationFlowFile): Promise<void> {

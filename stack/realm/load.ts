@@ -37,6 +37,8 @@ export interface RealmFiles {
   identityProviders: Json[];
   organizations: Json[];
   users: UserFile[];
+  /** Realm localization texts by locale (`localization/<locale>.json`: message key -> text). */
+  localization: Record<string, Record<string, string>>;
 }
 
 const readJson = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
@@ -65,6 +67,9 @@ export function loadRealmConfig(configDir: string, env: Record<string, string | 
         identityProviders: listJson(path.join(dir, 'identity-providers')).map((f) => sub<Json>(readJson(f))),
         organizations: listJson(path.join(dir, 'organizations')).map((f) => sub<Json>(readJson(f))),
         users: listJson(path.join(dir, 'users')).flatMap((f) => sub<UserFile[]>(readJson(f))),
+        localization: Object.fromEntries(
+          listJson(path.join(dir, 'localization')).map((f) => [path.basename(f, '.json'), sub<Record<string, string>>(readJson(f))]),
+        ),
       };
     });
   if (opts.demo) {

@@ -67,6 +67,10 @@ describe('realm configuration as declared', () => {
     expect(attr('upstreamUserId').permissions).toEqual({ view: ['admin'], edit: ['admin'] });
     expect(attr('email').required).toBeUndefined(); // phone-only sign-ups have no email
     expect(attr('firstName').required).toBeDefined();
+    // Its labels are realm localization texts, which the login, account and admin pages all read.
+    expect(attr('phone').displayName).toBe('${profile.attributes.phone}');
+    expect(await admin.get(`/${realm}/localization/en`)).toMatchObject({ 'profile.attributes.phone': 'Mobile number' });
+    expect(await admin.get(`/${realm}/localization/hi`)).toMatchObject({ 'profile.attributes.phone': 'मोबाइल नंबर' });
   });
 
   it('has a public PKCE portal, a confidential BFF with only its roles, and a client-credentials partner', async () => {
@@ -215,6 +219,7 @@ describe('applying realm-config', () => {
       edit('clients/portal.json', (c) => (c.description = 'changed by a test'));
       edit('clients/partner-demo-bank.json', (c) => (c.protocolMappers = []));
       edit('clients/bff.json', (c) => (c.serviceAccountClientRoles['realm-management'] = ['view-users']));
+      edit('localization/hi.json', (t) => (t['profile.attributes.phone'] = 'changed by a test'));
       writeFileSync(
         path.join(dir, 'realms', 'platform', 'organizations', 'state-two.json'),
         JSON.stringify({ alias: 'state-two', name: 'State Two', enabled: true, domains: [{ name: 'state-two.tenant.invalid' }], identityProviders: [] }),
@@ -227,6 +232,7 @@ describe('applying realm-config', () => {
           'update client portal',
           'delete client-mapper partner-demo-bank audience-bff',
           'create organization state-two',
+          'update localization hi profile.attributes.phone',
         ]),
       );
       expect(summary.some((s) => s.startsWith('delete service-account-roles bff'))).toBe(true);
@@ -237,6 +243,7 @@ describe('applying realm-config', () => {
       expect((await admin.get<Json[]>(`/${copyRealm}/clients/${partner.id}/protocol-mappers/models`))!).toEqual([]);
       const orgs = (await admin.get<Json[]>(`/${copyRealm}/organizations`))!;
       expect(orgs.map((o) => o.alias).sort()).toEqual(['custodian', 'state-demo', 'state-two']);
+      expect(await admin.get(`/${copyRealm}/localization/hi`)).toMatchObject({ 'profile.attributes.phone': 'changed by a test' });
       expect(await apply({ configDir: dir, env })).toEqual([]);
     });
 
