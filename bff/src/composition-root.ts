@@ -55,6 +55,7 @@ import type { Mailer, SmsGateway } from './ports/messaging.ts';
 import { OtpService } from './otp/otp-service.ts';
 import { signUpApiRouter } from './flows/sign-up/routes.ts';
 import type { UpstreamCore } from './ports/upstream-core.ts';
+import { RetentionSweep } from './retention/retention-sweep.ts';
 
 /**
  * The composition root: the only place that constructs adapters and hands each consumer the few
@@ -193,6 +194,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
   // Custodian-to-state claim (docs/decisions/0011-state-claim.md).
   const claimSeal = new IdentifierSeal(fieldEncryption);
   const stateClaimAudit = new StateClaimAudit({ em: orm.em, hashKey: config.otpHashKey });
+  const handoffs = new HandoffStore({ em: orm.em, encryption: fieldEncryption, ttlSeconds: config.stateClaimHandoffTtlSeconds });
   const stateClaim = stateClaimRouters({
     service: new StateClaimService({
       runtime: flowRuntime,
@@ -211,7 +213,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
           }),
         }),
       }),
-      handoffs: new HandoffStore({ em: orm.em, encryption: fieldEncryption, ttlSeconds: config.stateClaimHandoffTtlSeconds }),
+      handoffs,
       audit: stateClaimAudit,
       seal: claimSeal,
       locks: ephemeralStore,
@@ -288,6 +290,8 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     registerMetrics: (registry) => registerOutboxMetrics(registry, members.outbox),
   });
   if (config.upstreamOutboxEnabled) members.sync.start();
+  const retention = retentionSweep(config, logger, { flowRuntime, handoffs, outbox: members.outbox });
+  retention.start();
 
   return {
     config,
@@ -312,6 +316,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     async close() {
       // The running outbox pass finishes (its transaction commits) before the pool closes.
       await members.sync.stop();
+      await retention.stop();
       mailer.close();
       redis.disconnect();
       await orm.close();
@@ -335,6 +340,23 @@ export async function buildPartnerAdmin(config: Config): Promise<{ admin: Partne
     clientSecret: config.clientSecret,
   });
   return { admin: partnerComponents(config, { orm, serviceAccountTokens }).admin, close: () => orm.close() };
+}
+
+/** An expired flow or handoff is kept this long, so a person who comes back is told "expired", not "not found". */
+const EXPIRED_KEPT_MS = 24 * 3600_000;
+
+export function retentionSweep(config: Pick<Config, 'retentionSweepIntervalMs' | 'upstreamOutboxRetentionDays'>, logger: Logger, deps: { flowRuntime: FlowRuntime; handoffs: HandoffStore; outbox: OutboxStore }): RetentionSweep {
+  const ago = (now: Date, ms: number) => new Date(now.getTime() - ms);
+  return new RetentionSweep({
+    intervalMs: config.retentionSweepIntervalMs,
+    logger: logger.child({ component: 'retention' }),
+    tasks: [
+      // Handoffs first: they are kept while their flow lives.
+      { name: 'identifier_handoff', run: (now) => deps.handoffs.purgeStale(ago(now, EXPIRED_KEPT_MS)) },
+      { name: 'flow', run: (now) => deps.flowRuntime.purgeExpired(ago(now, EXPIRED_KEPT_MS)) },
+      { name: 'upstream_outbox', run: (now) => deps.outbox.pruneDelivered(ago(now, config.upstreamOutboxRetentionDays * 24 * 3600_000)) },
+    ],
+  });
 }
 
 /** The upstream outbox and member administration; shared by the container and `npm run members` (the CLI). */

@@ -97,6 +97,12 @@ const entries = {
   upstreamOutboxMaxAttempts: { env: 'UPSTREAM_OUTBOX_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).max(100).default(15), doc: 'delivery attempts of an outbox row before it is failed (refusals fail at once)' },
   upstreamOutboxBaseDelayMs: { env: 'UPSTREAM_OUTBOX_BASE_DELAY_MS', schema: ms.default(2000), doc: 'first retry delay of an outbox row; doubles per attempt, with jitter' },
   upstreamOutboxMaxDelayMs: { env: 'UPSTREAM_OUTBOX_MAX_DELAY_MS', schema: ms.default(600_000), doc: 'upper bound of the retry delay' },
+  retentionSweepIntervalMs: { env: 'RETENTION_SWEEP_INTERVAL_MS', schema: ms.default(600_000), doc: 'pause between passes of the retention sweep (expired flows and handoffs, old delivered outbox rows; decision 0015)' },
+  upstreamOutboxRetentionDays: {
+    env: 'UPSTREAM_OUTBOX_RETENTION_DAYS',
+    schema: z.coerce.number().int().min(1).max(3650).default(30),
+    doc: 'days a delivered outbox row is kept (for the admin view) before the retention sweep deletes it',
+  },
   partnerKbaMaxAttempts: { env: 'PARTNER_KBA_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).max(10).default(3), doc: 'wrong KBA answer sets an authToken allows before it dies' },
   partnerUserTokenClientId: { env: 'PARTNER_USER_TOKEN_CLIENT_ID', schema: z.string().min(1).default('partner-user-tokens'), doc: 'confidential client that obtains userTokens with the JWT authorization grant' },
   partnerUserTokenClientSecret: { env: 'PARTNER_USER_TOKEN_CLIENT_SECRET', schema: z.string().min(8).default('dev-partner-user-tokens-secret'), doc: "that client's secret", devDefault: true },

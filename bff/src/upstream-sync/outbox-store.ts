@@ -179,6 +179,19 @@ export class OutboxStore {
     return rows[0] ? this.#open(rows[0]) : null;
   }
 
+  /**
+   * Deletes rows delivered before `before`, at most `limit` per call (the retention sweep calls again
+   * next pass). Pending and failed rows are never deleted: they are work still to do.
+   */
+  async pruneDelivered(before: Date, limit = 1000): Promise<number> {
+    const deleted = await this.#em.fork().execute<{ seq: string }[]>(
+      `delete from upstream_outbox where seq in (select seq from upstream_outbox where status = 'delivered' and delivered_at < ? order by seq limit ?) returning seq`,
+      [before, limit],
+      'all',
+    );
+    return deleted.length;
+  }
+
   async get(id: string): Promise<OutboxRow | null> {
     const rows = await this.#em.fork().execute<RawRow[]>('select * from upstream_outbox where id = ?', [id], 'all');
     return rows[0] ? this.#open(rows[0]) : null;

@@ -92,6 +92,19 @@ export class HandoffStore {
     return Boolean(row?.consumedAt);
   }
 
+  /**
+   * Deletes handoffs expired before `before` whose flow is gone or expired too: none of them can be
+   * redeemed any more, and `completed` is only asked while the flow lives. For the retention sweep.
+   */
+  async purgeStale(before: Date): Promise<number> {
+    const res = await this.#d.em.fork().getConnection().execute(
+      `delete from identifier_handoff h where h.expires_at < ? and not exists (select 1 from flow f where f.id = h.flow_id and f.expires_at >= ?)`,
+      [before, before],
+      'run',
+    );
+    return res.affectedRows;
+  }
+
   async consume(handoffId: string): Promise<void> {
     await this.#d.em.fork().nativeUpdate(IdentifierHandoffSchema, { id: handoffId }, { consumedAt: this.#d.now(), leaseUntil: null });
   }
