@@ -49,6 +49,8 @@ export async function startTestBff(
       await listen();
       break;
     } catch (err) {
+      // The failed attempt's callback would never fire: without this, waits pile up listeners.
+      server.removeAllListeners('listening');
       // The stack's port, taken by another file's BFF until its tests end (the hook timeout bounds the wait).
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !opts.atStackUrl) throw err;
       if (attempt === 1) console.log(`[test bff] port ${stack.settings.bffPort} is taken; waiting for it`);
