@@ -154,6 +154,8 @@ describe('npm run members', () => {
 
     await expect(run('convert', randomUUID())).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('NOT_FOUND') });
     await expect(run('retry', randomUUID())).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('NOT_FOUND') });
+    await expect(run('skip', randomUUID())).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('NOT_FOUND') });
+    expect(JSON.parse((await run('outbox', '--status', 'skipped', '--limit', '1')).stdout)).toMatchObject({ counts: { skipped: expect.any(Number) } });
     await expect(run('outbox', '--status', 'odd')).rejects.toMatchObject({ code: 2 });
   });
 });

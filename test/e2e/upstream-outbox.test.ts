@@ -209,6 +209,37 @@ describe('upstream outbox', () => {
     expect(await upstream.getUser(m.upstreamUserId)).toMatchObject({ email, firstName: 'After' });
   });
 
+  it('an admin skip gives up on a refused change for good; the member\'s later changes go through', async () => {
+    const m = await member();
+    const email = `${uniqueId('kept').replace('-', '')}@example.org`;
+    await upstream.createUser({ externalId: crypto.randomUUID(), firstName: 'Holder', email });
+    await changeInKeycloak(m.id, (u) => (u.email = email));
+    await until(async () => (await rowsOf(m.id)).some((r) => r.status === 'failed'));
+    await changeInKeycloak(m.id, (u) => (u.lastName = 'Later'));
+    await until(async () => (await rowsOf(m.id)).length === 2);
+    const [failed, held] = await rowsOf(m.id);
+    expect(held).toMatchObject({ status: 'pending', attempts: 0 });
+
+    const skip = (id: string, token?: string) => call(`${bff.url}/api/admin/v1/upstream-outbox/${id}/skip`, 'POST', token ? { token } : {});
+    expect((await skip(failed!.id)).status).toBe(401);
+    const notFailed = await skip(held!.id, adminToken);
+    expect(notFailed.status).toBe(409);
+    expect(notFailed.body).toMatchObject({ code: 'CONFLICT', fields: [expect.objectContaining({ field: 'status', reason: 'not_failed' })] });
+    expect((await skip(crypto.randomUUID(), adminToken)).status).toBe(404);
+
+    const skipped = await skip(failed!.id, adminToken);
+    expect(skipped.status).toBe(200);
+    expect(skipped.body).toMatchObject({ id: failed!.id, status: 'skipped' });
+    await until(async () => (await rowsOf(m.id))[1]?.status === 'delivered');
+    // Only the later change reached the core; the skipped one never did, and its payload is gone.
+    expect((await applied(m.upstreamUserId)).map((a) => a.idempotency_key)).toEqual([held!.id]);
+    expect(await upstream.getUser(m.upstreamUserId)).toMatchObject({ email: `${m.name}@example.org`, lastName: 'Later' });
+    const { rows } = await sql.query('SELECT status, payload FROM upstream_outbox WHERE id = $1', [failed!.id]);
+    expect(rows).toEqual([{ status: 'skipped', payload: null }]);
+    expect((await outbox('?status=skipped')).items.map((r: Json) => r.id)).toContain(failed!.id);
+    expect((await skip(failed!.id, adminToken)).status).toBe(409);
+  });
+
   it('follows a change the member makes in the account console (a user event)', async () => {
     const m = await member();
     const password = `Pw-${randomBytes(9).toString('base64url')}`;

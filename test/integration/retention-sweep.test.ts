@@ -47,12 +47,12 @@ async function handoff(flowId: string, expiresAt: Date): Promise<string> {
   return store.issue(flowId, { identifier: { kind: 'email', value: 'asha@example.com' }, ...person });
 }
 
-async function outboxRow(status: 'pending' | 'delivered' | 'failed', deliveredAt: Date | null): Promise<string> {
+async function outboxRow(status: 'pending' | 'delivered' | 'failed' | 'skipped', deliveredAt: Date | null, updatedAt = now): Promise<string> {
   const id = randomUUID();
   await sql(
     `insert into upstream_outbox (id, user_id, upstream_user_id, kind, payload, fields, source_event_id, status, attempts, next_attempt_at, created_at, updated_at, delivered_at)
      values (?, ?, 'up-1', 'profile', null, 'firstName', ?, ?, 1, ?, ?, ?, ?)`,
-    [id, randomUUID(), randomUUID(), status, now, at(-90 * DAY), now, deliveredAt],
+    [id, randomUUID(), randomUUID(), status, now, at(-90 * DAY), updatedAt, deliveredAt],
   );
   return id;
 }
@@ -76,7 +76,9 @@ describe('retention sweep', () => {
       oldDelivered: await outboxRow('delivered', at(-31 * DAY)),
       recentDelivered: await outboxRow('delivered', at(-29 * DAY)),
       oldPending: await outboxRow('pending', null),
-      oldFailed: await outboxRow('failed', null),
+      oldFailed: await outboxRow('failed', null, at(-90 * DAY)),
+      oldSkipped: await outboxRow('skipped', null, at(-31 * DAY)),
+      recentSkipped: await outboxRow('skipped', null, at(-DAY)),
     };
 
     const sweep = () =>
@@ -90,7 +92,7 @@ describe('retention sweep', () => {
     expect(Object.values(a).every((n) => n >= 0) && Object.values(b).every((n) => n >= 0)).toBe(true);
     expect(a.identifier_handoff! + b.identifier_handoff!).toBe(2);
     expect(a.flow! + b.flow!).toBe(1);
-    expect(a.upstream_outbox! + b.upstream_outbox!).toBe(1);
+    expect(a.upstream_outbox! + b.upstream_outbox!).toBe(2);
 
     expect([await exists('flow', liveFlow), await exists('flow', justExpiredFlow), await exists('flow', oldFlow)]).toEqual([true, true, false]);
     expect({
@@ -105,7 +107,9 @@ describe('retention sweep', () => {
       recentDelivered: await exists('upstream_outbox', rows.recentDelivered),
       oldPending: await exists('upstream_outbox', rows.oldPending),
       oldFailed: await exists('upstream_outbox', rows.oldFailed),
-    }).toEqual({ oldDelivered: false, recentDelivered: true, oldPending: true, oldFailed: true });
+      oldSkipped: await exists('upstream_outbox', rows.oldSkipped),
+      recentSkipped: await exists('upstream_outbox', rows.recentSkipped),
+    }).toEqual({ oldDelivered: false, recentDelivered: true, oldPending: true, oldFailed: true, oldSkipped: false, recentSkipped: true });
 
     // A second pass finds nothing more.
     expect(await sweep()).toEqual({ identifier_handoff: 0, flow: 0, upstream_outbox: 0 });

@@ -4,7 +4,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FieldEncryption } from '../kernel/crypto/field-encryption.ts';
 import type { MemberSnapshot, OutboxChange } from './changes.ts';
 
-export type OutboxStatus = 'pending' | 'delivered' | 'failed';
+/** `skipped`: an admin gave up on a failed row (it is never sent); the member's later rows proceed. */
+export type OutboxStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
 
 /** A row as the deliverer and the admin see it; `change` is opened from the sealed payload. */
 export interface OutboxRow {
@@ -108,7 +109,7 @@ export class OutboxStore {
       const rows = await em.execute<RawRow[]>(
         `select o.* from upstream_outbox o
           where o.status = 'pending' and o.next_attempt_at <= ?
-            and not exists (select 1 from upstream_outbox p where p.user_id = o.user_id and p.seq < o.seq and p.status <> 'delivered')
+            and not exists (select 1 from upstream_outbox p where p.user_id = o.user_id and p.seq < o.seq and p.status not in ('delivered', 'skipped'))
           order by o.seq limit ? for update skip locked`,
         [this.#now(), max],
         'all',
@@ -164,7 +165,7 @@ export class OutboxStore {
 
   async counts(): Promise<Record<OutboxStatus, number>> {
     const rows = await this.#em.fork().execute<{ status: OutboxStatus; n: string }[]>('select status, count(*) as n from upstream_outbox group by status', [], 'all');
-    const out: Record<OutboxStatus, number> = { pending: 0, delivered: 0, failed: 0 };
+    const out: Record<OutboxStatus, number> = { pending: 0, delivered: 0, failed: 0, skipped: 0 };
     for (const r of rows) out[r.status] = Number(r.n);
     return out;
   }
@@ -180,16 +181,26 @@ export class OutboxStore {
   }
 
   /**
-   * Deletes rows delivered before `before`, at most `limit` per call (the retention sweep calls again
-   * next pass). Pending and failed rows are never deleted: they are work still to do.
+   * Deletes rows delivered (or skipped) before `before`, at most `limit` per call (the retention sweep
+   * calls again next pass). Pending and failed rows are never deleted: they are work still to do.
    */
   async pruneDelivered(before: Date, limit = 1000): Promise<number> {
     const deleted = await this.#em.fork().execute<{ seq: string }[]>(
-      `delete from upstream_outbox where seq in (select seq from upstream_outbox where status = 'delivered' and delivered_at < ? order by seq limit ?) returning seq`,
-      [before, limit],
+      `delete from upstream_outbox where seq in (select seq from upstream_outbox where (status = 'delivered' and delivered_at < ?) or (status = 'skipped' and updated_at < ?) order by seq limit ?) returning seq`,
+      [before, before, limit],
       'all',
     );
     return deleted.length;
+  }
+
+  /** A failed row to skipped, its payload dropped; null when there is no such failed row. */
+  async skip(id: string): Promise<OutboxRow | null> {
+    const rows = await this.#em.fork().execute<RawRow[]>(
+      `update upstream_outbox set status = 'skipped', payload = null, updated_at = ? where id = ? and status = 'failed' returning *`,
+      [this.#now(), id],
+      'all',
+    );
+    return rows[0] ? this.#open(rows[0]) : null;
   }
 
   async get(id: string): Promise<OutboxRow | null> {
@@ -291,7 +302,7 @@ const mirrorAad = (userId: string) => `upstream-outbox-mirror:${userId}`;
 export function registerOutboxMetrics(registry: Registry, store: OutboxStore): void {
   new Gauge({
     name: 'upstream_outbox_rows',
-    help: 'Rows of the upstream outbox by status (pending: waiting or retrying; failed: needs an admin)',
+    help: 'Rows of the upstream outbox by status (pending: waiting or retrying; failed: needs an admin; skipped: given up by an admin)',
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {

@@ -3,8 +3,8 @@
  * BFF's own configuration (the same environment variables): the same use cases as the admin API.
  *
  *   convert USER_ID                          prospective member -> active (idempotent)
- *   outbox [--status pending|failed|delivered] [--user USER_ID] [--limit N]
- *   outbox-row ID | retry ID
+ *   outbox [--status pending|failed|delivered|skipped] [--user USER_ID] [--limit N]
+ *   outbox-row ID | retry ID | skip ID
  *
  * Prints JSON. Exit 1 on a refusal (code and fields on stderr), 2 on bad usage.
  */
@@ -14,8 +14,8 @@ import { fail, runAdminCommand } from '../../admin-cli.ts';
 
 const USAGE = `usage: npm run members -- <command>
   convert USER_ID
-  outbox [--status pending|failed|delivered] [--user USER_ID] [--limit N]
-  outbox-row ID | retry ID`;
+  outbox [--status pending|failed|delivered|skipped] [--user USER_ID] [--limit N]
+  outbox-row ID | retry ID | skip ID`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,7 +25,7 @@ const [command, id] = positionals;
 
 
 const status = values.status;
-if (status !== undefined && status !== 'pending' && status !== 'failed' && status !== 'delivered') fail(USAGE);
+if (status !== undefined && status !== 'pending' && status !== 'failed' && status !== 'delivered' && status !== 'skipped') fail(USAGE);
 const limit = values.limit === undefined ? 100 : Number(values.limit);
 if (!Number.isInteger(limit) || limit < 1 || limit > 500) fail('--limit must be a whole number from 1 to 500');
 const idArg = () => id ?? fail(USAGE);
@@ -40,6 +40,8 @@ await runAdminCommand(buildMemberAdmin, async (admin) => {
       return admin.getOutboxRow(idArg());
     case 'retry':
       return admin.retryOutboxRow(idArg());
+    case 'skip':
+      return admin.skipOutboxRow(idArg());
     default:
       fail(USAGE);
   }

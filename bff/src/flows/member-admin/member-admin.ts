@@ -49,6 +49,7 @@ export interface MemberAdmin {
   listOutbox(filter: { status?: OutboxStatus; userId?: string; limit: number }): Promise<OutboxListing>;
   getOutboxRow(id: string): Promise<OutboxRowView>;
   retryOutboxRow(id: string): Promise<OutboxRowView>;
+  skipOutboxRow(id: string): Promise<OutboxRowView>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -72,15 +73,14 @@ export function memberAdmin(deps: MemberAdminDeps): MemberAdmin {
       return view(row);
     },
 
-    async retryOutboxRow(id) {
-      if (!UUID.test(id)) throw new DomainError('NOT_FOUND', 'No such outbox row');
-      const row = await deps.outbox.retry(id);
-      if (row) return view(row);
-      const existing = await deps.outbox.get(id);
-      if (!existing) throw new DomainError('NOT_FOUND', 'No such outbox row');
-      throw new DomainError('CONFLICT', `Only a failed row can be retried; this one is ${existing.status}`, {
-        fields: [{ field: 'status', reason: 'not_failed', message: `The row is ${existing.status}` }],
-      });
+    retryOutboxRow(id) {
+      return onFailedRow(deps, id, 'retried', (rowId) => deps.outbox.retry(rowId));
+    },
+
+    // For a change the core will never take (the member's later changes wait behind it): the core
+    // keeps its old value for it, and the next change of those fields carries the current state.
+    skipOutboxRow(id) {
+      return onFailedRow(deps, id, 'skipped', (rowId) => deps.outbox.skip(rowId));
     },
   };
 }
@@ -104,6 +104,18 @@ async function convert(deps: MemberAdminDeps, userId: string): Promise<Conversio
   if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'This account cannot be converted yet', { fields: issues });
   const { upstreamUserId, created } = await deps.accounts.ensureProvisioned(userId, { signUpType: 'api' });
   return { userId, upstreamUserId, converted: created };
+}
+
+/** An admin action only a failed row allows: NOT_FOUND for no such row, CONFLICT naming its status otherwise. */
+async function onFailedRow(deps: MemberAdminDeps, id: string, done: string, act: (id: string) => Promise<OutboxRow | null>): Promise<OutboxRowView> {
+  if (!UUID.test(id)) throw new DomainError('NOT_FOUND', 'No such outbox row');
+  const row = await act(id);
+  if (row) return view(row);
+  const existing = await deps.outbox.get(id);
+  if (!existing) throw new DomainError('NOT_FOUND', 'No such outbox row');
+  throw new DomainError('CONFLICT', `Only a failed row can be ${done}; this one is ${existing.status}`, {
+    fields: [{ field: 'status', reason: 'not_failed', message: `The row is ${existing.status}` }],
+  });
 }
 
 function view(r: OutboxRow): OutboxRowView {

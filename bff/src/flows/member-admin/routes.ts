@@ -17,7 +17,7 @@ export interface MemberAdminRouteDeps {
 const UUID = z.uuid();
 const outboxQuery = z
   .object({
-    status: z.enum(['pending', 'delivered', 'failed']).optional(),
+    status: z.enum(['pending', 'delivered', 'failed', 'skipped']).optional(),
     userId: z.uuid().optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
   })
@@ -44,6 +44,10 @@ export function memberAdminRouter(deps: MemberAdminRouteDeps): Router {
 
   router.post('/upstream-outbox/:id/retry', async (ctx) => {
     ctx.body = await deps.admin.retryOutboxRow(idOf(ctx, 'id', 'No such outbox row'));
+  });
+
+  router.post('/upstream-outbox/:id/skip', async (ctx) => {
+    ctx.body = await deps.admin.skipOutboxRow(idOf(ctx, 'id', 'No such outbox row'));
   });
 
   return router;
