@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 //   e2e         + Keycloak, upstream, SMTP from test/setup/stack.ts, Chromium   test/e2e
 export default defineConfig({
   test: {
+    // The second prints a plain closing line that CI's log reader counts (test/support/closing-line-reporter.ts).
+    reporters: ['default', './test/support/closing-line-reporter.ts'],
     projects: [
       {
         test: {
