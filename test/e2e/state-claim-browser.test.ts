@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { setUpAuthenticatorApp } from '../support/authenticator-app.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { decodeJwt, portalSignIn, type Tokens } from '../support/oidc.ts';
@@ -92,6 +93,28 @@ describe('first login through the state IdP', () => {
     expect(await kit.enabledHolders({ email })).toEqual([custodianId]);
     const profile = await kit.upstream(`/v1/users/${claimed.attributes.upstreamUserId[0]}`);
     expect(profile.body).toMatchObject({ externalId: custodianId, email, firstName: 'Stateperson', status: 'active' });
+    await page.close();
+  });
+
+  it('an account with an authenticator app: the password page asks for its code too, and password and code claim it', async () => {
+    const email = `app-${kit.sfx()}@example.test`;
+    const custodianId = await kit.custodianAccount(bff, { email });
+    const app = await setUpAuthenticatorApp(stack, browser(), { userId: custodianId, login: email, password: kit.PASSWORD });
+    const person = await kit.statePerson('app', { email });
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'ask', 'state-claim-app-ask');
+      await p.locator('#mine').click();
+      await claimPage(p, 'password', 'state-claim-5-password-and-code');
+      await expect.poll(() => p.locator('label[for="otp"]').textContent()).toBe('Code from your authenticator app');
+      await p.locator('#password').fill(kit.PASSWORD);
+      await p.locator('#otp').fill(app.nextCode());
+      await p.locator('#confirm').click();
+    });
+    expect(decodeJwt(tokens.id_token).sub).toBe(custodianId);
+    expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
+    expect(await kit.links(custodianId)).toEqual([`state-demo:${person.id}`]);
     await page.close();
   });
 

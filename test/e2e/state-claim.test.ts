@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ttlSeconds } from '../../bff/src/ports/ephemeral-store.ts';
+import { setUpAuthenticatorApp } from '../support/authenticator-app.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
+import { launchBrowser } from '../support/browser.ts';
 import { call, platformAdminToken, registerPartner } from '../support/partners.ts';
 import { stateClaimKit } from '../support/state-claim.ts';
 
@@ -239,6 +241,37 @@ describe('persisted flow', () => {
     expect(resumed.body).toEqual({ userId: custodianId, created: false, outcome: 'resume:already-migrated' });
     expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
     expect(await kit.enabledHolders({ email })).toEqual([custodianId]);
+  });
+
+  it('an account with an authenticator app: a password without its code is not a try, a wrong code is one, password and code claim it', async () => {
+    const email = `app-${kit.sfx()}@example.test`;
+    const custodianId = await kit.custodianAccount(bff, { email });
+    const browser = await launchBrowser();
+    const app = await setUpAuthenticatorApp(stack, browser, { userId: custodianId, login: email, password: kit.PASSWORD }).finally(() => browser.close());
+    const p = person(email);
+    const flowId = await start(bff, p);
+    await step(bff, flowId, 'answer', { answer: 'mine' });
+    const context = async () => ((await sql(bff, 'select snapshot from flow where id = ?', [flowId])) as Json[])[0]!.snapshot.context;
+    expect(await context()).toMatchObject({ secondFactor: true, passwordTries: 0 });
+    const page = await (await fetch(`${bff.url}/state-claim/${flowId}?lang=en`)).text();
+    expect(page).toContain('id="otp"');
+
+    // Keycloak refuses the right password without the code; that must not count against the person.
+    const withoutCode = await step(bff, flowId, 'password', { password: kit.PASSWORD });
+    expect(withoutCode.status).toBe(200);
+    expect(await context()).toMatchObject({ passwordTries: 0, error: 'code-required' });
+    const badCode = await step(bff, flowId, 'password', { password: kit.PASSWORD, otp: '12ab56' });
+    expect(badCode.status).toBe(400);
+    expect(badCode.body.fields).toEqual([expect.objectContaining({ field: 'otp', reason: 'invalid_format' })]);
+    expect(badCode.body.location).toContain('error=code-required');
+
+    const wrongCode = await step(bff, flowId, 'password', { password: kit.PASSWORD, otp: app.nextCode() === '000000' ? '111111' : '000000' });
+    expect(wrongCode.status).toBe(200);
+    expect(await context()).toMatchObject({ passwordTries: 1, error: 'password-wrong' });
+    const right = await step(bff, flowId, 'password', { password: kit.PASSWORD, otp: app.nextCode() });
+    const done = await complete(bff, flowId, new URL(right.body.location).searchParams.get('handoff')!, p);
+    expect(done.body).toMatchObject({ userId: custodianId, created: false, outcome: 'claim:claimed' });
+    expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
   });
 
   it('two tabs or a double submit cannot apply it twice', async () => {

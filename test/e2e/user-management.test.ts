@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { setUpAuthenticatorApp } from '../support/authenticator-app.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
@@ -356,6 +357,20 @@ describe('register, confirm, login', () => {
     expect(unknown.status).toBe(401);
     expect({ ...wrong.body, requestId: undefined }).toEqual({ ...unknown.body, requestId: undefined });
     expect(fieldsOf((await api('POST', '/api/v1/auth/login', { body: { email: u.email } })).body)).toEqual(['password:required']);
+  });
+
+  it('an account with an authenticator app signs in with its code; without it, the right password answers like an unknown account', async () => {
+    const u = await confirmedUser();
+    const app = await setUpAuthenticatorApp(stack, browser(), { userId: u.id, login: u.email, password: PASSWORD }, 'authenticator-app-setup');
+    // One refusal only: two within a second would trip the realm's quick-login lockout.
+    const withoutCode = await api('POST', '/api/v1/auth/login', { body: { email: u.email, password: PASSWORD } });
+    const unknown = await api('POST', '/api/v1/auth/login', { body: { email: person().email, password: PASSWORD, otp: app.nextCode() } });
+    expect(withoutCode.status).toBe(401);
+    expect({ ...withoutCode.body, requestId: undefined }).toEqual({ ...unknown.body, requestId: undefined });
+    expect(fieldsOf((await api('POST', '/api/v1/auth/login', { body: { email: u.email, password: PASSWORD, otp: '12345' } })).body)).toEqual(['otp:invalid_format']);
+    const login = await api('POST', '/api/v1/auth/login', { body: { email: u.email, password: PASSWORD, otp: app.nextCode() } });
+    expect(login.status, JSON.stringify(login.body)).toBe(200);
+    expect(decodeJwt(login.body.accessToken).sub).toBe(u.id);
   });
 });
 

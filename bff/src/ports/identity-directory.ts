@@ -72,4 +72,6 @@ export interface IdentityDirectory {
   listUsers(filter: UserListFilter, page: { first: number; max: number }): Promise<{ users: DirectoryUser[]; total: number }>;
   /** The user's links to identity providers (brokered sign-ins: Google, a state IdP). */
   federatedIdentitiesOf(userId: string): Promise<FederatedIdentity[]>;
+  /** The types of the user's credentials (`password`, `otp` for an authenticator app, ...). */
+  credentialTypes(userId: string): Promise<string[]>;
 }

@@ -12,7 +12,8 @@ export interface TokenSet {
 }
 
 export interface UserTokens {
-  passwordGrant(login: string, password: string): Promise<TokenSet>;
+  /** `otp`: the code of the account's authenticator app, which Keycloak requires once one is set up. */
+  passwordGrant(login: string, password: string, otp?: string): Promise<TokenSet>;
   refresh(refreshToken: string): Promise<TokenSet>;
   endSession(refreshToken: string): Promise<void>;
 }

@@ -139,6 +139,11 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
     return links.map((l) => ({ provider: String(l.identityProvider), userId: String(l.userId), username: String(l.userName) }));
   }
 
+  async credentialTypes(userId: string): Promise<string[]> {
+    const credentials = await this.#call('credentialTypes', (a) => a.users.getCredentials({ id: userId }));
+    return credentials.map((c) => String(c.type));
+  }
+
   async #organizationId(alias: string): Promise<string> {
     const cached = this.#orgIds.get(alias);
     if (cached) return cached;

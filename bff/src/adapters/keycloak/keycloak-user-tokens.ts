@@ -20,8 +20,9 @@ export class KeycloakUserTokens implements UserTokens {
     this.#clientSecret = opts.clientSecret;
   }
 
-  async passwordGrant(login: string, password: string): Promise<TokenSet> {
-    return this.#grant((config) => oidc.genericGrantRequest(config, 'password', { username: login, password }));
+  async passwordGrant(login: string, password: string, otp?: string): Promise<TokenSet> {
+    // `totp` is the parameter Keycloak's direct grant flow reads the code from (its conditional OTP step).
+    return this.#grant((config) => oidc.genericGrantRequest(config, 'password', { username: login, password, ...(otp ? { totp: otp } : {}) }));
   }
 
   async refresh(refreshToken: string): Promise<TokenSet> {

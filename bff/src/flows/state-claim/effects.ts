@@ -6,7 +6,7 @@ import type { Identifier, OtpPurpose } from '../../otp/verification-proofs.ts';
 import type { IdentityDirectory } from '../../ports/identity-directory.ts';
 import type { UpstreamCore } from '../../ports/upstream-core.ts';
 import type { UserTokens } from '../../ports/user-tokens.ts';
-import { StepFailure, type MigrationInput, type MigrationResult, type SealedIdentifier, type StateIdentity } from './state-claim.machine.ts';
+import { StepFailure, type MigrationInput, type PasswordCheck, type MigrationResult, type SealedIdentifier, type StateIdentity } from './state-claim.machine.ts';
 
 export const CUSTODIAN_TENANT = 'custodian';
 const PURPOSE: OtpPurpose = 'state-claim';
@@ -58,15 +58,21 @@ function stepFailure(err: unknown): StepFailure {
   return new StepFailure('unavailable');
 }
 
-/** The enabled account in the custodian tenant holding exactly this (normalised) identifier. */
-export async function findCustodianAccount(directory: IdentityDirectory, identifier: Identifier): Promise<{ userId: string } | null> {
+/** Keycloak's credential type of an authenticator app (TOTP/HOTP). */
+const AUTHENTICATOR_APP = 'otp';
+
+/**
+ * The enabled account in the custodian tenant holding exactly this (normalised) identifier, and
+ * whether it has an authenticator app (then the password check needs its code too).
+ */
+export async function findCustodianAccount(directory: IdentityDirectory, identifier: Identifier): Promise<{ userId: string; secondFactor: boolean } | null> {
   const candidates =
     identifier.kind === 'email'
       ? (await directory.findUsersByEmail(identifier.value)).filter((u) => u.email?.toLowerCase() === identifier.value)
       : (await directory.findUsersByAttribute('phone', identifier.value)).filter((u) => u.attributes.phone?.[0] === identifier.value);
   for (const user of candidates.filter((u) => u.enabled)) {
     const orgs = await directory.organizationsOf(user.id);
-    if (orgs.some((o) => o.alias === CUSTODIAN_TENANT)) return { userId: user.id };
+    if (orgs.some((o) => o.alias === CUSTODIAN_TENANT)) return { userId: user.id, secondFactor: (await directory.credentialTypes(user.id)).includes(AUTHENTICATOR_APP) };
   }
   return null;
 }
@@ -94,18 +100,21 @@ export function stateClaimActors(deps: StateClaimEffectDeps) {
         throw stepFailure(err);
       }
     }),
-    findCustodianAccount: fromPromise<{ userId: string } | null, { identifier: SealedIdentifier }>(({ input }) =>
+    findCustodianAccount: fromPromise<{ userId: string; secondFactor: boolean } | null, { identifier: SealedIdentifier }>(({ input }) =>
       findCustodianAccount(deps.directory, deps.seal.open(input.identifier)),
     ),
-    checkPassword: fromPromise<'valid' | 'invalid', { userId: string; password: string }>(async ({ input }) => {
+    checkPassword: fromPromise<PasswordCheck, { userId: string; password: string; otp: string | null }>(async ({ input }) => {
       const user = await deps.directory.getUser(input.userId).catch((err: unknown) => {
         throw stepFailure(err);
       });
       if (!user?.enabled) return 'invalid';
       try {
-        // Keycloak checks the password of the account the server resolved (its brute-force
-        // protection counts this too); the session it opens is ended at once.
-        const tokens = await deps.userTokens.passwordGrant(user.username, input.password);
+        // Keycloak would refuse the right password without the app's code, and a refusal counts as
+        // a wrong password: two of them would close the person's own account. So ask for the code.
+        if (input.otp === null && (await deps.directory.credentialTypes(user.id)).includes(AUTHENTICATOR_APP)) return 'second-factor-required';
+        // Keycloak checks the password (and the code) of the account the server resolved (its
+        // brute-force protection counts this too); the session it opens is ended at once.
+        const tokens = await deps.userTokens.passwordGrant(user.username, input.password, input.otp ?? undefined);
         await deps.userTokens.endSession(tokens.refreshToken).catch(() => undefined);
         return 'valid';
       } catch (err) {

@@ -37,6 +37,8 @@ const TEXT = {
     passwordTitle: 'Prove it is your account',
     passwordLead: (masked: string) => `Enter the password of the account with ${masked}.`,
     password: 'Password',
+    otp: 'Code from your authenticator app',
+    otpHint: 'This account is protected by an authenticator app: enter the 6-digit code it shows now.',
     confirm: 'Confirm',
     triesLeft: (n: number) => (n === 1 ? 'You have 1 try left; after that you get a new account instead.' : `You have ${n} tries.`),
     doneTitle: 'Signed in',
@@ -48,10 +50,12 @@ const TEXT = {
       'rate-limited': 'Too many attempts. Wait a while and try again.',
       'delivery-failed': 'We could not send the code. Check the address or number and try again.',
       'password-wrong': 'That password is not right.',
+      'password-or-code-wrong': 'That password or code is not right.',
+      'code-required': 'Enter the 6-digit code from your authenticator app as well.',
       unavailable: 'Something did not answer just now. Nothing was lost: try again.',
       identifier: 'Enter a valid email address or mobile number.',
       busy: 'This step is already being processed. Reload the page.',
-    } as Record<StepError | 'identifier' | 'busy', string>,
+    } as Record<StepError | 'password-or-code-wrong' | 'identifier' | 'busy', string>,
   },
   hi: {
     product: 'पहचान प्लेटफ़ॉर्म',
@@ -79,6 +83,8 @@ const TEXT = {
     passwordTitle: 'साबित करें कि यह आपका खाता है',
     passwordLead: (masked: string) => `${masked} वाले खाते का पासवर्ड दर्ज करें।`,
     password: 'पासवर्ड',
+    otp: 'आपके ऑथेंटिकेटर ऐप का कोड',
+    otpHint: 'यह खाता ऑथेंटिकेटर ऐप से सुरक्षित है: ऐप में अभी दिख रहा 6 अंकों का कोड दर्ज करें।',
     confirm: 'पुष्टि करें',
     triesLeft: (n: number) => (n === 1 ? 'आपके पास 1 प्रयास बचा है; उसके बाद आपको नया खाता मिलेगा।' : `आपके पास ${n} प्रयास हैं।`),
     doneTitle: 'साइन इन हो गया',
@@ -90,10 +96,12 @@ const TEXT = {
       'rate-limited': 'बहुत अधिक प्रयास। कुछ देर रुककर फिर से प्रयास करें।',
       'delivery-failed': 'हम कोड नहीं भेज सके। पता या नंबर जाँचें और फिर से प्रयास करें।',
       'password-wrong': 'यह पासवर्ड सही नहीं है।',
+      'password-or-code-wrong': 'यह पासवर्ड या कोड सही नहीं है।',
+      'code-required': 'अपने ऑथेंटिकेटर ऐप का 6 अंकों का कोड भी दर्ज करें।',
       unavailable: 'अभी कुछ ने जवाब नहीं दिया। कुछ भी खोया नहीं है: फिर से प्रयास करें।',
       identifier: 'एक मान्य ईमेल पता या मोबाइल नंबर दर्ज करें।',
       busy: 'यह चरण पहले से संसाधित हो रहा है। पेज फिर से लोड करें।',
-    } as Record<StepError | 'identifier' | 'busy', string>,
+    } as Record<StepError | 'password-or-code-wrong' | 'identifier' | 'busy', string>,
   },
 };
 
@@ -137,7 +145,7 @@ function layout(lang: Language, flowId: string, title: string, step: string, bod
 
 function alert(lang: Language, error: string | null): Html {
   if (!error) return html``;
-  const text = TEXT[lang].errors[error as StepError] ?? TEXT[lang].errors.unavailable;
+  const text = TEXT[lang].errors[error as keyof (typeof TEXT)['en']['errors']] ?? TEXT[lang].errors.unavailable;
   return html`<div class="alert" role="alert" id="error" data-error="${error}">${text}</div>`;
 }
 
@@ -188,10 +196,14 @@ export function renderStep(view: StateClaimView, lang: Language, opts: { error?:
   if (view.snapshot.matches('passwordEntry')) {
     return layout(lang, id, t.passwordTitle, 'password', html`
       <p class="lead">${t.passwordLead(c.identifier?.masked ?? '')}</p>
-      ${alert(lang, error)}
+      ${alert(lang, c.secondFactor && error === 'password-wrong' ? 'password-or-code-wrong' : error)}
       <p class="hint" id="tries">${t.triesLeft(2 - c.passwordTries)}</p>
       ${form(id, 'password', lang, html`
         ${field('password', t.password, 'password', html` autocomplete="current-password"`)}
+        ${c.secondFactor
+          ? html`<p class="hint" id="otp-hint">${t.otpHint}</p>
+        ${field('otp', t.otp, 'text', html` inputmode="numeric" pattern="[0-9]{6,8}" maxlength="8" autocomplete="one-time-code"`)}`
+          : html``}
         <button type="submit" class="primary" id="confirm">${t.confirm}</button>`)}
       ${form(id, 'answer', lang, html`<button type="submit" class="link" name="answer" value="not-mine" id="not-mine">${t.notMine}</button>`)}`);
   }

@@ -112,7 +112,7 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
         if (!isDomainError(err) || err.code !== 'VALIDATION_FAILED') throw err;
         // Bad input changes nothing: the fields are named, and the page shows the step again.
         ctx.status = 400;
-        ctx.body = { code: err.code, fields: err.fields, location: page(name === 'code' ? 'code-invalid' : name === 'identifier' ? 'identifier' : 'unavailable') };
+        ctx.body = { code: err.code, fields: err.fields, location: page(pageErrorOf(name, err.fields)) };
         return;
       }
       if ('error' in event) {
@@ -164,7 +164,10 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
     return { type: 'CHANGE_IDENTIFIER' };
   });
   step('answer', (ctx) => ({ type: parseInput(answerBody, ctx.request.body).answer === 'mine' ? 'MINE' : 'NOT_MINE' }));
-  step('password', (ctx) => ({ type: 'PASSWORD', password: parseInput(passwordBody, ctx.request.body).password }));
+  step('password', (ctx) => {
+    const { password, otp } = parseInput(passwordBody, ctx.request.body);
+    return { type: 'PASSWORD', password, otp: otp ?? null };
+  });
 
   // ---- administrators: the audit trail
   const admin = new Router({ prefix: '/api/admin/v1/state-claims' });
@@ -206,6 +209,14 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
   });
 
   return [internal, pages, admin];
+}
+
+/** The page's message for a step's bad input. */
+function pageErrorOf(step: string, fields: readonly { field: string }[]): string {
+  if (step === 'code') return 'code-invalid';
+  if (step === 'identifier') return 'identifier';
+  if (step === 'password' && fields.some((f) => f.field === 'otp')) return 'code-required';
+  return 'unavailable';
 }
 
 /** An email address (has an @) or a phone number, normalised; null when it is neither. */

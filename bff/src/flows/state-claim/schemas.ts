@@ -25,7 +25,11 @@ export const completeBody = z.object({ ...identity, handoffId: z.string().trim()
 export const identifierBody = z.strictObject({ identifier: z.string().trim().min(1).max(320) });
 export const codeBody = z.strictObject({ code: z.string().trim().regex(/^\d{6}$/) });
 export const answerBody = z.strictObject({ answer: z.enum(['mine', 'not-mine']) });
-export const passwordBody = z.strictObject({ password: z.string().min(1).max(1024) });
+export const passwordBody = z.strictObject({
+  password: z.string().min(1).max(1024),
+  /** The authenticator app's code (6 or 8 digits, as Keycloak's OTP policies allow). */
+  otp: z.string().trim().regex(/^\d{6}(\d{2})?$/, 'expected the 6-digit code of your authenticator app').optional(),
+});
 export const emptyBody = z.strictObject({});
 
 export const auditQuery = z.object({

@@ -8,7 +8,7 @@ const sealed = (value: string): SealedIdentifier => ({ sealed: `sealed(${value})
 const identity = { identityProvider: 'state-demo', brokeredUserId: 'b-1', brokeredUsername: 'meera', firstName: 'Meera', lastName: 'Iyer', stateUserId: 'SD-1' };
 
 /** The machine with recording fakes; `match` is what the server-side look-up finds. */
-function run(opts: { identifier?: SealedIdentifier | null; match?: string | null; migrated?: string; passwords?: ('valid' | 'invalid' | 'down')[]; codeOk?: boolean } = {}) {
+function run(opts: { identifier?: SealedIdentifier | null; match?: string | null; migrated?: string; passwords?: ('valid' | 'invalid' | 'second-factor-required' | 'down')[]; codeOk?: boolean; secondFactor?: boolean } = {}) {
   const calls: string[] = [];
   const migrations: MigrationInput[] = [];
   const passwords = [...(opts.passwords ?? [])];
@@ -25,10 +25,10 @@ function run(opts: { identifier?: SealedIdentifier | null; match?: string | null
       }),
       findCustodianAccount: fromPromise(async ({ input }) => {
         calls.push(`lookup ${input.identifier.sealed}`);
-        return opts.match ? { userId: opts.match } : null;
+        return opts.match ? { userId: opts.match, secondFactor: opts.secondFactor ?? false } : null;
       }),
       checkPassword: fromPromise(async ({ input }) => {
-        calls.push(`password ${input.userId}`);
+        calls.push(`password ${input.userId}${input.otp ? ` otp ${input.otp}` : ''}`);
         const next = passwords.shift() ?? 'invalid';
         if (next === 'down') throw new Error('keycloak down');
         return next;
@@ -66,7 +66,7 @@ describe('state claim machine', () => {
     const { rest, send, calls, migrations } = run({ match: 'custodian-1', passwords: ['valid'] });
     expect((await rest()).value).toBe('askOwnership');
     expect((await send({ type: 'MINE' })).value).toBe('passwordEntry');
-    const s = await send({ type: 'PASSWORD', password: 'secret' });
+    const s = await send({ type: 'PASSWORD', password: 'secret', otp: null });
     expect(s.context).toMatchObject({ decision: 'claim', reason: 'claimed', passwordTries: 0 });
     await send({ type: 'COMPLETE', flowId: 'f-1' });
     expect(calls).toContain('password custodian-1');
@@ -77,28 +77,51 @@ describe('state claim machine', () => {
     const retry = run({ match: 'c-1', passwords: ['invalid', 'valid'] });
     await retry.rest();
     await retry.send({ type: 'MINE' });
-    const first = await retry.send({ type: 'PASSWORD', password: 'x' });
+    const first = await retry.send({ type: 'PASSWORD', password: 'x', otp: null });
     expect(first.value).toBe('passwordEntry');
     expect(first.context).toMatchObject({ passwordTries: 1, error: 'password-wrong' });
-    expect((await retry.send({ type: 'PASSWORD', password: 'y' })).context).toMatchObject({ decision: 'claim' });
+    expect((await retry.send({ type: 'PASSWORD', password: 'y', otp: null })).context).toMatchObject({ decision: 'claim' });
 
     const twice = run({ match: 'c-1', passwords: ['invalid', 'invalid', 'valid'] });
     await twice.rest();
     await twice.send({ type: 'MINE' });
-    await twice.send({ type: 'PASSWORD', password: 'x' });
-    const s = await twice.send({ type: 'PASSWORD', password: 'y' });
+    await twice.send({ type: 'PASSWORD', password: 'x', otp: null });
+    const s = await twice.send({ type: 'PASSWORD', password: 'y', otp: null });
     expect(s.value).toBe('decided');
     expect(s.context).toMatchObject({ decision: 'new', reason: 'password-tries', passwordTries: 2 });
-    expect(s.can({ type: 'PASSWORD', password: 'z' })).toBe(false);
+    expect(s.can({ type: 'PASSWORD', password: 'z', otp: null })).toBe(false);
   });
 
   it('Keycloak down during the password check: not counted as a try', async () => {
     const { rest, send } = run({ match: 'c-1', passwords: ['down'] });
     await rest();
     await send({ type: 'MINE' });
-    const s = await send({ type: 'PASSWORD', password: 'x' });
+    const s = await send({ type: 'PASSWORD', password: 'x', otp: null });
     expect(s.value).toBe('passwordEntry');
     expect(s.context).toMatchObject({ passwordTries: 0, error: 'unavailable' });
+  });
+
+  it('an account with an authenticator app: the page asks for its code; its code goes with the password to the check', async () => {
+    const { rest, send, calls } = run({ match: 'c-2fa', secondFactor: true, passwords: ['valid'] });
+    expect((await rest()).context.secondFactor).toBe(true);
+    await send({ type: 'MINE' });
+    const s = await send({ type: 'PASSWORD', password: 'secret', otp: '123456' });
+    expect(s.context).toMatchObject({ decision: 'claim', passwordTries: 0 });
+    expect(calls).toContain('password c-2fa otp 123456');
+  });
+
+  it('a password without the code an account needs is not a try: the page asks for the code', async () => {
+    // The app was set up after the look-up (secondFactor false), so only the check learns of it.
+    const { rest, send } = run({ match: 'c-1', passwords: ['second-factor-required', 'second-factor-required', 'invalid', 'valid'] });
+    await rest();
+    await send({ type: 'MINE' });
+    for (let i = 0; i < 2; i++) {
+      const s = await send({ type: 'PASSWORD', password: 'secret', otp: null });
+      expect(s.value).toBe('passwordEntry');
+      expect(s.context).toMatchObject({ passwordTries: 0, secondFactor: true, error: 'code-required' });
+    }
+    expect((await send({ type: 'PASSWORD', password: 'secret', otp: '000000' })).context).toMatchObject({ passwordTries: 1, error: 'password-wrong' });
+    expect((await send({ type: 'PASSWORD', password: 'secret', otp: '123456' })).context).toMatchObject({ decision: 'claim', passwordTries: 1 });
   });
 
   it('refute: decided "new" with the matched account to strip', async () => {

@@ -9,6 +9,8 @@ import { REST_TAG } from '../../kernel/flow/index.ts';
  *   needIdentifier -> sendingCode -> codeSent -> verifyingCode -> lookup     (IdP gave no email/phone)
  *   lookup -> askOwnership -> passwordEntry -> checkingPassword -> decided(claim)
  *                          \-> decided(new, refuted)      passwordEntry x2 wrong -> decided(new)
+ *   An account with an authenticator app needs its code with the password; a password sent without
+ *   it is not checked and not counted (`secondFactor`, error `code-required`).
  *   lookup -> decided(new, no-match)
  *   start -> decided(resume)   an earlier flow of this state identity migrated, Keycloak lost that login
  *   decided --COMPLETE (valid handoff, same person)--> migrating -> done
@@ -41,7 +43,7 @@ export interface SealedIdentifier {
 /** `resume`: an earlier flow of this state identity migrated already, but Keycloak never finished that login. */
 export type Decision = 'claim' | 'new' | 'resume';
 export type DecisionReason = 'claimed' | 'refuted' | 'password-tries' | 'no-match' | 'already-migrated';
-export type StepError = 'code-invalid' | 'rate-limited' | 'delivery-failed' | 'password-wrong' | 'unavailable';
+export type StepError = 'code-invalid' | 'rate-limited' | 'delivery-failed' | 'password-wrong' | 'code-required' | 'unavailable';
 
 export interface MigrationResult {
   userId: string;
@@ -60,6 +62,11 @@ export interface StateClaimContext {
   /** A phone the IdP asserted besides its e-mail: added to a new account when nobody else holds it. */
   otherIdentifier: SealedIdentifier | null;
   matchUserId: string | null;
+  /**
+   * The matched account has an authenticator app: its code goes with the password, as Keycloak wants.
+   * Optional: snapshots persisted before it existed lack it (false).
+   */
+  secondFactor?: boolean;
   passwordTries: number;
   decision: Decision | null;
   reason: DecisionReason | null;
@@ -85,7 +92,8 @@ export type StateClaimEvent =
   | { type: 'CODE'; code: string; ip: string }
   | { type: 'MINE' }
   | { type: 'NOT_MINE' }
-  | { type: 'PASSWORD'; password: string }
+  /** `otp`: the authenticator app's code, for an account that has one. */
+  | { type: 'PASSWORD'; password: string; otp: string | null }
   /** Sent only after the handoff was checked against the Keycloak session (state-claim-service.ts). */
   | { type: 'COMPLETE'; flowId: string };
 
@@ -100,6 +108,9 @@ export interface MigrationInput {
   identity: StateIdentity;
   tenant: string;
 }
+
+/** `second-factor-required`: the account has an authenticator app and no code came; nothing was checked. */
+export type PasswordCheck = 'valid' | 'invalid' | 'second-factor-required';
 
 /** An effect's failure as the machine understands it (the actors translate DomainErrors). */
 export class StepFailure extends Error {
@@ -127,8 +138,10 @@ export const stateClaimMachine = setup({
     /** The enabled account an earlier flow migrated for this very state identity (its answer got lost). */
     findMigratedAccount: notImplemented('findMigratedAccount') as unknown as ReturnType<typeof fromPromise<{ userId: string } | null, { identity: StateIdentity }>>,
     /** The enabled custodian account holding exactly this identifier, resolved on the server. */
-    findCustodianAccount: notImplemented('findCustodianAccount') as unknown as ReturnType<typeof fromPromise<{ userId: string } | null, { identifier: SealedIdentifier }>>,
-    checkPassword: notImplemented('checkPassword') as unknown as ReturnType<typeof fromPromise<'valid' | 'invalid', { userId: string; password: string }>>,
+    findCustodianAccount: notImplemented('findCustodianAccount') as unknown as ReturnType<
+      typeof fromPromise<{ userId: string; secondFactor: boolean } | null, { identifier: SealedIdentifier }>
+    >,
+    checkPassword: notImplemented('checkPassword') as unknown as ReturnType<typeof fromPromise<PasswordCheck, { userId: string; password: string; otp: string | null }>>,
     migrate: notImplemented('migrate') as unknown as ReturnType<typeof fromPromise<MigrationResult, MigrationInput>>,
   },
 }).createMachine({
@@ -142,6 +155,7 @@ export const stateClaimMachine = setup({
     identifier: input.identifier,
     otherIdentifier: input.otherIdentifier ?? null,
     matchUserId: null,
+    secondFactor: false,
     passwordTries: 0,
     decision: null,
     reason: null,
@@ -199,7 +213,11 @@ export const stateClaimMachine = setup({
         src: 'findCustodianAccount',
         input: ({ context }) => ({ identifier: context.identifier! }),
         onDone: [
-          { guard: ({ event }) => event.output !== null, target: 'askOwnership', actions: assign({ matchUserId: ({ event }) => event.output!.userId }) },
+          {
+            guard: ({ event }) => event.output !== null,
+            target: 'askOwnership',
+            actions: assign({ matchUserId: ({ event }) => event.output!.userId, secondFactor: ({ event }) => event.output!.secondFactor }),
+          },
           { target: 'decided', actions: assign({ decision: 'new', reason: 'no-match' }) },
         ],
         // Unhandled on purpose: the step fails with 503 and the row stays where it was (retry).
@@ -219,9 +237,15 @@ export const stateClaimMachine = setup({
     checkingPassword: {
       invoke: {
         src: 'checkPassword',
-        input: ({ context, event }) => ({ userId: context.matchUserId!, password: event.type === 'PASSWORD' ? event.password : '' }),
+        input: ({ context, event }) => ({
+          userId: context.matchUserId!,
+          password: event.type === 'PASSWORD' ? event.password : '',
+          otp: event.type === 'PASSWORD' ? event.otp : null,
+        }),
         onDone: [
           { guard: ({ event }) => event.output === 'valid', target: 'decided', actions: assign({ decision: 'claim', reason: 'claimed', error: null }) },
+          // The app was set up after the lookup, or the code was left out: ask for it, not a try.
+          { guard: ({ event }) => event.output === 'second-factor-required', target: 'passwordEntry', actions: assign({ secondFactor: true, error: 'code-required' }) },
           {
             guard: ({ context }) => context.passwordTries + 1 >= MAX_PASSWORD_TRIES,
             target: 'decided',

@@ -158,7 +158,7 @@ export async function resendConfirmation(deps: UserManagementDeps, email: string
  * (so the answer reveals nothing to someone without it), and the session just opened is ended.
  */
 export async function login(deps: UserManagementDeps, input: LoginInput): Promise<TokenView> {
-  const tokens = await deps.tokens.passwordGrant(input.email, input.password);
+  const tokens = await deps.tokens.passwordGrant(input.email, input.password, input.otp);
   const claims = await deps.verifier.verify(tokens.accessToken, { audience: deps.bearer.audience });
   if (claims.email_verified !== true) {
     await deps.tokens.endSession(tokens.refreshToken).catch((err: unknown) => {
