@@ -42,7 +42,7 @@ interface Member {
 }
 
 /** An upstream-only member (no externalId), as the core holds them: written straight into its tables. */
-async function upstreamOnlyMember(label: string): Promise<Member> {
+async function upstreamOnlyMember(label: string, password = UPSTREAM_PASSWORD): Promise<Member> {
   const sfx = randomBytes(4).toString('hex');
   const member = {
     username: `${label}.${sfx}`,
@@ -52,7 +52,7 @@ async function upstreamOnlyMember(label: string): Promise<Member> {
   const { rows } = await upstreamDb.query<{ id: string }>(
     `INSERT INTO users (username, first_name, last_name, email, phone, status, password_hash)
      VALUES ($1, 'Kiran', 'Rao', $2, $3, 'active', $4) RETURNING id`,
-    [member.username, member.email, member.phone, await hashSecret(UPSTREAM_PASSWORD)],
+    [member.username, member.email, member.phone, await hashSecret(password)],
   );
   await upstreamDb.query(`INSERT INTO memberships (user_id, organisation_id, roles) VALUES ($1, 'org_custodian', '{PUBLIC}')`, [rows[0]!.id]);
   return { id: rows[0]!.id, ...member };
@@ -143,6 +143,31 @@ describe('an upstream-only member signs in with the upstream password', () => {
     const id = await signInAs(national, UPSTREAM_PASSWORD)();
     await expectMigrated(member, id);
     expect((await signInAs(member.phone, UPSTREAM_PASSWORD)()).sub).toBe(id.sub);
+  });
+});
+
+describe('an upstream password below the realm policy (length 10)', () => {
+  it('signs the member in once and asks for a new password right away; from then on only the new one works', async () => {
+    const SHORT = 'Kiran#26';
+    const NEW = 'Kiran#Rao-2026';
+    const member = await upstreamOnlyMember('kiran', SHORT);
+    const page = await browser().newPage();
+    const tokens = await portalSignIn(stack, page, async (p) => {
+      await enterCredentials(p, member.username, SHORT);
+      await p.locator('#password-new').waitFor();
+      await screenshot(p, 'upstream-login-8-new-password-required');
+      await p.locator('#password-new').fill(NEW);
+      await p.locator('#password-confirm').fill(NEW);
+      await p.locator('[type="submit"]').first().click();
+    });
+    await page.close();
+    const id = decodeJwt<Json>(tokens.id_token);
+    await expectMigrated(member, id);
+    expect((await admin.get<Json>(`/${realm}/users/${id.sub}`))!.requiredActions).toEqual([]);
+
+    // Keycloak alone owns the password now: the new one works, the old upstream one does not.
+    expect((await signInAs(member.username, NEW)()).sub).toBe(id.sub);
+    expect(await refusedSignIn(member.username, SHORT, 'upstream-login-9-old-short-password')).toContain('Invalid username or password.');
   });
 });
 

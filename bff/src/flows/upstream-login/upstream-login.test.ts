@@ -58,6 +58,10 @@ function world() {
       findUsersByEmail: async (e) => [...users.values()].filter((x) => x.email === e),
       findUsersByAttribute: async (n, v) => [...users.values()].filter((x) => x.attributes[n]?.includes(v)),
       createUser: async (u: NewDirectoryUser) => {
+        // The realm's policy (length(10)), checked inside the create as Keycloak does.
+        if (u.password !== undefined && u.password.length < 10) {
+          throw new DomainError('VALIDATION_FAILED', 'policy', { fields: [{ field: 'password', reason: 'policy', message: 'Invalid password: minimum length 10.' }] });
+        }
         if ([...users.values()].some((x) => x.username === u.username || (u.email && x.email === u.email))) {
           throw new DomainError('ACCOUNT_EXISTS', 'taken', { fields: [{ field: 'username', reason: 'taken', message: '' }] });
         }
@@ -117,6 +121,19 @@ describe('signIn', () => {
       expect(m.externalId).toBe('kc-1');
     });
   }
+
+  it('imports a member whose upstream password is below the realm policy without it; the first password is then confirmed', async () => {
+    const m = w.member({ password: 'Short#1' });
+    const answer = await signIn(w.deps, { login: 'asha.verma', password: 'Short#1' });
+    expect(answer).toEqual({ outcome: 'user', userId: 'kc-1' });
+    const account = w.users.get('kc-1')!;
+    expect(account.password).toBeUndefined();
+    expect(account).toMatchObject({ orgs: ['custodian'], attributes: { upstreamUserId: [m.id] } });
+    expect(w.members.get(m.id)!.externalId).toBe('kc-1');
+    // Keycloak's next question (the account has no password): does the core accept it for this account?
+    expect(await signIn(w.deps, { login: 'asha.verma', password: 'Short#1', userId: 'kc-1' })).toEqual({ outcome: 'user', userId: 'kc-1' });
+    expect(await signIn(w.deps, { login: 'asha.verma', password: 'Short#2', userId: 'kc-1' })).toEqual({ outcome: 'none' });
+  });
 
   it('imports nothing on a wrong password, an unknown login or an inactive member', async () => {
     w.member();

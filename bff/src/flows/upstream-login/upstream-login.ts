@@ -15,6 +15,8 @@ import type { PasswordCheck, UpstreamCore, UpstreamUser, UserLookup } from '../.
  *   for a password reset that has no password yet). The upstream core checks the password; only when
  *   it is right is the Keycloak account created WITH that password (Keycloak hashes it), linked both
  *   ways and put in the custodian tenant. Keycloak then checks the password itself, as for anyone.
+ *   A password below the realm's policy is not stored: the account is imported without one, and
+ *   Keycloak, once this BFF confirmed the password, signs the person in and asks for a new one.
  * - `prepareReset`: "forgot password" for a login Keycloak does not know. An active upstream member
  *   with an e-mail is imported without a password, so Keycloak's own reset mail can be sent.
  *
@@ -45,7 +47,7 @@ export interface UpstreamLoginDeps {
 export interface SignInRequest {
   login: string;
   password: string;
-  /** An upstream-linked Keycloak account without a password (imported for a reset): only confirm the core accepts the password. */
+  /** An upstream-linked Keycloak account without a password (imported for a reset, or with a password below the policy): only confirm the core accepts the password. */
   userId?: string | undefined;
 }
 
@@ -107,9 +109,10 @@ async function findAccount(deps: UpstreamLoginDeps, lookup: UserLookup): Promise
 const loginOf = (lookup: UserLookup) => ('username' in lookup ? lookup.username : 'email' in lookup ? lookup.email : lookup.phone);
 
 /**
- * The first sign-in of a member imported for a reset who did not use the link: `user` when the core
- * accepts this password for the member linked to the account. Keycloak then makes it the account's
- * password itself (in its own session, so its check that follows sees it).
+ * The first sign-in of a member imported without a password (for a reset whose link was not used, or
+ * whose upstream password is below the realm's policy): `user` when the core accepts this password
+ * for the member linked to the account. Keycloak then makes it the account's password itself (in its
+ * own session, so its check that follows sees it), or, below the policy, asks for a new one.
  */
 async function confirmFirstPassword(deps: UpstreamLoginDeps, userId: string, password: string): Promise<Answer> {
   const user = await deps.directory.getUser(userId);
@@ -136,9 +139,8 @@ async function importMember(deps: UpstreamLoginDeps, profile: UpstreamUser, pass
     if (linked) return found(linked.id);
   }
   const username = profile.username && USERNAME_PATTERN.test(profile.username) ? profile.username : generateUsername(`${profile.firstName} ${profile.lastName ?? ''}`);
-  let userId: string;
-  try {
-    ({ id: userId } = await deps.directory.createUser({
+  const create = (withPassword: string | undefined) =>
+    deps.directory.createUser({
       username,
       firstName: profile.firstName,
       ...(profile.lastName ? { lastName: profile.lastName } : {}),
@@ -150,8 +152,21 @@ async function importMember(deps: UpstreamLoginDeps, profile: UpstreamUser, pass
         signUpType: ['upstreamMigration'],
         ...(profile.phone ? { phone: [profile.phone], phoneVerified: ['false'] } : {}),
       },
-      ...(password === undefined ? {} : { password }),
-    }));
+      ...(withPassword === undefined ? {} : { password: withPassword }),
+    });
+  let userId: string;
+  let imported = event;
+  try {
+    try {
+      ({ id: userId } = await create(password));
+    } catch (err) {
+      // Legacy passwords are often shorter than the realm's policy allows. Keycloak rolled the whole
+      // create back; without the password the member can still come in: Keycloak's first-password
+      // step then lets this one sign-in through (the core accepted it) and asks for a new password.
+      if (!(password !== undefined && isDomainError(err) && err.code === 'VALIDATION_FAILED' && err.fields.every((f) => f.field === 'password'))) throw err;
+      ({ id: userId } = await create(undefined));
+      imported = 'upstream_login.imported_below_policy';
+    }
   } catch (err) {
     if (isDomainError(err) && err.code === 'ACCOUNT_EXISTS') return concurrentImport(deps, profile, username);
     if (isDomainError(err) && err.code === 'VALIDATION_FAILED') {
@@ -167,7 +182,7 @@ async function importMember(deps: UpstreamLoginDeps, profile: UpstreamUser, pass
     await deps.directory.deleteUser(userId).catch((e: unknown) => deps.logger.error({ err: safeError(e), userId }, 'could not undo a half-done import'));
     throw err;
   }
-  deps.logger.info({ event, userId, upstreamUserId: profile.id }, 'upstream member imported');
+  deps.logger.info({ event: imported, userId, upstreamUserId: profile.id }, 'upstream member imported');
   return found(userId);
 }
 

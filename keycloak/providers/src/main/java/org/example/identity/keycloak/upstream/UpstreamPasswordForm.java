@@ -23,11 +23,14 @@ import org.keycloak.services.managers.AuthenticationManager;
  *   <li>no account has this username or e-mail: the BFF is asked; it finds an account by phone, or
  *       imports the upstream member, with this password, once the upstream core accepted it;</li>
  *   <li>the account is upstream-linked and has no password yet (imported for a reset whose link was
- *       not used): once the BFF says the upstream core accepted the password, it becomes the account's.</li>
+ *       not used, or with an upstream password below the realm's policy): once the BFF says the
+ *       upstream core accepted the password, it becomes the account's.</li>
  * </ul>
  * Then the form checks the password against the Keycloak account exactly as for anyone (brute-force
  * protection, events, "Invalid username or password"). An account with a password never causes a
- * call: after the first sign-in, Keycloak alone owns the password. docs/decisions/0012.
+ * call: after the first sign-in, Keycloak alone owns the password. A confirmed upstream password that
+ * the realm's policy refuses is the one exception: that sign-in goes through (the user checks still
+ * run: enabled, brute force) and Keycloak asks for a new password at once. docs/decisions/0012.
  */
 final class UpstreamPasswordForm extends UsernamePasswordForm {
 
@@ -68,8 +71,13 @@ final class UpstreamPasswordForm extends UsernamePasswordForm {
                 user = userId == null ? null : context.getSession().users().getUserById(context.getRealm(), userId);
             }
             if (user != null && user.isEnabled() && needsFirstPassword(user)
-                    && user.getId().equals(bff.signIn(login.isEmpty() ? user.getUsername() : login, password, user.getId()))) {
-                setFirstPassword(user, password);
+                    && user.getId().equals(bff.signIn(login.isEmpty() ? user.getUsername() : login, password, user.getId()))
+                    && !setFirstPassword(user, password)) {
+                // The upstream core accepted it, but the policy refuses to store it: this sign-in goes
+                // through without Keycloak's password check, and the person sets a new password next.
+                user.addRequiredAction(UserModel.RequiredAction.UPDATE_PASSWORD);
+                context.getEvent().detail("platform_upstream", "password_below_policy");
+                return userSetBefore ? validateUser(context, formData) : validateUser(context, withUsername(formData, user));
             }
         } catch (BffClient.UnavailableException e) {
             LOG.warnf("platform-upstream-password: %s; the login page asks to try again", e.getMessage());
@@ -79,10 +87,14 @@ final class UpstreamPasswordForm extends UsernamePasswordForm {
         }
         if (userSetBefore || user == null || user.getUsername().equals(typed)) return super.validateForm(context, formData);
         // Found by phone, imported, or named only by the identifier-first step: the form looks the account up by username.
+        return super.validateForm(context, withUsername(formData, user));
+    }
+
+    private static MultivaluedMap<String, String> withUsername(MultivaluedMap<String, String> formData, UserModel user) {
         MultivaluedMap<String, String> resolved = new MultivaluedHashMap<>();
         formData.forEach(resolved::put);
         resolved.putSingle(AuthenticationManager.FORM_USERNAME, user.getUsername());
-        return super.validateForm(context, resolved);
+        return resolved;
     }
 
     private static String trimmed(String s) {
@@ -92,13 +104,15 @@ final class UpstreamPasswordForm extends UsernamePasswordForm {
     /**
      * The upstream core accepted this password for this account: it becomes the Keycloak password, set
      * here (in this session, so the check that follows sees it), hashed and policy-checked by Keycloak.
+     * False when the realm's password policy refuses it.
      */
-    private static void setFirstPassword(UserModel user, String password) {
+    private static boolean setFirstPassword(UserModel user, String password) {
         try {
             user.credentialManager().updateCredential(UserCredentialModel.password(password));
+            return true;
         } catch (ModelException e) {
-            // Below the realm's password policy: the form says "invalid"; "forgot password" still helps.
-            LOG.warnf("platform-upstream-password: the upstream password of user %s does not meet the password policy", user.getId());
+            LOG.infof("platform-upstream-password: the upstream password of user %s is below the password policy; a new one is required", user.getId());
+            return false;
         }
     }
 
