@@ -240,6 +240,42 @@ describe('upstream outbox', () => {
     expect((await skip(failed!.id, adminToken)).status).toBe(409);
   });
 
+  it('an admin resync after a skip brings the core in step: the whole profile and status, each once', async () => {
+    const m = await member();
+    const email = `${uniqueId('resync').replace('-', '')}@example.org`;
+    const holder = await upstream.createUser({ externalId: crypto.randomUUID(), firstName: 'Holder', email });
+    await changeInKeycloak(m.id, (u) => (u.email = email));
+    await until(async () => (await rowsOf(m.id)).some((r) => r.status === 'failed'));
+    const [failed] = await rowsOf(m.id);
+    expect((await call(`${bff.url}/api/admin/v1/upstream-outbox/${failed!.id}/skip`, 'POST', { token: adminToken })).status).toBe(200);
+    // The cause goes away (the other member gives the address up); the core still has the old one.
+    await upstream.updateProfile(holder.user.id, { email: `${uniqueId('moved').replace('-', '')}@example.org` }, { idempotencyKey: crypto.randomUUID() });
+    expect(await upstream.getUser(m.upstreamUserId)).toMatchObject({ email: `${m.name}@example.org` });
+
+    const resync = (userId: string, token?: string) => call(`${bff.url}/api/admin/v1/users/${userId}/upstream-resync`, 'POST', token ? { token } : {});
+    expect((await resync(m.id)).status).toBe(401);
+    expect((await resync(crypto.randomUUID(), adminToken)).status).toBe(404);
+    const prospective = (await kcAdmin.post(`/${realm}/users`, { username: uniqueId('prospect').replace('-', ''), firstName: 'Pro', enabled: true }))!.split('/').pop()!;
+    const notLinked = await resync(prospective, adminToken);
+    expect(notLinked.status).toBe(409);
+    expect(notLinked.body).toMatchObject({ code: 'CONFLICT', fields: [expect.objectContaining({ field: 'upstreamUserId', reason: 'not_linked' })] });
+
+    const queued = await resync(m.id, adminToken);
+    expect(queued.status).toBe(202);
+    expect(queued.body.rows.map((r: Json) => [r.kind, r.fields, r.status])).toEqual([
+      ['profile', ['firstName', 'lastName', 'email', 'phone'], 'pending'],
+      ['status', ['active'], 'pending'],
+    ]);
+    await until(async () => (await rowsOf(m.id)).filter((r) => r.status === 'delivered').length === 2);
+    expect(await upstream.getUser(m.upstreamUserId)).toMatchObject({ email, firstName: 'First', lastName: 'Member', status: 'active' });
+    expect((await applied(m.upstreamUserId)).map((a) => a.idempotency_key)).toEqual(queued.body.rows.map((r: Json) => r.id));
+    // The recorded state is the current one: the next change is diffed against it (one field).
+    await changeInKeycloak(m.id, (u) => (u.firstName = 'Renamed'));
+    await until(async () => (await rowsOf(m.id)).length === 4);
+    expect((await rowsOf(m.id))[3]).toMatchObject({ kind: 'profile', fields: ['firstName'] });
+    await kcAdmin.delete(`/${realm}/users/${prospective}`);
+  });
+
   it('follows a change the member makes in the account console (a user event)', async () => {
     const m = await member();
     const password = `Pw-${randomBytes(9).toString('base64url')}`;

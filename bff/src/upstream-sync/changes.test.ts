@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { advanceCursor, diffSnapshots, mergeEvents, retryDelayMs, type MemberSnapshot, type UserEvent } from './changes.ts';
+import { advanceCursor, diffSnapshots, mergeEvents, resyncChanges, retryDelayMs, snapshotOf, type MemberSnapshot, type UserEvent } from './changes.ts';
 
 const asha: MemberSnapshot = { firstName: 'Asha', lastName: 'Rao', email: 'asha@example.org', phone: '+919876543210', enabled: true };
 
@@ -32,6 +32,20 @@ describe('diffSnapshots', () => {
 
   it('nothing changed: nothing to send (a re-read event is a no-op)', () => {
     expect(diffSnapshots(asha, { ...asha })).toEqual([]);
+  });
+});
+
+describe('resyncChanges', () => {
+  it('everything the core holds, whatever changed: the whole profile, then the status (active too)', () => {
+    expect(resyncChanges(asha)).toEqual([
+      { kind: 'profile', changes: { firstName: 'Asha', lastName: 'Rao', email: 'asha@example.org', phone: '+919876543210' } },
+      { kind: 'status', active: true },
+    ]);
+  });
+
+  it('of a Keycloak account: no first name falls back to the username, absent fields are null', () => {
+    const user = { id: 'u-1', username: 'asha.rao', enabled: false, emailVerified: false, attributes: {} };
+    expect(snapshotOf(user)).toEqual({ firstName: 'asha.rao', lastName: null, email: null, phone: null, enabled: false });
   });
 });
 

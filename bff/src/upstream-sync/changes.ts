@@ -1,3 +1,4 @@
+import type { DirectoryUser } from '../ports/identity-directory.ts';
 import type { ProfileChanges } from '../ports/upstream-core.ts';
 import type { UserEvent } from '../ports/user-change-feed.ts';
 
@@ -15,6 +16,26 @@ export interface MemberSnapshot {
   email: string | null;
   phone: string | null;
   enabled: boolean;
+}
+
+/** A Keycloak account as the upstream core holds it. */
+export function snapshotOf(u: DirectoryUser): MemberSnapshot {
+  return {
+    firstName: u.firstName ?? u.username,
+    lastName: u.lastName ?? null,
+    email: u.email ?? null,
+    phone: u.attributes.phone?.[0] ?? null,
+    enabled: u.enabled,
+  };
+}
+
+/** An admin's resync: everything the core holds of the member, whatever was recorded before. */
+export function resyncChanges(current: MemberSnapshot): OutboxChange[] {
+  const { enabled, ...profile } = current;
+  return [
+    { kind: 'profile', changes: profile },
+    { kind: 'status', active: enabled },
+  ];
 }
 
 export type OutboxChange =

@@ -92,6 +92,23 @@ export class OutboxStore {
     });
   }
 
+  /**
+   * Appends `changes` of one member as new rows and records `snapshot` as what the core holds, waiting
+   * for the recorder's lock so a recording pass cannot interleave its mirror update. The new rows.
+   */
+  async resync(userId: string, upstreamUserId: string, snapshot: MemberSnapshot, changes: OutboxChange[]): Promise<OutboxRow[]> {
+    const source = `resync:${randomUUID()}`;
+    await this.#em.fork().transactional(async (em) => {
+      await em.execute('select pg_advisory_xact_lock(?)', [RECORDER_LOCK_KEY], 'run');
+      const tx = new RecordingTx(em, this.#crypto, this.#now);
+      // Its rows share one source id; (source_event_id, kind) stays unique as their kinds differ.
+      for (const change of changes) await tx.append({ userId, upstreamUserId, change, sourceEventId: source });
+      await tx.setMirror(userId, upstreamUserId, snapshot);
+    });
+    const rows = await this.#em.fork().execute<RawRow[]>('select * from upstream_outbox where source_event_id = ? order by seq', [source], 'all');
+    return rows.map((r) => this.#open(r));
+  }
+
   async cursors(): Promise<{ feed: string; position: Date }[]> {
     const rows = await this.#em.fork().execute<{ feed: string; position: string }[]>('select feed, position from upstream_outbox_cursor order by feed', [], 'all');
     return rows.map((r) => ({ feed: r.feed, position: new Date(Number(r.position)) }));

@@ -3,7 +3,7 @@ import { safeError, type Logger } from '../kernel/logger.ts';
 import type { DirectoryUser, IdentityDirectory } from '../ports/identity-directory.ts';
 import type { UpstreamCore } from '../ports/upstream-core.ts';
 import type { UserChangeFeed } from '../ports/user-change-feed.ts';
-import { advanceCursor, diffSnapshots, mergeEvents, retryDelayMs, type BackoffSettings, type MemberSnapshot } from './changes.ts';
+import { advanceCursor, diffSnapshots, mergeEvents, retryDelayMs, snapshotOf, type BackoffSettings } from './changes.ts';
 import type { AttemptResult, OutboxRow, OutboxStore } from './outbox-store.ts';
 
 export interface UpstreamSyncSettings extends BackoffSettings {
@@ -166,16 +166,6 @@ export class UpstreamSync {
       return { outcome: 'retry', error: code, at: new Date(this.#now() + delay) };
     }
   }
-}
-
-function snapshotOf(u: DirectoryUser): MemberSnapshot {
-  return {
-    firstName: u.firstName ?? u.username,
-    lastName: u.lastName ?? null,
-    email: u.email ?? null,
-    phone: u.attributes.phone?.[0] ?? null,
-    enabled: u.enabled,
-  };
 }
 
 /** A code for `last_error`: our error code and the core's, never a message (they can quote data). */

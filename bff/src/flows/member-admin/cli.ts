@@ -3,6 +3,7 @@
  * BFF's own configuration (the same environment variables): the same use cases as the admin API.
  *
  *   convert USER_ID                          prospective member -> active (idempotent)
+ *   resync USER_ID                           queue the member's whole profile and status for the core
  *   outbox [--status pending|failed|delivered|skipped] [--user USER_ID] [--limit N]
  *   outbox-row ID | retry ID | skip ID
  *
@@ -14,6 +15,7 @@ import { fail, runAdminCommand } from '../../admin-cli.ts';
 
 const USAGE = `usage: npm run members -- <command>
   convert USER_ID
+  resync USER_ID
   outbox [--status pending|failed|delivered|skipped] [--user USER_ID] [--limit N]
   outbox-row ID | retry ID | skip ID`;
 
@@ -34,6 +36,8 @@ await runAdminCommand(buildMemberAdmin, async (admin) => {
   switch (command) {
     case 'convert':
       return admin.convert(idArg());
+    case 'resync':
+      return admin.resyncMember(idArg());
     case 'outbox':
       return admin.listOutbox({ ...(status ? { status } : {}), ...(values.user ? { userId: values.user } : {}), limit });
     case 'outbox-row':

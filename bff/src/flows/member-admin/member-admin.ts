@@ -1,6 +1,7 @@
 import type { AccountService } from '../../accounts/account-service.ts';
 import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
 import type { IdentityDirectory } from '../../ports/identity-directory.ts';
+import { resyncChanges, snapshotOf } from '../../upstream-sync/changes.ts';
 import type { OutboxRow, OutboxStatus, OutboxStore } from '../../upstream-sync/outbox-store.ts';
 
 /**
@@ -50,6 +51,8 @@ export interface MemberAdmin {
   getOutboxRow(id: string): Promise<OutboxRowView>;
   retryOutboxRow(id: string): Promise<OutboxRowView>;
   skipOutboxRow(id: string): Promise<OutboxRowView>;
+  /** Queues the member's whole current profile and status for the core (after a skip, or any drift). */
+  resyncMember(userId: string): Promise<{ userId: string; rows: OutboxRowView[] }>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -78,9 +81,25 @@ export function memberAdmin(deps: MemberAdminDeps): MemberAdmin {
     },
 
     // For a change the core will never take (the member's later changes wait behind it): the core
-    // keeps its old value for it, and the next change of those fields carries the current state.
+    // keeps its old value for it until the next change of those fields, or a resync.
     skipOutboxRow(id) {
       return onFailedRow(deps, id, 'skipped', (rowId) => deps.outbox.skip(rowId));
+    },
+
+    // The rows queue behind the member's undelivered ones (order per member): a failed row still
+    // holds them until it is retried or skipped.
+    async resyncMember(userId) {
+      const user = await deps.directory.getUser(userId);
+      if (!user) throw new DomainError('NOT_FOUND', 'No such account');
+      const upstreamUserId = user.attributes.upstreamUserId?.[0];
+      if (!upstreamUserId) {
+        throw new DomainError('CONFLICT', 'This account has no upstream account to bring up to date; convert it first', {
+          fields: [{ field: 'upstreamUserId', reason: 'not_linked', message: 'The account is not linked to the upstream core' }],
+        });
+      }
+      const current = snapshotOf(user);
+      const rows = await deps.outbox.resync(userId, upstreamUserId, current, resyncChanges(current));
+      return { userId, rows: rows.map(view) };
     },
   };
 }

@@ -34,6 +34,11 @@ export function memberAdminRouter(deps: MemberAdminRouteDeps): Router {
     ctx.body = result;
   });
 
+  router.post('/users/:userId/upstream-resync', async (ctx) => {
+    ctx.status = 202;
+    ctx.body = await deps.admin.resyncMember(idOf(ctx, 'userId', 'No such account'));
+  });
+
   router.get('/upstream-outbox', async (ctx) => {
     ctx.body = await deps.admin.listOutbox(parseInput(outboxQuery, { ...ctx.query }, 'The query is not valid'));
   });
