@@ -83,7 +83,9 @@ describe('BFF process', () => {
 
   it('on SIGTERM finishes the request in flight, then exits 0 and refuses new connections', async () => {
     // A slow upstream health endpoint keeps /readyz in flight while we ask the BFF to stop.
+    let probed: (() => void) | undefined;
     const slow = http.createServer((_req, res) => {
+      probed?.();
       setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"status":"ok"}');
@@ -93,8 +95,10 @@ describe('BFF process', () => {
     const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
     try {
       const bff = await startBff({ UPSTREAM_URL: slowUrl, READINESS_TIMEOUT_MS: '5000' });
+      // Stop only once this readiness check is waiting on the slow upstream (a busy machine may take a while).
+      const probeArrived = new Promise<void>((r) => (probed = r));
       const inFlight = fetch(`${bff.url}/readyz`);
-      await new Promise((r) => setTimeout(r, 400));
+      await probeArrived;
       bff.child.kill('SIGTERM');
       const res = await inFlight;
       expect(res.status).toBe(200);

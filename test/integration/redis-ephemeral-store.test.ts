@@ -55,9 +55,10 @@ describe('RedisEphemeralStore', () => {
   });
 
   it('lets a key expire', async () => {
-    await store.set('short', 'v', ttlMillis(50));
+    // Short TTLs, but not so short that a busy machine (Keycloak starting beside) expires them early.
+    await store.set('short', 'v', ttlMillis(400));
     expect(await store.get('short')).toBe('v');
-    await sleep(120);
+    await sleep(600);
     expect(await store.get('short')).toBeNull();
   });
 
@@ -75,10 +76,10 @@ describe('RedisEphemeralStore', () => {
   });
 
   it('starts a new window once the old one expired', async () => {
-    expect((await store.increment('rate:short', ttlMillis(50))).count).toBe(1);
-    expect((await store.increment('rate:short', ttlMillis(50))).count).toBe(2);
-    await sleep(120);
-    expect((await store.increment('rate:short', ttlMillis(50))).count).toBe(1);
+    expect((await store.increment('rate:short', ttlMillis(400))).count).toBe(1);
+    expect((await store.increment('rate:short', ttlMillis(400))).count).toBe(2);
+    await sleep(600);
+    expect((await store.increment('rate:short', ttlMillis(400))).count).toBe(1);
   });
 
   it('gives a counter found without a TTL one (self-healing, no lock-out forever)', async () => {
@@ -115,13 +116,13 @@ describe('RedisEphemeralStore', () => {
   });
 
   it('sets if absent: one winner among concurrent callers, and only until the key expires', async () => {
-    const won = await Promise.all(Array.from({ length: 10 }, (_, i) => store.setIfAbsent('lock:1', `owner-${i}`, ttlMillis(100))));
+    const won = await Promise.all(Array.from({ length: 10 }, (_, i) => store.setIfAbsent('lock:1', `owner-${i}`, ttlMillis(400))));
     expect(won.filter(Boolean)).toHaveLength(1);
     const owner = `owner-${won.indexOf(true)}`;
     expect(await store.get('lock:1')).toBe(owner);
     expect(await store.setIfAbsent('lock:1', 'late', ttlSeconds(10))).toBe(false);
     expect(await store.get('lock:1')).toBe(owner);
-    await sleep(150);
+    await sleep(600);
     expect(await store.setIfAbsent('lock:1', 'after-expiry', ttlSeconds(10))).toBe(true);
   });
 
