@@ -260,6 +260,10 @@ try {
   for (const [name, r] of [['bare', bare], ['BFF stack', bffStack], ['POST', post], ['Keycloak grant', keycloak], ['GET', get]] as const) {
     console.log(`  ${name.padEnd(15)} ${formatCpu(r.cpu)}`);
   }
+  // The same comparison as CPU budgets, which do not depend on who else runs on the cores.
+  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || !b ? 'n/a' : (a / b).toFixed(1));
+  console.log(`BFF CPU per POST: ${ratio(post.cpuUsPerRequest, bare.cpuUsPerRequest)}× the bare baseline's, ${ratio(post.cpuUsPerRequest, bffStack.cpuUsPerRequest)}× the BFF-stack reference's`);
+  console.log(`BFF CPU per GET: ${((get.cpuUsPerRequest! / keycloak.cpu.keycloak!) * 100).toFixed(0)} % of Keycloak's CPU per grant (baseline run); Keycloak's CPU per grant in the GET run: ${((get.cpu.keycloak! / keycloak.cpu.keycloak!) * 100).toFixed(0)} % of the baseline run's`);
   if (exhausted) console.log('(tokens ran out in a round: raise BENCH_TOKENS)');
 } finally {
   for (const c of children) {
