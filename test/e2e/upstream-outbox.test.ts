@@ -103,6 +103,18 @@ async function member(): Promise<{ id: string; upstreamUserId: string; name: str
   return { id, upstreamUserId: converted.body.upstreamUserId, name };
 }
 
+/**
+ * A change the core refuses: the member's Keycloak email is set to an address another member of the
+ * core holds; resolves once its outbox row has failed. `holderId` is that other member (to free the address).
+ */
+async function refusedEmailChange(userId: string, label: string): Promise<{ email: string; holderId: string }> {
+  const email = `${uniqueId(label).replace('-', '')}@example.org`;
+  const holder = await upstream.createUser({ externalId: crypto.randomUUID(), firstName: 'Holder', email });
+  await changeInKeycloak(userId, (u) => (u.email = email));
+  await until(async () => (await rowsOf(userId)).some((r) => r.status === 'failed'));
+  return { email, holderId: holder.user.id };
+}
+
 async function applied(upstreamUserId: string): Promise<{ idempotency_key: string; operation: string; response: Json }[]> {
   const { rows } = await sql.query(`SELECT idempotency_key, operation, response FROM ${SCHEMA}.applied_changes WHERE user_id = $1 ORDER BY seq`, [upstreamUserId]);
   return rows;
@@ -183,11 +195,7 @@ describe('upstream outbox', () => {
 
   it('a refused change fails at once, holds the member\'s later changes, and an admin retry delivers it once the cause is fixed', async () => {
     const m = await member();
-    const email = `${uniqueId('taken').replace('-', '')}@example.org`;
-    // Another member of the core holds the address the Keycloak account is changed to.
-    const holder = await upstream.createUser({ externalId: crypto.randomUUID(), firstName: 'Holder', email });
-    await changeInKeycloak(m.id, (u) => (u.email = email));
-    await until(async () => (await rowsOf(m.id)).some((r) => r.status === 'failed'));
+    const { email, holderId } = await refusedEmailChange(m.id, 'taken');
     await changeInKeycloak(m.id, (u) => (u.firstName = 'After'));
     await until(async () => (await rowsOf(m.id)).length === 2);
     const [failed, held] = await rowsOf(m.id);
@@ -200,7 +208,7 @@ describe('upstream outbox', () => {
     expect((await call(`${bff.url}/api/admin/v1/upstream-outbox/${crypto.randomUUID()}/retry`, 'POST', { token: adminToken })).status).toBe(404);
     expect((await call(`${bff.url}/api/admin/v1/upstream-outbox/${failed!.id}/retry`, 'POST')).status).toBe(401);
 
-    await upstream.deleteUser(holder.user.id); // frees the address
+    await upstream.deleteUser(holderId); // frees the address
     const retried = await call(`${bff.url}/api/admin/v1/upstream-outbox/${failed!.id}/retry`, 'POST', { token: adminToken });
     expect(retried.status).toBe(200);
     expect(retried.body).toMatchObject({ status: 'pending', attempts: 0 });
@@ -211,10 +219,7 @@ describe('upstream outbox', () => {
 
   it('an admin skip gives up on a refused change for good; the member\'s later changes go through', async () => {
     const m = await member();
-    const email = `${uniqueId('kept').replace('-', '')}@example.org`;
-    await upstream.createUser({ externalId: crypto.randomUUID(), firstName: 'Holder', email });
-    await changeInKeycloak(m.id, (u) => (u.email = email));
-    await until(async () => (await rowsOf(m.id)).some((r) => r.status === 'failed'));
+    await refusedEmailChange(m.id, 'kept');
     await changeInKeycloak(m.id, (u) => (u.lastName = 'Later'));
     await until(async () => (await rowsOf(m.id)).length === 2);
     const [failed, held] = await rowsOf(m.id);
@@ -242,14 +247,11 @@ describe('upstream outbox', () => {
 
   it('an admin resync after a skip brings the core in step: the whole profile and status, each once', async () => {
     const m = await member();
-    const email = `${uniqueId('resync').replace('-', '')}@example.org`;
-    const holder = await upstream.createUser({ externalId: crypto.randomUUID(), firstName: 'Holder', email });
-    await changeInKeycloak(m.id, (u) => (u.email = email));
-    await until(async () => (await rowsOf(m.id)).some((r) => r.status === 'failed'));
+    const { email, holderId } = await refusedEmailChange(m.id, 'resync');
     const [failed] = await rowsOf(m.id);
     expect((await call(`${bff.url}/api/admin/v1/upstream-outbox/${failed!.id}/skip`, 'POST', { token: adminToken })).status).toBe(200);
     // The cause goes away (the other member gives the address up); the core still has the old one.
-    await upstream.updateProfile(holder.user.id, { email: `${uniqueId('moved').replace('-', '')}@example.org` }, { idempotencyKey: crypto.randomUUID() });
+    await upstream.updateProfile(holderId, { email: `${uniqueId('moved').replace('-', '')}@example.org` }, { idempotencyKey: crypto.randomUUID() });
     expect(await upstream.getUser(m.upstreamUserId)).toMatchObject({ email: `${m.name}@example.org` });
 
     const resync = (userId: string, token?: string) => call(`${bff.url}/api/admin/v1/users/${userId}/upstream-resync`, 'POST', token ? { token } : {});
