@@ -184,6 +184,34 @@ describe('AccountService.create', () => {
     });
   });
 
+  it('contact candidates are stored as admin-only attributes, never as identifiers: not unique, not upstream, validated, fingerprinted', async () => {
+    const email = `cand.${run}@example.com`;
+    const phone = `+9198${String(Date.now()).slice(-8)}`;
+    const holder = await create(newAccount({ email, phone, phoneVerified: true }));
+    const candidates = { email: ` ${email.toUpperCase()} `, phone };
+    // An identifier another account holds is no obstacle to a candidate, nor is another account's candidate.
+    const key = randomUUID();
+    const input = newAccount({ email: undefined, emailVerified: false, signUpType: 'partner', contactCandidates: candidates });
+    const first = await create(input, key);
+    const second = await create(newAccount({ email: undefined, emailVerified: false, signUpType: 'partner', contactCandidates: candidates }));
+    for (const account of [first, second]) {
+      const user = (await directory.getUser(account.userId))!;
+      expect(user.email).toBeUndefined();
+      expect(user.attributes).toMatchObject({ partnerContactEmail: [email], partnerContactPhone: [phone] });
+      expect(user.attributes.phone).toBeUndefined();
+      expect(await upstream.getUser(account.upstreamUserId)).toMatchObject({ email: null, phone: null });
+    }
+    expect((await directory.findUsersByEmail(email)).map((u) => u.id)).toEqual([holder.userId]);
+    // Same key, same candidates: the same account; other candidates under that key: a different request.
+    expect(await accounts.create(input, { idempotencyKey: key })).toMatchObject({ userId: first.userId, created: false });
+    expect(
+      await failure(accounts.create({ ...input, contactCandidates: { email: `other.${run}@example.com` } }, { idempotencyKey: key })),
+    ).toEqual({ code: 'CONFLICT', fields: [] });
+    expect(
+      await failure(accounts.create(newAccount({ contactCandidates: { email: 'not an address', phone: '12345' } }), { idempotencyKey: randomUUID() })),
+    ).toEqual({ code: 'VALIDATION_FAILED', fields: ['contactCandidates.email:invalid_format', 'contactCandidates.phone:invalid_format'] });
+  });
+
   it('a weak password is reported with the policy rule and leaves nothing, and the same key then succeeds with a good one', async () => {
     const input = newAccount({ username: `weak_${run}`, password: 'short' });
     const key = randomUUID();

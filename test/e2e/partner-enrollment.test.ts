@@ -116,7 +116,10 @@ describe('not enrolled, autoEnroll on, trustAuth on', () => {
     const [userId] = await mappingOf(appKey.trustedAuto, dbpUserId);
     expect(userId).toBeDefined();
     const user = (await kcAdmin.get<Json>(`/${realm}/users/${userId}`))!;
-    expect(user).toMatchObject({ firstName: 'Riya', lastName: 'Partner', email: `${dbpUserId.toLowerCase()}@partner.example`, emailVerified: false, enabled: true });
+    expect(user).toMatchObject({ firstName: 'Riya', lastName: 'Partner', emailVerified: false, enabled: true });
+    // The PII e-mail is a contact candidate, not the account's e-mail (decision 0016; partner-identifiers.test.ts).
+    expect(user.email).toBeUndefined();
+    expect(user.attributes.partnerContactEmail).toEqual([`${dbpUserId.toLowerCase()}@partner.example`]);
     // PII beyond name, email and phone never reaches Keycloak.
     expect(JSON.stringify(user)).not.toMatch(/1991-02-03|6789|Main St|62701/);
 
@@ -142,13 +145,9 @@ describe('a deleted account', () => {
     expect(await mappingOf(appKey.trustedAuto, dbpUserId)).toEqual([]);
     expect(await kcAdmin.get(`/${realm}/users/${userId}`)).toBeUndefined();
 
-    // The closed account's e-mail stays reserved upstream (decision 0008): the same details are a 409...
-    const same = await post(trusted, { appKey: appKey.trustedAuto, dbpUserId, pii: piiFor(dbpUserId) });
-    expect(same.status).toBe(409);
-    expect(same.body.code).toBe('ACCOUNT_EXISTS');
-    expect(await mappingOf(appKey.trustedAuto, dbpUserId)).toEqual([]);
-    // ...and with another address the DBP user is enrolled afresh, as a new account.
-    const again = await post(trusted, { appKey: appKey.trustedAuto, dbpUserId, pii: { ...piiFor(dbpUserId), email: `new.${dbpUserId.toLowerCase()}@partner.example` } });
+    // The same details enroll the DBP user afresh, as a new account: the PII e-mail was never an
+    // identifier, so nothing of it is reserved (decision 0016).
+    const again = await post(trusted, { appKey: appKey.trustedAuto, dbpUserId, pii: piiFor(dbpUserId) });
     expect(again.status).toBe(201);
     const [newUserId] = await mappingOf(appKey.trustedAuto, dbpUserId);
     expect(newUserId).toBeDefined();
@@ -374,7 +373,7 @@ describe('concurrency', () => {
     expect(answers.map((a) => a.status).filter((s) => s !== 201 && s !== 200)).toEqual([]);
     const mapped = await mappingOf(appKey.trustedAuto, dbpUserId);
     expect(mapped).toHaveLength(1);
-    const users = (await kcAdmin.get<Json[]>(`/${realm}/users?email=${encodeURIComponent(`${dbpUserId.toLowerCase()}@partner.example`)}&exact=true`))!;
+    const users = await bff.container.identityDirectory.findUsersByAttribute('partnerContactEmail', `${dbpUserId.toLowerCase()}@partner.example`);
     expect(users.map((u) => u.id)).toEqual(mapped);
     const tokens = new Set(answers.map((a) => a.body.authToken));
     expect(tokens.size).toBe(50);

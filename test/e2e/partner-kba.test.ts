@@ -130,7 +130,10 @@ describe('standard enrollment with KBA', () => {
     expect(Object.keys(done.body).sort()).toEqual(['expiresAt', 'userToken']);
     const [userId] = await mappingOf(appKey.standard, dbpUserId);
     const user = (await kcAdmin.get<Json>(`/${realm}/users/${userId}`))!;
-    expect(user).toMatchObject({ firstName: 'Jordan', lastName: person.lastName, email });
+    expect(user).toMatchObject({ firstName: 'Jordan', lastName: person.lastName });
+    // What the user typed at KBA is a contact candidate, not the account's e-mail (decision 0016).
+    expect(user.email).toBeUndefined();
+    expect(user.attributes.partnerContactEmail).toEqual([email]);
     expect(JSON.parse(Buffer.from(done.body.userToken.split('.')[1], 'base64url').toString()).sub).toBe(userId);
 
     expect((await call(`${bff.url}/api/auth/v1/${authToken}`, 'GET')).status).toBe(404);
@@ -197,7 +200,7 @@ describe('outages: 503, nothing half-written, the authToken still usable', () =>
       expect(post.status).toBe(503);
       expect(await mappingOf(appKey.trustedAuto, dbpUserId)).toEqual([]);
       expect(await redis.keys(`${keys.prefix}partner:auth:*`)).toEqual(before);
-      expect(await kcAdmin.get<Json[]>(`/${realm}/users?email=${encodeURIComponent(email)}&exact=true`)).toEqual([]);
+      expect(await bff.container.identityDirectory.findUsersByAttribute('partnerContactEmail', email)).toEqual([]);
 
       // The same request once the core is back: enrolled, one user.
       const retried = await call(`${bff.url}/api/auth/v1`, 'POST', {

@@ -39,6 +39,21 @@ export interface NewAccount {
   signUpType: SignUpType;
   /** Keycloak organization alias of the tenant; `custodian` by default. */
   tenant?: string;
+  /**
+   * Contact details someone other than the person supplied (a partner's PII, what was typed at KBA).
+   * Never the account's email/phone: kept as the admin-only attributes `partnerContactEmail` /
+   * `partnerContactPhone`, not checked for uniqueness, not sent to the upstream core, never used to
+   * sign in, recover or link. Only the person's proof makes one an identifier (decision 0016).
+   * Part of the idempotency fingerprint, like the name.
+   */
+  contactCandidates?: ContactCandidates;
+}
+
+export interface ContactCandidates {
+  /** Lower-case, trimmed. */
+  email?: string;
+  /** E.164. */
+  phone?: string;
 }
 
 export interface CreatedAccount {

@@ -7,7 +7,7 @@ import { withAdvisoryLock } from '../persistence/advisory-lock.ts';
 import type { DirectoryUser, IdentityDirectory } from '../ports/identity-directory.ts';
 import type { Organisation, UpstreamCore } from '../ports/upstream-core.ts';
 import { AccountCreationSchema, type AccountCreationRecord } from './account-creation.entity.ts';
-import type { AccountService, CreatedAccount, NewAccount, SignUpType } from './account-service.ts';
+import type { AccountService, ContactCandidates, CreatedAccount, NewAccount, SignUpType } from './account-service.ts';
 import { isE164, isEmail, normaliseEmail } from './identifiers.ts';
 import { generateUsername, USERNAME_PATTERN } from './username.ts';
 
@@ -16,7 +16,8 @@ import { generateUsername, USERNAME_PATTERN } from './username.ts';
  *
  * create, in this order:
  *  1. validate: the input, channel/organisation in the upstream core, username/email/phone free in
- *     Keycloak and in the upstream core. Nothing is written before this passes.
+ *     Keycloak and in the upstream core (contact candidates are not identifiers: never checked, never
+ *     sent upstream). Nothing is written before this passes.
  *  2. a row in `account_creation` (idempotency key, username chosen, lease).
  *  3. the Keycloak user, DISABLED, with its password in the same Admin API call (the realm policy is
  *     checked inside Keycloak's transaction: a rejected password leaves no user).
@@ -176,6 +177,7 @@ export class PlatformAccountService implements AccountService {
           attributes: {
             signUpType: [SIGN_UP_TYPE_ATTRIBUTE[account.signUpType]],
             ...(account.phone ? { phone: [account.phone], phoneVerified: [String(account.phoneVerified)] } : {}),
+            ...candidateAttributes(account.contactCandidates),
           },
           ...(account.password === undefined ? {} : { password: account.password }),
         });
@@ -437,6 +439,14 @@ function normalise(input: NewAccount, defaultTenant: string): Account {
   if (input.phone !== undefined && !isE164(input.phone)) issues.push({ field: 'phone', reason: 'invalid_format', message: 'Enter the phone number in international format' });
   const channel = input.channel?.trim() || undefined;
   const organisationId = input.organisationId?.trim() || undefined;
+  const candidateEmail = input.contactCandidates?.email === undefined ? undefined : normaliseEmail(input.contactCandidates.email);
+  const candidatePhone = input.contactCandidates?.phone;
+  if (candidateEmail !== undefined && !isEmail(candidateEmail)) {
+    issues.push({ field: 'contactCandidates.email', reason: 'invalid_format', message: 'Enter a valid email address' });
+  }
+  if (candidatePhone !== undefined && !isE164(candidatePhone)) {
+    issues.push({ field: 'contactCandidates.phone', reason: 'invalid_format', message: 'Enter the phone number in international format' });
+  }
   if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The account details are not valid', { fields: issues });
   return {
     firstName,
@@ -451,6 +461,18 @@ function normalise(input: NewAccount, defaultTenant: string): Account {
     ...(organisationId ? { organisationId } : {}),
     signUpType: input.signUpType,
     tenant: input.tenant ?? defaultTenant,
+    // Built in a fixed key order: the fingerprint serialises it as it is.
+    ...(candidateEmail || candidatePhone
+      ? { contactCandidates: { ...(candidateEmail ? { email: candidateEmail } : {}), ...(candidatePhone ? { phone: candidatePhone } : {}) } }
+      : {}),
+  };
+}
+
+/** Contact candidates as the user-profile attributes that hold them (admin-only, no uniqueness; decision 0016). */
+function candidateAttributes(candidates: ContactCandidates | undefined): Record<string, string[]> {
+  return {
+    ...(candidates?.email ? { partnerContactEmail: [candidates.email] } : {}),
+    ...(candidates?.phone ? { partnerContactPhone: [candidates.phone] } : {}),
   };
 }
 

@@ -51,9 +51,13 @@ export function enrollUser(deps: EnrollUserDeps): (input: EnrollInput) => Promis
         {
           firstName: details.firstName,
           lastName: details.lastName,
-          ...(details.email ? { email: details.email } : {}),
-          ...(details.phone ? { phone: details.phone } : {}),
-          // The partner vouches for the person, not for these identifiers: unverified.
+          // The partner vouches for the person, not for the e-mail or phone (nor does KBA): they are
+          // contact candidates, never the account's identifiers, so they cannot squat a real owner's
+          // sign-up or link this user to an existing account (decision 0016). No sign-in identifier.
+          contactCandidates: {
+            ...(details.email ? { email: details.email } : {}),
+            ...(details.phone ? { phone: details.phone } : {}),
+          },
           emailVerified: false,
           phoneVerified: false,
           signUpType: 'partner',
