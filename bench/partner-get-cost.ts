@@ -72,6 +72,8 @@ if (process.argv[2] === 'keycloak') {
         encryption: {} as never,
         ttlSeconds: 900,
         kbaMaxAttempts: 3,
+        kbaMaxStarts: 3,
+        kbaStarts: {} as never,
       });
       const exchange = async (count: number) => {
         const pool: string[] = [];

@@ -23,6 +23,7 @@ import { partnerEnrollmentActors } from './flows/partner-enrollment/effects.ts';
 import { enrollUser } from './flows/partner-enrollment/enroll-user.ts';
 import { PartnerEnrollmentService } from './flows/partner-enrollment/enrollment-service.ts';
 import { IdempotencyKeys } from './flows/partner-enrollment/idempotency.ts';
+import { KbaStartLimits, PgKbaStartAudit } from './flows/partner-enrollment/kba-starts.ts';
 import { partnerEnrollmentMachine } from './flows/partner-enrollment/partner-enrollment.machine.ts';
 import { partnerEnrollmentRouter } from './flows/partner-enrollment/routes.ts';
 import { ServerTokens } from './flows/partner-enrollment/server-tokens.ts';
@@ -156,6 +157,8 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       encryption: fieldEncryption,
       ttlSeconds: config.partnerAuthTokenTtlSeconds,
       kbaMaxAttempts: config.partnerKbaMaxAttempts,
+      kbaMaxStarts: config.partnerKbaStartsPerToken,
+      kbaStarts: new KbaStartLimits({ store: ephemeralStore, audit: new PgKbaStartAudit({ em: orm.em }), perClientPerHour: config.partnerKbaStartsPerClientPerHour }),
     }),
     idempotency: new IdempotencyKeys({ store: ephemeralStore, encryption: fieldEncryption, ttlSeconds: config.partnerAuthTokenTtlSeconds }),
     serverTokens: new ServerTokens({ verifier: accessTokenVerifier, audience: config.clientId }),

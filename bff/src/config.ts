@@ -104,6 +104,16 @@ const entries = {
     doc: 'days a delivered outbox row is kept (for the admin view) before the retention sweep deletes it',
   },
   partnerKbaMaxAttempts: { env: 'PARTNER_KBA_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).max(10).default(3), doc: 'wrong KBA answer sets an authToken allows before it dies' },
+  partnerKbaStartsPerToken: {
+    env: 'PARTNER_KBA_STARTS_PER_TOKEN',
+    schema: z.coerce.number().int().min(1).max(10).default(3),
+    doc: 'KBA starts (upstream look-ups of the confirmed PII) one authToken allows; beyond it 429 until the token expires',
+  },
+  partnerKbaStartsPerClientPerHour: {
+    env: 'PARTNER_KBA_STARTS_PER_CLIENT_PER_HOUR',
+    schema: z.coerce.number().int().min(1).max(1_000_000).default(100),
+    doc: 'KBA starts one partner client may make per hour, over all its authTokens and every BFF process (counted in Redis); beyond it 429',
+  },
   partnerUserTokenClientId: { env: 'PARTNER_USER_TOKEN_CLIENT_ID', schema: z.string().min(1).default('partner-user-tokens'), doc: 'confidential client that obtains userTokens with the JWT authorization grant' },
   partnerUserTokenClientSecret: { env: 'PARTNER_USER_TOKEN_CLIENT_SECRET', schema: z.string().min(8).default('dev-partner-user-tokens-secret'), doc: "that client's secret", devDefault: true },
   partnerAssertionKey: {

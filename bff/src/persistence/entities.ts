@@ -1,5 +1,6 @@
 import { AccountCreationSchema } from '../accounts/account-creation.entity.ts';
 import { FlowSchema } from '../kernel/flow/flow.entity.ts';
+import { PartnerKbaStartAuditSchema } from '../flows/partner-enrollment/partner-enrollment.entities.ts';
 import { IdentifierHandoffSchema, StateClaimAuditSchema } from '../flows/state-claim/state-claim.entities.ts';
 import { PartnerAppKeySchema, PartnerClientSchema, PartnerUserMappingSchema } from '../partners/partner.entities.ts';
 import { UpstreamOutboxCursorSchema, UpstreamOutboxMirrorSchema, UpstreamOutboxSchema } from '../upstream-sync/outbox.entities.ts';
@@ -15,6 +16,7 @@ export const entities = [
   PartnerClientSchema,
   PartnerAppKeySchema,
   PartnerUserMappingSchema,
+  PartnerKbaStartAuditSchema,
   IdentifierHandoffSchema,
   StateClaimAuditSchema,
   UpstreamOutboxSchema,

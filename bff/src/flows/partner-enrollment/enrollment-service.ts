@@ -5,6 +5,7 @@ import { isAtRest } from '../../kernel/flow/index.ts';
 import type { PartnerStore } from '../../partners/partner-store.ts';
 import { AuthTokenStore, newAuthToken, tokenIdOf, type AuthTokenRecord } from './auth-token-store.ts';
 import { piiAad } from './enroll-user.ts';
+import type { KbaStart, KbaStartLimits } from './kba-starts.ts';
 import {
   PARTNER_ENROLLMENT_MACHINE_VERSION,
   type PartnerEnrollmentEvent,
@@ -22,8 +23,18 @@ export interface EnrollmentServiceDeps {
   encryption: FieldEncryption;
   ttlSeconds: number;
   kbaMaxAttempts: number;
+  /** KBA starts one authToken allows (PARTNER_KBA_STARTS_PER_TOKEN). */
+  kbaMaxStarts: number;
+  /** The per-partner limit and the audit of KBA starts. */
+  kbaStarts: KbaStartLimits;
   /** Longest a step may take, effects included (waiting for a concurrent enrollment too). */
   settleTimeoutMs?: number;
+}
+
+/** A flow come to rest after an event; `persisted` is null when it has ended. */
+interface Settled {
+  snapshot: EnrollmentSnapshot;
+  persisted: Snapshot<unknown> | null;
 }
 
 const notFound = () => new DomainError('NOT_FOUND', 'Unknown or expired authToken');
@@ -63,6 +74,7 @@ export class PartnerEnrollmentService {
       // Data minimisation, and the enrolled POST is the hot one: nothing after it needs the PII.
       pii: resolution.userId ? null : this.sealPii(tokenId, request.pii),
       kbaMaxAttempts: this.#deps.kbaMaxAttempts,
+      kbaMaxStarts: this.#deps.kbaMaxStarts,
     };
     // Most decisions need no effect (enrolled, consent, KBA, conflict): the actor's initial snapshot
     // already rests, so it is never started; that saves most of the POST's own cost. Enrolling at once
@@ -87,27 +99,41 @@ export class PartnerEnrollmentService {
    * second is a CONFLICT. A failed effect leaves the record as it was, so the step can be retried.
    */
   async step(authToken: string, choose: (current: EnrollmentSnapshot) => PartnerEnrollmentEvent | null): Promise<EnrollmentSnapshot> {
-    const tokenId = this.#tokenId(authToken);
-    // Lock and read in one round trip, and at the end drop record and lock in one: this step is on
-    // every partner GET, and each Redis round trip costs the shared cores a socket write and read.
-    const locked = await this.#deps.tokens.lockAndLoad(tokenId);
-    if (locked === null) throw new DomainError('CONFLICT', 'Another request is using this authToken; try again');
-    let unlocked = false;
-    try {
-      const record = this.#current(locked.record);
-      const actor = this.#restore(record.snapshot);
+    return this.#locked(this.#tokenId(authToken), async (actor) => {
       const event = choose(actor.getSnapshot());
-      if (event === null) return actor.getSnapshot();
+      if (event === null) return null;
       if (!actor.getSnapshot().can(event)) throw notFound();
-      const { snapshot, persisted } = await this.#runToRest(actor, () => actor.send(event));
-      if (persisted === null) {
-        await this.#deps.tokens.deleteAndUnlock(tokenId);
-        unlocked = true;
-      } else if (!(await this.#deps.tokens.save(tokenId, { ...record, snapshot: persisted }))) throw notFound();
-      return snapshot;
-    } finally {
-      if (!unlocked) await this.#deps.tokens.unlock(tokenId);
-    }
+      return this.#runToRest(actor, () => actor.send(event));
+    });
+  }
+
+  /**
+   * POST …/kba: a KBA start, limited and audited (issue 14 §3). Checked in this order, so that a
+   * refused start has not asked the upstream core anything: the token awaits enrollment or answers
+   * (404 otherwise), the token has starts left, the partner has starts left this hour (429 for
+   * either); then the machine takes the start (counting it down) and asks the core. The audit row is
+   * written before the flow is saved: a start nobody could audit is not kept. An upstream failure
+   * saves nothing (the token's start is not used up; the partner's is) and is audited as `failed`.
+   */
+  async startKba(authToken: string, pii: Pii): Promise<EnrollmentSnapshot> {
+    const tokenId = this.#tokenId(authToken);
+    const event: PartnerEnrollmentEvent = { type: 'START_KBA', pii: this.sealPii(tokenId, pii) };
+    return this.#locked(tokenId, async (actor, record) => {
+      const current = actor.getSnapshot();
+      if (!current.matches('awaitingEnrollment') && !current.matches('awaitingKbaAnswers')) throw notFound();
+      const start: KbaStart = { tokenId, subject: current.context.subject, tokenExpiresAt: record.expiresAt };
+      await this.#deps.kbaStarts.admit(start, current.context.kbaStartsLeft);
+      let settled: Settled;
+      try {
+        settled = await this.#runToRest(actor, () => actor.send(event));
+      } catch (error) {
+        // The core's (or the flow's) failure is the answer; an audit that fails too must not hide it.
+        await this.#deps.kbaStarts.settled(start, 'failed').catch(() => undefined);
+        throw error;
+      }
+      await this.#deps.kbaStarts.settled(start, settled.snapshot.context.kba ? 'questions' : 'not_verifiable');
+      return settled;
+    });
   }
 
   send(authToken: string, event: PartnerEnrollmentEvent): Promise<EnrollmentSnapshot> {
@@ -124,13 +150,37 @@ export class PartnerEnrollmentService {
     return JSON.parse(this.#deps.encryption.open(sealed, piiAad(snapshot.context.tokenId))) as Pii;
   }
 
-  tokenIdOf(authToken: string): string {
-    return this.#tokenId(authToken);
-  }
-
   #tokenId(authToken: string): string {
     if (!AUTH_TOKEN.test(authToken)) throw notFound();
     return tokenIdOf(authToken);
+  }
+
+  /**
+   * Runs `body` on the token's flow under its lock (one step at a time per token; a concurrent one is
+   * a CONFLICT), then saves what it settled on, or deletes the record when the flow has ended (the PII
+   * goes with it). `body` returns null to only look. A throw leaves the record as it was, so the step
+   * can be retried.
+   */
+  async #locked(tokenId: string, body: (actor: Actor<PartnerEnrollmentMachine>, record: AuthTokenRecord) => Promise<Settled | null>): Promise<EnrollmentSnapshot> {
+    // Lock and read in one round trip, and at the end drop record and lock in one: this step is on
+    // every partner GET, and each Redis round trip costs the shared cores a socket write and read.
+    const locked = await this.#deps.tokens.lockAndLoad(tokenId);
+    if (locked === null) throw new DomainError('CONFLICT', 'Another request is using this authToken; try again');
+    let unlocked = false;
+    try {
+      const record = this.#current(locked.record);
+      const actor = this.#restore(record.snapshot);
+      const settled = await body(actor, record);
+      if (settled === null) return actor.getSnapshot();
+      const { snapshot, persisted } = settled;
+      if (persisted === null) {
+        await this.#deps.tokens.deleteAndUnlock(tokenId);
+        unlocked = true;
+      } else if (!(await this.#deps.tokens.save(tokenId, { ...record, snapshot: persisted }))) throw notFound();
+      return snapshot;
+    } finally {
+      if (!unlocked) await this.#deps.tokens.unlock(tokenId);
+    }
   }
 
   #restore(snapshot: Snapshot<unknown>): Actor<PartnerEnrollmentMachine> {
@@ -145,7 +195,7 @@ export class PartnerEnrollmentService {
   }
 
   /** `persisted` is null when the flow has ended: there is nothing left to save. */
-  async #runToRest(actor: Actor<PartnerEnrollmentMachine>, act: () => void): Promise<{ snapshot: EnrollmentSnapshot; persisted: Snapshot<unknown> | null }> {
+  async #runToRest(actor: Actor<PartnerEnrollmentMachine>, act: () => void): Promise<Settled> {
     // Without an error observer XState rethrows actor errors from a timer, where nothing catches them.
     const subscription = actor.subscribe({ error: () => undefined });
     try {

@@ -4,9 +4,15 @@ import { isAtRest } from '../../kernel/flow/index.ts';
 import { partnerEnrollmentMachine, type EnrollmentSettings, type PartnerEnrollmentEvent } from './partner-enrollment.machine.ts';
 
 /** The machine with recording fakes for its effects. */
-function run(settings: EnrollmentSettings, opts: { userId?: string | null; kba?: 'found' | 'not_found'; verdicts?: ('passed' | 'failed')[] } = {}) {
+function run(
+  settings: EnrollmentSettings,
+  opts: { userId?: string | null; kba?: 'found' | 'not_found' | ('found' | 'not_found')[]; verdicts?: ('passed' | 'failed')[]; kbaMaxStarts?: number } = {},
+) {
   const calls: string[] = [];
   const verdicts = [...(opts.verdicts ?? [])];
+  // One answer per start (the last one repeats); each found start gets a verification id of its own.
+  const lookups = Array.isArray(opts.kba) ? [...opts.kba] : [opts.kba ?? 'found'];
+  let verifications = 0;
   const machine = partnerEnrollmentMachine.provide({
     actors: {
       enroll: fromPromise(async ({ input }) => {
@@ -19,7 +25,8 @@ function run(settings: EnrollmentSettings, opts: { userId?: string | null; kba?:
       }),
       startKba: fromPromise(async ({ input }) => {
         calls.push(`startKba ${input.pii}`);
-        return opts.kba === 'not_found' ? null : { verificationId: 'v1', questions: [{ id: 'q1', text: 'Which street?' }] };
+        const found = (lookups.length > 1 ? lookups.shift() : lookups[0]) === 'found';
+        return found ? { verificationId: `v${++verifications}`, questions: [{ id: 'q1', text: 'Which street?' }] } : null;
       }),
       checkKba: fromPromise(async ({ input }) => {
         calls.push(`checkKba ${input.verificationId} ${input.answers.map((a) => a.answer).join(',')}`);
@@ -35,6 +42,7 @@ function run(settings: EnrollmentSettings, opts: { userId?: string | null; kba?:
       userId: opts.userId ?? null,
       pii: 'sealed-pii',
       kbaMaxAttempts: 3,
+      kbaMaxStarts: opts.kbaMaxStarts ?? 3,
     },
   });
   actor.start();
@@ -142,5 +150,50 @@ describe('partner enrollment machine: standard enrollment with KBA', () => {
     await send({ type: 'ANSWER_KBA', answers: [{ questionId: 'q1', answer: 'x' }] });
     const done = await send({ type: 'ANSWER_KBA', answers: [{ questionId: 'q1', answer: 'y' }] });
     expect(done.value).toBe('done');
+  });
+});
+
+describe('partner enrollment machine: KBA starts (issue 14 §3)', () => {
+  it('each start is counted when it is taken; once none are left START_KBA is not possible and nothing is asked', async () => {
+    const { send, calls } = run(settings(false, false, false), { kba: 'not_found', kbaMaxStarts: 2 });
+    let s = await send({ type: 'START_KBA', pii: 'p1' });
+    expect([s.value, s.context.kbaStartsLeft]).toEqual(['awaitingEnrollment', 1]);
+    s = await send({ type: 'START_KBA', pii: 'p2' });
+    expect([s.value, s.context.kbaStartsLeft]).toEqual(['awaitingEnrollment', 0]);
+    expect(s.can({ type: 'START_KBA', pii: 'p3' })).toBe(false);
+    s = await send({ type: 'START_KBA', pii: 'p3' });
+    expect([s.value, s.context.pii, s.context.kbaStartsLeft]).toEqual(['awaitingEnrollment', 'p2', 0]);
+    expect(calls).toEqual(['startKba p1', 'startKba p2']);
+  });
+
+  it('questions also use a start; with none left the started verification can still be answered', async () => {
+    const { send, calls } = run(settings(false, false, false), { kbaMaxStarts: 1, verdicts: ['passed'] });
+    const asked = await send({ type: 'START_KBA', pii: 'p1' });
+    expect([asked.value, asked.context.kbaStartsLeft]).toEqual(['awaitingKbaAnswers', 0]);
+    expect(asked.can({ type: 'START_KBA', pii: 'p2' })).toBe(false);
+    const done = await send({ type: 'ANSWER_KBA', answers: [{ questionId: 'q1', answer: 'Main' }] });
+    expect(done.value).toBe('done');
+    expect(calls).toEqual(['startKba p1', 'checkKba v1 Main', 'enroll dbp-1 p1', 'issue user-1']);
+  });
+
+  it('answers go to the verification started last; a new start drops the one before', async () => {
+    const { send, calls } = run(settings(false, false, false), { kba: ['found', 'found', 'not_found'], verdicts: ['failed'] });
+    expect((await send({ type: 'START_KBA', pii: 'p1' })).context.kba?.verificationId).toBe('v1');
+    expect((await send({ type: 'START_KBA', pii: 'p2' })).context.kba?.verificationId).toBe('v2');
+    const answered = await send({ type: 'ANSWER_KBA', answers: [{ questionId: 'q1', answer: 'x' }] });
+    expect(answered.value).toBe('awaitingKbaAnswers');
+    // A start that finds nobody leaves nothing to answer, not the questions from before.
+    const lost = await send({ type: 'START_KBA', pii: 'p3' });
+    expect([lost.value, lost.context.kba, lost.context.problem]).toEqual(['awaitingEnrollment', null, 'identity_not_verifiable']);
+    expect(lost.can({ type: 'ANSWER_KBA', answers: [{ questionId: 'q1', answer: 'x' }] })).toBe(false);
+    expect(calls).toEqual(['startKba p1', 'startKba p2', 'checkKba v2 x', 'startKba p3']);
+  });
+
+  it('a new start keeps the wrong answers counted: tries are per token, not per verification', async () => {
+    const { send } = run(settings(false, false, false), { verdicts: ['failed'] });
+    await send({ type: 'START_KBA', pii: 'p1' });
+    await send({ type: 'ANSWER_KBA', answers: [{ questionId: 'q1', answer: 'x' }] });
+    const again = await send({ type: 'START_KBA', pii: 'p2' });
+    expect([again.context.kbaAttemptsLeft, again.context.kbaStartsLeft]).toEqual([2, 1]);
   });
 });

@@ -10,15 +10,20 @@ import { REST_TAG } from '../../kernel/flow/index.ts';
  *
  *   deciding ─┬─ enrolled (mapping exists) ────────────────────────────── enrolled ─EXCHANGE─▶ issuing ─▶ done
  *             ├─ autoEnroll off ─────────────▶ awaitingEnrollment ─START_KBA─▶ startingKba ─▶ awaitingKbaAnswers
- *             │                                  ▲ (identity not found)                     │ ANSWER_KBA
+ *             │                                  ▲ (identity not found)      ▲              │ ANSWER_KBA
+ *             │                                  │                           └─START_KBA────┤ (new details)
  *             │                                  └──────────────────────────── checkingKba ◀┘
  *             │                                       wrong, tries left ◀──┤ ├─▶ wrong, none left: kbaLocked
  *             │                                                            └─▶ passed: enrolling ─▶ issuing ─▶ done
  *             ├─ autoEnroll + trustAuth ──▶ enrollingNow ─▶ enrolled
  *             ├─ autoEnroll + kbaBypass ──▶ awaitingConsent ─CONSENT─▶ enrolling ─▶ issuing ─▶ done
  *             └─ autoEnroll, neither ─────▶ conflict (409: CaaS and b2b_clients settings disagree)
+ *
+ * START_KBA is taken at most `kbaMaxStarts` times per token (issue 14 §3: each start asks the upstream
+ * core whether a person exists). A start replaces the verification being answered: answers always go
+ * to the last one started, whose id never leaves the BFF.
  */
-export const PARTNER_ENROLLMENT_MACHINE_VERSION = 1;
+export const PARTNER_ENROLLMENT_MACHINE_VERSION = 2;
 
 export interface EnrollmentSubject {
   appKey: string;
@@ -47,11 +52,15 @@ export interface PartnerEnrollmentInput {
   /** PII as sent by the partner, sealed; null when the user is enrolled already (`userId` set). */
   pii: string | null;
   kbaMaxAttempts: number;
+  /** KBA starts (upstream look-ups of a person) the token allows. */
+  kbaMaxStarts: number;
 }
 
-export interface PartnerEnrollmentContext extends Omit<PartnerEnrollmentInput, 'kbaMaxAttempts'> {
+export interface PartnerEnrollmentContext extends Omit<PartnerEnrollmentInput, 'kbaMaxAttempts' | 'kbaMaxStarts'> {
   kba: { verificationId: string; questions: KbaQuestionView[] } | null;
   kbaAttemptsLeft: number;
+  /** Counted down when a start is taken, before the upstream core is asked. */
+  kbaStartsLeft: number;
   /** What went wrong in the last step, for the route to answer with (cleared by the next step). */
   problem: 'identity_not_verifiable' | 'kba_failed' | null;
   /** Only ever in the final `done` state, which is never persisted. */
@@ -95,6 +104,14 @@ export const partnerEnrollmentMachine = setup({
       throw new Error('checkKba is provided by the composition root');
     }),
   },
+  actions: {
+    takeKbaStart: assign(({ context, event }) => ({
+      pii: (event as Extract<PartnerEnrollmentEvent, { type: 'START_KBA' }>).pii,
+      kba: null,
+      problem: null,
+      kbaStartsLeft: context.kbaStartsLeft - 1,
+    })),
+  },
   guards: {
     enrolled: ({ context }) => context.userId !== null,
     standardEnrollment: ({ context }) => !context.settings.autoEnroll,
@@ -102,6 +119,7 @@ export const partnerEnrollmentMachine = setup({
     consentBased: ({ context }) => context.settings.kbaBypass,
     kbaPassed: ({ event }) => (event as unknown as { output: string }).output === 'passed',
     lastKbaAttempt: ({ context }) => context.kbaAttemptsLeft <= 1,
+    kbaStartLeft: ({ context }) => context.kbaStartsLeft > 0,
   },
 }).createMachine({
   id: 'partnerEnrollment',
@@ -113,6 +131,7 @@ export const partnerEnrollmentMachine = setup({
     pii: input.pii,
     kba: null,
     kbaAttemptsLeft: input.kbaMaxAttempts,
+    kbaStartsLeft: input.kbaMaxStarts,
     problem: null,
     userToken: null,
   }),
@@ -145,7 +164,7 @@ export const partnerEnrollmentMachine = setup({
     },
     awaitingEnrollment: {
       tags: [REST_TAG],
-      on: { START_KBA: { target: 'startingKba', actions: assign({ pii: ({ event }) => event.pii, problem: null }) } },
+      on: { START_KBA: { guard: 'kbaStartLeft', target: 'startingKba', actions: 'takeKbaStart' } },
     },
     startingKba: {
       invoke: {
@@ -165,7 +184,9 @@ export const partnerEnrollmentMachine = setup({
       tags: [REST_TAG],
       on: {
         ANSWER_KBA: { target: 'checkingKba', actions: assign({ problem: null }) },
-        START_KBA: { target: 'startingKba', actions: assign({ pii: ({ event }) => event.pii, kba: null, problem: null }) },
+        // The verification being answered is dropped at once: whatever the new start gives, the old
+        // questions can no longer be answered with this token.
+        START_KBA: { guard: 'kbaStartLeft', target: 'startingKba', actions: 'takeKbaStart' },
       },
     },
     checkingKba: {

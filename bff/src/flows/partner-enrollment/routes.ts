@@ -64,14 +64,16 @@ export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Route
   router.post('/:authToken/kba', async (ctx) => {
     const authToken = ctx.params.authToken!;
     const { pii } = parseInput(startKbaSchema, ctx.request.body);
-    const tokenId = deps.service.tokenIdOf(authToken);
-    const after = await deps.service.send(authToken, { type: 'START_KBA', pii: deps.service.sealPii(tokenId, pii) });
+    // Limited per token and per partner, and audited (429 RATE_LIMITED beyond a limit).
+    const after = await deps.service.startKba(authToken, pii);
+    const startsLeft = after.context.kbaStartsLeft;
     if (after.context.problem === 'identity_not_verifiable' || !after.context.kba) {
       throw new DomainError('IDENTITY_NOT_VERIFIABLE', 'These details cannot be verified; check them and try again', {
         fields: [{ field: 'pii', reason: 'not_verifiable', message: 'No questions can be asked for these details' }],
+        details: { startsLeft },
       });
     }
-    ctx.body = { questions: after.context.kba.questions, attemptsLeft: after.context.kbaAttemptsLeft };
+    ctx.body = { questions: after.context.kba.questions, attemptsLeft: after.context.kbaAttemptsLeft, startsLeft };
   });
 
   router.post('/:authToken/kba/answers', async (ctx) => {
