@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { z } from 'zod';
 
 /**
  * How identifiers are written down everywhere (Keycloak, the upstream core, OTP keys, proofs): one
@@ -19,6 +20,19 @@ export function isEmail(value: string): boolean {
   return value.length <= 254 && EMAIL.test(value);
 }
 
+/**
+ * An address every later step accepts, for APIs that take an e-mail without proving it (the partner
+ * API): zod's e-mail syntax (ASCII; the upstream core's rule) and what Keycloak's EmailValidator adds
+ * to it: a local part of at most 64 characters, domain labels of at most 63 (IDN.toASCII) that do not
+ * end with `-`.
+ */
+const ZOD_EMAIL = z.email();
+export function isStrictEmail(value: string): boolean {
+  if (value.length > 254 || !ZOD_EMAIL.safeParse(value).success) return false;
+  const at = value.lastIndexOf('@');
+  return at <= 64 && value.slice(at + 1).split('.').every((label) => label.length <= 63 && !label.endsWith('-'));
+}
+
 const E164 = /^\+[1-9]\d{6,14}$/;
 
 export function isE164(value: string): boolean {
@@ -36,3 +50,10 @@ export function parsePhone(raw: string, defaultCountry: string): string | null {
   return parsed.number;
 }
 
+/** An E.164 number (`+` and digits only, as typed) that is valid in its country's numbering plan, in canonical form; else null. */
+export function parseE164(raw: string): string | null {
+  const value = raw.trim();
+  if (!isE164(value)) return null;
+  const parsed = parsePhoneNumberFromString(value);
+  return parsed?.isValid() ? parsed.number : null;
+}

@@ -1,7 +1,15 @@
 import { z } from 'zod';
+import { isStrictEmail, parseE164 } from '../../accounts/identifiers.ts';
+import { freeText, personName } from '../../accounts/person-name.ts';
 import { IDENTIFIER } from '../../partners/validation.ts';
 
-const name = z.string().trim().min(1).max(100);
+/**
+ * Everything accepted here must be acceptable to every later step (issue 14 §5): Keycloak's user
+ * profile (person names, the e-mail and phone attributes), the upstream core's contract (names,
+ * dob, ssn), the username generated from the name. A field that would fail there is a 400 naming it
+ * at the POST, never a token that cannot be finished.
+ */
+const invalidFormat = { params: { reason: 'invalid_format' } };
 
 /** Dates only as YYYY-MM-DD of a real day, in the past, for someone at most 130 years old. */
 const dob = z.iso.date('expected a date as YYYY-MM-DD').refine(
@@ -14,17 +22,30 @@ const dob = z.iso.date('expected a date as YYYY-MM-DD').refine(
 );
 
 export const piiSchema = z.strictObject({
-  firstName: name,
-  lastName: name,
+  firstName: personName(),
+  lastName: personName(),
   dob,
-  email: z.string().trim().toLowerCase().pipe(z.email('expected an email address').max(254)).optional(),
-  phone: z.string().trim().regex(/^\+[1-9][0-9]{6,14}$/, 'expected an E.164 phone number, e.g. +14155550100').optional(),
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine(isStrictEmail, { message: 'expected an email address (at most 64 characters before the @, 254 in all)', ...invalidFormat })
+    .optional(),
+  phone: z
+    .string()
+    .transform((raw, ctx) => {
+      const phone = parseE164(raw);
+      if (phone !== null) return phone;
+      ctx.issues.push({ code: 'custom', input: raw, message: 'expected a valid E.164 phone number, e.g. +14155550100', ...invalidFormat });
+      return z.NEVER;
+    })
+    .optional(),
   ssn: z.string().trim().regex(/^\d{3}-?\d{2}-?\d{4}$/, 'expected 9 digits, e.g. 123-45-6789').optional(),
   address: z
     .strictObject({
-      line1: z.string().trim().min(1).max(200),
-      city: z.string().trim().min(1).max(100),
-      state: z.string().trim().min(2).max(50),
+      line1: freeText(200),
+      city: freeText(100),
+      state: freeText(50).refine((state) => state.length >= 2, { message: 'At least 2 characters', params: { reason: 'too_short' } }),
       postalCode: z.string().trim().regex(/^[A-Za-z0-9 -]{3,10}$/, 'expected a postal code'),
     })
     .optional(),
@@ -42,7 +63,7 @@ export const startKbaSchema = z.strictObject({ pii: piiSchema });
 
 export const kbaAnswersSchema = z.strictObject({
   answers: z
-    .array(z.strictObject({ questionId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/), answer: z.string().trim().min(1).max(200) }))
+    .array(z.strictObject({ questionId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/), answer: freeText(200) }))
     .min(1)
     .max(10),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
+import { personName } from '../../accounts/person-name.ts';
 import { USERNAME_PATTERN } from '../../accounts/username.ts';
 import type { Identifier } from '../../otp/verification-proofs.ts';
 
@@ -63,7 +64,7 @@ const optionalText = (max: number) =>
 export function signUpBody(defaultPhoneCountry: string) {
   return z
     .strictObject({
-      firstName: z.string().trim().min(1, { error: 'Enter your name', ...reason('required') }).max(255, { error: 'At most 255 characters' }),
+      firstName: personName({ required: 'Enter your name' }),
       ...identifierFields(defaultPhoneCountry),
       password: z.string().min(1, { error: 'Choose a password', ...reason('required') }).max(128, { error: 'At most 128 characters' }),
       username: z

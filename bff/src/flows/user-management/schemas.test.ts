@@ -35,6 +35,14 @@ describe('request schemas', () => {
     expect(fieldsOf(() => parseInput(registerBody, { firstName: 7, email: 'a@b.co', password: 'x' }))).toEqual(['firstName:invalid_type']);
   });
 
+  it('take names by the shared person-name rule: what Keycloak and the upstream core would refuse is a 400 here (issue 14 §5)', () => {
+    expect(fieldsOf(() => parseInput(registerBody, { firstName: 'As\u0000ha', lastName: 'x'.repeat(101), email: 'a@b.co', password: 'x' }))).toEqual([
+      'firstName:invalid_characters',
+      'lastName:too_long',
+    ]);
+    expect(fieldsOf(() => parseInput(profileUpdateBody('IN'), { firstName: '  ', lastName: 'Rao (Dr)' }))).toEqual(['firstName:required', 'lastName:invalid_characters']);
+  });
+
   it('refuse identity fields and empty changes of a profile update', () => {
     expect(fieldsOf(() => parseInput(profileUpdateBody('IN'), { id: 'x', username: 'y', firstName: 'Z' }))).toEqual(['id:not_allowed', 'username:not_allowed']);
     expect(fieldsOf(() => parseInput(profileUpdateBody('IN'), {}))).toEqual(['body:empty']);

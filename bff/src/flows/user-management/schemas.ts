@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
+import { personName } from '../../accounts/person-name.ts';
 
 /**
  * Requests of the user-management API. Objects are strict: a field the route does not take (`id`,
@@ -8,7 +9,7 @@ import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.
  */
 const reason = (r: string) => ({ params: { reason: r } });
 
-const name = z.string().trim().min(1, { error: 'Enter a name' }).max(255, { error: 'At most 255 characters' });
+const name = personName();
 const email = z
   .string()
   .max(254, { error: 'At most 254 characters' })
