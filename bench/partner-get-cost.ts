@@ -23,7 +23,7 @@ const CONCURRENCY = 50;
 
 if (process.argv[2] === 'keycloak') {
   // A token endpoint answering a JWT-shaped access token the size of Keycloak's, after the delay.
-  const payload = Buffer.from(JSON.stringify({ exp: 4_000_000_000, sub: 'user', filler: 'x'.repeat(1_000) })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ exp: 4_000_000_000, sub: 'user', act: { client_id: 'bench' }, filler: 'x'.repeat(1_000) })).toString('base64url');
   const body = JSON.stringify({ access_token: `eyJhbGciOiJSUzI1NiJ9.${payload}.c2ln`, expires_in: 300, token_type: 'Bearer' });
   const server: Server = createServer((req, res) => {
     req.resume();
@@ -55,7 +55,7 @@ if (process.argv[2] === 'keycloak') {
       return (await sleep(), token);
     },
     'the real effect (signature + HTTP)': async () => {
-      const t = await userTokens.issue('user');
+      const t = await userTokens.issue('user', 'bench');
       return { accessToken: t.accessToken, expiresAt: t.expiresAt.toISOString() };
     },
   };

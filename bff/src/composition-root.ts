@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import type { AccountService } from './accounts/account-service.ts';
 import { PlatformAccountService } from './accounts/platform-account-service.ts';
 import { AccessTokenVerifier } from './adapters/keycloak/access-token-verifier.ts';
-import { AssertionUserTokens } from './adapters/keycloak/assertion-user-tokens.ts';
+import { AssertionUserTokens, PARTNER_API_AUDIENCE } from './adapters/keycloak/assertion-user-tokens.ts';
 import { KeycloakIdentityDirectory } from './adapters/keycloak/keycloak-identity-directory.ts';
 import { KeycloakPartnerClients } from './adapters/keycloak/keycloak-partner-clients.ts';
 import { KeycloakUserTokens } from './adapters/keycloak/keycloak-user-tokens.ts';
@@ -26,6 +26,7 @@ import { IdempotencyKeys } from './flows/partner-enrollment/idempotency.ts';
 import { KbaStartLimits, PgKbaStartAudit } from './flows/partner-enrollment/kba-starts.ts';
 import { partnerEnrollmentMachine } from './flows/partner-enrollment/partner-enrollment.machine.ts';
 import { partnerEnrollmentRouter } from './flows/partner-enrollment/routes.ts';
+import { partnerUserApiRouter } from './flows/partner-user-api/routes.ts';
 import { ServerTokens } from './flows/partner-enrollment/server-tokens.ts';
 import { signUpAssets, signUpPagesRouter } from './flows/sign-up/pages.ts';
 import { StateClaimAudit } from './flows/state-claim/audit.ts';
@@ -164,6 +165,14 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     serverTokens: new ServerTokens({ verifier: accessTokenVerifier, audience: config.clientId }),
   });
 
+  const partnerUserApi = partnerUserApiRouter({
+    verifier: accessTokenVerifier,
+    directory: identityDirectory,
+    partners: partners.store,
+    audience: PARTNER_API_AUDIENCE,
+    userTokenClientId: config.partnerUserTokenClientId,
+  });
+
   // The `user-api` client's password grant: user-management sign-in and the state claim's password check.
   const userApiTokens = new KeycloakUserTokens({
     issuer: `${config.keycloakUrl}/realms/${config.realm}`,
@@ -265,6 +274,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       userManagement,
       partnerEnrollment,
       partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId }),
+      partnerUserApi,
       memberAdminRouter({ admin: members.admin, verifier: accessTokenVerifier, audience: config.clientId }),
       brokeredLoginRouter({
         callbackSecret: config.keycloakCallbackSecret,

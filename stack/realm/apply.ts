@@ -10,8 +10,10 @@ import { isSubset } from './template.ts';
  *
  * Managed: realm settings and realm roles, the declarative user profile and its localization texts
  * (the keys each file names; other texts are left alone), authentication flows (each
- * flow's executions, subflows and authenticator configs as complete, ordered lists), clients (with
- * their protocol mappers and service-account roles as complete lists), identity providers (with their
+ * flow's executions, subflows and authenticator configs as complete, ordered lists), client scopes
+ * (with their protocol mappers), clients (with their protocol mappers and service-account roles as
+ * complete lists, and their default and optional client scopes as complete lists when the file names
+ * them; scopes marked `platform.managed-by` are the BFF's, made at run time, and left alone), identity providers (with their
  * mappers), organizations (with domains and linked identity providers), and users (created with
  * their password once; profile, roles and organizations kept in line). Resources that exist in
  * Keycloak but not in the files are left alone.
@@ -97,6 +99,7 @@ class RealmApplier {
     // Before the identity providers, which name their first- and post-broker-login flows.
     for (const flow of this.#files.authenticationFlows) await this.#applyAuthenticationFlow(flow);
     await this.#applyFlowBindings();
+    for (const scope of this.#files.clientScopes) await this.#applyClientScope(scope);
     for (const client of this.#files.clients) await this.#applyClient(client);
     for (const idp of this.#files.identityProviders) await this.#applyIdentityProvider(idp);
     for (const org of this.#files.organizations) await this.#applyOrganization(org);
@@ -236,9 +239,56 @@ class RealmApplier {
     }
   }
 
+  async #applyClientScope(file: Json): Promise<void> {
+    const name = String(file.name);
+    const desired = omit(file, 'protocolMappers');
+    const find = async () => ((await this.#api.get<WithId[]>(`${this.#base}/client-scopes`)) ?? []).find((s) => s.name === name);
+    let actual = await find();
+    if (!actual) {
+      await this.#api.post(`${this.#base}/client-scopes`, desired);
+      this.#change('client-scope', name, 'create');
+      actual = await find();
+      if (!actual) throw new Error(`client scope ${name} was not created`);
+    } else if (!isSubset(desired, actual)) {
+      await this.#api.put(`${this.#base}/client-scopes/${actual.id}`, { ...actual, ...desired });
+      this.#change('client-scope', name, 'update');
+    }
+    const scopePath = `${this.#base}/client-scopes/${actual.id}`;
+    await this.#syncNamedList({
+      kind: `client-scope-mapper ${name}`,
+      desired: (file.protocolMappers as Json[] | undefined) ?? [],
+      list: () => this.#api.get<WithId[]>(`${scopePath}/protocol-mappers/models`),
+      create: (m) => this.#api.post(`${scopePath}/protocol-mappers/models`, m),
+      update: (id, m) => this.#api.put(`${scopePath}/protocol-mappers/models/${id}`, { ...m, id }),
+      remove: (id) => this.#api.delete(`${scopePath}/protocol-mappers/models/${id}`),
+    });
+  }
+
+  /**
+   * A client's default or optional client scopes as a complete list (Keycloak ignores these lists on a
+   * client update). Scopes the BFF made at run time (`platform.managed-by`) stay: e.g. partner
+   * attribution scopes on partner-user-tokens.
+   */
+  async #applyClientScopeLinks(clientId: string, id: string, kind: 'default' | 'optional', desired: string[]): Promise<void> {
+    const path = `${this.#base}/clients/${id}/${kind}-client-scopes`;
+    const all = (await this.#api.get<(WithId & { name: string; attributes?: Record<string, string> })[]>(`${this.#base}/client-scopes`)) ?? [];
+    const current = (await this.#api.get<(WithId & { name: string })[]>(path)) ?? [];
+    for (const name of desired.filter((n) => !current.some((c) => c.name === n))) {
+      const scope = all.find((s) => s.name === name);
+      if (!scope) throw new Error(`client ${clientId}: unknown client scope ${name}`);
+      await this.#api.put(`${path}/${scope.id}`, undefined);
+      this.#change(`client-${kind}-scope ${clientId}`, name, 'create');
+    }
+    for (const extra of current.filter((c) => !desired.includes(c.name))) {
+      if (all.find((s) => s.id === extra.id)?.attributes?.['platform.managed-by']) continue;
+      await this.#api.delete(`${path}/${extra.id}`);
+      this.#change(`client-${kind}-scope ${clientId}`, extra.name, 'delete');
+    }
+  }
+
   async #applyClient(file: Json): Promise<void> {
     const clientId = String(file.clientId);
-    const desired = omit(file, 'protocolMappers', 'serviceAccountClientRoles');
+    const desired = omit(file, 'protocolMappers', 'serviceAccountClientRoles', 'defaultClientScopes', 'optionalClientScopes');
     let actual = (await this.#api.get<WithId[]>(`${this.#base}/clients?clientId=${enc(clientId)}`))?.[0];
     if (!actual) {
       await this.#api.post(`${this.#base}/clients`, desired);
@@ -258,6 +308,8 @@ class RealmApplier {
       update: (id, m) => this.#api.put(`${clientPath}/protocol-mappers/models/${id}`, { ...m, id }),
       remove: (id) => this.#api.delete(`${clientPath}/protocol-mappers/models/${id}`),
     });
+    if (Array.isArray(file.defaultClientScopes)) await this.#applyClientScopeLinks(clientId, actual.id, 'default', file.defaultClientScopes as string[]);
+    if (Array.isArray(file.optionalClientScopes)) await this.#applyClientScopeLinks(clientId, actual.id, 'optional', file.optionalClientScopes as string[]);
     if (actual.serviceAccountsEnabled || file.serviceAccountsEnabled) {
       await this.#applyServiceAccountRoles(clientId, actual.id, (file.serviceAccountClientRoles as Record<string, string[]>) ?? {});
     }

@@ -33,6 +33,8 @@ export interface RealmFiles {
   realm: Json & { realm: string; roles?: { realm?: Json[] } };
   userProfile?: Json;
   authenticationFlows: AuthenticationFlowFile[];
+  /** Realm-level client scopes (with their protocol mappers), before the clients that name them. */
+  clientScopes: Json[];
   clients: Json[];
   identityProviders: Json[];
   organizations: Json[];
@@ -63,6 +65,7 @@ export function loadRealmConfig(configDir: string, env: Record<string, string | 
         realm: sub(readJson(path.join(dir, 'realm.json'))),
         ...(existsSync(profile) ? { userProfile: sub<Json>(readJson(profile)) } : {}),
         authenticationFlows: listJson(path.join(dir, 'authentication-flows')).map((f) => sub<AuthenticationFlowFile>(readJson(f))),
+        clientScopes: listJson(path.join(dir, 'client-scopes')).map((f) => sub<Json>(readJson(f))),
         clients: listJson(path.join(dir, 'clients')).map((f) => sub<Json>(readJson(f))),
         identityProviders: listJson(path.join(dir, 'identity-providers')).map((f) => sub<Json>(readJson(f))),
         organizations: listJson(path.join(dir, 'organizations')).map((f) => sub<Json>(readJson(f))),

@@ -15,6 +15,7 @@ import { signUpApiRouter, type SignUpDeps } from '../flows/sign-up/routes.ts';
 import { partnerAdminRouter, type PartnerAdminRouteDeps } from '../flows/partner-admin/routes.ts';
 import { memberAdminRouter, type MemberAdminRouteDeps } from '../flows/member-admin/routes.ts';
 import { partnerEnrollmentRouter, type PartnerEnrollmentRouteDeps } from '../flows/partner-enrollment/routes.ts';
+import { partnerUserApiRouter, type PartnerUserApiDeps } from '../flows/partner-user-api/routes.ts';
 import { userManagementRouter } from '../flows/user-management/routes.ts';
 import type { UserManagementDeps } from '../flows/user-management/use-cases.ts';
 import { createLogger } from '../kernel/logger.ts';
@@ -35,6 +36,7 @@ function buildApp(extraRouters: Router[] = []): Koa {
     signUpApiRouter(unusedDeps<SignUpDeps>()),
     userManagementRouter(unusedDeps<UserManagementDeps>()),
     partnerEnrollmentRouter(unusedDeps<PartnerEnrollmentRouteDeps>()),
+    partnerUserApiRouter(unusedDeps<PartnerUserApiDeps>()),
     partnerAdminRouter(unusedDeps<PartnerAdminRouteDeps>()),
     memberAdminRouter(unusedDeps<MemberAdminRouteDeps>()),
     brokeredLoginRouter({ ...unusedDeps<BrokeredLoginDeps>(), callbackSecret: 'unused-in-route-listing' }),

@@ -1,6 +1,8 @@
 /**
  * Access tokens that Keycloak issues for a platform user on the BFF's word, without the user signing
- * in: the partner API's userTokens (seed 003). See docs/decisions/0008-partner-user-token.md.
+ * in: the partner API's userTokens (seed 003). Least privilege: audience `platform-partner-api` only,
+ * no roles, and the partner they were issued for in `act.client_id`. See
+ * docs/decisions/0009-partner-user-token.md and docs/tokens.md.
  *
  * Errors: IDENTITY_DIRECTORY_UNAVAILABLE (Keycloak did not answer), IDENTITY_DIRECTORY_FAILED
  * (Keycloak refused: user disabled or gone, client or IdP misconfigured).
@@ -14,5 +16,6 @@ export interface PartnerUserToken {
 export interface PartnerUserTokens {
   /** Makes the user eligible for `issue` (idempotent); part of enrolling a partner user. */
   enable(userId: string): Promise<void>;
-  issue(userId: string): Promise<PartnerUserToken>;
+  /** A userToken of `userId` for the partner client `partnerClientId` (recorded in the token). */
+  issue(userId: string, partnerClientId: string): Promise<PartnerUserToken>;
 }

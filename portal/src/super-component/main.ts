@@ -94,17 +94,27 @@ function showFailure(err: unknown, retry: () => void) {
   screen('error', m.sc.title, { alert: text }, h('button', { type: 'button', class: 'primary', onclick: retry }, m.tryAgain)).focus();
 }
 
-/** Claims of the userToken, for display only: the component's server-side peer verifies it. */
-function claimsOf(jwt: string): Record<string, unknown> {
-  const payload = jwt.split('.')[1] ?? '';
-  const json = new TextDecoder().decode(Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)));
-  return JSON.parse(json) as Record<string, unknown>;
+interface PartnerUser {
+  userId: string;
+  username: string;
+  firstName?: string;
+  lastName?: string;
 }
 
-function showOverview(token: UserToken) {
-  redraw = () => showOverview(token);
-  const claims = claimsOf(token.userToken);
-  const name = String(claims.given_name ?? claims.name ?? claims.preferred_username ?? '');
+/** The overview's facts come from the platform API for partners, the one API a userToken opens. */
+async function showOverview(token: UserToken) {
+  let user: PartnerUser;
+  try {
+    user = (await api<PartnerUser>('GET', '/api/partner/v1/user', { token: token.userToken, lang })).body;
+  } catch (err) {
+    return showFailure(err, () => void showOverview(token));
+  }
+  renderOverview(token, user);
+}
+
+function renderOverview(token: UserToken, user: PartnerUser) {
+  redraw = () => renderOverview(token, user);
+  const name = user.firstName ?? user.username;
   const time = new Date(token.expiresAt).toLocaleTimeString(lang === 'hi' ? 'hi-IN' : 'en-IN', { timeStyle: 'short' });
   screen(
     'overview',
@@ -127,9 +137,9 @@ function showOverview(token: UserToken) {
         'dl',
         { class: 'facts' },
         h('dt', {}, m.sc.username),
-        h('dd', { id: 'username' }, String(claims.preferred_username ?? '')),
+        h('dd', { id: 'username' }, user.username),
         h('dt', {}, m.sc.userId),
-        h('dd', { id: 'user-id' }, String(claims.sub ?? '')),
+        h('dd', { id: 'user-id' }, user.userId),
         h('dt', {}, m.sc.tokenValidUntil),
         h('dd', {}, time),
       ),

@@ -5,6 +5,7 @@ import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerUserToken, PartnerUserTokens } from '../../ports/partner-user-tokens.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
 import { KeycloakAdminApi } from './admin-api.ts';
+import { attributionScope, ensureAttributionScope } from './partner-attribution-scopes.ts';
 
 /** The issuer the `bff-assertions` identity provider trusts (realm-config/realms/platform/identity-providers). */
 export const ASSERTION_ISSUER = 'https://bff.identity-platform.invalid/partner-assertions';
@@ -12,6 +13,8 @@ export const ASSERTION_IDP_ALIAS = 'bff-assertions';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Keycloak accepts at most 60 s (the IdP's max allowed assertion expiration); the assertion is used at once. */
 const ASSERTION_LIFETIME_SECONDS = 30;
+/** The one audience of userTokens (client scope `partner-user`): the platform API partners call for the user. */
+export const PARTNER_API_AUDIENCE = 'platform-partner-api';
 
 export interface AssertionUserTokensOptions {
   keycloakUrl: string;
@@ -32,7 +35,9 @@ export interface AssertionUserTokensOptions {
  * Keycloak 26.7): the BFF signs a one-time assertion `sub` = the user's id, `iss` = ASSERTION_ISSUER,
  * `aud` = the realm; Keycloak checks it with the `bff-assertions` IdP's public key, finds the user
  * through its link to that IdP, and issues an access token for the user (transient session, no
- * refresh token, the client's lifespan).
+ * refresh token, the client's lifespan). The token carries only what the client's scopes give
+ * (realm-config: `partner-user`, plus the partner's attribution scope requested here); one without the
+ * partner in `act.client_id` is never handed out.
  */
 export class AssertionUserTokens implements PartnerUserTokens {
   readonly #issuer: string;
@@ -74,7 +79,18 @@ export class AssertionUserTokens implements PartnerUserTokens {
     }
   }
 
-  async issue(userId: string): Promise<PartnerUserToken> {
+  async issue(userId: string, partnerClientId: string): Promise<PartnerUserToken> {
+    const first = await this.#grant(userId, partnerClientId);
+    if (first) return first;
+    // The partner's first userToken (or its scope was removed): make its attribution scope, once.
+    await ensureAttributionScope(this.#api, this.#clientId, partnerClientId);
+    const second = await this.#grant(userId, partnerClientId);
+    if (second) return second;
+    throw new DomainError('IDENTITY_DIRECTORY_FAILED', 'Keycloak issued a userToken without the partner attribution');
+  }
+
+  /** One JWT authorization grant; null when the partner's attribution scope is missing or the token does not name it. */
+  async #grant(userId: string, partnerClientId: string): Promise<PartnerUserToken | null> {
     const now = Math.floor(Date.now() / 1000);
     const assertion = signEs256(
       { alg: 'ES256', kid: this.#keyId, typ: 'JWT' },
@@ -89,7 +105,13 @@ export class AssertionUserTokens implements PartnerUserTokens {
       const res = await request(this.#tokenEndpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({ grant_type: JWT_BEARER, assertion, client_id: this.#clientId, client_secret: this.#clientSecret }).toString(),
+        body: new URLSearchParams({
+          grant_type: JWT_BEARER,
+          assertion,
+          scope: attributionScope(partnerClientId),
+          client_id: this.#clientId,
+          client_secret: this.#clientSecret,
+        }).toString(),
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
         dispatcher: this.#dispatcher,
@@ -100,20 +122,24 @@ export class AssertionUserTokens implements PartnerUserTokens {
       throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', 'Keycloak unreachable while issuing a userToken', { cause: err });
     }
     if (status >= 200 && status < 300 && typeof body.access_token === 'string') {
+      const claims = claimsOf(body.access_token);
       // The token's own expiry (Keycloak's clock), not ours plus expires_in.
-      const exp = expiryOf(body.access_token);
-      if (exp !== undefined) return { accessToken: body.access_token, expiresAt: new Date(exp * 1000) };
+      if (claims && typeof claims.exp === 'number') {
+        if (claims.act?.client_id !== partnerClientId) return null;
+        return { accessToken: body.access_token, expiresAt: new Date(claims.exp * 1000) };
+      }
     }
+    // The partner's attribution scope is not (yet) an optional scope of the client.
+    if (status === 400 && body.error === 'invalid_scope') return null;
     if (status >= 502) throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unavailable while issuing a userToken (HTTP ${status})`);
     // The OAuth error code only: the description may name the user.
     throw new DomainError('IDENTITY_DIRECTORY_FAILED', `Keycloak refused the userToken grant (HTTP ${status} ${String(body.error ?? '')})`);
   }
 }
 
-function expiryOf(jwt: string): number | undefined {
+function claimsOf(jwt: string): { exp?: unknown; act?: { client_id?: unknown } } | undefined {
   try {
-    const { exp } = decodeJwt(jwt);
-    return typeof exp === 'number' ? exp : undefined;
+    return decodeJwt(jwt) as { exp?: unknown; act?: { client_id?: unknown } };
   } catch {
     return undefined;
   }

@@ -61,7 +61,11 @@ export class KeycloakPartnerClients implements PartnerClients {
           implicitFlowEnabled: false,
           directAccessGrantsEnabled: false,
           serviceAccountsEnabled: true,
+          // Least privilege (docs/tokens.md): no role in scope, no profile/email/roles scopes; the server
+          // token carries the partner's id (`azp`, `client_id`) and the audience `bff`, nothing else.
           fullScopeAllowed: false,
+          defaultClientScopes: ['basic', 'service_account'],
+          optionalClientScopes: [],
           attributes: { 'access.token.lifespan': '300', [PARTNER_ATTRIBUTE]: 'true' },
           protocolMappers: [
             {

@@ -17,8 +17,8 @@ export interface PartnerEnrollmentEffectDeps {
 export function partnerEnrollmentActors(deps: PartnerEnrollmentEffectDeps) {
   return {
     enroll: fromPromise<string, EnrollInput>(({ input }) => deps.enrollUser(input)),
-    issueUserToken: fromPromise<{ accessToken: string; expiresAt: string }, { userId: string }>(async ({ input }) => {
-      const token = await deps.userTokens.issue(input.userId);
+    issueUserToken: fromPromise<{ accessToken: string; expiresAt: string }, { userId: string; partnerClientId: string }>(async ({ input }) => {
+      const token = await deps.userTokens.issue(input.userId, input.partnerClientId);
       return { accessToken: token.accessToken, expiresAt: token.expiresAt.toISOString() };
     }),
     startKba: fromPromise<{ verificationId: string; questions: KbaQuestionView[] } | null, { tokenId: string; pii: string }>(async ({ input }) => {

@@ -91,8 +91,8 @@ export const partnerEnrollmentMachine = setup({
     enroll: fromPromise<string, EnrollInput>(async () => {
       throw new Error('enroll is provided by the composition root');
     }),
-    /** A userToken for the user. */
-    issueUserToken: fromPromise<{ accessToken: string; expiresAt: string }, { userId: string }>(async () => {
+    /** A userToken for the user, attributed to the partner client. */
+    issueUserToken: fromPromise<{ accessToken: string; expiresAt: string }, { userId: string; partnerClientId: string }>(async () => {
       throw new Error('issueUserToken is provided by the composition root');
     }),
     /** KBA questions from the upstream core for the sealed PII; null when it cannot verify that person. */
@@ -217,7 +217,7 @@ export const partnerEnrollmentMachine = setup({
     issuing: {
       invoke: {
         src: 'issueUserToken',
-        input: ({ context }) => ({ userId: context.userId! }),
+        input: ({ context }) => ({ userId: context.userId!, partnerClientId: context.subject.clientId }),
         onDone: { target: 'done', actions: assign({ userToken: ({ event }) => event.output }) },
       },
     },
