@@ -10,6 +10,7 @@ import { parseDatabaseUrl } from '../bff/src/persistence/database-url.ts';
 const databaseName = (url: string) => parseDatabaseUrl(url).database;
 import { devSettings } from './settings.ts';
 import { bffEnv } from './stack.ts';
+import { DEMO_PARTNER, demoFrameOrigins } from './partner-demo/demo-partner.ts';
 
 /**
  * docker-compose.yml must describe the stack `npm start` runs natively (there is no Docker engine
@@ -194,6 +195,11 @@ describe('docker-compose.yml matches the native stack', () => {
     expect(script).toContain(`node docker/localhost-forward.ts ${keycloakUrl.port} keycloak`);
     expect(existsSync(path.join(repoRoot, 'docker', 'localhost-forward.ts'))).toBe(true);
     expect(script).toMatch(/migrate-cli\.ts up "\$\$BFF_DATABASE_URL" &&[\s\S]*node bff\/src\/main\.ts/);
+  });
+
+  it("lets the demo bank's page frame the super component, as `npm start` does", () => {
+    const port = Number(env('partner-demo').PARTNER_DEMO_PORT);
+    expect(commandOf('bff').join(' ')).toContain(`cli.ts add-frame-origin ${DEMO_PARTNER.clientId} ${demoFrameOrigins(port).join(' ')} &&`);
   });
 
   it('runs the upstream core with its native settings and the demo data', () => {

@@ -4,7 +4,7 @@ import { ensureKeycloakDistribution, startKeycloak, type KeycloakInstance } from
 import { realmConfigDir, repoRoot, runDir } from './paths.ts';
 import { ensureDatabase } from '../bff/src/persistence/ensure-database.ts';
 import { ensurePortalBuilt } from '../portal/build.ts';
-import { DEMO_PARTNER, demoAppKeyArgs } from './partner-demo/demo-partner.ts';
+import { DEMO_PARTNER, demoAppKeyArgs, demoFrameOrigins } from './partner-demo/demo-partner.ts';
 import { assertPortFree, checkPostgres, checkRedis } from './preflight.ts';
 import { httpOk, onStopEverything, startProcess, waitFor, type ManagedProcess } from './processes.ts';
 import { applyRealmConfig, type Change } from './realm/apply.ts';
@@ -121,19 +121,19 @@ export async function startStack(
       log('==> BFF database migrated');
       if (opts.demo) {
         // The demo partner (its Keycloak client comes from realm-config): settings in the BFF's store,
-        // once; a later start leaves them as an admin may have changed them.
-        const partner = startProcess({
-          name: 'demo-partner',
-          command: process.execPath,
-          args: [
-            path.join(repoRoot, 'bff', 'src', 'flows', 'partner-admin', 'cli.ts'),
-            'register', '--if-absent', '--client-id', DEMO_PARTNER.clientId, '--name', DEMO_PARTNER.name, ...demoAppKeyArgs(),
-          ],
-          logFile: path.join(instanceDir, 'demo-partner.log'),
-          env,
-        });
-        if ((await partner.exited) !== 0) throw new Error(`demo partner registration failed; see ${partner.logFile}`);
-        log('==> demo partner partner-demo-bank registered (appKeys demo-bank-standard, demo-bank-consent)');
+        // once; a later start leaves them as an admin may have changed them, except that the demo
+        // bank's origins (they follow PARTNER_DEMO_PORT) are added if missing, or its frame is refused.
+        const cli = path.join(repoRoot, 'bff', 'src', 'flows', 'partner-admin', 'cli.ts');
+        const origins = demoFrameOrigins(s.partnerDemoPort);
+        const steps = [
+          ['register', '--if-absent', '--client-id', DEMO_PARTNER.clientId, '--name', DEMO_PARTNER.name, ...demoAppKeyArgs(), ...origins.flatMap((o) => ['--frame-origin', o])],
+          ['add-frame-origin', DEMO_PARTNER.clientId, ...origins],
+        ];
+        for (const args of steps) {
+          const partner = startProcess({ name: 'demo-partner', command: process.execPath, args: [cli, ...args], logFile: path.join(instanceDir, 'demo-partner.log'), env });
+          if ((await partner.exited) !== 0) throw new Error(`demo partner registration failed; see ${partner.logFile}`);
+        }
+        log(`==> demo partner partner-demo-bank registered (appKeys demo-bank-standard, demo-bank-consent; frame origins ${origins.join(', ')})`);
       }
       // The portal the BFF serves at /portal/ (git-ignored build output; rebuilt when its sources changed).
       await ensurePortalBuilt(log);

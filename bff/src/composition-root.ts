@@ -269,6 +269,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         stateIdp: config.portalStateIdp,
         googleIdp: config.portalGoogleIdp,
         build: portal,
+        frameOriginsOf: (clientId) => partners.store.frameOriginsOf(clientId),
       }),
       signUpApiRouter({ otp, accounts, defaultPhoneCountry: config.defaultPhoneCountry }),
       userManagement,
@@ -341,7 +342,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
 function partnerComponents(config: Config, deps: { orm: Orm; serviceAccountTokens: ServiceAccountTokens }) {
   const store = new PartnerStore({ em: deps.orm.em, cacheMs: config.partnerCacheSeconds * 1000 });
   const clients = new KeycloakPartnerClients({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: deps.serviceAccountTokens, audience: config.clientId });
-  return { store, admin: partnerAdmin({ store, clients }) };
+  return { store, admin: partnerAdmin({ store, clients, allowHttpFrameOrigins: config.partnerFrameOriginsAllowHttp }) };
 }
 
 /** What the partner CLI needs, without the HTTP app, Redis or the other flows. */

@@ -76,6 +76,11 @@ const entries = {
   },
   fieldEncryptionActiveKey: { env: 'FIELD_ENCRYPTION_ACTIVE_KEY', schema: z.string().min(1).default('dev1'), doc: 'kid of FIELD_ENCRYPTION_KEYS that seals new values' },
   partnerAuthTokenTtlSeconds: { env: 'PARTNER_AUTH_TOKEN_TTL_SECONDS', schema: z.coerce.number().int().min(60).max(3600).default(900), doc: 'lifetime of a partner authToken (and of the PII kept with it)' },
+  partnerFrameOriginsAllowHttp: {
+    env: 'PARTNER_FRAME_ORIGINS_ALLOW_HTTP',
+    schema: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    doc: "accept plain http frame origins of partners (who may frame the super component) for any host; off: http only for localhost, 127.0.0.1 and [::1], https otherwise",
+  },
   partnerCacheSeconds: { env: 'PARTNER_CACHE_SECONDS', schema: z.coerce.number().int().min(0).max(60).default(5), doc: "how long a process answers an enrolled user's POST from memory; settings changed by another process (CLI, another BFF) apply within it; 0 reads every time" },
   stateClaimTtlSeconds: { env: 'STATE_CLAIM_TTL_SECONDS', schema: z.coerce.number().int().min(300).max(3600).default(1800), doc: 'lifetime of a state claim flow (first login through a state IdP); at most Keycloak\'s login action lifespan' },
   stateClaimHandoffTtlSeconds: { env: 'STATE_CLAIM_HANDOFF_TTL_SECONDS', schema: z.coerce.number().int().min(30).max(900).default(300), doc: 'lifetime of an identifier handoff (BFF -> Keycloak -> BFF)' },

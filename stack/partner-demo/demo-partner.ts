@@ -13,6 +13,12 @@ export const DEMO_PARTNER = {
   ],
 } as const;
 
+/**
+ * The demo bank's page as browsers reach it (`npm start` prints localhost; 127.0.0.1 works too): the
+ * origins that may frame the super component for DEMO_PARTNER.
+ */
+export const demoFrameOrigins = (port: number) => [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
+
 /** `--app-key` values of `npm run partner register` for DEMO_PARTNER's appKeys. */
 export const demoAppKeyArgs = () =>
   DEMO_PARTNER.appKeys.flatMap((k) => ['--app-key', [k.appKey, ...(k.autoEnroll ? ['auto-enroll'] : []), ...(k.kbaBypass ? ['kba-bypass'] : [])].join(':')]);

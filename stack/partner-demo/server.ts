@@ -126,7 +126,8 @@ function creditPage(opts: PartnerDemoOptions, heading: string, result: AuthToken
   if ('error' in result) {
     return layout(opts, `<h1>${escapeHtml(heading)}</h1><p class="bank-error" role="alert">The credit service could not be opened: ${escapeHtml(result.error)}.</p><p><a href="/">Back</a></p>`);
   }
-  const src = `${opts.bffPublicUrl}/portal/super-component.html#${new URLSearchParams({ authToken: result.authToken, lang }).toString()}`;
+  // `?partner=`: the platform lets only this partner's registered origins frame the component.
+  const src = `${opts.bffPublicUrl}/portal/super-component.html?partner=${DEMO_PARTNER.clientId}#${new URLSearchParams({ authToken: result.authToken, lang }).toString()}`;
   return layout(
     opts,
     `<h1>${escapeHtml(heading)}</h1>

@@ -9,6 +9,7 @@ import { createMetrics } from './metrics.ts';
 import { openApiRouter, type RouteInfo } from './openapi.ts';
 import { problemMiddleware } from './problem.ts';
 import { requestContext } from './request-context.ts';
+import { securityHeaders } from './security-headers.ts';
 
 export interface AppDeps {
   logger: Logger;
@@ -72,9 +73,10 @@ export function createApp(deps: AppDeps): Koa {
   const platformRouters = [healthRouter(deps.readiness, deps.readinessTimeoutMs), metrics.router, openApiRouter(deps.openApi)];
   routersOfApp.set(app, [...platformRouters, ...deps.routers]);
   app.use(requestContext({ logger: deps.logger, duration: metrics.duration, total: metrics.total }));
+  // Outside problemMiddleware, so problem answers and 404s carry them too.
+  app.use(securityHeaders());
   app.use(problemMiddleware());
   app.use(async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Cache-Control', 'no-store');
     await next();
   });

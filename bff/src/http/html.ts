@@ -1,4 +1,7 @@
-/** Server-rendered HTML of the BFF's pages: one escaping template tag and the security headers they share. */
+/**
+ * Server-rendered HTML of the BFF's pages: one escaping template tag. Their security headers (a strict
+ * CSP, no framing) come from `security-headers.ts`, for every response.
+ */
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -17,15 +20,3 @@ export function html(strings: TemplateStringsArray, ...values: (string | Html | 
     Array.isArray(v) ? v.map(render).join('') : v instanceof Html ? v.value : escapeHtml(v);
   return new Html(strings.reduce((out, s, i) => out + s + (i < values.length ? render(values[i]!) : ''), ''));
 }
-
-// Everything from our origin, nothing inline, no frames: the pages handle passwords, codes and links.
-export const PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');

@@ -32,7 +32,7 @@ import { OPENAPI_FILE, documentedRoutes, loadOpenApi, type RouteInfo } from './o
 function buildApp(extraRouters: Router[] = []): Koa {
   const flowRouters = [
     signUpPagesRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform' }),
-    portalRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform', clientId: 'portal', stateIdp: 'state-demo', googleIdp: 'google-demo', build: undefined }),
+    portalRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform', clientId: 'portal', stateIdp: 'state-demo', googleIdp: 'google-demo', build: undefined, frameOriginsOf: async () => [] }),
     signUpApiRouter(unusedDeps<SignUpDeps>()),
     userManagementRouter(unusedDeps<UserManagementDeps>()),
     partnerEnrollmentRouter(unusedDeps<PartnerEnrollmentRouteDeps>()),

@@ -1,5 +1,6 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { DomainError } from '../kernel/errors.ts';
+import { MAX_FRAME_ORIGINS, uniqueOrigins } from './frame-origins.ts';
 import { PartnerAppKeySchema, PartnerClientSchema, PartnerUserMappingSchema } from './partner.entities.ts';
 
 /** What the enrollment decision needs about an appKey, its client and one DBP user, in one read. */
@@ -24,6 +25,8 @@ export interface PartnerSettings {
   name: string;
   trustAuth: boolean;
   enabled: boolean;
+  /** Origins allowed to frame the super component for this partner (normalised, see frame-origins.ts). */
+  frameOrigins: string[];
   appKeys: AppKeySettings[];
   createdAt: Date;
   updatedAt: Date;
@@ -133,6 +136,7 @@ export class PartnerStore {
       name: client.name,
       trustAuth: client.trustAuth,
       enabled: client.enabled,
+      frameOrigins: client.frameOrigins,
       appKeys: keys.map((k) => ({ appKey: k.appKey, autoEnroll: k.autoEnroll, kbaBypass: k.kbaBypass })),
       createdAt: client.createdAt,
       updatedAt: client.updatedAt,
@@ -150,7 +154,7 @@ export class PartnerStore {
   }
 
   /** Inserts the partner and its appKeys in one transaction; CONFLICT when the client or an appKey is taken. */
-  async createPartner(input: { clientId: string; name: string; trustAuth: boolean; appKeys: AppKeySettings[] }): Promise<PartnerSettings> {
+  async createPartner(input: { clientId: string; name: string; trustAuth: boolean; frameOrigins?: string[]; appKeys: AppKeySettings[] }): Promise<PartnerSettings> {
     const now = this.#now();
     await this.#em.fork().transactional(async (em) => {
       if (await em.findOne(PartnerClientSchema, { clientId: input.clientId })) {
@@ -159,7 +163,15 @@ export class PartnerStore {
         });
       }
       await this.#assertAppKeysFree(em, input.appKeys.map((k) => k.appKey), input.clientId);
-      em.create(PartnerClientSchema, { clientId: input.clientId, name: input.name, trustAuth: input.trustAuth, enabled: true, createdAt: now, updatedAt: now });
+      em.create(PartnerClientSchema, {
+        clientId: input.clientId,
+        name: input.name,
+        trustAuth: input.trustAuth,
+        enabled: true,
+        frameOrigins: uniqueOrigins(input.frameOrigins ?? []),
+        createdAt: now,
+        updatedAt: now,
+      });
       for (const k of input.appKeys) {
         em.create(PartnerAppKeySchema, { appKey: k.appKey, clientId: input.clientId, autoEnroll: k.autoEnroll, kbaBypass: k.kbaBypass, createdAt: now, updatedAt: now });
       }
@@ -168,11 +180,49 @@ export class PartnerStore {
     return (await this.getPartner(input.clientId))!;
   }
 
-  async updatePartner(clientId: string, changes: { name?: string; trustAuth?: boolean; enabled?: boolean }): Promise<PartnerSettings> {
-    const updated = await this.#em.fork().nativeUpdate(PartnerClientSchema, { clientId }, { ...changes, updatedAt: this.#now() });
+  /** `frameOrigins`, when given, replaces the list. */
+  async updatePartner(clientId: string, changes: { name?: string; trustAuth?: boolean; enabled?: boolean; frameOrigins?: string[] }): Promise<PartnerSettings> {
+    const { frameOrigins, ...rest } = changes;
+    const values = { ...rest, ...(frameOrigins ? { frameOrigins: uniqueOrigins(frameOrigins) } : {}), updatedAt: this.#now() };
+    const updated = await this.#em.fork().nativeUpdate(PartnerClientSchema, { clientId }, values);
     this.#enrolled.clear();
     if (updated === 0) throw new DomainError('NOT_FOUND', 'No such partner');
     return (await this.getPartner(clientId))!;
+  }
+
+  /**
+   * Adds and removes frame origins (normalised ones) in one step under a row lock, so concurrent
+   * changes never lose each other's; adding a present origin or removing an absent one changes
+   * nothing. VALIDATION_FAILED when the list would exceed MAX_FRAME_ORIGINS.
+   */
+  async changeFrameOrigins(clientId: string, change: { add?: string[]; remove?: string[] }): Promise<PartnerSettings> {
+    await this.#em.fork().transactional(async (em) => {
+      const client = await em.findOne(PartnerClientSchema, { clientId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!client) throw new DomainError('NOT_FOUND', 'No such partner');
+      const removed = new Set(change.remove ?? []);
+      const next = uniqueOrigins([...client.frameOrigins, ...(change.add ?? [])]).filter((o) => !removed.has(o));
+      if (next.length > MAX_FRAME_ORIGINS) {
+        throw new DomainError('VALIDATION_FAILED', 'Too many frame origins', {
+          fields: [{ field: 'frameOrigins', reason: 'too_many', message: `at most ${MAX_FRAME_ORIGINS} origins per partner` }],
+        });
+      }
+      if (next.join(' ') !== client.frameOrigins.join(' ')) {
+        client.frameOrigins = next;
+        client.updatedAt = this.#now();
+      }
+    });
+    return (await this.getPartner(clientId))!;
+  }
+
+  /**
+   * Who may frame this partner's super component: its origins, or none when the partner is unknown
+   * or disabled. Read on every page view (one primary-key lookup): a change applies at once.
+   */
+  async frameOriginsOf(clientId: string): Promise<string[]> {
+    const rows = await this.#em
+      .getConnection()
+      .execute<{ frame_origins: string[] }[]>('select frame_origins from partner_client where client_id = ? and enabled', [clientId]);
+    return rows[0]?.frame_origins ?? [];
   }
 
   /** Creates or changes an appKey of this partner; CONFLICT when another partner holds it. */

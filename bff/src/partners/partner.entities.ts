@@ -5,8 +5,10 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
  * `Migration20261125000000_partner`, keep both in step.
  *
  * - `partner_client`: one Keycloak client (client credentials) per partner, the seed's b2b_clients row:
- *   `trustAuth` (the partner's own authentication is trusted: auto-enrolled users need no consent) and
- *   `enabled` (a disabled partner's server tokens are refused even before they expire).
+ *   `trustAuth` (the partner's own authentication is trusted: auto-enrolled users need no consent),
+ *   `enabled` (a disabled partner's server tokens are refused even before they expire) and
+ *   `frameOrigins` (the origins allowed to frame the super component, `frame-origins.ts`; column
+ *   added by `Migration20261207140000_partner_origins`).
  * - `partner_app_key`: the seed's CaaS settings per appKey, bound to exactly one client.
  * - `partner_user_mapping`: appKey + dbpUserId -> platform (Keycloak) user id; the primary key makes
  *   the mapping unique whatever the concurrency.
@@ -19,6 +21,7 @@ export const PartnerClientSchema = defineEntity({
     name: p.string().length(200),
     trustAuth: p.boolean(),
     enabled: p.boolean(),
+    frameOrigins: p.array<string>().default([]),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },

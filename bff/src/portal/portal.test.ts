@@ -12,6 +12,9 @@ import { createLogger } from '../kernel/logger.ts';
 import { loadPortalBuild, portalRouter, type PortalBuild } from './portal.ts';
 
 const KEYCLOAK = 'http://localhost:8080';
+/** Registered frame origins per partner, as PartnerStore.frameOriginsOf answers them. */
+const FRAME_ORIGINS: Record<string, string[]> = { 'acme-bank': ['https://bank.example', 'http://localhost:3100'], 'quiet-bank': [] };
+const asked: string[] = [];
 
 /** The BFF's app with the portal router and files, on a free port. */
 async function serve(build: PortalBuild | undefined): Promise<{ base: string; server: Server }> {
@@ -20,7 +23,17 @@ async function serve(build: PortalBuild | undefined): Promise<{ base: string; se
     readiness: [],
     readinessTimeoutMs: 100,
     openApi: {},
-    routers: [portalRouter({ keycloakUrl: KEYCLOAK, realm: 'platform', clientId: 'portal', stateIdp: 'state-demo', googleIdp: 'google-demo', build })],
+    routers: [
+      portalRouter({
+        keycloakUrl: KEYCLOAK,
+        realm: 'platform',
+        clientId: 'portal',
+        stateIdp: 'state-demo',
+        googleIdp: 'google-demo',
+        build,
+        frameOriginsOf: async (clientId) => (asked.push(clientId), FRAME_ORIGINS[clientId] ?? []),
+      }),
+    ],
     assets: staticAssets({ ...build?.assets }),
   });
   const server = createServer(app.callback()).listen(0, '127.0.0.1');
@@ -65,19 +78,40 @@ describe('the portal as the BFF serves it', () => {
     }
   });
 
-  it('lets any page frame the super component, which talks to this origin only', async () => {
-    const res = await fetch(`${base}/portal/super-component.html`);
+  it("lets only the named partner's registered origins frame the super component, which talks to this origin only", async () => {
+    const res = await fetch(`${base}/portal/super-component.html?partner=acme-bank`);
     expect(await res.text()).toContain('<title>super-component</title>');
-    const csp = res.headers.get('content-security-policy')!;
-    expect(csp).not.toContain('frame-ancestors');
-    expect(csp).toContain("connect-src 'self';");
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'none'; " +
+        "frame-ancestors https://bank.example http://localhost:3100; base-uri 'none'",
+    );
+    // X-Frame-Options cannot name origins; with it, browsers would refuse the partner too.
     expect(res.headers.get('x-frame-options')).toBeNull();
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it.each([
+    ['no partner', ''],
+    ['an unknown partner', '?partner=nobody-bank'],
+    ['a partner without origins', '?partner=quiet-bank'],
+    ['a partner id that cannot exist (not looked up)', `?partner=${encodeURIComponent("x; frame-ancestors *")}`],
+    ['two partner parameters', '?partner=acme-bank&partner=quiet-bank'],
+  ])('lets nobody frame the super component for %s', async (_, query) => {
+    asked.length = 0;
+    const res = await fetch(`${base}/portal/super-component.html${query}`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp.match(/frame-ancestors/g)).toHaveLength(1);
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(asked.every((id) => /^[A-Za-z0-9._-]+$/.test(id))).toBe(true);
   });
 
   it('lets only the portal frame the silent check-sso page', async () => {
     const res = await fetch(`${base}/portal/silent-check-sso.html`);
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'self'");
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
   });
 
   it("serves the build's other files at /assets/portal/, and nothing else of the folder", async () => {

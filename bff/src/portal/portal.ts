@@ -1,11 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { pagePolicy, type Directives } from '../http/security-headers.ts';
 import type { Asset } from '../http/static-assets.ts';
+import { IDENTIFIER } from '../partners/validation.ts';
 
 /**
  * The demo portal and the partner super component (portal/, built by Vite into portal/dist): their
- * HTML pages are routes here, each with its own security headers; every other file of the build is
+ * HTML pages are routes here, each stating where its CSP differs from the BFF's page policy
+ * (http/security-headers.ts, which sets the headers); every other file of the build is
  * one of the BFF's static files at /assets/portal/<name>. The keycloak-js settings come from
  * `GET /portal/config.json`, so one build works against any stack.
  * See docs/decisions/0010-portal-and-partner-demo.md.
@@ -50,31 +53,32 @@ export interface PortalDeps {
   stateIdp: string;
   googleIdp: string;
   build: PortalBuild | undefined;
+  /** Origins allowed to frame a partner's super component; none for an unknown or disabled partner. */
+  frameOriginsOf(clientId: string): Promise<readonly string[]>;
 }
 
 export function portalRouter(deps: PortalDeps): Router {
   const keycloak = new URL(deps.keycloakUrl).origin;
-  const csp = (extra: string[]) =>
-    ["default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "base-uri 'none'", ...extra].join('; ');
-  const headers: Record<Page, Record<string, string>> = {
+  const policies: Record<Exclude<Page, 'super-component'>, Directives> = {
     // keycloak-js calls Keycloak's token endpoint and frames it for the silent session check; the
     // portal itself may not be framed (it shows a profile and takes codes).
-    index: { 'Content-Security-Policy': csp([`connect-src 'self' ${keycloak}`, `frame-src 'self' ${keycloak}`, `form-action ${keycloak}`, "frame-ancestors 'none'"]), 'X-Frame-Options': 'DENY' },
-    'silent-check-sso': { 'Content-Security-Policy': csp(["frame-ancestors 'self'"]) },
-    // Framed by partners' pages on any origin: the authToken in its fragment is the only credential,
-    // and whoever holds it can call the API directly, so framing adds nothing to take.
-    'super-component': { 'Content-Security-Policy': csp(["connect-src 'self'", "form-action 'none'"]) },
+    index: { 'connect-src': ["'self'", keycloak], 'frame-src': ["'self'", keycloak], 'form-action': [keycloak] },
+    // Framed by the portal itself (keycloak-js' hidden iframe); it only reads its URL and reports it.
+    'silent-check-sso': { 'connect-src': ["'none'"], 'form-action': ["'none'"], 'frame-ancestors': ["'self'"] },
   };
-  const page = (name: Page) => (ctx: Context) => {
+  const send = (ctx: Context, name: Page) => {
     if (!deps.build) {
       ctx.status = 503;
       ctx.type = 'text/plain; charset=utf-8';
       ctx.body = 'The portal is not built: run `node portal/build.ts` (npm start and the tests do it).\n';
       return;
     }
-    ctx.set({ ...headers[name], 'Referrer-Policy': 'no-referrer' });
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = deps.build.pages[name];
+  };
+  const page = (name: Exclude<Page, 'super-component'>) => (ctx: Context) => {
+    pagePolicy(ctx, policies[name]);
+    send(ctx, name);
   };
 
   const router = new Router();
@@ -88,7 +92,17 @@ export function portalRouter(deps: PortalDeps): Router {
     return undefined;
   });
   router.get('/portal/silent-check-sso.html', page('silent-check-sso'));
-  router.get('/portal/super-component.html', page('super-component'));
+  /**
+   * Framed only by the pages of the partner named in `?partner=<clientId>` (its registered frame
+   * origins; none for a missing, unknown or disabled partner). The authToken in the fragment never
+   * reaches us, so the partner is named in the query; its origins are no secret. Decision 0010.
+   */
+  router.get('/portal/super-component.html', async (ctx) => {
+    const partner = ctx.query.partner;
+    const origins = typeof partner === 'string' && IDENTIFIER.test(partner) ? await deps.frameOriginsOf(partner) : [];
+    pagePolicy(ctx, { 'connect-src': ["'self'"], 'form-action': ["'none'"], 'frame-ancestors': origins });
+    send(ctx, 'super-component');
+  });
   router.get('/portal/config.json', (ctx) => {
     ctx.body = {
       keycloakUrl: deps.keycloakUrl,

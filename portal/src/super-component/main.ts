@@ -6,7 +6,9 @@ import { format, initialLanguage, MESSAGES, rememberLanguage, type Language, typ
 /**
  * The partner "super component" (seed 003): a page of the platform that a digital banking platform
  * (DBP) embeds in an iframe, handing it the authToken its server got from POST /api/auth/v1 in the
- * URL fragment (`#authToken=…&lang=hi`; a fragment never reaches a server or a Referer). It asks
+ * URL fragment (`#authToken=…&lang=hi`; a fragment never reaches a server or a Referer). The query
+ * names the partner (`?partner=<clientId>`): the BFF lets only that partner's registered origins
+ * frame the page (CSP frame-ancestors). It asks
  * GET /api/auth/v1/{authToken} what the token leads to and renders it:
  *   200 -> credit overview of the user behind the userToken
  *   202 -> prefilled enrollment form -> POST …/kba -> questions -> POST …/kba/answers -> overview
@@ -37,8 +39,9 @@ const LOGO = new URL('../../../themes/platform/login/resources/img/logo.svg', im
 const root = document.getElementById('app')!;
 const fragment = new URLSearchParams(location.hash.slice(1));
 const authToken = fragment.get('authToken') ?? '';
-// The token is read once; it leaves the address bar (and the iframe's history) at once.
-history.replaceState(null, '', location.pathname);
+// The token is read once; it leaves the address bar (and the iframe's history) at once. The query
+// (the partner) stays, so a reload is still allowed in the partner's frame.
+history.replaceState(null, '', location.pathname + location.search);
 let lang: Language = initialLanguage(fragment.get('lang'));
 let m: Messages = MESSAGES[lang];
 let redraw: () => void = () => {};

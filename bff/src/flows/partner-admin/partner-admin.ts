@@ -1,11 +1,14 @@
-import { DomainError } from '../../kernel/errors.ts';
+import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
+import { checkFrameOrigin } from '../../partners/frame-origins.ts';
 import type { AppKeySettings, PartnerSettings, PartnerStore } from '../../partners/partner-store.ts';
 import type { PartnerClients } from '../../ports/partner-clients.ts';
-import type { RegisterPartner } from './schemas.ts';
+import type { RegisterPartner, UpdatePartner } from './schemas.ts';
 
 export interface PartnerAdminDeps {
   store: PartnerStore;
   clients: PartnerClients;
+  /** PARTNER_FRAME_ORIGINS_ALLOW_HTTP: plain http frame origins for hosts other than this machine. */
+  allowHttpFrameOrigins: boolean;
 }
 
 export interface RegisteredPartner {
@@ -20,7 +23,21 @@ export interface RegisteredPartner {
  * half-way is completed by running it again (the client is adopted, the rows are written).
  */
 export function partnerAdmin(deps: PartnerAdminDeps) {
+  /**
+   * Frame origins the schema normalised, held against this deployment's http rule; each refusal
+   * names its place in the list the caller sent (`frameOrigins.1`), before anything is written.
+   */
+  function assertFrameOriginsAllowed(origins: readonly string[]): void {
+    const fields: FieldIssue[] = [];
+    origins.forEach((origin, i) => {
+      const checked = checkFrameOrigin(origin, { allowHttp: deps.allowHttpFrameOrigins });
+      if (!('origin' in checked)) fields.push({ field: `frameOrigins.${i}`, reason: checked.reason, message: checked.message });
+    });
+    if (fields.length > 0) throw new DomainError('VALIDATION_FAILED', 'A frame origin is not allowed', { fields });
+  }
+
   async function register(input: RegisterPartner): Promise<RegisteredPartner> {
+    assertFrameOriginsAllowed(input.frameOrigins ?? []);
     if (await deps.store.getPartner(input.clientId)) {
       throw new DomainError('CONFLICT', 'This partner is registered already', {
         fields: [{ field: 'clientId', reason: 'taken', message: 'A partner with this client id exists' }],
@@ -57,7 +74,8 @@ export function partnerAdmin(deps: PartnerAdminDeps) {
     },
 
     /** Disabling also disables the Keycloak client: no new server tokens, and ours refuse the old ones. */
-    async update(clientId: string, changes: { name?: string; trustAuth?: boolean; enabled?: boolean }): Promise<PartnerSettings> {
+    async update(clientId: string, changes: UpdatePartner): Promise<PartnerSettings> {
+      if (changes.frameOrigins) assertFrameOriginsAllowed(changes.frameOrigins);
       if (!(await deps.store.getPartner(clientId))) throw new DomainError('NOT_FOUND', 'No such partner');
       if (changes.enabled !== undefined) await deps.clients.setEnabled(clientId, changes.enabled);
       return deps.store.updatePartner(clientId, changes);
@@ -65,6 +83,20 @@ export function partnerAdmin(deps: PartnerAdminDeps) {
 
     async putAppKey(clientId: string, key: AppKeySettings): Promise<PartnerSettings> {
       return deps.store.putAppKey(clientId, key);
+    },
+
+    /**
+     * Adds origins (normalised by the `frameOrigins` schema) to those the partner has; idempotent.
+     * `npm start` uses it to give the demo bank its current origin on every start.
+     */
+    async addFrameOrigins(clientId: string, origins: string[]): Promise<PartnerSettings> {
+      assertFrameOriginsAllowed(origins);
+      return deps.store.changeFrameOrigins(clientId, { add: origins });
+    },
+
+    /** Removes origins (normalised by the schema); removing one the partner does not have changes nothing. */
+    async removeFrameOrigins(clientId: string, origins: string[]): Promise<PartnerSettings> {
+      return deps.store.changeFrameOrigins(clientId, { remove: origins });
     },
   };
 }

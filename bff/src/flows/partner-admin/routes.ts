@@ -67,6 +67,7 @@ function view(p: PartnerSettings) {
     name: p.name,
     trustAuth: p.trustAuth,
     enabled: p.enabled,
+    frameOrigins: p.frameOrigins,
     appKeys: p.appKeys,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),

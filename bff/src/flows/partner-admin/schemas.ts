@@ -1,7 +1,20 @@
 import { z } from 'zod';
+import { checkFrameOrigin, MAX_FRAME_ORIGINS } from '../../partners/frame-origins.ts';
 import { IDENTIFIER } from '../../partners/validation.ts';
 
 const identifier = z.string().regex(IDENTIFIER, 'expected 3-128 of A-Z a-z 0-9 . _ -, starting with a letter or digit');
+
+/**
+ * An origin as browsers send it (normalised here). Whether plain http is allowed for a host other
+ * than this machine is the deployment's setting, checked by the use case (partner-admin.ts).
+ */
+export const frameOrigin = z.string().transform((raw, ctx) => {
+  const checked = checkFrameOrigin(raw, { allowHttp: true });
+  if ('origin' in checked) return checked.origin;
+  ctx.addIssue({ code: 'custom', message: checked.message, params: { reason: checked.reason } });
+  return z.NEVER;
+});
+export const frameOrigins = z.array(frameOrigin).max(MAX_FRAME_ORIGINS);
 
 export const appKeySettings = z.strictObject({
   autoEnroll: z.boolean(),
@@ -12,6 +25,7 @@ export const registerPartnerBody = z.strictObject({
   clientId: identifier,
   name: z.string().trim().min(1).max(200),
   trustAuth: z.boolean(),
+  frameOrigins: frameOrigins.optional(),
   appKeys: z
     .array(appKeySettings.extend({ appKey: identifier }))
     .max(50)
@@ -24,8 +38,11 @@ export const updatePartnerBody = z
     name: z.string().trim().min(1).max(200).optional(),
     trustAuth: z.boolean().optional(),
     enabled: z.boolean().optional(),
+    /** Replaces the list ([] removes every origin). */
+    frameOrigins: frameOrigins.optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one of name, trustAuth, enabled', params: { reason: 'required' } });
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one of name, trustAuth, enabled, frameOrigins', params: { reason: 'required' } });
+export type UpdatePartner = z.output<typeof updatePartnerBody>;
 
 export const clientIdParam = identifier;
 export const appKeyParam = identifier;

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { html, Html, PAGE_CSP } from '../../http/html.ts';
+import { html, Html } from '../../http/html.ts';
 import type { Asset } from '../../http/static-assets.ts';
 import { LANGUAGES, MESSAGES, type Language, type PageMessages } from './pages/messages.ts';
 
@@ -33,9 +33,6 @@ export function signUpPagesRouter(deps: SignUpPagesDeps): Router {
   router.get('/signup', (ctx) => {
     const lang = pickLanguage(ctx);
     const returnUrl = safeReturnUrl(ctx.query.return, deps.keycloakUrl, deps.realm) ?? accountConsoleUrl(deps);
-    ctx.set('Content-Security-Policy', PAGE_CSP);
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('X-Frame-Options', 'DENY');
     ctx.vary('Accept-Language');
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = renderSignUpPage(lang, returnUrl);

@@ -1,4 +1,4 @@
-import { html, Html, PAGE_CSP } from '../../http/html.ts';
+import { html, Html } from '../../http/html.ts';
 import type { StateClaimView } from './state-claim-service.ts';
 import type { StepError } from './state-claim.machine.ts';
 
@@ -104,8 +104,6 @@ const TEXT = {
     } as Record<StepError | 'password-or-code-wrong' | 'identifier' | 'busy', string>,
   },
 };
-
-export { PAGE_CSP };
 
 function layout(lang: Language, flowId: string, title: string, step: string, body: Html): string {
   const t = TEXT[lang];

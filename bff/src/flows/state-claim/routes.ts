@@ -9,7 +9,7 @@ import type { Identifier } from '../../otp/verification-proofs.ts';
 import { parseInput } from '../../partners/validation.ts';
 import type { StateClaimAudit } from './audit.ts';
 import type { IdentifierSeal } from './effects.ts';
-import { LANGUAGES, PAGE_CSP, renderGone, renderStep, type Language } from './pages.ts';
+import { LANGUAGES, renderGone, renderStep, type Language } from './pages.ts';
 import { answerBody, auditQuery, codeBody, completeBody, emptyBody, identifierBody, passwordBody, startBody } from './schemas.ts';
 import type { StateClaimService, StateClaimView } from './state-claim-service.ts';
 import type { StateClaimEvent } from './state-claim.machine.ts';
@@ -236,10 +236,7 @@ function pickLanguage(ctx: Context): Language {
 }
 
 function pageHeaders(ctx: Context): void {
-  ctx.set('Content-Security-Policy', PAGE_CSP);
-  // The flow id is in the URL: it must not leak to other sites.
-  ctx.set('Referrer-Policy', 'no-referrer');
-  ctx.set('X-Frame-Options', 'DENY');
+  // CSP, no framing and no Referer (the flow id is in the URL) come from http/security-headers.ts.
   ctx.vary('Accept-Language');
   ctx.type = 'text/html; charset=utf-8';
 }

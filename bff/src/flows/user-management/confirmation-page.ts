@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { html, PAGE_CSP } from '../../http/html.ts';
+import { html } from '../../http/html.ts';
 
 /**
  * What a person sees after clicking the link of the registration mail in a browser (API clients
@@ -40,8 +40,7 @@ export function sendConfirmationPage(ctx: Context, outcome: ConfirmationOutcome,
   const lang = (ctx.acceptsLanguages([...LANGUAGES]) || 'en') as Language;
   const t = TEXT[lang];
   const { title, body } = t[outcome];
-  ctx.set('Content-Security-Policy', PAGE_CSP);
-  ctx.set('Referrer-Policy', 'no-referrer'); // the token is in this page's URL
+  // Security headers (no Referer: the token is in this page's URL) come from http/security-headers.ts.
   ctx.vary('Accept');
   ctx.vary('Accept-Language');
   ctx.type = 'text/html; charset=utf-8';

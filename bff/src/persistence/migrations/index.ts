@@ -4,6 +4,7 @@ import { Migration20261124000000_account_creation } from './Migration20261124000
 import { Migration20261125000000_partner } from './Migration20261125000000_partner.ts';
 import { Migration20261126000000_state_claim } from './Migration20261126000000_state_claim.ts';
 import { Migration20261128000000_upstream_outbox } from './Migration20261128000000_upstream_outbox.ts';
+import { Migration20261207140000_partner_origins } from './Migration20261207140000_partner_origins.ts';
 import { Migration20261207153100_partner_kba_start_audit } from './Migration20261207153100_partner_kba_start_audit.ts';
 
 /**
@@ -17,5 +18,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261125000000_partner', class: Migration20261125000000_partner },
   { name: 'Migration20261126000000_state_claim', class: Migration20261126000000_state_claim },
   { name: 'Migration20261128000000_upstream_outbox', class: Migration20261128000000_upstream_outbox },
+  { name: 'Migration20261207140000_partner_origins', class: Migration20261207140000_partner_origins },
   { name: 'Migration20261207153100_partner_kba_start_audit', class: Migration20261207153100_partner_kba_start_audit },
 ];
