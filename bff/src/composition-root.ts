@@ -104,7 +104,8 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
   const ephemeralStore = new RedisEphemeralStore({ redis, keyPrefix: config.redisPrefix });
   const { serviceAccountTokens, identityDirectory, upstreamCore } = keycloakAndUpstream(config, logger);
   const accessTokenVerifier = new AccessTokenVerifier({ issuer: `${config.keycloakUrl}/realms/${config.realm}` });
-  const flowRuntime = new FlowRuntime({ em: orm.em });
+  const fieldEncryption = new FieldEncryption(parseKeyRing(config.fieldEncryptionKeys, config.fieldEncryptionActiveKey));
+  const flowRuntime = new FlowRuntime({ em: orm.em, encryption: fieldEncryption });
   const partners = partnerComponents(config, { orm, serviceAccountTokens });
   const accounts = new PlatformAccountService({
     directory: identityDirectory,
@@ -133,7 +134,6 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     },
   });
 
-  const fieldEncryption = new FieldEncryption(parseKeyRing(config.fieldEncryptionKeys, config.fieldEncryptionActiveKey));
   const partnerUserTokens = new AssertionUserTokens({
     keycloakUrl: config.keycloakUrl,
     realm: config.realm,
@@ -161,7 +161,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       kbaMaxStarts: config.partnerKbaStartsPerToken,
       kbaStarts: new KbaStartLimits({ store: ephemeralStore, audit: new PgKbaStartAudit({ em: orm.em }), perClientPerHour: config.partnerKbaStartsPerClientPerHour }),
     }),
-    idempotency: new IdempotencyKeys({ store: ephemeralStore, encryption: fieldEncryption, ttlSeconds: config.partnerAuthTokenTtlSeconds }),
+    idempotency: new IdempotencyKeys({ store: ephemeralStore, encryption: fieldEncryption, ttlSeconds: config.partnerAuthTokenTtlSeconds, hashKey: config.otpHashKey }),
     serverTokens: new ServerTokens({ verifier: accessTokenVerifier, audience: config.clientId }),
   });
 
@@ -187,9 +187,12 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     verifier: accessTokenVerifier,
     proofs: otp,
     store: ephemeralStore,
+    hashKey: config.otpHashKey,
     links: new ConfirmationLinks({
       store: ephemeralStore,
       mailer,
+      encryption: fieldEncryption,
+      hashKey: config.otpHashKey,
       settings: {
         publicUrl: config.publicUrl,
         ttlSeconds: config.emailConfirmationTtlSeconds,

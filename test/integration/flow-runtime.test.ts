@@ -11,7 +11,7 @@ import { createOrm, type Orm } from '../../bff/src/persistence/orm.ts';
 import { ensureDatabase } from '../../bff/src/persistence/ensure-database.ts';
 import { defineFlow } from '../../bff/src/kernel/flow/flow-runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { testFlow } from '../support/flow-test-machine.ts';
+import { testFlow, testFlowEncryption } from '../support/flow-test-machine.ts';
 
 const execFileAsync = promisify(execFile);
 const childScript = fileURLToPath(new URL('../support/flow-runtime-child.ts', import.meta.url));
@@ -46,7 +46,10 @@ interface RawRow {
   id: string;
   kind: string;
   state: string;
+  /** The column as stored: `{ sealed }`. */
   snapshot: Record<string, unknown>;
+  /** The snapshot opened with the test key ring. */
+  opened: Record<string, unknown>;
   machine_version: number;
   expires_at: Date;
   created_at: Date;
@@ -61,8 +64,10 @@ async function readRow(id: string): Promise<RawRow | undefined> {
   if (row === undefined) return undefined;
   // MikroORM's connection hands timestamps back as text; compare instants, not formatting.
   const date = (v: unknown) => new Date(v as string);
+  const snapshot = row.snapshot as { sealed?: string };
   return {
     ...(row as unknown as RawRow),
+    opened: typeof snapshot.sealed === 'string' ? (JSON.parse(testFlowEncryption.open(snapshot.sealed, `flow:${id}:${String(row.kind)}:snapshot`)) as Record<string, unknown>) : snapshot,
     expires_at: date(row.expires_at),
     created_at: date(row.created_at),
     updated_at: date(row.updated_at),
@@ -152,7 +157,7 @@ describe('FlowRuntime', () => {
   it('creates a flow, sends an event, and persists the rest state with a new version', async () => {
     const greeted: string[] = [];
     const flow = testFlow({ greet: async ({ name }) => (greeted.push(name), `hello ${name}`) });
-    const runtime = new FlowRuntime({ em: orm.em });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
 
     const created = await runtime.create(flow, { name: 'Ada' });
     expect(created).toMatchObject({ kind: 'test', state: 'idle', version: 1 });
@@ -171,7 +176,7 @@ describe('FlowRuntime', () => {
 
     const row = await readRow(created.id);
     expect(row).toMatchObject({ state: 'greeted', version: 2 });
-    expect(row?.snapshot).toMatchObject({ value: 'greeted', status: 'active', context: { greeting: 'hello Ada' } });
+    expect(row?.opened).toMatchObject({ value: 'greeted', status: 'active', context: { greeting: 'hello Ada' } });
     expect(row!.updated_at.getTime()).toBeGreaterThanOrEqual(row!.created_at.getTime());
 
     const read = await runtime.get(flow, created.id);
@@ -184,7 +189,7 @@ describe('FlowRuntime', () => {
     let now = new Date('2026-11-23T10:00:00Z');
     const greeted: string[] = [];
     const flow = testFlow({ greet: async ({ name }) => (greeted.push(name), 'hi') });
-    const runtime = new FlowRuntime({ em: orm.em, now: () => now });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption, now: () => now });
     const { id } = await runtime.create(flow, { name: 'Ada' });
     const before = await readRow(id);
 
@@ -212,8 +217,8 @@ describe('FlowRuntime', () => {
       return `hello ${name}`;
     };
     const flow = testFlow({ greet });
-    const runtimeA = new FlowRuntime({ em: orm.em });
-    const runtimeB = new FlowRuntime({ em: (await secondOrm()).em });
+    const runtimeA = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
+    const runtimeB = new FlowRuntime({ em: (await secondOrm()).em, encryption: testFlowEncryption });
     const { id } = await runtimeA.create(flow, { name: 'Ada' });
 
     const results = await Promise.allSettled([runtimeA.send(flow, id, { type: 'GREET' }), runtimeB.send(flow, id, { type: 'GREET' })]);
@@ -229,11 +234,11 @@ describe('FlowRuntime', () => {
 
   it('is continued by another ORM instance and runtime (a second BFF process in this one)', async () => {
     const flow = testFlow();
-    const first = new FlowRuntime({ em: orm.em });
+    const first = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
     const { id } = await first.create(flow, { name: 'Grace' });
 
     const other = await secondOrm();
-    const second = new FlowRuntime({ em: other.em });
+    const second = new FlowRuntime({ em: other.em, encryption: testFlowEncryption });
     const greeted = await second.send(flow, id, { type: 'GREET' });
     expect(greeted).toMatchObject({ state: 'greeted', version: 2 });
 
@@ -244,7 +249,7 @@ describe('FlowRuntime', () => {
 
   it('is continued by a real second Node process: nothing lives in memory', async () => {
     const flow = testFlow();
-    const runtime = new FlowRuntime({ em: orm.em });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
     const { id } = await runtime.create(flow, { name: 'Linus' });
 
     const { stdout } = await execFileAsync(process.execPath, [childScript, db.url, id, 'GREET'], { timeout: 20_000 });
@@ -261,7 +266,7 @@ describe('FlowRuntime', () => {
   });
 
   it('refuses a flow persisted by another machine version with FLOW_OUTDATED and changes nothing', async () => {
-    const runtime = new FlowRuntime({ em: orm.em });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
     const { id } = await runtime.create(testFlow({}, 1), { name: 'Ada' });
     const before = await readRow(id);
     const error = await domainErrorOf(runtime.send(testFlow({}, 2), id, { type: 'GREET' }));
@@ -275,14 +280,14 @@ describe('FlowRuntime', () => {
       // Never settles: the flow is persisted with the invocation still active.
       notify: (input) => (notified.push(input), new Promise<void>(() => undefined)),
     });
-    const runtime = new FlowRuntime({ em: orm.em });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
     const { id } = await runtime.create(flow, { name: 'Ada' });
 
     const waiting = await runtime.send(flow, id, { type: 'BACKGROUND' });
     expect(waiting.state).toBe('background');
     expect(notified).toHaveLength(1);
     const row = await readRow(id);
-    const children = row?.snapshot.children as Record<string, { snapshot: { status: string } }>;
+    const children = row?.opened.children as Record<string, { snapshot: { status: string } }>;
     expect(Object.values(children).map((c) => c.snapshot.status)).toEqual(['active']);
 
     // The next step restores the snapshot: XState starts the persisted, still-active promise again.
@@ -296,7 +301,7 @@ describe('FlowRuntime', () => {
   });
 
   it('answers NOT_FOUND for unknown ids, malformed ids and flows of another kind', async () => {
-    const runtime = new FlowRuntime({ em: orm.em });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
     const flow = testFlow();
     for (const id of ['7f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', 'not-a-uuid', "' or 1=1 --"]) {
       expect((await domainErrorOf(runtime.send(flow, id, { type: 'GREET' }))).code).toBe('NOT_FOUND');
@@ -309,7 +314,7 @@ describe('FlowRuntime', () => {
   it('refuses an event the current state does not accept, without running effects or writing', async () => {
     const greeted: string[] = [];
     const flow = testFlow({ greet: async ({ name }) => (greeted.push(name), 'hi') });
-    const runtime = new FlowRuntime({ em: orm.em });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
     const { id } = await runtime.create(flow, { name: 'Ada' });
     const before = await readRow(id);
     const error = await domainErrorOf(runtime.send(flow, id, { type: 'FINISH' }));
@@ -321,7 +326,7 @@ describe('FlowRuntime', () => {
 
   it('answers later steps of a finished flow with its final view, unchanged', async () => {
     const flow = testFlow();
-    const runtime = new FlowRuntime({ em: orm.em });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
     const { id } = await runtime.create(flow, { name: 'Ada' });
     await runtime.send(flow, id, { type: 'GREET' });
     const done = await runtime.send(flow, id, { type: 'FINISH' });
@@ -340,7 +345,7 @@ describe('FlowRuntime', () => {
         return `hello ${name}`;
       },
     });
-    const runtime = new FlowRuntime({ em: orm.em });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
     const { id } = await runtime.create(flow, { name: 'Ada' });
     const before = await readRow(id);
 
@@ -353,7 +358,7 @@ describe('FlowRuntime', () => {
 
   it('abandons a step that does not come to rest in time, without persisting', async () => {
     const flow = testFlow({ greet: () => new Promise<string>(() => undefined) });
-    const runtime = new FlowRuntime({ em: orm.em, settleTimeoutMs: 100 });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption, settleTimeoutMs: 100 });
     const { id } = await runtime.create(flow, { name: 'Ada' });
     const before = await readRow(id);
     await expect(runtime.send(flow, id, { type: 'GREET' })).rejects.toThrow(/did not come to rest within 100 ms/);
@@ -362,7 +367,7 @@ describe('FlowRuntime', () => {
 
   it('purges flows that expired before a given time', async () => {
     let now = new Date('2020-01-01T00:00:00Z');
-    const runtime = new FlowRuntime({ em: orm.em, now: () => now });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption, now: () => now });
     const flow = testFlow();
     const old = await runtime.create(flow, { name: 'old' }, { ttlSeconds: 60 });
     now = new Date('2020-01-01T00:30:00Z');
@@ -370,6 +375,41 @@ describe('FlowRuntime', () => {
     expect(await runtime.purgeExpired()).toBeGreaterThanOrEqual(1);
     expect(await readRow(old.id)).toBeUndefined();
     expect(await readRow(fresh.id)).toBeDefined();
+  });
+
+  it('stores the snapshot sealed (decision 0022): nothing of the context in clear, bound to its own row', async () => {
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
+    const flow = testFlow();
+    const a = await runtime.create(flow, { name: 'Zephyrine Quillfeather' });
+    await runtime.send(flow, a.id, { type: 'GREET' });
+    const b = await runtime.create(flow, { name: 'Other Person' });
+    const row = await readRow(a.id);
+    expect(Object.keys(row!.snapshot)).toEqual(['sealed']);
+    expect(row!.snapshot.sealed).toMatch(/^v1\.flowtest\.[A-Za-z0-9_-]+$/);
+    const { opened: _opened, ...stored } = row!;
+    expect(JSON.stringify(stored)).not.toMatch(/Zephyrine|Quillfeather/);
+    expect(row!.opened).toMatchObject({ context: { name: 'Zephyrine Quillfeather', greeting: 'hello Zephyrine Quillfeather' } });
+
+    // A's sealed snapshot copied into B's row does not open there, and B is left as it was.
+    await orm.em.getConnection().execute('update flow set snapshot = ? where id = ?', [JSON.stringify(row!.snapshot), b.id]);
+    await expect(runtime.get(flow, b.id)).rejects.toThrow(/failed authentication/);
+    await expect(runtime.send(flow, b.id, { type: 'POKE' })).rejects.toThrow(/failed authentication/);
+    expect(await orm.em.getConnection().execute('select version from flow where id = ?', [b.id])).toEqual([{ version: 1 }]);
+  });
+
+  it('reads a snapshot stored in clear by an older version, and seals it at its next step', async () => {
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
+    const flow = testFlow();
+    const { id } = await runtime.create(flow, { name: 'Legacy Person' });
+    await orm.em.getConnection().execute('update flow set snapshot = ? where id = ?', [JSON.stringify((await readRow(id))!.opened), id]);
+    expect((await readRow(id))!.snapshot).toMatchObject({ context: { name: 'Legacy Person' } });
+
+    expect((await runtime.get(flow, id)).snapshot.context.name).toBe('Legacy Person');
+    const poked = await runtime.send(flow, id, { type: 'POKE' });
+    expect(poked.snapshot.context).toMatchObject({ name: 'Legacy Person', pokes: 1 });
+    const row = await readRow(id);
+    expect(Object.keys(row!.snapshot)).toEqual(['sealed']);
+    expect(row!.opened).toMatchObject({ context: { name: 'Legacy Person', pokes: 1 } });
   });
 
   it('refuses to persist a context that is not plain JSON (it would not come back the same)', async () => {
@@ -380,7 +420,7 @@ describe('FlowRuntime', () => {
       states: { waiting: { tags: 'rest', on: { STAMP: { actions: assign({ at: () => new Date() }) } } } },
     });
     const flow = defineFlow({ kind: 'stamp', machineVersion: 1, ttlSeconds: 60, machine });
-    const runtime = new FlowRuntime({ em: orm.em });
+    const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
     const { id } = await runtime.create(flow, undefined);
     await expect(runtime.send(flow, id, { type: 'STAMP' })).rejects.toThrow(/not plain JSON at \$\.context\.at/);
     expect(await readRow(id)).toMatchObject({ version: 1 });

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../bff/src/adapters/redis/redis-client.ts';
 import { RedisEphemeralStore } from '../../bff/src/adapters/redis/redis-ephemeral-store.ts';
 import { AuthTokenStore } from '../../bff/src/flows/partner-enrollment/auth-token-store.ts';
-import { IdempotencyKeys } from '../../bff/src/flows/partner-enrollment/idempotency.ts';
+import { IdempotencyKeys, canonicalJson } from '../../bff/src/flows/partner-enrollment/idempotency.ts';
 import { FieldEncryption } from '../../bff/src/kernel/crypto/field-encryption.ts';
 import { DomainError } from '../../bff/src/kernel/errors.ts';
 import { PartnerStore } from '../../bff/src/partners/partner-store.ts';
@@ -123,7 +123,7 @@ describe('AuthTokenStore', () => {
 });
 
 describe('IdempotencyKeys', () => {
-  const idem = () => new IdempotencyKeys({ store: ephemeral, encryption, ttlSeconds: 60 });
+  const idem = (hashKey = 'test-idempotency-hash-key-0123456789') => new IdempotencyKeys({ store: ephemeral, encryption, ttlSeconds: 60, hashKey });
 
   it('replays the first answer, sealed at rest; another body is IDEMPOTENCY_KEY_REUSED; errors free the key', async () => {
     const keysOf = idem();
@@ -145,6 +145,18 @@ describe('IdempotencyKeys', () => {
     };
     expect(await errorCode(keysOf.run('bank-a', 'k2', { a: 1 }, failing))).toBe('UPSTREAM_UNAVAILABLE');
     expect((await keysOf.run('bank-a', 'k2', { a: 1 }, handle)).status).toBe(201);
+  });
+
+  it('keeps the body only as a keyed hash (decision 0022): no PII in the entry, nothing a plain hash of the body matches', async () => {
+    const body = { pii: { firstName: 'Ottoline', lastName: 'Vashtikar', dob: '1979-04-23', email: 'ottoline.v@example.com', phone: '+919812345678' } };
+    await idem().run('bank-a', 'k-pii', body, async () => ({ status: 201, body: {} }));
+    const entries = await Promise.all((await redis.keys(`${keys.prefix}partner:idempotency:*`)).map((k) => redis.get(k)));
+    const all = entries.join('\n');
+    expect(all).toContain('"state":"done"');
+    for (const value of ['Ottoline', 'Vashtikar', '1979-04-23', 'ottoline.v@example.com', '9812345678']) expect(all).not.toContain(value);
+    expect(all).not.toContain(createHash('sha256').update(canonicalJson(body)).digest('hex'));
+    // Keyed: the same body under another key (another deployment) is another fingerprint.
+    expect(await errorCode(idem('another-deployment-hash-key-987654').run('bank-a', 'k-pii', body, async () => ({ status: 201, body: {} })))).toBe('IDEMPOTENCY_KEY_REUSED');
   });
 
   it('a key whose first request is still running is a CONFLICT', async () => {

@@ -85,7 +85,7 @@ describe('retention sweep', () => {
       retentionSweep(
         { retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 },
         pino({ level: 'silent' }),
-        { flowRuntime: new FlowRuntime({ em: orm.em }), handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }), outbox: new OutboxStore({ em: orm.em, encryption }) },
+        { flowRuntime: new FlowRuntime({ em: orm.em, encryption }), handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }), outbox: new OutboxStore({ em: orm.em, encryption }) },
       ).runOnce();
     const [a, b] = await Promise.all([sweep(), sweep()]);
     // Nothing failed, and each row was deleted by exactly one of the two.
@@ -119,7 +119,7 @@ describe('retention sweep', () => {
     const old = await flow(at(-3 * DAY));
     const broken = { pruneDelivered: async () => Promise.reject(new Error('connection lost')) } as unknown as OutboxStore;
     const result = await retentionSweep({ retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 }, pino({ level: 'silent' }), {
-      flowRuntime: new FlowRuntime({ em: orm.em }),
+      flowRuntime: new FlowRuntime({ em: orm.em, encryption }),
       handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }),
       outbox: broken,
     }).runOnce();

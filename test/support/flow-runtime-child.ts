@@ -7,7 +7,7 @@
  */
 import { createOrm } from '../../bff/src/persistence/orm.ts';
 import { FlowRuntime } from '../../bff/src/kernel/flow/flow-runtime.ts';
-import { testFlow, type TestFlowEvent } from './flow-test-machine.ts';
+import { testFlow, testFlowEncryption, type TestFlowEvent } from './flow-test-machine.ts';
 
 const [databaseUrl, flowId, eventName] = process.argv.slice(2);
 if (databaseUrl === undefined || flowId === undefined || eventName === undefined) {
@@ -20,7 +20,7 @@ if (event === undefined) throw new Error(`unknown event ${eventName}`);
 
 const orm = await createOrm({ databaseUrl });
 try {
-  const runtime = new FlowRuntime({ em: orm.em });
+  const runtime = new FlowRuntime({ em: orm.em, encryption: testFlowEncryption });
   const view = await runtime.send(testFlow({ greet: async ({ name }) => `hello ${name} from pid ${process.pid}` }), flowId, event);
   process.stdout.write(
     `${JSON.stringify({ pid: process.pid, state: view.state, version: view.version, context: view.snapshot.context })}\n`,

@@ -1,5 +1,9 @@
 import { assign, fromPromise, setup } from 'xstate';
+import { FieldEncryption } from '../../bff/src/kernel/crypto/field-encryption.ts';
 import { defineFlow } from '../../bff/src/kernel/flow/flow-runtime.ts';
+
+/** The key ring the runtime tests seal snapshots with; the child process uses the same one. */
+export const testFlowEncryption = new FieldEncryption({ keys: new Map([['flowtest', Buffer.alloc(32, 7)]]), activeKeyId: 'flowtest' });
 
 /**
  * A tiny flow for the runtime's tests, shared by the test file and the child process that continues

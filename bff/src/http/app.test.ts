@@ -260,6 +260,42 @@ describe('access log', () => {
   });
 });
 
+describe('logs of refused requests (issue 15 §7)', () => {
+  /** Every line logged for the request with this id. */
+  const linesOf = (requestId: string | null) => logs().filter((l) => l.requestId === requestId);
+  const post = (path: string, body: string, requestId: string) =>
+    call(path, { method: 'POST', headers: { 'content-type': 'application/json', 'X-Request-Id': requestId }, body });
+
+  it.each([
+    ['malformed JSON', '{"email": "mallory.flood@example.com", "junk": ', 'body:malformed', 'mallory.flood'],
+    ['a body over the limit', JSON.stringify({ email: 'mallory.flood@example.com', pad: 'Z'.repeat(70_000) }), 'body:too_large', 'ZZZZZZZZ'],
+  ])('%s: one info line with the request id and the problem code, no stack, nothing of the body', async (_name, body, field, echo) => {
+    const r = await post('/test/echo', body, `refused-${field}`);
+    expect(r.status).toBe(400);
+    const lines = linesOf(`refused-${field}`);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'info', msg: 'request', status: 400, errorCode: 'VALIDATION_FAILED', fields: [field] });
+    expect(lines[0]).not.toHaveProperty('err');
+    const text = logLines.join('');
+    for (const leak of ['stack', 'at ', '.ts:', 'SyntaxError', 'Unexpected', echo]) expect(text).not.toContain(leak);
+  });
+
+  it('a DomainError 4xx and a wrong method: the access line alone, carrying the code and the refused fields', async () => {
+    await call('/test/validate', { method: 'POST', headers: { 'X-Request-Id': 'refused-domain' } });
+    await call('/test/items/1', { method: 'POST', headers: { 'X-Request-Id': 'refused-method' } });
+    expect(linesOf('refused-domain')).toEqual([expect.objectContaining({ level: 'info', status: 400, errorCode: 'VALIDATION_FAILED', fields: ['pii.dob:invalid_format'] })]);
+    expect(linesOf('refused-method')).toEqual([expect.objectContaining({ level: 'info', status: 405, errorCode: 'METHOD_NOT_ALLOWED' })]);
+    expect(logs().filter((l) => l.level !== 'info')).toEqual([]);
+  });
+
+  it('a 500 is logged at error level with its stack, besides the access line', async () => {
+    await call('/test/boom', { headers: { 'X-Request-Id': 'failed-500' } });
+    const [failed, access] = linesOf('failed-500');
+    expect(failed).toMatchObject({ level: 'error', msg: 'request failed', errorCode: 'INTERNAL', err: { type: 'Error', stack: expect.stringContaining('app.test.ts') } });
+    expect(access).toMatchObject({ level: 'info', msg: 'request', status: 500, errorCode: 'INTERNAL' });
+  });
+});
+
 describe('listRoutes', () => {
   it('lists platform and flow routes of the app as OpenAPI paths, without HEAD', () => {
     const router = testRouter();

@@ -73,7 +73,19 @@ export function sendProblem(ctx: Context, problem: Problem): void {
   if (problem.status === 503) ctx.set('Retry-After', String(problem.retryAfterSeconds ?? 5));
 }
 
-/** Koa middleware: any thrown error leaves as problem+json. */
+/** What the access log adds for a request that ended in a problem: the code and `field:reason` pairs, never values. */
+export interface ProblemNote {
+  errorCode: ErrorCode;
+  fields?: string[];
+}
+
+/**
+ * Koa middleware: any thrown error leaves as problem+json. Only a 5xx is logged here, at error level
+ * with its stack: it is ours to fix. A client error (any 4xx of the table, body-parser refusals
+ * included) is the client's: it gets no line of its own, only its code and the names of the refused
+ * fields on the request's one access-log line (`ctx.state.problem`, see request-context.ts), so
+ * malformed requests cannot fill the logs with stacks or echo what they sent.
+ */
 export function problemMiddleware() {
   return async (ctx: Context, next: Next) => {
     try {
@@ -83,9 +95,13 @@ export function problemMiddleware() {
       }
     } catch (err) {
       const domain = isDomainError(err) ? err : fromFrameworkError(err);
-      if (!isDomainError(err) || ERROR_TABLE[domain.code].status >= 500) {
+      const note: ProblemNote = { errorCode: domain.code };
+      if (ERROR_TABLE[domain.code].status >= 500) {
         ctx.state.logger?.error({ err: safeError(err), errorCode: domain.code }, 'request failed');
+      } else if (domain.fields.length > 0) {
+        note.fields = domain.fields.map((f) => `${f.field}:${f.reason}`);
       }
+      ctx.state.problem = note;
       sendProblem(ctx, toProblem(domain, ctx.state.requestId));
     }
   };

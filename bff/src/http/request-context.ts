@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Counter, Histogram } from 'prom-client';
 import type { Logger } from '../kernel/logger.ts';
+import type { ProblemNote } from './problem.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -28,7 +29,9 @@ export function requestContext(deps: { logger: Logger; duration: Histogram<'meth
       deps.duration.observe(labels, seconds);
       deps.total.inc(labels);
       if (ctx.path !== '/healthz' && ctx.path !== '/metrics') {
-        ctx.state.logger.info({ method: ctx.method, route: labels.route, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+        // A refused request is this one line (problem.ts): its problem code, no stack, nothing it sent.
+        const problem = ctx.state.problem as ProblemNote | undefined;
+        ctx.state.logger.info({ method: ctx.method, route: labels.route, status: ctx.status, ms: Math.round(seconds * 1000), ...problem }, 'request');
       }
     }
   };

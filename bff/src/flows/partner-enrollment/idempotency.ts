@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
+import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
 
@@ -15,23 +16,26 @@ type Entry = { fingerprint: string; state: 'pending' } | { fingerprint: string; 
  * `Idempotency-Key` of `POST /api/auth/v1`, per partner client: the same key and body get the first
  * answer again (the response is kept sealed: it holds an authToken); the same key with another body
  * is IDEMPOTENCY_KEY_REUSED; a key whose first request is still running is a CONFLICT. Only successes
- * are kept: after an error the key is free, so a retry can succeed.
+ * are kept: after an error the key is free, so a retry can succeed. The body (the person's PII) is kept
+ * only as a keyed hash to compare the next one with (decision 0022).
  */
 export class IdempotencyKeys {
   readonly #store: EphemeralStore;
   readonly #encryption: FieldEncryption;
   readonly #ttlSeconds: number;
+  readonly #hashKey: string;
 
-  constructor(deps: { store: EphemeralStore; encryption: FieldEncryption; ttlSeconds: number }) {
+  constructor(deps: { store: EphemeralStore; encryption: FieldEncryption; ttlSeconds: number; hashKey: string }) {
     this.#store = deps.store;
     this.#encryption = deps.encryption;
     this.#ttlSeconds = deps.ttlSeconds;
+    this.#hashKey = deps.hashKey;
   }
 
   async run(clientId: string, key: string, body: unknown, handle: () => Promise<StoredResponse>): Promise<StoredResponse> {
     const id = createHash('sha256').update(`${clientId}\u0000${key}`).digest('hex');
     const storeKey = `partner:idempotency:${id}`;
-    const fingerprint = createHash('sha256').update(canonicalJson(body)).digest('hex');
+    const fingerprint = keyedHash(this.#hashKey, 'partner-request', canonicalJson(body));
     const ttl = ttlSeconds(this.#ttlSeconds);
     if (!(await this.#store.setIfAbsent(storeKey, JSON.stringify({ fingerprint, state: 'pending' } satisfies Entry), ttl))) {
       const raw = await this.#store.get(storeKey);

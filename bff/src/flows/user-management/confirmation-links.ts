@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
+import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { ttlMillis, ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Mailer } from '../../ports/messaging.ts';
@@ -19,12 +21,19 @@ export interface PendingConfirmation {
   email: string;
 }
 
+/**
+ * The stored link. `sealedEmail`: the address sealed (FieldEncryption) bound to the link and the
+ * account, so it opens only for this link of this account. `email` in clear: a link written before
+ * decision 0022, read until it expires (24 hours at most); nothing writes it any more.
+ */
+type StoredLink = { userId: string; expiresAt: number } & ({ sealedEmail: string } | { email: string });
+
 const KEY = 'user-management:';
 const HOUR = ttlSeconds(3600);
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 const linkKey = (token: string) => `${KEY}confirm:${sha256(token)}`;
 const issuedKey = (userId: string) => `${KEY}confirm-issued:${userId}`;
-const cooldownKey = (email: string) => `${KEY}confirm-cooldown:${sha256(email)}`;
+const emailAad = (key: string, userId: string) => `confirmation-link:${key}:${userId}:email`;
 
 export const invalidLink = () =>
   new DomainError('VALIDATION_FAILED', 'This confirmation link is not valid: it was used, it expired, or it is not ours', {
@@ -38,16 +47,26 @@ const rateLimited = (ms: number) =>
  * Email-confirmation links: a random 256-bit token in the link, only its SHA-256 in Redis (a leaked
  * store does not confirm anybody), expiring on its own, single use. Resends are throttled per address
  * (cooldown and hourly cap) and per client IP, the same way whether the address has an account or not.
+ * Nothing in Redis names the address (decision 0022): the link's record holds it sealed, the throttle
+ * keys an HMAC of it (and of the IP).
  */
 export class ConfirmationLinks {
   readonly #store: EphemeralStore;
   readonly #mailer: Mailer;
   readonly #settings: ConfirmationSettings;
+  readonly #encryption: FieldEncryption;
+  readonly #hashKey: string;
 
-  constructor(deps: { store: EphemeralStore; mailer: Mailer; settings: ConfirmationSettings }) {
+  constructor(deps: { store: EphemeralStore; mailer: Mailer; settings: ConfirmationSettings; encryption: FieldEncryption; hashKey: string }) {
     this.#store = deps.store;
     this.#mailer = deps.mailer;
     this.#settings = deps.settings;
+    this.#encryption = deps.encryption;
+    this.#hashKey = deps.hashKey;
+  }
+
+  #cooldownKey(email: string): string {
+    return `${KEY}confirm-cooldown:${keyedHash(this.#hashKey, 'confirmation-email', email)}`;
   }
 
   /** Stores a new link and mails it; a link whose mail failed is removed (DELIVERY_FAILED is rethrown). */
@@ -55,8 +74,8 @@ export class ConfirmationLinks {
     const token = randomBytes(32).toString('base64url');
     const key = linkKey(token);
     const ttl = ttlSeconds(this.#settings.ttlSeconds);
-    const pending: PendingConfirmation & { expiresAt: number } = { userId: to.userId, email: to.email, expiresAt: Date.now() + ttl };
-    await this.#store.set(key, JSON.stringify(pending), ttl);
+    const stored: StoredLink = { userId: to.userId, sealedEmail: this.#encryption.seal(to.email, emailAad(key, to.userId)), expiresAt: Date.now() + ttl };
+    await this.#store.set(key, JSON.stringify(stored), ttl);
     const link = new URL('/api/v1/auth/confirm', this.#settings.publicUrl);
     link.searchParams.set('token', token);
     try {
@@ -79,7 +98,7 @@ export class ConfirmationLinks {
       throw err;
     }
     await this.#store.set(issuedKey(to.userId), '1', ttl);
-    if (this.#settings.cooldownSeconds > 0) await this.#store.set(cooldownKey(to.email), '1', ttlSeconds(this.#settings.cooldownSeconds));
+    if (this.#settings.cooldownSeconds > 0) await this.#store.set(this.#cooldownKey(to.email), '1', ttlSeconds(this.#settings.cooldownSeconds));
   }
 
   /** Whether a link went out for this account within the link lifetime (a registration retry must not mail again). */
@@ -93,15 +112,15 @@ export class ConfirmationLinks {
    * then its hourly cap.
    */
   async admitResend(email: string, ip: string): Promise<void> {
-    const perIp = await this.#store.increment(`${KEY}resend-ip:${sha256(ip)}`, HOUR);
+    const perIp = await this.#store.increment(`${KEY}resend-ip:${keyedHash(this.#hashKey, 'confirmation-ip', ip)}`, HOUR);
     if (perIp.count > this.#settings.requestsPerIpPerHour) throw rateLimited(perIp.ttlMillis);
     if (this.#settings.cooldownSeconds > 0) {
       const cooldown = ttlSeconds(this.#settings.cooldownSeconds);
-      if (!(await this.#store.setIfAbsent(cooldownKey(email), '1', cooldown))) {
-        throw rateLimited((await this.#store.remainingTtl(cooldownKey(email))) ?? cooldown);
+      if (!(await this.#store.setIfAbsent(this.#cooldownKey(email), '1', cooldown))) {
+        throw rateLimited((await this.#store.remainingTtl(this.#cooldownKey(email))) ?? cooldown);
       }
     }
-    const perEmail = await this.#store.increment(`${KEY}resend-email:${sha256(email)}`, HOUR);
+    const perEmail = await this.#store.increment(`${KEY}resend-email:${keyedHash(this.#hashKey, 'confirmation-email', email)}`, HOUR);
     if (perEmail.count > this.#settings.mailsPerHour) throw rateLimited(perEmail.ttlMillis);
   }
 
@@ -114,11 +133,18 @@ export class ConfirmationLinks {
     const key = linkKey(token);
     const raw = await this.#store.getAndDelete(key);
     if (raw === null) throw invalidLink();
-    const pending = JSON.parse(raw) as PendingConfirmation & { expiresAt: number };
+    const stored = JSON.parse(raw) as StoredLink;
+    // A record that does not open (altered, or moved from another link) confirms nobody.
+    let email: string;
     try {
-      await confirm({ userId: pending.userId, email: pending.email });
+      email = 'sealedEmail' in stored ? this.#encryption.open(stored.sealedEmail, emailAad(key, stored.userId)) : stored.email;
+    } catch {
+      throw invalidLink();
+    }
+    try {
+      await confirm({ userId: stored.userId, email });
     } catch (err) {
-      const left = pending.expiresAt - Date.now();
+      const left = stored.expiresAt - Date.now();
       if (!(err instanceof DomainError && err.code === 'VALIDATION_FAILED') && left >= 1) await this.#store.set(key, raw, ttlMillis(Math.floor(left)));
       throw err;
     }

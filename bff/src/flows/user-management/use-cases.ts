@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
 import type { AccountService } from '../../accounts/account-service.ts';
+import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
 import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
 import { safeError, type Logger } from '../../kernel/logger.ts';
 import type { Identifier, VerificationProofs } from '../../otp/verification-proofs.ts';
@@ -24,6 +25,8 @@ export interface UserManagementDeps {
   verifier: AccessTokenVerifier;
   proofs: VerificationProofs;
   store: EphemeralStore;
+  /** HMAC key of what Redis keeps only to compare (request fingerprints, proof memos; decision 0022). */
+  hashKey: string;
   links: ConfirmationLinks;
   logger: Logger;
   bearer: BearerSettings;
@@ -295,7 +298,8 @@ function translateUpstreamConflict(err: unknown): never {
  */
 async function consumeProof(deps: UserManagementDeps, userId: string, use: ProofUse): Promise<void> {
   const key = `user-management:proof-used:${createHash('sha256').update(use.proof).digest('hex')}`;
-  const memo = JSON.stringify([userId, use.identifier.kind, use.identifier.value]);
+  // Only compared: a keyed hash, so the store never names the new e-mail or phone (decision 0022).
+  const memo = keyedHash(deps.hashKey, 'proof-used', JSON.stringify([userId, use.identifier.kind, use.identifier.value]));
   if ((await deps.store.get(key)) === memo) return;
   await deps.proofs.consume(use.proof, use.identifier, 'change-identifier', use.field);
   await deps.store.set(key, memo, ttlSeconds(15 * 60));

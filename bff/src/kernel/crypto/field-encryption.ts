@@ -70,6 +70,11 @@ export class FieldEncryption {
     }
   }
 
+  /** The key id new values are sealed with (`v1.<kid>.…`), e.g. to find values still sealed with another. */
+  get activeKeyId(): string {
+    return this.#activeKeyId;
+  }
+
   /** True when `sealed` was made with another key than the active one (re-seal it to finish a rotation). */
   needsRotation(sealed: string): boolean {
     return sealed.split('.')[1] !== this.#activeKeyId;

@@ -11,6 +11,7 @@ import {
   type Snapshot,
   type SnapshotFrom,
 } from 'xstate';
+import type { FieldEncryption } from '../crypto/field-encryption.ts';
 import { DomainError } from '../errors.ts';
 import { FlowSchema, type FlowRecord } from './flow.entity.ts';
 import { expiryFrom, findNonJsonValue, isAtRest, isExpired, isFlowId, stateValueToString } from './flow-state.ts';
@@ -64,6 +65,12 @@ export interface FlowRuntimeDependencies {
    * immediately with conditional native statements; it never relies on a later flush.
    */
   em: EntityManager;
+  /**
+   * Seals every persisted snapshot (decision 0022): a flow's context holds what the person told us
+   * (a state identity's names and ids, identifiers), so the row holds it only as AES-256-GCM bound to
+   * the row's id and kind.
+   */
+  encryption: FieldEncryption;
   now?: () => Date;
   newId?: () => string;
   /**
@@ -86,12 +93,14 @@ export interface FlowRuntimeDependencies {
  */
 export class FlowRuntime {
   readonly #em: EntityManager;
+  readonly #encryption: FieldEncryption;
   readonly #now: () => Date;
   readonly #newId: () => string;
   readonly #settleTimeoutMs: number;
 
   constructor(dependencies: FlowRuntimeDependencies) {
     this.#em = dependencies.em;
+    this.#encryption = dependencies.encryption;
     this.#now = dependencies.now ?? (() => new Date());
     this.#newId = dependencies.newId ?? randomUUID;
     this.#settleTimeoutMs = dependencies.settleTimeoutMs ?? 10_000;
@@ -113,7 +122,7 @@ export class FlowRuntime {
       id,
       kind: definition.kind,
       state,
-      snapshot: persisted,
+      snapshot: this.#seal(id, definition.kind, persisted),
       machineVersion: definition.machineVersion,
       expiresAt,
       createdAt: now,
@@ -138,7 +147,7 @@ export class FlowRuntime {
   ): Promise<FlowView<TMachine>> {
     const em = this.#em.fork();
     const row = await this.#load(em, definition, flowId);
-    const actor = createActor(definition.machine as AnyStateMachine, { snapshot: row.snapshot as Snapshot<unknown> });
+    const actor = createActor(definition.machine as AnyStateMachine, { snapshot: this.#open(row) });
     const restored = actor.getSnapshot();
     // A finished flow answers every later step with its final view: a client retrying the last
     // step after a lost response sees the same outcome instead of an error.
@@ -156,7 +165,7 @@ export class FlowRuntime {
     const updated = await em.nativeUpdate(
       FlowSchema,
       { id: row.id, version: row.version },
-      { state, snapshot: persisted, updatedAt: this.#now(), version },
+      { state, snapshot: this.#seal(row.id, row.kind, persisted), updatedAt: this.#now(), version },
     );
     if (updated === 0) {
       throw new DomainError('FLOW_CONFLICT', 'The flow was changed by another request; reload it and try again.', {
@@ -172,13 +181,30 @@ export class FlowRuntime {
    */
   async get<TMachine extends AnyStateMachine>(definition: FlowDefinition<TMachine>, flowId: string): Promise<FlowView<TMachine>> {
     const row = await this.#load(this.#em.fork(), definition, flowId);
-    const actor = createActor(definition.machine as AnyStateMachine, { snapshot: row.snapshot as Snapshot<unknown> });
+    const actor = createActor(definition.machine as AnyStateMachine, { snapshot: this.#open(row) });
     return viewOf(row, actor.getSnapshot());
   }
 
   /** Deletes flows that expired before `before` (default: now). Returns how many. For a periodic sweep. */
   async purgeExpired(before: Date = this.#now()): Promise<number> {
     return this.#em.fork().nativeDelete(FlowSchema, { expiresAt: { $lt: before } });
+  }
+
+  /** The column's value: `{ sealed }`, bound to the row, so a snapshot copied to another flow does not open there. */
+  #seal(id: string, kind: string, persisted: Record<string, unknown>): SealedSnapshot {
+    return { sealed: this.#encryption.seal(JSON.stringify(persisted), snapshotAad(id, kind)) };
+  }
+
+  /**
+   * The row's snapshot, opened. A snapshot without `sealed` was written before snapshots were sealed:
+   * it is read as it is (and sealed by its next step) until it expires; the retention sweep deletes
+   * it a day later. A sealed one that fails to open (altered, moved, its key dropped from the ring)
+   * throws: that is tampering or a configuration fault, not the person's doing.
+   */
+  #open(row: FlowRecord): Snapshot<unknown> {
+    const stored = row.snapshot;
+    if (typeof stored.sealed !== 'string') return stored as unknown as Snapshot<unknown>;
+    return JSON.parse(this.#encryption.open(stored.sealed, snapshotAad(row.id, row.kind))) as Snapshot<unknown>;
   }
 
   async #load(em: EntityManager, definition: FlowDefinition<AnyStateMachine>, flowId: string): Promise<FlowRecord> {
@@ -238,6 +264,14 @@ export class FlowRuntime {
     }
   }
 }
+
+/** What the `flow.snapshot` column holds: XState's persisted snapshot, sealed (FieldEncryption). */
+interface SealedSnapshot {
+  sealed: string;
+  [key: string]: unknown;
+}
+
+const snapshotAad = (id: string, kind: string) => `flow:${id}:${kind}:snapshot`;
 
 function viewOf<TMachine extends AnyStateMachine>(row: FlowRecord, snapshot: AnyMachineSnapshot): FlowView<TMachine> {
   return {

@@ -6,7 +6,9 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
  *
  * - `state` duplicates the machine's state value as text so flows can be queried ("all claims waiting
  *   for a password") without reading jsonb.
- * - `snapshot` is XState's persisted snapshot (`actor.getPersistedSnapshot()`), JSON only.
+ * - `snapshot` is XState's persisted snapshot (`actor.getPersistedSnapshot()`), JSON only, stored
+ *   sealed as `{ "sealed": "v1.<kid>.…" }` (FieldEncryption bound to id and kind; decision 0022): a
+ *   flow's context holds what the person told us.
  * - `version` is the optimistic lock: every write is `UPDATE ... WHERE id = ? AND version = ?`.
  *
  * The table is created by the checked-in migration `Migration20261123000000_flow`; keep both in step
