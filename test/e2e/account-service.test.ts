@@ -23,6 +23,7 @@ const tokens = new ServiceAccountTokens({ issuer: `${stack.keycloakUrl}/realms/$
 const directory = new KeycloakIdentityDirectory({ keycloakUrl: stack.keycloakUrl, realm, tokens });
 const upstream = new HttpUpstreamCore({ baseUrl: stack.upstreamUrl, apiKey: stack.settings.upstreamApiKey });
 const logger = createLogger({ level: 'silent' });
+const identifierHashKey = 'account-service-test-identifier-hash-key';
 const run = randomBytes(3).toString('hex');
 const PASSWORD = 'Correct-Horse-Battery-42';
 let orm: Orm;
@@ -32,7 +33,7 @@ const createdUserIds: string[] = [];
 beforeAll(async () => {
   orm = await createOrm({ databaseUrl: stack.settings.bffDatabaseUrl });
   await migrateUp(orm);
-  accounts = new PlatformAccountService({ directory, upstream, em: orm.em, logger });
+  accounts = new PlatformAccountService({ directory, upstream, em: orm.em, logger, identifierHashKey });
 });
 
 afterAll(async () => {
@@ -231,6 +232,7 @@ describe('AccountService.create', () => {
       upstream: await upstreamFailing('createUser', 'getUser', 'getUserByExternalId', 'deleteUser'),
       em: orm.em,
       logger,
+      identifierHashKey,
     });
     const input = newAccount({ channel: 'custodian' });
     const key = randomUUID();
@@ -248,7 +250,7 @@ describe('AccountService.create', () => {
   });
 
   it('all or nothing: a failure after the upstream profile is undone everywhere when possible; the same key then creates afresh', async () => {
-    const broken = new PlatformAccountService({ directory, upstream: await upstreamFailing('addMembership'), em: orm.em, logger });
+    const broken = new PlatformAccountService({ directory, upstream: await upstreamFailing('addMembership'), em: orm.em, logger, identifierHashKey });
     const input = newAccount({ channel: 'custodian' });
     const key = randomUUID();
     expect(await failure(broken.create(input, { idempotencyKey: key }))).toEqual({ code: 'UPSTREAM_UNAVAILABLE', fields: [] });
@@ -266,6 +268,7 @@ describe('AccountService.create', () => {
       upstream: await upstreamFailing('createUser', 'getUser', 'getUserByExternalId', 'deleteUser'),
       em: orm.em,
       logger,
+      identifierHashKey,
     });
     const input = newAccount();
     const abandonedKey = randomUUID();

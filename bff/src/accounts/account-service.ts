@@ -64,11 +64,37 @@ export interface CreatedAccount {
   created: boolean;
 }
 
+/** Changes to an existing account (`updateProfile`); absent fields are kept. */
+export interface AccountChanges {
+  firstName?: string;
+  /** `null` clears it. */
+  lastName?: string | null;
+  /** Lower-case, trimmed; proven by the caller (see `prove`), stored verified. */
+  email?: string;
+  /** E.164, proven by the caller and stored verified; `null` removes the phone. */
+  phone?: string | null;
+}
+
+/**
+ * IDENTIFIER PRECEDENCE (SPEC "Tenancy and accounts", decision 0021), decided here and nowhere else:
+ * an e-mail or phone is held *proven* (emailVerified / phoneVerified: an OTP proof, a confirmation
+ * link, a trusted IdP's verified claim) or *unproven*. For every operation that puts an identifier on
+ * an account (`create`, `updateProfile`, `confirmEmail`, `yieldToProven`):
+ *  - an account holding it proven, or an upstream-only member holding it, blocks (ACCOUNT_EXISTS);
+ *  - an account holding it unproven blocks an unproven claim, and LOSES it to a proven one: removed
+ *    from that account (and its upstream profile), kept in its `retiredIdentifiers`, recorded in the
+ *    `identifier_takeover` audit, the account told through its other verified identifier if it has
+ *    one; then the proven operation goes through;
+ *  - one operation per identifier at a time across processes, so it is never on two enabled
+ *    accounts and a proven claim racing an unproven one wins whichever comes first.
+ */
 export interface AccountService {
   /**
    * Creates the account everywhere or not at all. Bad input (VALIDATION_FAILED naming fields, e.g.
    * `password` against the realm policy, `channel`, `organisationId`), a taken username/email/phone
-   * (ACCOUNT_EXISTS naming the field) are reported before anything is written. The Keycloak user stays
+   * (ACCOUNT_EXISTS naming the field; see IDENTIFIER PRECEDENCE for when an identifier is taken) are
+   * reported before anything is written. An identifier another account holds unproven is taken from
+   * it only once the new Keycloak user exists (its password passed the policy). The Keycloak user stays
    * disabled until every step succeeded. A dependency failure half-way (UPSTREAM_UNAVAILABLE,
    * IDENTITY_DIRECTORY_UNAVAILABLE, ...) either compensates or is completed by a retry with the same
    * `idempotencyKey`; a retry with the same key never creates a second account, and once complete
@@ -88,6 +114,28 @@ export interface AccountService {
    * the upstream profile (also the admin conversion of a prospective member, decision 0013).
    */
   ensureProvisioned(userId: string, opts: { signUpType: SignUpType; tenant?: string }): Promise<{ upstreamUserId: string; created: boolean }>;
+  /**
+   * Changes the account's names and puts the e-mail/phone the person proved on it (verified), in the
+   * upstream profile first (503 and nothing changed while the core is down), then in Keycloak (on
+   * failure the upstream profile is put back). A new identifier held proven by another account or an
+   * upstream-only member: ACCOUNT_EXISTS naming `email`/`phone`, before `prove` runs. `prove` spends
+   * the caller's proofs (it throws when they are not good); only then does an unproven holder lose
+   * the identifier.
+   */
+  updateProfile(userId: string, changes: AccountChanges, opts: { prove: () => Promise<void> }): Promise<void>;
+  /**
+   * The confirmation link mailed to `email` for `userId` was opened: marks it verified when the
+   * account still has that address. `false` when it has not (it changed it, or lost it to someone
+   * who proved it first): the link then confirms nothing and never takes the address back.
+   */
+  confirmEmail(userId: string, email: string): Promise<boolean>;
+  /**
+   * A trusted identity provider asserted `identifier` as verified and Keycloak is about to make an
+   * account for it (first broker login): an account holding it unproven loses it now. Does nothing
+   * when it is held proven (Keycloak's own confirm-and-prove linking applies) or by an upstream-only
+   * member.
+   */
+  yieldToProven(identifier: { kind: 'email' | 'phone'; value: string }, opts: { provenBy: 'identity-provider' }): Promise<void>;
   /**
    * Deactivates the upstream profile, then removes the Keycloak user. Idempotent (unknown user: no-op;
    * a profile left active by an interrupted delete is still found by externalId and deactivated).

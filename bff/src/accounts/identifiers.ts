@@ -57,3 +57,13 @@ export function parseE164(raw: string): string | null {
   const parsed = parsePhoneNumberFromString(value);
   return parsed?.isValid() ? parsed.number : null;
 }
+
+/** `a•••@example.com`, `+91••••••••01`: enough for the owner to recognise, not to learn it. */
+export function maskIdentifier(identifier: { kind: 'email' | 'phone'; value: string }): string {
+  if (identifier.kind === 'email') {
+    const [local = '', domain = ''] = identifier.value.split('@');
+    return `${local.slice(0, 1)}•••@${domain}`;
+  }
+  const v = identifier.value;
+  return `${v.slice(0, 3)}${'•'.repeat(Math.max(0, v.length - 5))}${v.slice(-2)}`;
+}

@@ -4,23 +4,28 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError, isDomainError, type FieldIssue } from '../kernel/errors.ts';
 import { safeError, type Logger } from '../kernel/logger.ts';
 import { withAdvisoryLock } from '../persistence/advisory-lock.ts';
-import type { DirectoryUser, IdentityDirectory } from '../ports/identity-directory.ts';
-import type { Organisation, UpstreamCore } from '../ports/upstream-core.ts';
+import type { Identifier } from '../otp/verification-proofs.ts';
+import type { DirectoryUser, IdentityDirectory, NewDirectoryUser } from '../ports/identity-directory.ts';
+import type { Mailer, SmsGateway } from '../ports/messaging.ts';
+import type { Organisation, ProfileChanges, UpstreamCore } from '../ports/upstream-core.ts';
 import { AccountCreationSchema, type AccountCreationRecord } from './account-creation.entity.ts';
-import type { AccountService, ContactCandidates, CreatedAccount, NewAccount, SignUpType } from './account-service.ts';
+import type { AccountChanges, AccountService, ContactCandidates, CreatedAccount, NewAccount, SignUpType } from './account-service.ts';
+import { holding, IdentifierTakeovers, type ProvenBy } from './identifier-takeovers.ts';
 import { isE164, isEmail, normaliseEmail } from './identifiers.ts';
 import { generateUsername, USERNAME_PATTERN } from './username.ts';
 
 /**
  * AccountService over Keycloak (IdentityDirectory), the upstream core and the BFF's PostgreSQL.
  *
- * create, in this order:
+ * create, in this order (the whole of it holding the lock of its e-mail/phone, decision 0021):
  *  1. validate: the input, channel/organisation in the upstream core, username/email/phone free in
  *     Keycloak and in the upstream core (contact candidates are not identifiers: never checked, never
- *     sent upstream). Nothing is written before this passes.
+ *     sent upstream); a proven identifier is also "free" when accounts hold it only unproven.
+ *     Nothing is written before this passes.
  *  2. a row in `account_creation` (idempotency key, username chosen, lease).
  *  3. the Keycloak user, DISABLED, with its password in the same Admin API call (the realm policy is
- *     checked inside Keycloak's transaction: a rejected password leaves no user).
+ *     checked inside Keycloak's transaction: a rejected password leaves no user). An identifier held
+ *     unproven elsewhere is left off, then taken from its holder (identifier-takeovers.ts) and set.
  *  4. the upstream profile (externalId = Keycloak id; idempotent), PUBLIC memberships (idempotent).
  *  5. the Keycloak organization (tenant) membership, then `upstreamUserId` and enabled = true.
  * Every step after 2 is idempotent, so resuming means running them again. A definitive refusal
@@ -46,6 +51,12 @@ export interface PlatformAccountServiceDeps {
   now?: () => Date;
   /** Digits of generated usernames: whole number in [0, n). Default: CSPRNG. */
   random?: (n: number) => number;
+  /** HMAC key of identifier hashes (takeover audit, identifier locks). */
+  identifierHashKey: string;
+  /** How an account that lost an identifier is told (decision 0021); absent: nobody is told. */
+  messages?: { mailer: Mailer; sms: SmsGateway };
+  /** How long an operation waits for another one on the same identifier. Default 20 s. */
+  identifierWaitMs?: number;
 }
 
 /** The `signUpType` attribute values of the realm's user profile. */
@@ -56,6 +67,16 @@ const SIGN_UP_TYPE_ATTRIBUTE: Record<SignUpType, string> = {
   state: 'stateLogin',
   partner: 'partner',
   migrated: 'upstreamMigration',
+};
+
+/** What proved an identifier, for the takeover audit, by the kind of account being made. */
+const PROVEN_BY: Record<SignUpType, ProvenBy> = {
+  self: 'sign-up',
+  api: 'registration',
+  google: 'identity-provider',
+  state: 'state-claim',
+  partner: 'partner',
+  migrated: 'migration',
 };
 
 const PUBLIC_ROLE = 'PUBLIC';
@@ -77,6 +98,7 @@ export class PlatformAccountService implements AccountService {
   readonly #leaseMs: number;
   readonly #now: () => Date;
   readonly #random: ((n: number) => number) | undefined;
+  readonly #takeovers: IdentifierTakeovers;
 
   constructor(deps: PlatformAccountServiceDeps) {
     this.#directory = deps.directory;
@@ -88,12 +110,28 @@ export class PlatformAccountService implements AccountService {
     this.#leaseMs = deps.leaseMs ?? 60_000;
     this.#now = deps.now ?? (() => new Date());
     this.#random = deps.random;
+    this.#takeovers = new IdentifierTakeovers({
+      em: deps.em,
+      directory: deps.directory,
+      upstream: deps.upstream,
+      hashKey: deps.identifierHashKey,
+      messages: deps.messages,
+      logger: deps.logger,
+      leaseMs: this.#leaseMs,
+      waitMs: deps.identifierWaitMs,
+    });
   }
 
   // ------------------------------------------------------------------------------------------ create
 
   async create(input: NewAccount, opts: { idempotencyKey: string }): Promise<CreatedAccount> {
     const account = normalise(input, this.#defaultTenant);
+    // Who holds the identifier cannot change between the check and the write (decision 0021).
+    return this.#takeovers.withLocks(identifiersOf(account), () => this.#create(account, opts));
+  }
+
+  async #create(account: Account, opts: { idempotencyKey: string }): Promise<CreatedAccount> {
+    const lockedAt = this.#now();
     const keyHash = sha256(opts.idempotencyKey);
     const fingerprint = fingerprintOf(account);
     const existing = await this.#em.fork().findOne(AccountCreationSchema, { keyHash });
@@ -107,37 +145,55 @@ export class PlatformAccountService implements AccountService {
 
     let record: AccountCreationRecord;
     let orgIds: string[] | undefined;
+    let contested: Identifier[] | undefined;
     const resumed = existing?.status === 'in_progress';
     if (resumed) {
       record = await this.#lease(keyHash);
     } else {
       orgIds = await this.#resolveOrganisations(account);
-      await this.#checkFree(account);
+      contested = await this.#checkFree(account);
       const username = account.username ?? (await this.#freeUsername(account));
       record = await this.#start(keyHash, fingerprint, username, existing !== null);
     }
     try {
-      return completedAccount(await this.#run(record, account, orgIds), !resumed);
+      const since = resumed && record.startedAt < lockedAt ? record.startedAt : lockedAt;
+      return completedAccount(await this.#run(record, account, orgIds, contested, since), !resumed);
     } finally {
       await this.#em.fork().nativeUpdate(AccountCreationSchema, { keyHash }, { leaseUntil: null });
     }
   }
 
-  /** Steps 3-5 (see the class comment); compensates when they fail. */
-  async #run(record: AccountCreationRecord, account: Account, orgIds: string[] | undefined): Promise<AccountCreationRecord> {
+  /**
+   * Steps 3-5 (see the class comment); compensates when they fail. `contested`: the identifiers the
+   * check found held unproven by other accounts (undefined when resuming: worked out again).
+   */
+  async #run(
+    record: AccountCreationRecord,
+    account: Account,
+    orgIds: string[] | undefined,
+    contested: Identifier[] | undefined,
+    since: Date,
+  ): Promise<AccountCreationRecord> {
     let directoryCreateRefused = false;
     try {
       const resolved = orgIds ?? (await this.#resolveOrganisations(account));
       let userId = record.userId ?? (await this.#adopt(record));
+      let missing: Identifier[];
       if (!userId) {
+        // Resumed before the Keycloak user existed: someone may hold the identifier unproven by now.
+        missing = contested ?? (await this.#checkIdentifiers(account));
         try {
-          userId = await this.#createDirectoryUser(record, account);
+          userId = await this.#createDirectoryUser(record, account, missing);
         } catch (err) {
           // A refusal means Keycloak created nothing: there is nothing to find and undo.
           directoryCreateRefused = isDefinitive(err);
           throw err;
         }
+      } else {
+        // Resumed: an identifier left off at step 3 may still be missing.
+        missing = await this.#missingIdentifiers(userId, account);
       }
+      if (missing.length > 0) await this.#takeIdentifiers(userId, account, missing);
       const { user: profile } = await this.#upstream.createUser({
         externalId: userId,
         firstName: account.firstName,
@@ -150,6 +206,8 @@ export class PlatformAccountService implements AccountService {
       for (const orgId of resolved) await this.#upstream.addMembership(profile.id, orgId, [PUBLIC_ROLE]);
       await this.#directory.addToOrganization(userId, account.tenant);
       await this.#directory.updateUser(userId, { enabled: true, attributes: { upstreamUserId: [profile.id] } });
+      // The audit names this account as the one that got them (also for takeovers an attempt before left pending).
+      await this.#takeovers.settleWinner(identifiersOf(account).filter((i) => isProven(account, i)), userId, since);
       await this.#update(record, { status: 'completed' });
       return record;
     } catch (err) {
@@ -164,19 +222,24 @@ export class PlatformAccountService implements AccountService {
     }
   }
 
-  /** Keycloak user, disabled, password and attributes included; a generated username that was taken meanwhile is replaced. */
-  async #createDirectoryUser(record: AccountCreationRecord, account: Account): Promise<string> {
+  /**
+   * Keycloak user, disabled, password and attributes included; a generated username that was taken
+   * meanwhile is replaced. `leaveOff`: identifiers another account still holds (taken afterwards).
+   */
+  async #createDirectoryUser(record: AccountCreationRecord, account: Account, leaveOff: Identifier[]): Promise<string> {
+    const identifiers = identifiersOf(account).filter((i) => !leaveOff.some((l) => l.kind === i.kind));
+    const { email, emailVerified, attributes } = identifierFields(account, identifiers);
     for (let attempt = 1; ; attempt++) {
       try {
         const { id } = await this.#directory.createUser({
           username: record.username,
           firstName: account.firstName,
           ...(account.lastName ? { lastName: account.lastName } : {}),
-          ...(account.email ? { email: account.email, emailVerified: account.emailVerified } : {}),
+          ...(email ? { email, emailVerified: emailVerified ?? false } : {}),
           enabled: false,
           attributes: {
             signUpType: [SIGN_UP_TYPE_ATTRIBUTE[account.signUpType]],
-            ...(account.phone ? { phone: [account.phone], phoneVerified: [String(account.phoneVerified)] } : {}),
+            ...attributes,
             ...candidateAttributes(account.contactCandidates),
           },
           ...(account.password === undefined ? {} : { password: account.password }),
@@ -290,26 +353,93 @@ export class PlatformAccountService implements AccountService {
     return [...new Set(ids)];
   }
 
-  /** Username, email and phone must be free in Keycloak and in the upstream core. */
-  async #checkFree(account: Account): Promise<void> {
-    const checks: [field: string, directory: () => Promise<DirectoryUser[]>, upstream: () => Promise<{ externalId: string | null } | null>][] = [];
-    const { username, email, phone } = account;
-    if (username !== undefined) {
-      checks.push(['username', async () => [await this.#directory.findUserByUsername(username)].filter((u) => u !== null), () => this.#upstream.findUser({ username })]);
-    }
-    if (email !== undefined) checks.push(['email', () => this.#directory.findUsersByEmail(email), () => this.#upstream.findUser({ email })]);
-    if (phone !== undefined) checks.push(['phone', () => this.#directory.findUsersByAttribute('phone', phone), () => this.#upstream.findUser({ phone })]);
+  /**
+   * Username, email and phone must be free in Keycloak and in the upstream core; a proven email or
+   * phone is free too when accounts hold it only unproven: those are returned (contested).
+   */
+  async #checkFree(account: Account): Promise<Identifier[]> {
     const taken: FieldIssue[] = [];
-    for (const [field, inDirectory, inUpstream] of checks) {
-      const holders = new Set((await inDirectory()).map((u) => u.id));
-      const profile = await inUpstream();
+    const { username } = account;
+    if (username !== undefined) {
+      const holders = new Set([(await this.#directory.findUserByUsername(username))?.id].filter((id) => id !== undefined));
+      const profile = await this.#upstream.findUser({ username });
       // An upstream-only member (no externalId) holds it for good: they sign in with their core password.
       let free = !(profile && profile.externalId === null);
       if (profile?.externalId) holders.add(profile.externalId);
       for (const holder of holders) free = (await this.#takeOverAbandoned(holder)) && free;
-      if (!free) taken.push({ field, reason: 'taken', message: `An account with this ${field} already exists` });
+      if (!free) taken.push(takenIssue('username'));
+    }
+    const contested: Identifier[] = [];
+    try {
+      contested.push(...(await this.#checkIdentifiers(account)));
+    } catch (err) {
+      if (!(isDomainError(err) && err.code === 'ACCOUNT_EXISTS')) throw err;
+      taken.push(...err.fields);
     }
     if (taken.length > 0) throw new DomainError('ACCOUNT_EXISTS', 'An account with these details already exists', { fields: taken });
+    return contested;
+  }
+
+  /** The email/phone part of `#checkFree`: ACCOUNT_EXISTS naming the taken ones, else the contested ones. */
+  async #checkIdentifiers(account: Account): Promise<Identifier[]> {
+    const taken: FieldIssue[] = [];
+    const contested: Identifier[] = [];
+    for (const identifier of identifiersOf(account)) {
+      const { free, unproven } = await this.#holders(identifier, { proven: isProven(account, identifier) });
+      if (!free) taken.push(takenIssue(identifier.kind));
+      else if (unproven.length > 0) contested.push(identifier);
+    }
+    if (taken.length > 0) throw new DomainError('ACCOUNT_EXISTS', 'An account with these details already exists', { fields: taken });
+    return contested;
+  }
+
+  /**
+   * THE RULE (decision 0021): who holds `identifier` (besides `except`), and whether the operation
+   * may have it. Not free: an upstream-only member, an account holding it proven, a creation in
+   * progress, an account holding it unproven when the claim is unproven too, an upstream profile
+   * whose account does not hold it. Free: nobody, or (for a proven claim) only accounts holding it
+   * unproven, returned as `unproven`: they lose it. Abandoned creations are undone on the way, and
+   * a takeover an earlier operation left half-way is finished first.
+   */
+  async #holders(identifier: Identifier, opts: { proven: boolean; except?: string }): Promise<{ free: boolean; unproven: DirectoryUser[] }> {
+    for (const row of await this.#takeovers.pending(identifier)) await this.#takeovers.finish(row, identifier);
+    const found =
+      identifier.kind === 'email'
+        ? await this.#directory.findUsersByEmail(identifier.value)
+        : await this.#directory.findUsersByAttribute('phone', identifier.value);
+    const holders = new Map<string, DirectoryUser | null>(found.filter((u) => u.id !== opts.except).map((u) => [u.id, u]));
+    const profile = await this.#upstream.findUser(identifier.kind === 'email' ? { email: identifier.value } : { phone: identifier.value });
+    // An upstream-only member (no externalId) holds it for good: they sign in with their core password.
+    let free = !(profile && profile.externalId === null);
+    if (profile?.externalId && profile.externalId !== opts.except && !holders.has(profile.externalId)) holders.set(profile.externalId, null);
+    const unproven: DirectoryUser[] = [];
+    for (const [id, user] of holders) {
+      if (await this.#takeOverAbandoned(id)) continue;
+      const holder = user ?? (UUID.test(id) ? await this.#directory.getUser(id) : null);
+      if (opts.proven && holder && holding(holder, identifier) === 'unverified') unproven.push(holder);
+      else free = false;
+    }
+    return { free, unproven: free ? unproven : [] };
+  }
+
+  /** The account's identifiers that its Keycloak user does not have yet (left off at step 3). */
+  async #missingIdentifiers(userId: string, account: Account): Promise<Identifier[]> {
+    const identifiers = identifiersOf(account);
+    if (identifiers.length === 0) return [];
+    const user = await this.#directory.getUser(userId);
+    if (!user) return [];
+    return identifiers.filter((i) => holding(user, i) === 'none');
+  }
+
+  /** Takes `identifiers` from the accounts holding them unproven, then puts them on `userId`. */
+  async #takeIdentifiers(userId: string, account: Account, identifiers: Identifier[]): Promise<void> {
+    for (const identifier of identifiers) {
+      const { free, unproven } = await this.#holders(identifier, { proven: isProven(account, identifier), except: userId });
+      if (!free) throw new DomainError('ACCOUNT_EXISTS', 'An account with these details already exists', { fields: [takenIssue(identifier.kind)] });
+      for (const loser of unproven) await this.#takeovers.take(loser, identifier, PROVEN_BY[account.signUpType], userId);
+    }
+    const { email, emailVerified, attributes } = identifierFields(account, identifiers);
+    await this.#directory.updateUser(userId, { ...(email ? { email, emailVerified: emailVerified ?? false } : {}), ...(attributes.phone ? { attributes } : {}) });
   }
 
   /**
@@ -399,6 +529,99 @@ export class PlatformAccountService implements AccountService {
     return { upstreamUserId, created };
   }
 
+  // --------------------------------------------------------------------- identifiers of an account
+
+  async updateProfile(userId: string, changes: AccountChanges, opts: { prove: () => Promise<void> }): Promise<void> {
+    const identifiers: Identifier[] = [
+      ...(changes.email !== undefined ? [{ kind: 'email' as const, value: normaliseEmail(changes.email) }] : []),
+      ...(changes.phone ? [{ kind: 'phone' as const, value: changes.phone }] : []),
+    ];
+    await this.#takeovers.withLocks(identifiers, async () => {
+      const lockedAt = this.#now();
+      const user = await this.#directory.getUser(userId);
+      if (!user) throw new DomainError('NOT_FOUND', 'No such account');
+      const taken: FieldIssue[] = [];
+      const losers: [DirectoryUser, Identifier][] = [];
+      for (const identifier of identifiers) {
+        const { free, unproven } = await this.#holders(identifier, { proven: true, except: userId });
+        if (!free) taken.push({ field: identifier.kind, reason: 'taken', message: `This ${identifier.kind} is already in use` });
+        for (const loser of unproven) losers.push([loser, identifier]);
+      }
+      if (taken.length > 0) throw new DomainError('ACCOUNT_EXISTS', `This ${taken.map((f) => f.field).join(' and ')} belongs to another account`, { fields: taken });
+      // The proofs are spent only on a change that can happen, and an unproven holder loses nothing to a bad proof.
+      await opts.prove();
+      for (const [loser, identifier] of losers) await this.#takeovers.take(loser, identifier, 'profile-change', userId);
+      await this.#applyProfile(user, changes, identifiers);
+      await this.#takeovers.settleWinner(identifiers, userId, lockedAt);
+    });
+  }
+
+  /** Upstream profile first (nothing changed while the core is down), then Keycloak; a Keycloak failure puts the profile back. */
+  async #applyProfile(user: DirectoryUser, changes: AccountChanges, identifiers: Identifier[]): Promise<void> {
+    const directory: Parameters<IdentityDirectory['updateUser']>[1] = {};
+    const upstream: ProfileChanges = {};
+    const previous: ProfileChanges = {};
+    if (changes.firstName !== undefined) {
+      directory.firstName = upstream.firstName = changes.firstName;
+      if (user.firstName) previous.firstName = user.firstName;
+    }
+    if (changes.lastName !== undefined) {
+      // Keycloak clears a profile attribute given as an empty string.
+      directory.lastName = changes.lastName ?? '';
+      upstream.lastName = changes.lastName;
+      previous.lastName = user.lastName ?? null;
+    }
+    const email = identifiers.find((i) => i.kind === 'email');
+    if (email) {
+      directory.email = upstream.email = email.value;
+      directory.emailVerified = true;
+      previous.email = user.email ?? null;
+    }
+    if (changes.phone !== undefined) {
+      directory.attributes = changes.phone === null ? { phone: [], phoneVerified: [] } : { phone: [changes.phone], phoneVerified: ['true'] };
+      upstream.phone = changes.phone;
+      previous.phone = user.attributes.phone?.[0] ?? null;
+    }
+    const upstreamUserId = user.attributes.upstreamUserId?.[0];
+    if (upstreamUserId) {
+      await this.#upstream.updateProfile(upstreamUserId, upstream).catch((err: unknown) => {
+        throw translateUpstreamRefusal(err);
+      });
+    }
+    try {
+      await this.#directory.updateUser(user.id, directory);
+    } catch (err) {
+      if (upstreamUserId) {
+        await this.#upstream.updateProfile(upstreamUserId, previous).catch((undo: unknown) => {
+          this.#logger.error({ err: safeError(undo), userId: user.id }, 'profile change: upstream profile not restored after the Keycloak update failed');
+        });
+      }
+      throw err;
+    }
+  }
+
+  async confirmEmail(userId: string, email: string): Promise<boolean> {
+    const identifier: Identifier = { kind: 'email', value: normaliseEmail(email) };
+    // Under the address's lock: a takeover cannot strip it between this read and the write below
+    // (which would otherwise write the address back with the rest of the account).
+    return this.#takeovers.withLocks([identifier], async () => {
+      const user = await this.#directory.getUser(userId);
+      const held = user ? holding(user, identifier) : 'none';
+      if (held === 'none') return false;
+      if (held === 'unverified') await this.#directory.updateUser(userId, { emailVerified: true });
+      return true;
+    });
+  }
+
+  async yieldToProven(identifier: Identifier, opts: { provenBy: 'identity-provider' }): Promise<void> {
+    const normalised: Identifier = identifier.kind === 'email' ? { kind: 'email', value: normaliseEmail(identifier.value) } : identifier;
+    await this.#takeovers.withLocks([normalised], async () => {
+      const { free, unproven } = await this.#holders(normalised, { proven: true });
+      if (!free) return;
+      for (const loser of unproven) await this.#takeovers.take(loser, normalised, opts.provenBy, null);
+    });
+  }
+
   // ----------------------------------------------------------------------------------------- delete
 
   async delete(userId: string): Promise<void> {
@@ -467,6 +690,28 @@ function normalise(input: NewAccount, defaultTenant: string): Account {
       : {}),
   };
 }
+
+/** The account's email and phone (its identifiers; contact candidates are not). */
+function identifiersOf(account: Pick<NewAccount, 'email' | 'phone'>): Identifier[] {
+  return [
+    ...(account.email ? [{ kind: 'email' as const, value: account.email }] : []),
+    ...(account.phone ? [{ kind: 'phone' as const, value: account.phone }] : []),
+  ];
+}
+
+const isProven = (account: Account, identifier: Identifier): boolean => (identifier.kind === 'email' ? account.emailVerified : account.phoneVerified);
+
+/** `identifiers` of the account as Keycloak user fields (phone and phoneVerified are attributes). */
+function identifierFields(account: Account, identifiers: Identifier[]): Pick<NewDirectoryUser, 'email' | 'emailVerified'> & { attributes: Record<string, string[]> } {
+  const email = identifiers.find((i) => i.kind === 'email');
+  const phone = identifiers.find((i) => i.kind === 'phone');
+  return {
+    ...(email ? { email: email.value, emailVerified: account.emailVerified } : {}),
+    attributes: phone ? { phone: [phone.value], phoneVerified: [String(account.phoneVerified)] } : {},
+  };
+}
+
+const takenIssue = (field: string): FieldIssue => ({ field, reason: 'taken', message: `An account with this ${field} already exists` });
 
 /** Contact candidates as the user-profile attributes that hold them (admin-only, no uniqueness; decision 0016). */
 function candidateAttributes(candidates: ContactCandidates | undefined): Record<string, string[]> {

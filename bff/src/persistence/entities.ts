@@ -1,4 +1,5 @@
 import { AccountCreationSchema } from '../accounts/account-creation.entity.ts';
+import { IdentifierLockSchema, IdentifierTakeoverSchema } from '../accounts/identifier-takeover.entity.ts';
 import { FlowSchema } from '../kernel/flow/flow.entity.ts';
 import { PartnerKbaStartAuditSchema } from '../flows/partner-enrollment/partner-enrollment.entities.ts';
 import { IdentifierHandoffSchema, StateClaimAuditSchema } from '../flows/state-claim/state-claim.entities.ts';
@@ -13,6 +14,8 @@ import { UpstreamOutboxCursorSchema, UpstreamOutboxMirrorSchema, UpstreamOutboxS
 export const entities = [
   FlowSchema,
   AccountCreationSchema,
+  IdentifierTakeoverSchema,
+  IdentifierLockSchema,
   PartnerClientSchema,
   PartnerAppKeySchema,
   PartnerUserMappingSchema,

@@ -36,6 +36,7 @@ function world(opts: { accounts?: DirectoryUser[]; profiles?: UpstreamUser[]; or
   const accounts = opts.accounts ?? [];
   const profiles = opts.profiles ?? [];
   const provisioned: { userId: string; signUpType: string; tenant?: string }[] = [];
+  const yielded: string[] = [];
   const deps: BrokeredLoginDeps = {
     defaultTenant: 'custodian',
     directory: {
@@ -54,9 +55,14 @@ function world(opts: { accounts?: DirectoryUser[]; profiles?: UpstreamUser[]; or
         provisioned.push({ userId, ...o });
         return { upstreamUserId: 'up-new', created: true };
       },
+      // As AccountService does (decision 0021): an account holding the e-mail unproven loses it.
+      yieldToProven: async (identifier) => {
+        yielded.push(identifier.value);
+        for (const a of accounts) if (a.email === identifier.value && !a.emailVerified) delete a.email;
+      },
     },
   };
-  return { deps, provisioned };
+  return { deps, provisioned, yielded };
 }
 
 const before = (email: string | null = EMAIL): BrokeredLoginRequest => ({
@@ -101,6 +107,12 @@ describe('before Keycloak creates or links an account', () => {
       outcome: 'refuse',
       reason: 'sign-in-with-password',
     });
+  });
+
+  it('first takes the e-mail from an account that holds it unproven (the provider proved it), then lets the person through', async () => {
+    const { deps, yielded } = world({ accounts: [account({ emailVerified: false })] });
+    expect(await decideBrokeredLogin(deps, before('  Priya.Sharma@Gmail.Example '))).toEqual({ outcome: 'continue' });
+    expect(yielded).toEqual([EMAIL]);
   });
 
   it('lets a login without an e-mail through (nothing to match)', async () => {

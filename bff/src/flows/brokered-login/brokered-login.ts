@@ -35,7 +35,7 @@ export type Decision = { outcome: 'continue' } | { outcome: 'refuse'; reason: Re
 export interface BrokeredLoginDeps {
   directory: Pick<IdentityDirectory, 'getUser' | 'findUsersByEmail' | 'organizationsOf'>;
   upstream: Pick<UpstreamCore, 'findUser' | 'getUser' | 'getUserByExternalId'>;
-  accounts: Pick<AccountService, 'ensureProvisioned'>;
+  accounts: Pick<AccountService, 'ensureProvisioned' | 'yieldToProven'>;
   /** Tenant (organization alias) of people who arrive this way without one: the custodian. */
   defaultTenant: string;
 }
@@ -59,6 +59,10 @@ export async function decideBrokeredLogin(deps: BrokeredLoginDeps, request: Brok
 async function beforeAccount(deps: BrokeredLoginDeps, brokeredEmail: string | null | undefined): Promise<Decision> {
   const email = brokeredEmail?.trim().toLowerCase();
   if (!email) return CONTINUE;
+  // The provider's e-mail is trusted (verified): an account holding it unproven loses it first
+  // (decision 0021), so Keycloak creates the person's account instead of asking them to sign in to
+  // someone else's. An account holding it proven is left to Keycloak's confirm-and-prove linking.
+  await deps.accounts.yieldToProven({ kind: 'email', value: email }, { provenBy: 'identity-provider' });
   const accounts = await deps.directory.findUsersByEmail(email);
   if (accounts.some((a) => !a.enabled)) return refuse('account-disabled');
   const profile = await deps.upstream.findUser({ email });

@@ -43,6 +43,7 @@ beforeAll(async () => {
         provisioned.push(userId);
         return { upstreamUserId: 'up-1', created: true };
       },
+      yieldToProven: async () => undefined,
     },
   });
   const app = createApp({

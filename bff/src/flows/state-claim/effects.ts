@@ -1,5 +1,6 @@
 import { fromPromise } from 'xstate';
 import type { AccountService } from '../../accounts/account-service.ts';
+import { maskIdentifier } from '../../accounts/identifiers.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
 import type { Identifier, OtpPurpose } from '../../otp/verification-proofs.ts';
@@ -26,15 +27,8 @@ export class IdentifierSeal {
   }
 }
 
-/** `a•••@example.com`, `+91••••••••01`: enough for the owner to recognise, not to learn it. */
-export function mask(identifier: Identifier): string {
-  if (identifier.kind === 'email') {
-    const [local = '', domain = ''] = identifier.value.split('@');
-    return `${local.slice(0, 1)}•••@${domain}`;
-  }
-  const v = identifier.value;
-  return `${v.slice(0, 3)}${'•'.repeat(Math.max(0, v.length - 5))}${v.slice(-2)}`;
-}
+/** `a•••@example.com`, `+91••••••••01`: one masking for the pages, the audits and the messages. */
+export const mask: (identifier: Identifier) => string = maskIdentifier;
 
 export interface StateClaimEffectDeps {
   seal: IdentifierSeal;

@@ -1,20 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { CreatedAccount } from '../../accounts/account-service.ts';
-import { passwordIssue } from '../../accounts/password-rules.ts';
-import type { BackgroundTasks } from '../../kernel/background-tasks.ts';
-import { MESSAGE_LANGUAGES, type MessageLanguage } from '../../otp/messages.ts';
-import type { Mailer } from '../../ports/messaging.ts';
-import type { UserManagementLimits } from './limits.ts';
-import { addressTakenMail } from './messages.ts';
 import type { AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
-import type { AccountService } from '../../accounts/account-service.ts';
+import type { AccountChanges, AccountService } from '../../accounts/account-service.ts';
 import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
-import { DomainError, isDomainError, type FieldIssue } from '../../kernel/errors.ts';
+import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
 import { safeError, type Logger } from '../../kernel/logger.ts';
 import type { Identifier, VerificationProofs } from '../../otp/verification-proofs.ts';
 import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
-import type { DirectoryOrganization, DirectoryUser, FederatedIdentity, IdentityDirectory, NewDirectoryUser } from '../../ports/identity-directory.ts';
-import type { ProfileChanges, UpstreamCore } from '../../ports/upstream-core.ts';
+import type { DirectoryOrganization, DirectoryUser, FederatedIdentity, IdentityDirectory } from '../../ports/identity-directory.ts';
 import type { TokenSet, UserTokens } from '../../ports/user-tokens.ts';
 import type { BearerSettings } from './bearer.ts';
 import { invalidLink, type ConfirmationLinks } from './confirmation-links.ts';
@@ -25,9 +17,8 @@ import type { LoginInput, ProfileUpdate, RegisterInput, UserListQuery } from './
  * Keycloak holds the account, its credentials and sessions; the upstream core holds the profile.
  */
 export interface UserManagementDeps {
-  accounts: Pick<AccountService, 'create' | 'delete'>;
+  accounts: Pick<AccountService, 'create' | 'delete' | 'updateProfile' | 'confirmEmail'>;
   directory: IdentityDirectory;
-  upstream: Pick<UpstreamCore, 'updateProfile'>;
   tokens: UserTokens;
   verifier: AccessTokenVerifier;
   proofs: VerificationProofs;
@@ -35,14 +26,6 @@ export interface UserManagementDeps {
   /** HMAC key of what Redis keeps only to compare (request fingerprints, proof memos; decision 0022). */
   hashKey: string;
   links: ConfirmationLinks;
-  /** The "address taken" mail of a registration (decision 0019). */
-  mailer: Mailer;
-  /** Where registration's slow part runs, after the answer left. */
-  background: Pick<BackgroundTasks, 'run'>;
-  /** Per-IP and per-identifier limits of the routes (limits.ts). */
-  limits: UserManagementLimits;
-  /** Where people sign in; the "address taken" mail points there. */
-  signInUrl: string;
   logger: Logger;
   bearer: BearerSettings;
   /** ISO 3166 country of phone numbers typed without a country code. */
@@ -57,6 +40,13 @@ export interface TokenView {
   expiresIn: number;
   refreshToken: string;
   refreshExpiresIn?: number;
+}
+
+export interface RegistrationView {
+  id: string;
+  username: string;
+  email: string;
+  emailVerified: boolean;
 }
 
 export interface UserSummary {
@@ -116,116 +106,43 @@ function profile(u: DirectoryUser, organizations: DirectoryOrganization[], links
 
 // ---------------------------------------------------------------------------------------- sign-up
 
-export interface RegisterRequest {
-  input: RegisterInput;
-  idempotencyKey: string | undefined;
-  /** Of the mails: the request's Accept-Language (an existing holder's own language wins). */
-  language: MessageLanguage;
-  /** The request's logger (its request id), for what the background part logs. */
-  logger: Logger;
-}
-
-const DAY = ttlSeconds(24 * 3600);
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-
-/**
- * Registration answers before it knows whether the address has an account, so the answer (202, one
- * body) and its timing tell nobody whether it has (decision 0019). Checked first, alike for every
- * address: the password rules that need no account (400) and that an `Idempotency-Key` is not reused
- * for another body (409, remembered 24 hours). The rest runs in the background (`completeRegistration`).
- */
-export async function register(deps: UserManagementDeps, req: RegisterRequest): Promise<void> {
-  const { input } = req;
-  const issue = passwordIssue(input.password, input.email);
-  if (issue) throw new DomainError('VALIDATION_FAILED', 'The password does not meet the password policy', { fields: [issue] });
-  if (req.idempotencyKey !== undefined) {
-    const fingerprint = keyedHash(deps.hashKey, 'register-request', JSON.stringify([input.firstName, input.lastName ?? null, input.email]));
-    const keyOfKey = `user-management:register-key:${sha256(req.idempotencyKey)}`;
-    if (!(await deps.store.setIfAbsent(keyOfKey, fingerprint, DAY))) {
-      const first = await deps.store.get(keyOfKey);
-      if (first !== null && first !== fingerprint) {
-        throw new DomainError('CONFLICT', 'This Idempotency-Key was used for a different registration', { details: { reason: 'idempotency_key_reused' } });
-      }
-    }
-  }
-  const key = req.idempotencyKey ?? randomUUID();
-  deps.background.run('register', () => completeRegistration(deps, input, key, req.language, req.logger), req.logger);
-}
-
 /**
  * Creates the account (disabled-until-complete, resumable: AccountService) with an unconfirmed email
- * and mails the confirmation link. An address that has an account (or an upstream-only member) gets
- * the "someone tried" mail instead and nothing is created. A repeat with the same `Idempotency-Key`
- * completes what the first left undone and mails only what it never could: the link if no link went
- * out, the notice once. Outcomes are logged (ids, never the address); a fault is logged as an error by
- * BackgroundTasks, and the person registers again.
+ * and mails the confirmation link. With an `Idempotency-Key`, a repeat answers like the first and
+ * mails only if the first never did; without one, a repeat finds the email taken (409).
  */
-async function completeRegistration(deps: UserManagementDeps, input: RegisterInput, key: string, language: MessageLanguage, logger: Logger): Promise<void> {
-  let account: CreatedAccount;
-  try {
-    account = await deps.accounts.create(
-      {
-        firstName: input.firstName,
-        ...(input.lastName ? { lastName: input.lastName } : {}),
-        email: input.email,
-        emailVerified: false,
-        phoneVerified: false,
-        password: input.password,
-        signUpType: 'api',
-      },
-      { idempotencyKey: `user-management:register:${key}` },
-    );
-  } catch (err) {
-    if (isDomainError(err) && err.code === 'ACCOUNT_EXISTS' && err.fields.some((f) => f.field === 'email')) {
-      await tellHolder(deps, input.email, key, language, logger);
-      return;
-    }
-    if (isDomainError(err) && (err.code === 'CONFLICT' || err.code === 'VALIDATION_FAILED')) {
-      // Another request is creating it (that one mails), the key was used otherwise, or Keycloak's
-      // policy refused the password for a reason only the new account has (notUsername): nothing made.
-      logger.warn({ event: 'register.refused', errorCode: err.code, reason: err.details.reason, fields: err.fields.map((f) => `${f.field}:${f.reason}`) }, 'registration refused');
-      return;
-    }
-    throw err;
-  }
+export async function register(deps: UserManagementDeps, input: RegisterInput, idempotencyKey: string | undefined): Promise<RegistrationView> {
+  const account = await deps.accounts.create(
+    {
+      firstName: input.firstName,
+      ...(input.lastName ? { lastName: input.lastName } : {}),
+      email: input.email,
+      emailVerified: false,
+      phoneVerified: false,
+      password: input.password,
+      signUpType: 'api',
+    },
+    { idempotencyKey: `user-management:register:${idempotencyKey ?? randomUUID()}` },
+  );
   let emailVerified = false;
   if (!account.created) {
     const user = await deps.directory.getUser(account.userId);
-    if (!user) {
-      logger.warn({ event: 'register.refused', reason: 'idempotency_key_of_deleted_account' }, 'registration refused');
-      return;
-    }
+    if (!user) throw new DomainError('CONFLICT', 'This Idempotency-Key belongs to an account that was deleted', { details: { reason: 'idempotency_key_reused' } });
     emailVerified = user.emailVerified;
   }
   if (!emailVerified && (account.created || !(await deps.links.wasIssued(account.userId)))) {
-    await deps.links.issue({ userId: account.userId, email: input.email, firstName: input.firstName, language });
+    await deps.links.issue({ userId: account.userId, email: input.email, firstName: input.firstName });
   }
-  logger.info({ event: account.created ? 'register.created' : 'register.repeated', userId: account.userId }, 'registration done');
+  return { id: account.userId, username: account.username, email: input.email, emailVerified };
 }
 
-/** The "someone tried to create an account with your address" mail; once per Idempotency-Key. */
-async function tellHolder(deps: UserManagementDeps, email: string, key: string, language: MessageLanguage, logger: Logger): Promise<void> {
-  const told = `user-management:register-told:${sha256(key)}`;
-  if (!(await deps.store.setIfAbsent(told, '1', DAY))) return;
-  // None for an upstream-only member: the address is theirs all the same.
-  const holder = (await deps.directory.findUsersByEmail(email)).find((u) => u.email === email);
-  const own = holder?.attributes.locale?.[0];
-  const lang = own && (MESSAGE_LANGUAGES as readonly string[]).includes(own) ? (own as MessageLanguage) : language;
-  try {
-    await deps.mailer.send({ to: email, ...addressTakenMail(lang, { firstName: holder?.firstName, signInUrl: deps.signInUrl }), language: lang });
-  } catch (err) {
-    await deps.store.delete(told);
-    throw err;
-  }
-  logger.info({ event: 'register.address_taken', ...(holder ? { userId: holder.id } : {}) }, 'registration for an address that has an account: its holder was told');
-}
-
-/** Marks the email verified when the link is good and the account still has that address. */
+/**
+ * Marks the email verified when the link is good and the account still has that address; one that
+ * lost it to someone who proved it (decision 0021) or changed it is not given it back.
+ */
 export async function confirmEmail(deps: UserManagementDeps, token: string): Promise<void> {
   await deps.links.redeem(token, async ({ userId, email }) => {
-    const user = await deps.directory.getUser(userId);
-    if (!user || user.email !== email) throw invalidLink();
-    if (!user.emailVerified) await deps.directory.updateUser(userId, { emailVerified: true });
+    if (!(await deps.accounts.confirmEmail(userId, email))) throw invalidLink();
   });
 }
 
@@ -286,38 +203,27 @@ interface ProofUse {
 
 /**
  * Changes the caller's own profile. Names change freely; a new email or phone needs an OTP proof for
- * exactly that value (purpose `change-identifier`) and is stored verified. Order: validate and check
- * that the new identifiers are free (nothing written yet), consume the proofs, update the upstream
- * profile, then Keycloak; a Keycloak failure puts the upstream profile back.
+ * exactly that value (purpose `change-identifier`) and is stored verified. Validated here (nothing
+ * written yet); AccountService.updateProfile then checks that the new identifiers may be had (409
+ * before the proofs are spent; an account holding one unproven loses it, decision 0021), consumes
+ * the proofs through `prove`, and updates the upstream profile, then Keycloak.
  */
 export async function updateProfile(deps: UserManagementDeps, userId: string, input: ProfileUpdate): Promise<ProfileView> {
   const user = await self(deps, userId);
   const currentPhone = attribute(user, 'phone');
-  const directory: Partial<Omit<NewDirectoryUser, 'username'>> = {};
-  const upstream: ProfileChanges = {};
-  const previous: ProfileChanges = {};
+  const changes: AccountChanges = {};
   const proofs: ProofUse[] = [];
   const issues: FieldIssue[] = [];
 
-  if (input.firstName !== undefined && input.firstName !== user.firstName) {
-    directory.firstName = upstream.firstName = input.firstName;
-    if (user.firstName) previous.firstName = user.firstName;
-  }
-  if (input.lastName !== undefined && input.lastName !== (user.lastName ?? null)) {
-    // Keycloak clears a profile attribute given as an empty string.
-    directory.lastName = input.lastName ?? '';
-    upstream.lastName = input.lastName;
-    previous.lastName = user.lastName ?? null;
-  }
+  if (input.firstName !== undefined && input.firstName !== user.firstName) changes.firstName = input.firstName;
+  if (input.lastName !== undefined && input.lastName !== (user.lastName ?? null)) changes.lastName = input.lastName;
   if (input.emailProof !== undefined && input.email === undefined) {
     issues.push({ field: 'email', reason: 'required', message: 'emailProof goes with the new email' });
   }
   if (input.email !== undefined && input.email !== user.email) {
     if (input.emailProof === undefined) issues.push(proofRequired('emailProof', 'email'));
     else proofs.push({ proof: input.emailProof, identifier: { kind: 'email', value: input.email }, field: 'emailProof' });
-    directory.email = upstream.email = input.email;
-    directory.emailVerified = true;
-    previous.email = user.email ?? null;
+    changes.email = input.email;
   }
   if (input.phoneProof !== undefined && !input.phone) {
     issues.push({ field: 'phone', reason: 'required', message: 'phoneProof goes with the new phone' });
@@ -327,34 +233,21 @@ export async function updateProfile(deps: UserManagementDeps, userId: string, in
       if (!user.email || !user.emailVerified) {
         issues.push({ field: 'phone', reason: 'last_identifier', message: 'Confirm an email address before removing the phone number' });
       }
-      directory.attributes = { phone: [], phoneVerified: [] };
+    } else if (input.phoneProof === undefined) {
+      issues.push(proofRequired('phoneProof', 'phone'));
     } else {
-      if (input.phoneProof === undefined) issues.push(proofRequired('phoneProof', 'phone'));
-      else proofs.push({ proof: input.phoneProof, identifier: { kind: 'phone', value: input.phone }, field: 'phoneProof' });
-      directory.attributes = { phone: [input.phone], phoneVerified: ['true'] };
+      proofs.push({ proof: input.phoneProof, identifier: { kind: 'phone', value: input.phone }, field: 'phoneProof' });
     }
-    upstream.phone = input.phone;
-    previous.phone = currentPhone ?? null;
+    changes.phone = input.phone;
   }
   if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The changes are not valid', { fields: issues });
-  if (Object.keys(directory).length === 0) return getProfile(deps, userId);
+  if (Object.keys(changes).length === 0) return getProfile(deps, userId);
 
-  if (upstream.email && (await deps.directory.findUsersByEmail(upstream.email)).some((u) => u.id !== userId)) throw taken('email');
-  if (upstream.phone && (await deps.directory.findUsersByAttribute('phone', upstream.phone)).some((u) => u.id !== userId)) throw taken('phone');
-  for (const use of proofs) await consumeProof(deps, userId, use);
-
-  const upstreamUserId = attribute(user, 'upstreamUserId');
-  if (upstreamUserId) await deps.upstream.updateProfile(upstreamUserId, upstream).catch(translateUpstreamConflict);
-  try {
-    await deps.directory.updateUser(userId, directory);
-  } catch (err) {
-    if (upstreamUserId) {
-      await deps.upstream.updateProfile(upstreamUserId, previous).catch((undo: unknown) => {
-        deps.logger.error({ err: safeError(undo), userId }, 'profile change: upstream profile not restored after the Keycloak update failed');
-      });
-    }
-    throw err;
-  }
+  await deps.accounts.updateProfile(userId, changes, {
+    prove: async () => {
+      for (const use of proofs) await consumeProof(deps, userId, use);
+    },
+  });
   return getProfile(deps, userId);
 }
 
@@ -363,16 +256,6 @@ const proofRequired = (field: string, identifier: string): FieldIssue => ({
   reason: 'required',
   message: `A new ${identifier} needs a proof: POST /api/v1/otp (purpose change-identifier), then POST /api/v1/otp/verify`,
 });
-
-const taken = (field: 'email' | 'phone') =>
-  new DomainError('ACCOUNT_EXISTS', `This ${field} belongs to another account`, { fields: [{ field, reason: 'taken', message: `This ${field} is already in use` }] });
-
-function translateUpstreamConflict(err: unknown): never {
-  if (err instanceof DomainError && err.code === 'CONFLICT' && err.details.upstreamCode === 'IDENTIFIER_TAKEN') {
-    throw new DomainError('ACCOUNT_EXISTS', 'The new identifier belongs to another member', { fields: err.fields, cause: err });
-  }
-  throw err;
-}
 
 /**
  * Consumes an OTP proof, remembering for a while which user used it for which value: when a later
