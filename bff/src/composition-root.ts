@@ -58,6 +58,11 @@ import { OtpService } from './otp/otp-service.ts';
 import { signUpApiRouter } from './flows/sign-up/routes.ts';
 import type { UpstreamCore } from './ports/upstream-core.ts';
 import { RetentionSweep } from './retention/retention-sweep.ts';
+import { passwordFailuresPerIp, RateLimiter } from './rate-limits/rate-limiter.ts';
+import { BackgroundTasks } from './kernel/background-tasks.ts';
+import { AddressSet } from './kernel/ip-ranges.ts';
+import { userManagementLimits } from './flows/user-management/limits.ts';
+import { signUpLimits } from './flows/sign-up/limits.ts';
 
 /**
  * The composition root: the only place that constructs adapters and hands each consumer the few
@@ -90,6 +95,8 @@ export interface Container {
   memberAdmin: MemberAdmin;
   /** Keycloak -> upstream core outbox (recorder + deliverer); started when UPSTREAM_OUTBOX_ENABLED. */
   upstreamSync: UpstreamSync;
+  /** Work requests start and do not wait for (registrations); `close()` drains it, tests `idle()` on it. */
+  background: BackgroundTasks;
   app: Koa;
   close(): Promise<void>;
 }
@@ -135,6 +142,10 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       proofTtlSeconds: config.otpProofTtlSeconds,
     },
   });
+
+  // Per-IP and per-identifier limits of the credential and message routes (decision 0019), in Redis.
+  const limiter = new RateLimiter({ store: ephemeralStore, hashKey: config.otpHashKey });
+  const background = new BackgroundTasks({ logger: logger.child({ component: 'background' }) });
 
   const partnerUserTokens = new AssertionUserTokens({
     keycloakUrl: config.keycloakUrl,
@@ -202,6 +213,17 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         requestsPerIpPerHour: config.emailConfirmationRequestsPerIpPerHour,
       },
     }),
+    mailer,
+    background,
+    limits: userManagementLimits(limiter, {
+      registerPerIpPerHour: config.registerRequestsPerIpPerHour,
+      registerPerEmailPerHour: config.registerRequestsPerEmailPerHour,
+      loginFailuresPerIpPerHour: config.loginFailuresPerIpPerHour,
+      loginFailuresPerEmailAndIpPerHour: config.loginFailuresPerEmailAndIpPerHour,
+      confirmFailuresPerIpPerHour: config.confirmFailuresPerIpPerHour,
+      refreshFailuresPerIpPerHour: config.refreshFailuresPerIpPerHour,
+    }),
+    signInUrl: new URL('/portal/', config.publicUrl).href,
     logger: logger.child({ component: 'user-management' }),
     bearer: { audience: config.clientId, clients: config.userApiTokenClients },
     defaultPhoneCountry: config.defaultPhoneCountry,
@@ -240,6 +262,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     callbackSecret: config.keycloakCallbackSecret,
     publicUrl: config.publicUrl,
     defaultPhoneCountry: config.defaultPhoneCountry,
+    passwordLimits: { limiter, limits: [passwordFailuresPerIp(config.loginFailuresPerIpPerHour)] },
     verifier: accessTokenVerifier,
     audience: config.clientId,
   });
@@ -275,7 +298,12 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         build: portal,
         frameOriginsOf: (clientId) => partners.store.frameOriginsOf(clientId),
       }),
-      signUpApiRouter({ otp, accounts, defaultPhoneCountry: config.defaultPhoneCountry }),
+      signUpApiRouter({
+        otp,
+        accounts,
+        limits: signUpLimits(limiter, { perIpPerHour: config.signUpRequestsPerIpPerHour, perIdentifierPerHour: config.signUpRequestsPerIdentifierPerHour }),
+        defaultPhoneCountry: config.defaultPhoneCountry,
+      }),
       userManagement,
       partnerEnrollment,
       partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId }),
@@ -306,6 +334,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     ],
     assets: staticAssets({ ...signUpAssets, ...stateClaimAssets, ...portal?.assets }),
     registerMetrics: (registry) => registerOutboxMetrics(registry, members.outbox),
+    trustedProxies: new AddressSet(config.trustedProxies),
   });
   if (config.upstreamOutboxEnabled) members.sync.start();
   const retention = retentionSweep(config, logger, { flowRuntime, handoffs, outbox: members.outbox });
@@ -330,8 +359,11 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     partnerAdmin: partners.admin,
     memberAdmin: members.admin,
     upstreamSync: members.sync,
+    background,
     app,
     async close() {
+      // Registrations under way finish (their mails go out) before the pools close.
+      await background.idle();
       // The running outbox pass finishes (its transaction commits) before the pool closes.
       await members.sync.stop();
       await retention.stop();

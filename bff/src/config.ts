@@ -1,6 +1,7 @@
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { parseKeyRing } from './kernel/crypto/field-encryption.ts';
+import { AddressSet, splitList } from './kernel/ip-ranges.ts';
 
 /**
  * The BFF's whole configuration: one schema, read once at start from the environment. Each entry
@@ -16,6 +17,21 @@ const entries = {
   logLevel: { env: 'LOG_LEVEL', schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), doc: 'pino log level' },
   host: { env: 'BFF_HOST', schema: z.string().min(1).default('127.0.0.1'), doc: 'interface the BFF listens on' },
   port: { env: 'BFF_PORT', schema: port.default(3000), doc: 'HTTP port of the BFF' },
+  trustedProxies: {
+    env: 'TRUSTED_PROXIES',
+    schema: z
+      .string()
+      .default('')
+      .transform(splitList)
+      .superRefine((entries, ctx) => {
+        try {
+          new AddressSet(entries);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      }),
+    doc: 'reverse proxies in front of the BFF whose X-Forwarded-For is believed: IPs and CIDR ranges, comma-separated (empty: X-Forwarded-For is ignored, the TCP peer is the client)',
+  },
   publicUrl: { env: 'BFF_PUBLIC_URL', schema: url.default('http://localhost:3000'), doc: 'URL browsers and partners use to reach the BFF' },
   databaseUrl: { env: 'BFF_DATABASE_URL', schema: url.default('postgres://postgres@127.0.0.1:5432/platform_bff'), doc: 'PostgreSQL database of the BFF (flows, mappings, handoffs)' },
   redisUrl: { env: 'REDIS_URL', schema: url.default('redis://127.0.0.1:6379'), doc: 'Redis for short-lived data (OTPs, counters, tokens)' },
@@ -58,7 +74,7 @@ const entries = {
     schema: z.string().default('IN').refine((c) => isSupportedCountry(c), 'an ISO 3166 alpha-2 country code with a phone numbering plan'),
     doc: 'country of phone numbers typed without a country code',
   },
-  otpHashKey: { env: 'OTP_HASH_KEY', schema: z.string().min(32).default('dev-otp-hash-key-change-me-0123456789'), doc: 'HMAC key of stored OTP hashes and identifier keys (32+ characters)', devDefault: true },
+  otpHashKey: { env: 'OTP_HASH_KEY', schema: z.string().min(32).default('dev-otp-hash-key-change-me-0123456789'), doc: 'HMAC key of stored OTP hashes, identifier keys and rate-limit counter keys (32+ characters)', devDefault: true },
   otpTtlSeconds: { env: 'OTP_TTL_SECONDS', schema: z.coerce.number().int().min(30).default(600), doc: 'how long a one-time code is valid' },
   otpMaxAttempts: { env: 'OTP_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).default(5), doc: 'wrong codes per identifier (across codes, per failure window) before the code dies' },
   otpFailureWindowSeconds: { env: 'OTP_FAILURE_WINDOW_SECONDS', schema: z.coerce.number().int().min(60).default(3600), doc: 'window in which wrong codes are counted; a new code does not reset it' },
@@ -139,6 +155,22 @@ const entries = {
   emailConfirmationCooldownSeconds: { env: 'EMAIL_CONFIRMATION_COOLDOWN_SECONDS', schema: z.coerce.number().int().min(0).default(60), doc: 'least time between two confirmation mails to one address (0: none)' },
   emailConfirmationMailsPerHour: { env: 'EMAIL_CONFIRMATION_MAILS_PER_HOUR', schema: z.coerce.number().int().positive().default(5), doc: 'confirmation resends one address may ask for per hour' },
   emailConfirmationRequestsPerIpPerHour: { env: 'EMAIL_CONFIRMATION_REQUESTS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'confirmation resends one client IP may ask for per hour' },
+  registerRequestsPerIpPerHour: { env: 'REGISTER_REQUESTS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'registrations one client IP (IPv6: /64) may ask for per hour' },
+  registerRequestsPerEmailPerHour: { env: 'REGISTER_REQUESTS_PER_EMAIL_PER_HOUR', schema: z.coerce.number().int().positive().default(5), doc: 'registrations one email address may be given in per hour (each mails the address)' },
+  loginFailuresPerIpPerHour: { env: 'LOGIN_FAILURES_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(100), doc: "refused passwords one client IP may have per hour (API login and the state claim's password step together); then 429 until the hour ends" },
+  loginFailuresPerEmailAndIpPerHour: {
+    env: 'LOGIN_FAILURES_PER_EMAIL_AND_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(10),
+    doc: 'refused passwords for one email from one client IP per hour (other IPs are not affected: no lockout by strangers)',
+  },
+  confirmFailuresPerIpPerHour: { env: 'CONFIRM_FAILURES_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'confirmation links one client IP may open that are not valid, per hour' },
+  refreshFailuresPerIpPerHour: { env: 'REFRESH_FAILURES_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(60), doc: 'refresh tokens Keycloak refuses (refresh, logout) one client IP may send per hour' },
+  signUpRequestsPerIpPerHour: { env: 'SIGNUP_REQUESTS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'account creations (POST /api/v1/signup) one client IP may ask for per hour' },
+  signUpRequestsPerIdentifierPerHour: {
+    env: 'SIGNUP_REQUESTS_PER_IDENTIFIER_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(10),
+    doc: 'account creations per proven email/phone per hour (counted only once the proof is good, so only its owner uses them up)',
+  },
   portalClientId: { env: 'PORTAL_CLIENT_ID', schema: z.string().min(1).default('portal'), doc: 'public client the demo portal (/portal/) signs in with (keycloak-js, code + PKCE)' },
   portalStateIdp: { env: 'PORTAL_STATE_IDP', schema: z.string().min(1).default('state-demo'), doc: "IdP alias of the portal's \"Sign in with your state\" (keycloak-js idpHint)" },
   portalGoogleIdp: { env: 'PORTAL_GOOGLE_IDP', schema: z.string().min(1).default('google-demo'), doc: "IdP alias of the portal's \"Sign in with Google\" (google when the real Google IdP is configured)" },

@@ -89,6 +89,21 @@ describe('RedisEphemeralStore', () => {
     expect(await redis.pttl(`${keys.prefix}rate:legacy`)).toBeGreaterThan(0);
   });
 
+  it('takes one back from a counter, keeping its window; never below zero, never brings an expired one back', async () => {
+    await store.increment('rate:refund', ttlSeconds(60));
+    await store.increment('rate:refund', ttlSeconds(60));
+    const before = await redis.pttl(`${keys.prefix}rate:refund`);
+    await store.decrement('rate:refund');
+    expect(await redis.get(`${keys.prefix}rate:refund`)).toBe('1');
+    const after = await redis.pttl(`${keys.prefix}rate:refund`);
+    expect(after).toBeGreaterThan(0);
+    expect(after).toBeLessThanOrEqual(before);
+    await Promise.all([store.decrement('rate:refund'), store.decrement('rate:refund')]);
+    expect(await redis.get(`${keys.prefix}rate:refund`)).toBe('0');
+    await store.decrement('rate:gone');
+    expect(await redis.exists(`${keys.prefix}rate:gone`)).toBe(0);
+  });
+
   it('hands a single-use value to exactly one of 10 concurrent getAndDelete calls', async () => {
     await store.set('proof:1', 'proof-value', ttlSeconds(60));
     // Separate connections, so the calls really race on the server rather than queue on one socket.

@@ -5,6 +5,8 @@ import { DomainError } from '../kernel/errors.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { healthRouter, type ReadinessCheck } from './health.ts';
 import type { Registry } from 'prom-client';
+import { AddressSet } from '../kernel/ip-ranges.ts';
+import { clientAddressMiddleware } from './client-address.ts';
 import { createMetrics } from './metrics.ts';
 import { openApiRouter, type RouteInfo } from './openapi.ts';
 import { problemMiddleware } from './problem.ts';
@@ -22,6 +24,8 @@ export interface AppDeps {
   assets?: Koa.Middleware;
   /** Adds the components' own metrics (e.g. outbox gauges) to the app's `/metrics` registry. */
   registerMetrics?: (registry: Registry) => void;
+  /** Reverse proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES; see client-address.ts). None by default. */
+  trustedProxies?: AddressSet;
 }
 
 /** The routers each app was built with, for `listRoutes` (tests compare them with the OpenAPI document). */
@@ -67,11 +71,15 @@ const jsonBodiesOnly: Koa.Middleware = async (ctx, next) => {
 /** Builds the Koa app from already constructed dependencies; it constructs nothing itself. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
-  app.proxy = false;
+  const trustedProxies = deps.trustedProxies ?? new AddressSet([]);
+  // Koa's own X-Forwarded-* reading, only behind trusted proxies; the client address itself comes
+  // from clientAddressMiddleware (Koa would take the leftmost X-Forwarded-For entry, which the client wrote).
+  app.proxy = trustedProxies.size > 0;
   const metrics = createMetrics();
   deps.registerMetrics?.(metrics.registry);
   const platformRouters = [healthRouter(deps.readiness, deps.readinessTimeoutMs), metrics.router, openApiRouter(deps.openApi)];
   routersOfApp.set(app, [...platformRouters, ...deps.routers]);
+  app.use(clientAddressMiddleware(trustedProxies));
   app.use(requestContext({ logger: deps.logger, duration: metrics.duration, total: metrics.total }));
   // Outside problemMiddleware, so problem answers and 404s carry them too.
   app.use(securityHeaders());

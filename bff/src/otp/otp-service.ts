@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../kernel/errors.ts';
+import { limitedNetworkOf } from '../kernel/ip-ranges.ts';
 import { ttlSeconds, type EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { Mailer, SmsGateway } from '../ports/messaging.ts';
 import { codeEmail, codeSms, type MessageLanguage } from './messages.ts';
@@ -16,7 +17,7 @@ import type { Identifier, OtpPurpose, VerificationProofs } from './verification-
  *   otp:fail:{purpose}:{id}      attempts at the current window        OTP_FAILURE_WINDOW_SECONDS
  *   otp:cool:{purpose}:{id}      resend cooldown marker                OTP_RESEND_COOLDOWN_SECONDS
  *   otp:sent:h|d:{purpose}:{id}  codes sent this hour / day            1 h / 24 h
- *   otp:ip:send|verify:{ip}      requests of one client IP this hour   1 h
+ *   otp:ip:send|verify:{ip}      requests of one client IP this hour   1 h   (IPv6: per /64)
  *   otp:proof:{sha256(proof)}    {identifier HMAC, purpose}            OTP_PROOF_TTL_SECONDS
  *
  * Attempts are counted before the comparison (so concurrent guesses cannot exceed the limit) and per
@@ -99,7 +100,7 @@ export class OtpService implements VerificationProofs {
   async send(req: SendRequest): Promise<SendResult> {
     const id = this.#idOf(req.identifier);
     const scope = `${req.purpose}:${id}`;
-    await this.#limit(`otp:ip:send:${this.#hmac('ip', req.ip)}`, this.#s.sendsPerIpPerHour, HOUR, 'Too many codes were asked for from this network; try again later');
+    await this.#limit(`otp:ip:send:${this.#hmac('ip', limitedNetworkOf(req.ip))}`, this.#s.sendsPerIpPerHour, HOUR, 'Too many codes were asked for from this network; try again later');
     const cooldownKey = `otp:cool:${scope}`;
     if (this.#s.resendCooldownSeconds > 0 && !(await this.#store.setIfAbsent(cooldownKey, '1', ttlSeconds(this.#s.resendCooldownSeconds)))) {
       throw rateLimited('Wait before asking for another code', await this.#store.remainingTtl(cooldownKey));
@@ -130,7 +131,7 @@ export class OtpService implements VerificationProofs {
    * (VALIDATION_FAILED on `code`); once the attempts are used up, RATE_LIMITED until the window ends.
    */
   async verify(req: VerifyRequest): Promise<VerifyResult> {
-    await this.#limit(`otp:ip:verify:${this.#hmac('ip', req.ip)}`, this.#s.verifiesPerIpPerHour, HOUR, 'Too many code checks from this network; try again later');
+    await this.#limit(`otp:ip:verify:${this.#hmac('ip', limitedNetworkOf(req.ip))}`, this.#s.verifiesPerIpPerHour, HOUR, 'Too many code checks from this network; try again later');
     const scope = `${req.purpose}:${this.#idOf(req.identifier)}`;
     const codeKey = `otp:code:${scope}`;
     const failKey = `otp:fail:${scope}`;

@@ -32,6 +32,11 @@ export interface EphemeralStore {
    * which is what a rate limiter needs for `Retry-After`.
    */
   increment(key: string, ttl: Ttl): Promise<Counter>;
+  /**
+   * Takes one back from the counter at `key` (a refund: an attempt counted in advance turned out not
+   * to count), keeping its window. Nothing happens when the counter is gone or already at zero.
+   */
+  decrement(key: string): Promise<void>;
   /** Milliseconds until `key` expires, or `null` when it does not exist. For cooldowns. */
   remainingTtl(key: string): Promise<number | null>;
   /** Resolves when the store answers; rejects otherwise. For `/readyz`. */

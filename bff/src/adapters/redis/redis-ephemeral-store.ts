@@ -19,6 +19,16 @@ return { count, ttl }
 `;
 const INCREMENT_SHA = createHash('sha1').update(INCREMENT_SCRIPT).digest('hex');
 
+/** DECR keeps the key's TTL; a counter that expired is not brought back as -1. */
+const DECREMENT_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]))
+if count and count > 0 then
+  redis.call('DECR', KEYS[1])
+end
+return 0
+`;
+const DECREMENT_SHA = createHash('sha1').update(DECREMENT_SCRIPT).digest('hex');
+
 const DELETE_IF_EQUALS_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -101,6 +111,11 @@ export class RedisEphemeralStore implements EphemeralStore {
   async increment(key: string, ttl: Ttl): Promise<Counter> {
     const fullKey = this.#key(key);
     return parseCounter(await this.#call(() => this.#script(INCREMENT_SCRIPT, INCREMENT_SHA, [fullKey], [ttl])));
+  }
+
+  async decrement(key: string): Promise<void> {
+    const fullKey = this.#key(key);
+    await this.#call(() => this.#script(DECREMENT_SCRIPT, DECREMENT_SHA, [fullKey], []));
   }
 
   async #script(script: string, sha: string, keys: string[], args: (string | number)[]): Promise<unknown> {

@@ -5,6 +5,7 @@ import { parseInput } from '../../http/validation.ts';
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
 import type { OtpService } from '../../otp/otp-service.ts';
 import { MESSAGE_LANGUAGES, type MessageLanguage } from '../../otp/messages.ts';
+import type { SignUpLimits } from './limits.ts';
 import { identifierOf, sendCodeBody, signUpBody, verifyCodeBody } from './schemas.ts';
 
 /**
@@ -14,6 +15,7 @@ import { identifierOf, sendCodeBody, signUpBody, verifyCodeBody } from './schema
 export interface SignUpDeps {
   otp: Pick<OtpService, 'send' | 'verify' | 'check'>;
   accounts: Pick<AccountService, 'create'>;
+  limits: SignUpLimits;
   /** ISO 3166 alpha-2 country of phone numbers typed without a country code. */
   defaultPhoneCountry: string;
 }
@@ -39,10 +41,12 @@ export function signUpApiRouter(deps: SignUpDeps): Router {
   router.post('/signup', async (ctx) => {
     const input = parseInput(signUpBody(deps.defaultPhoneCountry), body(ctx));
     const identifier = identifierOf(input);
+    await deps.limits.limiter.take({ ip: ctx.ip }, deps.limits.perIp);
     // Checked, not consumed: the proof is also the idempotency key, so the identical request repeated
     // after a failure half-way (or a lost answer) completes or replays the one account the proof made;
     // any other request with it is refused as a second use.
     await deps.otp.check(input.proof, identifier, 'sign-up', 'proof');
+    await deps.limits.limiter.take({ ip: ctx.ip, identifier: `${identifier.kind}:${identifier.value}` }, deps.limits.perIdentifier);
     const verified = { emailVerified: identifier.kind === 'email', phoneVerified: identifier.kind === 'phone' };
     const account = await deps.accounts
       .create(

@@ -6,6 +6,7 @@ import { DomainError, isDomainError } from '../../kernel/errors.ts';
 import { requireSharedSecret } from '../../http/shared-secret.ts';
 import type { Asset } from '../../http/static-assets.ts';
 import type { Identifier } from '../../otp/verification-proofs.ts';
+import type { Limit, RateLimiter } from '../../rate-limits/rate-limiter.ts';
 import { parseInput } from '../../partners/validation.ts';
 import type { StateClaimAudit } from './audit.ts';
 import type { IdentifierSeal } from './effects.ts';
@@ -25,6 +26,8 @@ export interface StateClaimRouteDeps {
   callbackSecret: string;
   publicUrl: string;
   defaultPhoneCountry: string;
+  /** Refused passwords per client IP, shared with the API login (rate-limits/rate-limiter.ts). */
+  passwordLimits: { limiter: RateLimiter; limits: Limit[] };
   verifier: AccessTokenVerifier;
   /** Audience every admin token must carry (the BFF's client id). */
   audience: string;
@@ -120,11 +123,24 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
         ctx.body = { code: 'VALIDATION_FAILED', fields: [{ field: name, reason: 'invalid', message: 'Not a valid email address or phone number' }], location: page(event.error) };
         return;
       }
+      const stepEvent = event;
       let view: StateClaimView;
       try {
-        view = await deps.service.step(flowId, event);
+        // Wrong passwords count against the client's IP, with the API login's (decision 0019); a right one uses nothing up.
+        view =
+          stepEvent.type === 'PASSWORD'
+            ? await deps.passwordLimits.limiter.attempt({ ip: ctx.ip }, deps.passwordLimits.limits, () => deps.service.step(flowId, stepEvent), {
+                result: (v) => v.snapshot.context.error === 'password-wrong',
+              })
+            : await deps.service.step(flowId, stepEvent);
       } catch (err) {
         if (!isDomainError(err)) throw err;
+        if (err.code === 'RATE_LIMITED') {
+          ctx.status = 429;
+          ctx.set('Retry-After', String(err.details.retryAfterSeconds));
+          ctx.body = { location: page('rate-limited') };
+          return;
+        }
         if (err.code === 'CONFLICT' || err.code === 'FLOW_CONFLICT') {
           // Another tab or a double submit moved the flow: show where it is now.
           ctx.status = 409;

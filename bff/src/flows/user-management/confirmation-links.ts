@@ -4,6 +4,8 @@ import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { ttlMillis, ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Mailer } from '../../ports/messaging.ts';
+import type { MessageLanguage } from '../../otp/messages.ts';
+import { confirmationMail } from './messages.ts';
 
 export interface ConfirmationSettings {
   /** Base URL of the BFF as people reach it; the link points at its GET /api/v1/auth/confirm. */
@@ -70,7 +72,7 @@ export class ConfirmationLinks {
   }
 
   /** Stores a new link and mails it; a link whose mail failed is removed (DELIVERY_FAILED is rethrown). */
-  async issue(to: { userId: string; email: string; firstName?: string }): Promise<void> {
+  async issue(to: { userId: string; email: string; firstName?: string; language?: MessageLanguage }): Promise<void> {
     const token = randomBytes(32).toString('base64url');
     const key = linkKey(token);
     const ttl = ttlSeconds(this.#settings.ttlSeconds);
@@ -78,20 +80,12 @@ export class ConfirmationLinks {
     await this.#store.set(key, JSON.stringify(stored), ttl);
     const link = new URL('/api/v1/auth/confirm', this.#settings.publicUrl);
     link.searchParams.set('token', token);
+    const language = to.language ?? 'en';
     try {
       await this.#mailer.send({
         to: to.email,
-        subject: 'Confirm your email address',
-        language: 'en',
-        text: [
-          `Hello${to.firstName ? ` ${to.firstName}` : ''},`,
-          '',
-          'Please confirm the email address of your Identity Platform account by opening this link:',
-          '',
-          link.toString(),
-          '',
-          `The link works once and is valid for ${describe(this.#settings.ttlSeconds)}. If you did not register, ignore this mail.`,
-        ].join('\n'),
+        ...confirmationMail(language, { firstName: to.firstName, link: link.toString(), ttlSeconds: this.#settings.ttlSeconds }),
+        language,
       });
     } catch (err) {
       await this.#store.delete(key);
@@ -149,10 +143,4 @@ export class ConfirmationLinks {
       throw err;
     }
   }
-}
-
-function describe(seconds: number): string {
-  if (seconds % 3600 === 0) return seconds === 3600 ? '1 hour' : `${seconds / 3600} hours`;
-  const minutes = Math.round(seconds / 60);
-  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }

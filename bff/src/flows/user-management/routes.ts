@@ -4,6 +4,8 @@ import { ERROR_TABLE } from '../../http/problem.ts';
 import { parseInput } from '../../http/validation.ts';
 import { isDomainError } from '../../kernel/errors.ts';
 import { safeError } from '../../kernel/logger.ts';
+import { MESSAGE_LANGUAGES, type MessageLanguage } from '../../otp/messages.ts';
+import { refusedCredential } from '../../rate-limits/rate-limiter.ts';
 import { sendConfirmationPage, wantsPage } from './confirmation-page.ts';
 import { principalOf, requireAccessToken, requireRealmRole, withRefreshToken } from './bearer.ts';
 import { confirmQuery, idempotencyKey, loginBody, profileUpdateBody, registerBody, sendBody, userListQuery } from './schemas.ts';
@@ -25,32 +27,42 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   const router = new Router({ prefix: '/api/v1' });
   const authenticated = requireAccessToken(deps);
 
+  // The same answer whether or not the address has an account (decision 0019): what differs happens
+  // after the answer, by mail to the address.
   router.post('/auth/register', async (ctx) => {
     const input = parseInput(registerBody, body(ctx));
     const header = ctx.get('idempotency-key');
     const key = header ? parseInput(idempotencyKey, header, { where: 'header.Idempotency-Key' }) : undefined;
-    ctx.status = 201;
-    ctx.body = await uc.register(deps, input, key);
+    await deps.limits.limiter.take({ ip: ctx.ip, identifier: input.email }, ...deps.limits.register);
+    await uc.register(deps, { input, idempotencyKey: key, language: preferredLanguage(ctx), logger: ctx.state.logger ?? deps.logger });
+    ctx.status = 202;
+    ctx.body = { status: 'accepted' };
   });
+
+  // Links that are not valid count against the client's IP; a good one uses nothing up.
+  const confirm = (ctx: Context, token: string) =>
+    deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.confirm, () => uc.confirmEmail(deps, token), { error: isInvalidLink });
 
   router.get('/auth/confirm', async (ctx) => {
     if (!wantsPage(ctx)) {
       const { token } = parseInput(confirmQuery, ctx.query, { where: 'query' });
-      await uc.confirmEmail(deps, token);
+      await confirm(ctx, token);
       ctx.body = { status: 'confirmed' };
       return;
     }
     // A person who clicked the mail's link: the same outcome and status, as a page.
     try {
       const { token } = parseInput(confirmQuery, ctx.query, { where: 'query' });
-      await uc.confirmEmail(deps, token);
+      await confirm(ctx, token);
       sendConfirmationPage(ctx, 'confirmed', SIGN_IN_PAGE);
     } catch (err) {
       if (!isDomainError(err)) throw err;
       const { status } = ERROR_TABLE[err.code];
       if (status >= 500) ctx.state.logger?.error({ err: safeError(err), errorCode: err.code }, 'request failed');
-      sendConfirmationPage(ctx, status >= 500 ? 'unavailable' : 'invalid', SIGN_IN_PAGE);
+      const limited = err.code === 'RATE_LIMITED';
+      sendConfirmationPage(ctx, status >= 500 || limited ? 'unavailable' : 'invalid', SIGN_IN_PAGE);
       ctx.status = status;
+      if (limited) ctx.set('Retry-After', String(err.details.retryAfterSeconds));
     }
   });
 
@@ -61,16 +73,18 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
     ctx.body = { status: 'accepted' };
   });
 
+  // Refused passwords count per client IP and per email from that IP; a right one uses nothing up.
   router.post('/auth/login', async (ctx) => {
-    ctx.body = await uc.login(deps, parseInput(loginBody, body(ctx)));
+    const input = parseInput(loginBody, body(ctx));
+    ctx.body = await deps.limits.limiter.attempt({ ip: ctx.ip, identifier: input.email }, deps.limits.login, () => uc.login(deps, input), refusedCredential);
   });
 
   router.get('/auth/refresh', async (ctx) => {
-    ctx.body = await withRefreshToken(ctx, (token) => uc.refresh(deps, token));
+    ctx.body = await withRefreshToken(ctx, (token) => deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.refresh(deps, token), refusedCredential));
   });
 
   router.post('/auth/logout', async (ctx) => {
-    await withRefreshToken(ctx, (token) => uc.logout(deps, token));
+    await withRefreshToken(ctx, (token) => deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.logout(deps, token), refusedCredential));
     ctx.status = 204;
   });
 
@@ -93,4 +107,10 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   });
 
   return router;
+}
+
+const isInvalidLink = (err: unknown) => isDomainError(err) && err.code === 'VALIDATION_FAILED' && err.fields.some((f) => f.reason === 'invalid_or_expired');
+
+function preferredLanguage(ctx: Context): MessageLanguage {
+  return ctx.acceptsLanguages([...MESSAGE_LANGUAGES]) === 'hi' ? 'hi' : 'en';
 }

@@ -1,8 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { CreatedAccount } from '../../accounts/account-service.ts';
+import { passwordIssue } from '../../accounts/password-rules.ts';
+import type { BackgroundTasks } from '../../kernel/background-tasks.ts';
+import { MESSAGE_LANGUAGES, type MessageLanguage } from '../../otp/messages.ts';
+import type { Mailer } from '../../ports/messaging.ts';
+import type { UserManagementLimits } from './limits.ts';
+import { addressTakenMail } from './messages.ts';
 import type { AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
 import type { AccountChanges, AccountService } from '../../accounts/account-service.ts';
 import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
-import { DomainError, type FieldIssue } from '../../kernel/errors.ts';
+import { DomainError, isDomainError, type FieldIssue } from '../../kernel/errors.ts';
 import { safeError, type Logger } from '../../kernel/logger.ts';
 import type { Identifier, VerificationProofs } from '../../otp/verification-proofs.ts';
 import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
@@ -26,6 +33,14 @@ export interface UserManagementDeps {
   /** HMAC key of what Redis keeps only to compare (request fingerprints, proof memos; decision 0022). */
   hashKey: string;
   links: ConfirmationLinks;
+  /** The "address taken" mail of a registration (decision 0019). */
+  mailer: Mailer;
+  /** Where registration's slow part runs, after the answer left. */
+  background: Pick<BackgroundTasks, 'run'>;
+  /** Per-IP and per-identifier limits of the routes (limits.ts). */
+  limits: UserManagementLimits;
+  /** Where people sign in; the "address taken" mail points there. */
+  signInUrl: string;
   logger: Logger;
   bearer: BearerSettings;
   /** ISO 3166 country of phone numbers typed without a country code. */
@@ -40,13 +55,6 @@ export interface TokenView {
   expiresIn: number;
   refreshToken: string;
   refreshExpiresIn?: number;
-}
-
-export interface RegistrationView {
-  id: string;
-  username: string;
-  email: string;
-  emailVerified: boolean;
 }
 
 export interface UserSummary {
@@ -106,34 +114,108 @@ function profile(u: DirectoryUser, organizations: DirectoryOrganization[], links
 
 // ---------------------------------------------------------------------------------------- sign-up
 
+export interface RegisterRequest {
+  input: RegisterInput;
+  idempotencyKey: string | undefined;
+  /** Of the mails: the request's Accept-Language (an existing holder's own language wins). */
+  language: MessageLanguage;
+  /** The request's logger (its request id), for what the background part logs. */
+  logger: Logger;
+}
+
+const DAY = ttlSeconds(24 * 3600);
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/**
+ * Registration answers before it knows whether the address has an account, so the answer (202, one
+ * body) and its timing tell nobody whether it has (decision 0019). Checked first, alike for every
+ * address: the password rules that need no account (400) and that an `Idempotency-Key` is not reused
+ * for another body (409, remembered 24 hours). The rest runs in the background (`completeRegistration`).
+ */
+export async function register(deps: UserManagementDeps, req: RegisterRequest): Promise<void> {
+  const { input } = req;
+  const issue = passwordIssue(input.password, input.email);
+  if (issue) throw new DomainError('VALIDATION_FAILED', 'The password does not meet the password policy', { fields: [issue] });
+  if (req.idempotencyKey !== undefined) {
+    const fingerprint = keyedHash(deps.hashKey, 'register-request', JSON.stringify([input.firstName, input.lastName ?? null, input.email]));
+    const keyOfKey = `user-management:register-key:${sha256(req.idempotencyKey)}`;
+    if (!(await deps.store.setIfAbsent(keyOfKey, fingerprint, DAY))) {
+      const first = await deps.store.get(keyOfKey);
+      if (first !== null && first !== fingerprint) {
+        throw new DomainError('CONFLICT', 'This Idempotency-Key was used for a different registration', { details: { reason: 'idempotency_key_reused' } });
+      }
+    }
+  }
+  const key = req.idempotencyKey ?? randomUUID();
+  deps.background.run('register', () => completeRegistration(deps, input, key, req.language, req.logger), req.logger);
+}
+
 /**
  * Creates the account (disabled-until-complete, resumable: AccountService) with an unconfirmed email
- * and mails the confirmation link. With an `Idempotency-Key`, a repeat answers like the first and
- * mails only if the first never did; without one, a repeat finds the email taken (409).
+ * and mails the confirmation link. An address that has an account (or an upstream-only member) gets
+ * the "someone tried" mail instead and nothing is created. A repeat with the same `Idempotency-Key`
+ * completes what the first left undone and mails only what it never could: the link if no link went
+ * out, the notice once. Outcomes are logged (ids, never the address); a fault is logged as an error by
+ * BackgroundTasks, and the person registers again.
  */
-export async function register(deps: UserManagementDeps, input: RegisterInput, idempotencyKey: string | undefined): Promise<RegistrationView> {
-  const account = await deps.accounts.create(
-    {
-      firstName: input.firstName,
-      ...(input.lastName ? { lastName: input.lastName } : {}),
-      email: input.email,
-      emailVerified: false,
-      phoneVerified: false,
-      password: input.password,
-      signUpType: 'api',
-    },
-    { idempotencyKey: `user-management:register:${idempotencyKey ?? randomUUID()}` },
-  );
+async function completeRegistration(deps: UserManagementDeps, input: RegisterInput, key: string, language: MessageLanguage, logger: Logger): Promise<void> {
+  let account: CreatedAccount;
+  try {
+    account = await deps.accounts.create(
+      {
+        firstName: input.firstName,
+        ...(input.lastName ? { lastName: input.lastName } : {}),
+        email: input.email,
+        emailVerified: false,
+        phoneVerified: false,
+        password: input.password,
+        signUpType: 'api',
+      },
+      { idempotencyKey: `user-management:register:${key}` },
+    );
+  } catch (err) {
+    if (isDomainError(err) && err.code === 'ACCOUNT_EXISTS' && err.fields.some((f) => f.field === 'email')) {
+      await tellHolder(deps, input.email, key, language, logger);
+      return;
+    }
+    if (isDomainError(err) && (err.code === 'CONFLICT' || err.code === 'VALIDATION_FAILED')) {
+      // Another request is creating it (that one mails), the key was used otherwise, or Keycloak's
+      // policy refused the password for a reason only the new account has (notUsername): nothing made.
+      logger.warn({ event: 'register.refused', errorCode: err.code, reason: err.details.reason, fields: err.fields.map((f) => `${f.field}:${f.reason}`) }, 'registration refused');
+      return;
+    }
+    throw err;
+  }
   let emailVerified = false;
   if (!account.created) {
     const user = await deps.directory.getUser(account.userId);
-    if (!user) throw new DomainError('CONFLICT', 'This Idempotency-Key belongs to an account that was deleted', { details: { reason: 'idempotency_key_reused' } });
+    if (!user) {
+      logger.warn({ event: 'register.refused', reason: 'idempotency_key_of_deleted_account' }, 'registration refused');
+      return;
+    }
     emailVerified = user.emailVerified;
   }
   if (!emailVerified && (account.created || !(await deps.links.wasIssued(account.userId)))) {
-    await deps.links.issue({ userId: account.userId, email: input.email, firstName: input.firstName });
+    await deps.links.issue({ userId: account.userId, email: input.email, firstName: input.firstName, language });
   }
-  return { id: account.userId, username: account.username, email: input.email, emailVerified };
+  logger.info({ event: account.created ? 'register.created' : 'register.repeated', userId: account.userId }, 'registration done');
+}
+
+/** The "someone tried to create an account with your address" mail; once per Idempotency-Key. */
+async function tellHolder(deps: UserManagementDeps, email: string, key: string, language: MessageLanguage, logger: Logger): Promise<void> {
+  const told = `user-management:register-told:${sha256(key)}`;
+  if (!(await deps.store.setIfAbsent(told, '1', DAY))) return;
+  // None for an upstream-only member: the address is theirs all the same.
+  const holder = (await deps.directory.findUsersByEmail(email)).find((u) => u.email === email);
+  const own = holder?.attributes.locale?.[0];
+  const lang = own && (MESSAGE_LANGUAGES as readonly string[]).includes(own) ? (own as MessageLanguage) : language;
+  try {
+    await deps.mailer.send({ to: email, ...addressTakenMail(lang, { firstName: holder?.firstName, signInUrl: deps.signInUrl }), language: lang });
+  } catch (err) {
+    await deps.store.delete(told);
+    throw err;
+  }
+  logger.info({ event: 'register.address_taken', ...(holder ? { userId: holder.id } : {}) }, 'registration for an address that has an account: its holder was told');
 }
 
 /**
