@@ -40,6 +40,7 @@ import { userManagementRouter } from './flows/user-management/routes.ts';
 import { memberAdmin, type MemberAdmin } from './flows/member-admin/member-admin.ts';
 import { memberAdminRouter } from './flows/member-admin/routes.ts';
 import { KeycloakUserChangeFeed } from './adapters/keycloak/keycloak-user-change-feed.ts';
+import { IdentifierChangeNotices } from './accounts/identifier-change-notices.ts';
 import { OutboxStore, registerOutboxMetrics } from './upstream-sync/outbox-store.ts';
 import { UpstreamSync } from './upstream-sync/upstream-sync.ts';
 import { createApp } from './http/app.ts';
@@ -192,8 +193,11 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     clientId: config.userApiClientId,
     clientSecret: config.userApiClientSecret,
   });
+  // Previous e-mail addresses and phone numbers are told of a change (decision 0020).
+  const identifierNotices = new IdentifierChangeNotices({ mailer, sms: smsGateway, directory: identityDirectory, logger: logger.child({ component: 'identifier-notices' }) });
   const userManagement = userManagementRouter({
     accounts,
+    notices: identifierNotices,
     directory: identityDirectory,
     tokens: userApiTokens,
     verifier: accessTokenVerifier,
@@ -265,8 +269,9 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     passwordLimits: { limiter, limits: [passwordFailuresPerIp(config.loginFailuresPerIpPerHour)] },
     verifier: accessTokenVerifier,
     audience: config.clientId,
+    directory: identityDirectory,
   });
-  const members = memberComponents(config, { orm, serviceAccountTokens, identityDirectory, upstreamCore, accounts, fieldEncryption, logger });
+  const members = memberComponents(config, { orm, serviceAccountTokens, identityDirectory, upstreamCore, accounts, fieldEncryption, logger, notices: identifierNotices });
 
   const portal = loadPortalBuild();
   if (!portal) logger.warn('the portal is not built (node portal/build.ts): /portal/ answers 503');
@@ -306,9 +311,9 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       }),
       userManagement,
       partnerEnrollment,
-      partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId }),
+      partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId, directory: identityDirectory }),
       partnerUserApi,
-      memberAdminRouter({ admin: members.admin, verifier: accessTokenVerifier, audience: config.clientId }),
+      memberAdminRouter({ admin: members.admin, verifier: accessTokenVerifier, audience: config.clientId, directory: identityDirectory }),
       brokeredLoginRouter({
         callbackSecret: config.keycloakCallbackSecret,
         directory: identityDirectory,
@@ -321,6 +326,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         callbackSecret: config.keycloakCallbackSecret,
         directory: identityDirectory,
         upstream: upstreamCore,
+        deletedAccounts: new KeycloakUserChangeFeed({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: serviceAccountTokens }),
         defaultPhoneCountry: config.defaultPhoneCountry,
         tenant: 'custodian',
         failures: {
@@ -420,6 +426,8 @@ function memberComponents(
     accounts: AccountService;
     fieldEncryption: FieldEncryption;
     logger: Logger;
+    /** Previous e-mail addresses of changes made in Keycloak's pages are told (the recorder reads those events). */
+    notices?: IdentifierChangeNotices;
   },
 ) {
   const outbox = new OutboxStore({ em: deps.orm.em, encryption: deps.fieldEncryption });
@@ -429,6 +437,7 @@ function memberComponents(
     upstream: deps.upstreamCore,
     store: outbox,
     forgetDeleted: (userId) => deps.accounts.forgetDeleted(userId),
+    ...(deps.notices ? { emailChanged: deps.notices.emailChangedInKeycloak.bind(deps.notices) } : {}),
     logger: deps.logger.child({ component: 'upstream-outbox' }),
     settings: {
       intervalMs: config.upstreamOutboxIntervalMs,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AdminRest } from './admin-rest.ts';
-import { loadRealmConfig, type AuthenticationFlowFile, type ExecutionFile, type RealmFiles, type UserFile } from './load.ts';
+import { loadRealmConfig, type AuthenticationFlowFile, type ExecutionFile, type RealmFiles, type RequiredActionFile, type UserFile } from './load.ts';
 import { isSubset } from './template.ts';
 
 /**
@@ -11,8 +11,8 @@ import { isSubset } from './template.ts';
  * Managed: realm settings and realm roles, the declarative user profile and its localization texts
  * (the keys each file names; other texts are left alone), authentication flows (each
  * flow's executions, subflows and authenticator configs as complete, ordered lists), client scopes
- * (with their protocol mappers), clients (with their protocol mappers and service-account roles as
- * complete lists, and their default and optional client scopes as complete lists when the file names
+ * (with their protocol mappers), the built-in required actions the files name (switches and config),
+ * clients (with their protocol mappers and service-account roles as complete lists, and their default and optional client scopes as complete lists when the file names
  * them; scopes marked `platform.managed-by` are the BFF's, made at run time, and left alone), identity providers (with their
  * mappers), organizations (with domains and linked identity providers), and users (created with
  * their password once; profile, roles and organizations kept in line). Resources that exist in
@@ -99,6 +99,7 @@ class RealmApplier {
     // Before the identity providers, which name their first- and post-broker-login flows.
     for (const flow of this.#files.authenticationFlows) await this.#applyAuthenticationFlow(flow);
     await this.#applyFlowBindings();
+    for (const action of this.#files.requiredActions) await this.#applyRequiredAction(action);
     for (const scope of this.#files.clientScopes) await this.#applyClientScope(scope);
     for (const client of this.#files.clients) await this.#applyClient(client);
     for (const idp of this.#files.identityProviders) await this.#applyIdentityProvider(idp);
@@ -162,6 +163,28 @@ class RealmApplier {
     if (changed.length === 0) return;
     await this.#api.post(path, Object.fromEntries(changed));
     for (const [key] of changed) this.#change(`localization ${locale}`, key, key in actual ? 'update' : 'create');
+  }
+
+  /**
+   * A required action Keycloak registers in every realm: its switches (enabled, default) and its
+   * config. Config keys in the file are set; others Keycloak has are kept.
+   */
+  async #applyRequiredAction(file: RequiredActionFile): Promise<void> {
+    const path = `${this.#base}/authentication/required-actions/${enc(file.alias)}`;
+    const actual = await this.#api.get<Json>(path);
+    if (!actual) throw new Error(`realm ${this.#realm}: Keycloak has no required action ${file.alias}`);
+    const { config, ...switches } = omit(file as unknown as Json, 'alias') as Json & { config?: Record<string, string> };
+    if (!isSubset(switches, actual)) {
+      await this.#api.put(path, { ...omit(actual, 'config'), ...switches });
+      this.#change('required-action', file.alias, 'update');
+    }
+    if (config) {
+      const current = (await this.#api.get<{ config?: Record<string, string> }>(`${path}/config`))?.config ?? {};
+      if (!isSubset(config, current)) {
+        await this.#api.put(`${path}/config`, { config: { ...current, ...config } });
+        this.#change('required-action-config', file.alias, 'update');
+      }
+    }
   }
 
   async #applyAuthenticationFlow(file: AuthenticationFlowFile): Promise<void> {

@@ -27,12 +27,22 @@ export type ExecutionFile =
   | { authenticator: string; requirement: Requirement; config?: { alias: string; config: Record<string, string> } }
   | { flow: string; description?: string; requirement: Requirement; executions: ExecutionFile[] };
 
+/** A built-in required action's switches and its config (e.g. UPDATE_EMAIL's `verifyEmail`). */
+export interface RequiredActionFile {
+  alias: string;
+  enabled?: boolean;
+  defaultAction?: boolean;
+  config?: Record<string, string>;
+}
+
 /** One realm as declared in `realm-config/realms/<folder>/`. */
 export interface RealmFiles {
   folder: string;
   realm: Json & { realm: string; roles?: { realm?: Json[] } };
   userProfile?: Json;
   authenticationFlows: AuthenticationFlowFile[];
+  /** Required actions that differ from Keycloak's defaults (`required-actions.json`), by alias. */
+  requiredActions: RequiredActionFile[];
   /** Realm-level client scopes (with their protocol mappers), before the clients that name them. */
   clientScopes: Json[];
   clients: Json[];
@@ -60,11 +70,13 @@ export function loadRealmConfig(configDir: string, env: Record<string, string | 
       const dir = path.join(realmsDir, folder);
       const sub = <T>(v: unknown) => substitute(v, env, missing) as T;
       const profile = path.join(dir, 'user-profile.json');
+      const requiredActions = path.join(dir, 'required-actions.json');
       return {
         folder,
         realm: sub(readJson(path.join(dir, 'realm.json'))),
         ...(existsSync(profile) ? { userProfile: sub<Json>(readJson(profile)) } : {}),
         authenticationFlows: listJson(path.join(dir, 'authentication-flows')).map((f) => sub<AuthenticationFlowFile>(readJson(f))),
+        requiredActions: existsSync(requiredActions) ? sub<RequiredActionFile[]>(readJson(requiredActions)) : [],
         clientScopes: listJson(path.join(dir, 'client-scopes')).map((f) => sub<Json>(readJson(f))),
         clients: listJson(path.join(dir, 'clients')).map((f) => sub<Json>(readJson(f))),
         identityProviders: listJson(path.join(dir, 'identity-providers')).map((f) => sub<Json>(readJson(f))),

@@ -316,6 +316,42 @@ describe('ending the session', () => {
     await page.locator('#username').waitFor();
     await page.close();
   });
+
+  it('refresh tokens rotate (each is used once): two tabs of one session keep refreshing, each with its own', async () => {
+    const account = await newAccount('tabs');
+    const context = await browser().newContext({ viewport: DESKTOP });
+    const tokenEndpoint = `${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/token`;
+    const [first, second] = [await context.newPage(), await context.newPage()];
+    for (const page of [first, second]) await page.clock.install();
+    await openPortal(first);
+    await first.locator('#sign-in').click();
+    await passwordLogin(first, account.username);
+    await profileShown(first);
+    // The second tab finds the session (check-sso): its own code exchange, its own refresh tokens.
+    await second.goto(portalUrl);
+    await profileShown(second);
+
+    const sent: string[] = [];
+    for (const page of [first, second]) {
+      page.on('request', (r) => {
+        const body = r.url() === tokenEndpoint ? new URLSearchParams(r.postData() ?? '') : null;
+        if (body?.get('grant_type') === 'refresh_token') sent.push(body.get('refresh_token')!);
+      });
+    }
+    for (let round = 0; round < 2; round++) {
+      for (const page of [first, second]) {
+        const refreshed = page.waitForResponse((r) => r.url() === tokenEndpoint && r.request().postData()?.includes('grant_type=refresh_token') === true);
+        await page.clock.fastForward('05:00');
+        expect((await refreshed).status()).toBe(200);
+        expect(await page.locator('#details').isVisible()).toBe(true);
+      }
+    }
+    // No refresh token was sent twice: keycloak-js always sends the newest one it was given.
+    expect(sent.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(await admin.get<Json[]>(`/${realm}/users/${account.userId}/sessions`)).toHaveLength(1);
+    await context.close();
+  });
 });
 
 describe('languages and small screens', () => {

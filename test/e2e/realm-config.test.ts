@@ -47,6 +47,11 @@ describe('realm configuration as declared', () => {
     expect(r.eventsListeners).toEqual([]);
     expect(r.passwordPolicy).toContain('length(10)');
     expect(r.smtpServer).toMatchObject({ host: '127.0.0.1', port: String(stack.settings.smtpPort) });
+    // Refresh tokens rotate; a spent one is refused (decision 0006).
+    expect(r).toMatchObject({ revokeRefreshToken: true, refreshTokenMaxReuse: 0 });
+    // An e-mail changed in Keycloak's pages changes only once the link sent to it is opened (decision 0020).
+    expect(await admin.get(`/${realm}/authentication/required-actions/UPDATE_EMAIL`)).toMatchObject({ enabled: true });
+    expect(await admin.get(`/${realm}/authentication/required-actions/UPDATE_EMAIL/config`)).toMatchObject({ config: { verifyEmail: 'true' } });
   });
 
   it('has the custodian and state-demo organizations, the state one linked to its IdP', async () => {
@@ -220,6 +225,7 @@ describe('applying realm-config', () => {
       edit('clients/partner-demo-bank.json', (c) => (c.protocolMappers = []));
       edit('clients/bff.json', (c) => (c.serviceAccountClientRoles['realm-management'] = ['view-users']));
       edit('localization/hi.json', (t) => (t['profile.attributes.phone'] = 'changed by a test'));
+      writeFileSync(path.join(dir, 'realms', 'platform', 'required-actions.json'), JSON.stringify([{ alias: 'UPDATE_EMAIL', enabled: true, config: { verifyEmail: 'false' } }]));
       writeFileSync(
         path.join(dir, 'realms', 'platform', 'organizations', 'state-two.json'),
         JSON.stringify({ alias: 'state-two', name: 'State Two', enabled: true, domains: [{ name: 'state-two.tenant.invalid' }], identityProviders: [] }),
@@ -233,6 +239,7 @@ describe('applying realm-config', () => {
           'delete client-mapper partner-demo-bank audience-bff',
           'create organization state-two',
           'update localization hi profile.attributes.phone',
+          'update required-action-config UPDATE_EMAIL',
         ]),
       );
       expect(summary.some((s) => s.startsWith('delete service-account-roles bff'))).toBe(true);
@@ -244,6 +251,7 @@ describe('applying realm-config', () => {
       const orgs = (await admin.get<Json[]>(`/${copyRealm}/organizations`))!;
       expect(orgs.map((o) => o.alias).sort()).toEqual(['custodian', 'state-demo', 'state-two']);
       expect(await admin.get(`/${copyRealm}/localization/hi`)).toMatchObject({ 'profile.attributes.phone': 'changed by a test' });
+      expect(await admin.get(`/${copyRealm}/authentication/required-actions/UPDATE_EMAIL/config`)).toMatchObject({ config: { verifyEmail: 'false' } });
       expect(await apply({ configDir: dir, env })).toEqual([]);
     });
 

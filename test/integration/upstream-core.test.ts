@@ -366,6 +366,19 @@ describe('upstream core: reference server through the HTTP adapter', () => {
       expect(stolen.fields).toEqual([expect.objectContaining({ field: 'externalId', reason: 'taken' })]);
       expect((await core.getUser(otherId))?.externalId).toBeNull();
     });
+
+    it('replaces a stale externalId only when the request names it (compare-and-set)', async () => {
+      const stale = randomUUID();
+      const { user } = await core.createUser({ ...newUser(), externalId: stale });
+      const platformId = randomUUID();
+      const guessed = await domainError(core.linkExternalId(user.id, platformId, { replaces: randomUUID() }));
+      expect(guessed.details.upstreamCode).toBe('EXTERNAL_ID_CONFLICT');
+      expect((await core.getUser(user.id))?.externalId).toBe(stale);
+      expect((await core.linkExternalId(user.id, platformId, { replaces: stale })).externalId).toBe(platformId);
+      // Repeated (a lost answer): the value is already set, a no-op.
+      expect((await core.linkExternalId(user.id, platformId, { replaces: stale })).externalId).toBe(platformId);
+      expect(await core.getUserByExternalId(stale)).toBeNull();
+    });
   });
 
   describe('memberships', () => {

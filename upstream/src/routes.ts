@@ -90,7 +90,8 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
 
   router.put('/v1/users/:userId/external-id', async (ctx) => {
     const id = userIdParam(ctx);
-    ctx.body = await store.linkExternalId(pool, id, body(ctx, s.linkExternalIdBody).externalId);
+    const { externalId, replaces } = body(ctx, s.linkExternalIdBody);
+    ctx.body = await store.linkExternalId(pool, id, externalId, replaces);
   });
 
   router.put('/v1/users/:userId/status', async (ctx) => {

@@ -55,7 +55,8 @@ export const searchBody = z.union(
   { error: 'exactly one of username, email, phone' },
 );
 
-export const linkExternalIdBody = z.strictObject({ externalId });
+/** `replaces`: the value the caller knows to be stale; only then is a different externalId replaced. */
+export const linkExternalIdBody = z.strictObject({ externalId, replaces: externalId.optional() });
 
 export const statusBody = z.strictObject({ status: z.enum(['active', 'inactive']) });
 

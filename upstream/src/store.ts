@@ -202,13 +202,18 @@ export async function updateProfile(db: Queryable, id: string, changes: ProfileC
   throw new Error('updateProfile: live user not updated');
 }
 
-export async function linkExternalId(db: Queryable, id: string, externalId: string): Promise<UserJson> {
+/**
+ * Sets a user's externalId when it has none or already this one; a different one only when the caller
+ * names it in `replaces` (compare-and-set: the platform found that value pointing to no account, and a
+ * concurrent change of it makes this a 409 instead of a lost update).
+ */
+export async function linkExternalId(db: Queryable, id: string, externalId: string, replaces?: string): Promise<UserJson> {
   try {
     const { rows } = await db.query<UserRow>(
       `UPDATE users SET external_id = $2, updated_at = CASE WHEN external_id = $2 THEN updated_at ELSE now() END
-        WHERE id = $1 AND status <> 'deleted' AND (external_id IS NULL OR external_id = $2)
+        WHERE id = $1 AND status <> 'deleted' AND (external_id IS NULL OR external_id = $2 OR external_id = $3)
         RETURNING ${USER_COLUMNS}`,
-      [id, externalId],
+      [id, externalId, replaces ?? null],
     );
     if (rows[0]) return toUser(rows[0]);
   } catch (error) {

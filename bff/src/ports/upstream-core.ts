@@ -136,8 +136,12 @@ export interface UpstreamCore {
   /** A user that is not deleted with exactly this username, email or E.164 phone. */
   findUser(lookup: UserLookup): Promise<UpstreamUser | null>;
   updateProfile(userId: string, changes: ProfileChanges, opts?: ChangeOptions): Promise<UpstreamUser>;
-  /** Links an upstream-only member to the platform user (lazy migration). Idempotent. */
-  linkExternalId(userId: string, externalId: string): Promise<UpstreamUser>;
+  /**
+   * Links an upstream-only member to the platform user (lazy migration). Idempotent. A member linked
+   * to another platform id is CONFLICT, unless `replaces` names that id (compare-and-set: the platform
+   * found it stale, pointing to no account).
+   */
+  linkExternalId(userId: string, externalId: string, opts?: { replaces?: string }): Promise<UpstreamUser>;
   deactivateUser(userId: string, opts?: ChangeOptions): Promise<UpstreamUser>;
   activateUser(userId: string, opts?: ChangeOptions): Promise<UpstreamUser>;
   /** Soft delete (status `deleted`); idempotent. */

@@ -15,6 +15,8 @@ export interface UserEvent {
   userId: string;
   /** `deleted` for an admin DELETE of the user; `changed` for anything else. */
   change: 'changed' | 'deleted';
+  /** A user event that replaced the account's e-mail (Keycloak's `previous_email`/`updated_email` details). */
+  emailChange?: { previous: string; updated: string };
 }
 
 export interface FeedPage {
@@ -32,4 +34,9 @@ export interface UserChangeFeed {
   readonly feeds: readonly string[];
   /** Events of `feed` from `sinceMs` (inclusive), oldest first, at most `max`. */
   read(feed: string, sinceMs: number, max: number): Promise<FeedPage>;
+  /**
+   * Whether Keycloak recorded the deletion of this user (by an admin, an Admin API client or the user
+   * themself). Admin events are kept for good; user events for the realm's `eventsExpiration`.
+   */
+  wasDeleted(userId: string): Promise<boolean>;
 }

@@ -18,12 +18,14 @@ export interface UpstreamSyncSettings extends BackoffSettings {
 }
 
 export interface UpstreamSyncDeps {
-  feed: UserChangeFeed;
+  feed: Pick<UserChangeFeed, 'feeds' | 'read'>;
   directory: Pick<IdentityDirectory, 'getUser'>;
   upstream: Pick<UpstreamCore, 'updateProfile' | 'activateUser' | 'deactivateUser' | 'getUserByExternalId'>;
   store: OutboxStore;
   /** Drops what the BFF keeps about a user deleted in Keycloak (AccountService.forgetDeleted). */
   forgetDeleted: (userId: string) => Promise<void>;
+  /** Tells the previous address of an e-mail changed in Keycloak's own pages (IdentifierChangeNotices; never throws). */
+  emailChanged?: (change: { userId: string; previous: string; updated: string }) => Promise<void>;
   logger: Logger;
   settings: UpstreamSyncSettings;
   now?: () => number;
@@ -102,6 +104,8 @@ export class UpstreamSync {
       const result = await store.withCursor(name, this.#now(), async (tx, cursor) => {
         const page = await feed.read(name, cursor.position - settings.lookBackMs, settings.batchSize);
         const { fresh, next } = advanceCursor(cursor, page.events, page.lastTime, settings.lookBackMs);
+        // Every account's previous address is told, linked upstream or not (decision 0020).
+        for (const event of fresh) if (event.emailChange) await this.#deps.emailChanged?.({ userId: event.userId, ...event.emailChange });
         const users = new Map<string, DirectoryUser | null>();
         for (const event of mergeEvents(fresh)) {
           if (event.change === 'deleted') {

@@ -56,6 +56,34 @@ describe('KeycloakUserChangeFeed', () => {
     expect(page).toEqual({ events: [{ id: 'e', time: 20, userId: USER, change: 'changed' }], lastTime: 20, full: false });
   });
 
+  it('carries the previous and the new e-mail of an event that replaced it', async () => {
+    const details = { previous_email: 'old@example.com', updated_email: 'new@example.com' };
+    const { feed } = feedAnswering([
+      { id: 'f', time: 30, type: 'UPDATE_EMAIL', userId: USER, details },
+      { id: 'g', time: 31, type: 'UPDATE_PROFILE', userId: USER, details: { previous_lastName: 'A', updated_lastName: 'B' } },
+      // A first address (nothing replaced) is no change of one.
+      { id: 'h', time: 32, type: 'UPDATE_EMAIL', userId: USER, details: { updated_email: 'first@example.com' } },
+    ]);
+    const { events } = await feed.read('keycloak-user-events', 0, 100);
+    expect(events.map((e) => e.emailChange)).toEqual([{ previous: 'old@example.com', updated: 'new@example.com' }, undefined, undefined]);
+  });
+
+  it('says whether Keycloak recorded the deletion of a user: an admin DELETE, or the user\'s own', async () => {
+    const deletedByAdmin = feedAnswering([{ id: 'x', time: 1, operationType: 'DELETE', resourcePath: `users/${USER}` }]);
+    expect(await deletedByAdmin.feed.wasDeleted(USER)).toBe(true);
+    const q = deletedByAdmin.urls[0]!.searchParams;
+    expect([deletedByAdmin.urls[0]!.pathname, q.get('resourcePath'), q.get('operationTypes'), q.get('resourceTypes')]).toEqual([
+      '/admin/realms/platform/admin-events',
+      `users/${USER}`,
+      'DELETE',
+      'USER',
+    ]);
+    const never = feedAnswering([]);
+    expect(await never.feed.wasDeleted(USER)).toBe(false);
+    expect(never.urls.map((u) => u.pathname)).toEqual(['/admin/realms/platform/admin-events', '/admin/realms/platform/events']);
+    expect([never.urls[1]!.searchParams.get('type'), never.urls[1]!.searchParams.get('user')]).toEqual(['DELETE_ACCOUNT', USER]);
+  });
+
   it('an empty page keeps no time; Keycloak down or refusing are our error codes', async () => {
     expect(await feedAnswering([]).feed.read('keycloak-user-events', 0, 100)).toEqual({ events: [], lastTime: null, full: false });
     const down = await feedAnswering({}, 503).feed.read('keycloak-user-events', 0, 1).catch((e: unknown) => e);

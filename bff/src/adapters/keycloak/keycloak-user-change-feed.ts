@@ -20,6 +20,7 @@ interface UserEventJson {
   time?: number;
   type?: string;
   userId?: string;
+  details?: Record<string, string>;
 }
 
 /**
@@ -68,10 +69,29 @@ export class KeycloakUserChangeFeed implements UserChangeFeed {
       const raw = await this.#get<UserEventJson[]>(`/events?${query}`, await this.#tokens.accessToken());
       const events: UserEvent[] = raw
         .filter((e): e is UserEventJson & { time: number; userId: string } => e.time !== undefined && typeof e.userId === 'string')
-        .map((e) => ({ id: e.id ?? `${e.time}:${e.type}:${e.userId}`, time: e.time, userId: e.userId, change: 'changed' as const }));
+        .map((e) => {
+          // UPDATE_EMAIL (a confirmed update-email link) and UPDATE_PROFILE name both values of a changed e-mail.
+          const previous = e.details?.previous_email;
+          const updated = e.details?.updated_email;
+          return {
+            id: e.id ?? `${e.time}:${e.type}:${e.userId}`,
+            time: e.time,
+            userId: e.userId,
+            change: 'changed' as const,
+            ...(previous && updated && previous !== updated ? { emailChange: { previous, updated } } : {}),
+          };
+        });
       return page(raw, events, max);
     }
     throw new Error(`unknown feed ${feed}`);
+  }
+
+  async wasDeleted(userId: string): Promise<boolean> {
+    const token = await this.#tokens.accessToken();
+    const path = new URLSearchParams({ resourceTypes: 'USER', operationTypes: 'DELETE', resourcePath: `users/${userId}`, first: '0', max: '1' });
+    if ((await this.#get<unknown[]>(`/admin-events?${path}`, token)).length > 0) return true;
+    const own = new URLSearchParams({ type: 'DELETE_ACCOUNT', user: userId, first: '0', max: '1' });
+    return (await this.#get<unknown[]>(`/events?${own}`, token)).length > 0;
   }
 
   async #get<T>(path: string, token: string): Promise<T> {

@@ -3,6 +3,15 @@ import { DomainError } from '../../kernel/errors.ts';
 import type { TokenSet, UserTokens } from '../../ports/user-tokens.ts';
 
 /**
+ * Keycloak 26.7's refusals of a refresh token that was already used (`TokenManager.validateTokenReuse`,
+ * realm `revokeRefreshToken` with `refreshTokenMaxReuse: 0`): the last one used again, or an older
+ * one of the same rotation. It reaches that check only after verifying the token's signature.
+ */
+const REUSE_REFUSALS = ['Maximum allowed refresh token reuse exceeded', 'Stale token'];
+/** Keycloak 26.7's direct-grant refusal of a right password while the account has a required action pending. */
+const ACTION_REQUIRED = 'Account is not fully set up';
+
+/**
  * UserTokens on Keycloak, through a dedicated confidential client with only the resource-owner
  * password grant enabled (realm-config/realms/platform/clients/user-api.json; why: docs/decisions/
  * 0006-user-management-api-tokens.md). Grants go through openid-client; ending a session uses
@@ -58,6 +67,16 @@ export class KeycloakUserTokens implements UserTokens {
       tokens = await run(config);
     } catch (err) {
       if (err instanceof oidc.ResponseBodyError) {
+        // A refresh token used before (rotation with reuse detection, decision 0006): Keycloak has
+        // revoked its client's tokens of that session; the caller ends the session itself.
+        if (err.error === 'invalid_grant' && REUSE_REFUSALS.includes(err.error_description ?? '')) {
+          throw new DomainError('UNAUTHENTICATED', 'The refresh token was used before', { cause: err, details: { reason: 'refresh_token_reused' } });
+        }
+        // The password was right, but the account has a required action to do in the browser first
+        // (e.g. a pending e-mail change, decision 0020): Keycloak says so only after checking the password.
+        if (err.error === 'invalid_grant' && err.error_description === ACTION_REQUIRED) {
+          throw new DomainError('UNAUTHENTICATED', 'The account has a step to complete in the browser first', { cause: err, details: { reason: 'account_action_required' } });
+        }
         // Wrong password, unknown user, disabled or temporarily locked account, ended session,
         // refresh token of another client: Keycloak says invalid_grant to all, and so do we.
         if (err.error === 'invalid_grant') throw new DomainError('UNAUTHENTICATED', 'The credentials are not valid', { cause: err });

@@ -180,8 +180,8 @@ export class HttpUpstreamCore implements UpstreamCore {
     return this.#userChange('updateProfile', 'PATCH', `/v1/users/${enc(userId)}`, changes, opts);
   }
 
-  async linkExternalId(userId: string, externalId: string): Promise<UpstreamUser> {
-    return this.#userChange('linkExternalId', 'PUT', `/v1/users/${enc(userId)}/external-id`, { externalId });
+  async linkExternalId(userId: string, externalId: string, opts: { replaces?: string } = {}): Promise<UpstreamUser> {
+    return this.#userChange('linkExternalId', 'PUT', `/v1/users/${enc(userId)}/external-id`, { externalId, ...(opts.replaces ? { replaces: opts.replaces } : {}) });
   }
 
   deactivateUser(userId: string, opts: ChangeOptions = {}): Promise<UpstreamUser> {

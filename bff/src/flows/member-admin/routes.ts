@@ -1,17 +1,13 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { parseInput } from '../../partners/validation.ts';
-import { requirePlatformAdmin } from '../../http/platform-admin.ts';
+import { requirePlatformAdmin, type PlatformAdminDeps } from '../../http/platform-admin.ts';
 import type { MemberAdmin } from './member-admin.ts';
 
-export interface MemberAdminRouteDeps {
+export interface MemberAdminRouteDeps extends PlatformAdminDeps {
   admin: MemberAdmin;
-  verifier: AccessTokenVerifier;
-  /** Audience every admin token must carry (the BFF's client id). */
-  audience: string;
 }
 
 const UUID = z.uuid();

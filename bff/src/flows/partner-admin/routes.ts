@@ -1,18 +1,14 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
-import { requirePlatformAdmin } from '../../http/platform-admin.ts';
+import { requirePlatformAdmin, type PlatformAdminDeps } from '../../http/platform-admin.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerSettings } from '../../partners/partner-store.ts';
 import { parseInput } from '../../partners/validation.ts';
 import type { PartnerAdmin } from './partner-admin.ts';
 import { appKeyParam, appKeySettings, clientIdParam, registerPartnerBody, updatePartnerBody } from './schemas.ts';
 
-export interface PartnerAdminRouteDeps {
+export interface PartnerAdminRouteDeps extends PlatformAdminDeps {
   admin: PartnerAdmin;
-  verifier: AccessTokenVerifier;
-  /** Audience every admin token must carry (the BFF's client id). */
-  audience: string;
 }
 
 /** Admin API of partners: bearer access token of the platform realm with the realm role `platform-admin`. */

@@ -112,7 +112,8 @@ export function stateClaimActors(deps: StateClaimEffectDeps) {
         await deps.userTokens.endSession(tokens.refreshToken).catch(() => undefined);
         return 'valid';
       } catch (err) {
-        if (isDomainError(err) && err.code === 'UNAUTHENTICATED') return 'invalid';
+        // A pending required action (e.g. an e-mail change waiting for its link): the password was right.
+        if (isDomainError(err) && err.code === 'UNAUTHENTICATED') return err.details.reason === 'account_action_required' ? 'valid' : 'invalid';
         throw stepFailure(err);
       }
     }),

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { bearerToken, type AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
 import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
-import { DomainError, isDomainError } from '../../kernel/errors.ts';
+import { isDomainError } from '../../kernel/errors.ts';
+import { requirePlatformAdmin, type PlatformAdminDeps } from '../../http/platform-admin.ts';
 import { requireSharedSecret } from '../../http/shared-secret.ts';
 import type { Asset } from '../../http/static-assets.ts';
 import type { Identifier } from '../../otp/verification-proofs.ts';
@@ -19,7 +19,7 @@ export const stateClaimAssets: Record<string, Asset> = {
   'state-claim.js': { file: new URL('./pages/state-claim.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
-export interface StateClaimRouteDeps {
+export interface StateClaimRouteDeps extends PlatformAdminDeps {
   service: StateClaimService;
   audit: StateClaimAudit;
   seal: IdentifierSeal;
@@ -28,12 +28,7 @@ export interface StateClaimRouteDeps {
   defaultPhoneCountry: string;
   /** Refused passwords per client IP, shared with the API login (rate-limits/rate-limiter.ts). */
   passwordLimits: { limiter: RateLimiter; limits: Limit[] };
-  verifier: AccessTokenVerifier;
-  /** Audience every admin token must carry (the BFF's client id). */
-  audience: string;
 }
-
-const PLATFORM_ADMIN_ROLE = 'platform-admin';
 
 /** An identifier as the IdP asserted it, normalised; an unparseable one counts as absent (then OTP). */
 function asserted(email: string | null, phone: string | null, country: string): Identifier | null {
@@ -187,11 +182,8 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
 
   // ---- administrators: the audit trail
   const admin = new Router({ prefix: '/api/admin/v1/state-claims' });
+  admin.use(requirePlatformAdmin(deps));
   admin.get('/audit', async (ctx) => {
-    const token = bearerToken(ctx.get('authorization') || undefined);
-    if (!token) throw new DomainError('UNAUTHENTICATED', 'A bearer access token is required');
-    const claims = await deps.verifier.verify(token, { audience: deps.audience });
-    if (!claims.realm_access?.roles?.includes(PLATFORM_ADMIN_ROLE)) throw new DomainError('FORBIDDEN', `The realm role ${PLATFORM_ADMIN_ROLE} is required`);
     const q = parseInput(auditQuery, ctx.query);
     const identifier = q.identifier ? parseIdentifier(q.identifier, deps.defaultPhoneCountry)?.value : undefined;
     const { items, total } = await deps.audit.query(

@@ -14,6 +14,8 @@ function world() {
   let nextId = 1;
   let upstreamDown = false;
   let verifications = 0;
+  /** Platform accounts Keycloak recorded as deleted. */
+  const deleted = new Set<string>();
   const counters = new Map<string, number>();
   const member = (over: Partial<UpstreamUser> & { password?: string | null } = {}) => {
     const m = {
@@ -52,6 +54,7 @@ function world() {
       windowSeconds: 900,
     },
     logger: createLogger({ level: 'silent' }),
+    deletedAccounts: { wasDeleted: async (id) => deleted.has(id) },
     directory: {
       getUser: async (id) => users.get(id) ?? null,
       findUserByUsername: async (u) => [...users.values()].find((x) => x.username === u) ?? null,
@@ -83,15 +86,19 @@ function world() {
       },
       findUser: async (lookup) => byLogin(Object.values(lookup)[0]!) ?? null,
       getUser: async (id) => members.get(id) ?? null,
-      linkExternalId: async (id, externalId) => {
+      linkExternalId: async (id, externalId, opts = {}) => {
         if (upstreamDown) throw new DomainError('UPSTREAM_UNAVAILABLE', 'down');
         const m = members.get(id)!;
+        // The contract's compare-and-set: another value is replaced only when named in `replaces`.
+        if (m.externalId !== null && m.externalId !== externalId && m.externalId !== opts.replaces) {
+          throw new DomainError('CONFLICT', 'linked elsewhere', { details: { upstreamCode: 'EXTERNAL_ID_CONFLICT' } });
+        }
         m.externalId = externalId;
         return m;
       },
     },
   };
-  return { deps, users, members, member, counters, verifications: () => verifications, setUpstreamDown: (down: boolean) => void (upstreamDown = down) };
+  return { deps, users, members, member, counters, deleted, verifications: () => verifications, setUpstreamDown: (down: boolean) => void (upstreamDown = down) };
 }
 
 let w: ReturnType<typeof world>;
@@ -197,6 +204,39 @@ describe('signIn', () => {
     // Keycloak found no one by e-mail; the username is taken by an unlinked account.
     expect(await signIn(w.deps, { login: 'asha.verma@example.com', password: PASSWORD })).toEqual({ outcome: 'none' });
     expect(w.users.size).toBe(1);
+  });
+
+  it('relinks a member whose externalId names no account: imported as a new account, the stale value replaced', async () => {
+    const m = w.member({ externalId: 'made-up-by-another-client' });
+    expect(await signIn(w.deps, { login: 'asha.verma', password: PASSWORD })).toEqual({ outcome: 'user', userId: 'kc-1' });
+    expect(w.users.get('kc-1')).toMatchObject({ password: PASSWORD, orgs: ['custodian'], attributes: { upstreamUserId: [m.id] } });
+    expect(m.externalId).toBe('kc-1');
+    // From now on the link is live: the next sign-in answers that account.
+    expect(await signIn(w.deps, { login: 'asha.verma@example.com', password: PASSWORD })).toEqual({ outcome: 'user', userId: 'kc-1' });
+    expect(w.users.size).toBe(1);
+  });
+
+  it('relinks nothing on a wrong password, and leaves no account when the stale value changed meanwhile', async () => {
+    const m = w.member({ externalId: 'stale' });
+    expect(await signIn(w.deps, { login: 'asha.verma', password: 'wrong-password' })).toEqual({ outcome: 'none' });
+    expect(m.externalId).toBe('stale');
+    const link = w.deps.upstream.linkExternalId;
+    w.deps.upstream.linkExternalId = async (id, externalId, opts) => {
+      m.externalId = 'changed-by-someone-else'; // between our read and our write
+      return link(id, externalId, opts);
+    };
+    await expect(signIn(w.deps, { login: 'asha.verma', password: PASSWORD })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(w.users.size).toBe(0);
+    expect(m.externalId).toBe('changed-by-someone-else');
+  });
+
+  it('does not bring back an account Keycloak recorded as deleted (its deactivation may be on its way)', async () => {
+    const m = w.member({ externalId: 'kc-deleted' });
+    w.deleted.add('kc-deleted');
+    expect(await signIn(w.deps, { login: 'asha.verma', password: PASSWORD })).toEqual({ outcome: 'none' });
+    expect(await prepareReset(w.deps, 'asha.verma')).toEqual({ outcome: 'none' });
+    expect(w.users.size).toBe(0);
+    expect(m.externalId).toBe('kc-deleted');
   });
 
   it('confirms the first password of an account imported for a reset only when the core accepts it', async () => {

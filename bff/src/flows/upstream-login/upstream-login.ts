@@ -6,6 +6,7 @@ import { safeError, type Logger } from '../../kernel/logger.ts';
 import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { DirectoryUser, IdentityDirectory } from '../../ports/identity-directory.ts';
 import type { PasswordCheck, UpstreamCore, UpstreamUser, UserLookup } from '../../ports/upstream-core.ts';
+import type { UserChangeFeed } from '../../ports/user-change-feed.ts';
 
 /**
  * Lazy migration of upstream-only members (seed 000), asked by Keycloak's providers
@@ -31,6 +32,8 @@ export interface UpstreamLoginDeps {
     'getUser' | 'findUserByUsername' | 'findUsersByEmail' | 'findUsersByAttribute' | 'createUser' | 'deleteUser' | 'addToOrganization'
   >;
   upstream: Pick<UpstreamCore, 'verifyPassword' | 'findUser' | 'getUser' | 'linkExternalId'>;
+  /** Whether a platform account was deleted: a member whose stale link names one is not relinked. */
+  deletedAccounts: Pick<UserChangeFeed, 'wasDeleted'>;
   /** Country of phone numbers typed without a country code (ISO 3166 alpha-2). */
   defaultPhoneCountry: string;
   /** Keycloak organization of migrated members: the custodian. */
@@ -131,12 +134,23 @@ async function confirmFirstPassword(deps: UpstreamLoginDeps, userId: string, pas
  * The Keycloak account of an upstream member, enabled, with the password when given, in the tenant,
  * linked both ways (`upstreamUserId` here, `externalId` there). A failure after the Keycloak user
  * exists deletes it again, so a retry starts clean and nothing half-migrated stays behind.
+ *
+ * A member whose `externalId` names no Keycloak account (set by another client of the core's create
+ * route, or left by an account deleted here) is imported like an upstream-only member and relinked:
+ * the core replaces that stale value only if it still holds it (`replaces`, compare-and-set). Not when
+ * Keycloak recorded that account's deletion: the member's deactivation may still be on its way
+ * through the outbox, and signing in must not bring a deleted account back (decision 0012).
  */
 async function importMember(deps: UpstreamLoginDeps, profile: UpstreamUser, password: string | undefined, event: string): Promise<Answer> {
-  if (profile.externalId) {
+  const stale = profile.externalId;
+  if (stale) {
     // Already linked (e.g. imported by a concurrent request): that account is the one.
-    const linked = await deps.directory.getUser(profile.externalId);
+    const linked = await deps.directory.getUser(stale);
     if (linked) return found(linked.id);
+    if (await deps.deletedAccounts.wasDeleted(stale)) {
+      deps.logger.warn({ event: 'upstream_login.linked_account_deleted', upstreamUserId: profile.id }, 'upstream member linked to a deleted account; not imported');
+      return NONE;
+    }
   }
   const username = profile.username && USERNAME_PATTERN.test(profile.username) ? profile.username : generateUsername(`${profile.firstName} ${profile.lastName ?? ''}`);
   const create = (withPassword: string | undefined) =>
@@ -177,12 +191,12 @@ async function importMember(deps: UpstreamLoginDeps, profile: UpstreamUser, pass
   }
   try {
     await deps.directory.addToOrganization(userId, deps.tenant);
-    await deps.upstream.linkExternalId(profile.id, userId);
+    await deps.upstream.linkExternalId(profile.id, userId, stale ? { replaces: stale } : {});
   } catch (err) {
     await deps.directory.deleteUser(userId).catch((e: unknown) => deps.logger.error({ err: safeError(e), userId }, 'could not undo a half-done import'));
     throw err;
   }
-  deps.logger.info({ event: imported, userId, upstreamUserId: profile.id }, 'upstream member imported');
+  deps.logger.info({ event: imported, userId, upstreamUserId: profile.id, ...(stale ? { relinked: true } : {}) }, 'upstream member imported');
   return found(userId);
 }
 

@@ -1,6 +1,8 @@
 import type { Context, Middleware } from 'koa';
+import { activeAccount } from '../../accounts/active-account.ts';
 import { bearerToken, type AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
 import { DomainError } from '../../kernel/errors.ts';
+import type { IdentityDirectory } from '../../ports/identity-directory.ts';
 
 /** Who called: the Keycloak user id (`sub`) and realm roles of a verified access token. */
 export interface Principal {
@@ -16,10 +18,11 @@ export interface BearerSettings {
 }
 
 /**
- * Requires `Authorization: Bearer <access token>`; puts the Principal on `ctx.state.principal`.
- * `deps` is read per request, never when the router is built.
+ * Requires `Authorization: Bearer <access token>` of an account that is still enabled in Keycloak
+ * (a disabled or deleted one is 401 although its token has not expired); puts the Principal on
+ * `ctx.state.principal`. `deps` is read per request, never when the router is built.
  */
-export function requireAccessToken(deps: { verifier: AccessTokenVerifier; bearer: BearerSettings }): Middleware {
+export function requireAccessToken(deps: { verifier: AccessTokenVerifier; bearer: BearerSettings; directory: Pick<IdentityDirectory, 'getUser'> }): Middleware {
   return async (ctx, next) => {
     const claims = await challenging(ctx, async () => {
       const token = bearerToken(ctx.get('authorization') || undefined);
@@ -28,6 +31,7 @@ export function requireAccessToken(deps: { verifier: AccessTokenVerifier; bearer
       if (!verified.sub || !verified.azp || !deps.bearer.clients.includes(verified.azp)) {
         throw new DomainError('UNAUTHENTICATED', 'This access token is not for this API');
       }
+      await activeAccount(deps.directory, verified.sub);
       return verified;
     });
     const principal: Principal = { userId: String(claims.sub), roles: claims.realm_access?.roles ?? [] };

@@ -6,6 +6,8 @@ import { MESSAGE_LANGUAGES, type MessageLanguage } from '../../otp/messages.ts';
 import type { Mailer } from '../../ports/messaging.ts';
 import type { UserManagementLimits } from './limits.ts';
 import { addressTakenMail } from './messages.ts';
+import { activeAccount } from '../../accounts/active-account.ts';
+import type { IdentifierChangeNotices } from '../../accounts/identifier-change-notices.ts';
 import type { AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
 import type { AccountChanges, AccountService } from '../../accounts/account-service.ts';
 import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
@@ -25,6 +27,8 @@ import type { LoginInput, ProfileUpdate, RegisterInput, UserListQuery } from './
  */
 export interface UserManagementDeps {
   accounts: Pick<AccountService, 'create' | 'delete' | 'updateProfile' | 'confirmEmail'>;
+  /** Tells the previous e-mail address or phone number of a change (decision 0020). */
+  notices: Pick<IdentifierChangeNotices, 'tell'>;
   directory: IdentityDirectory;
   tokens: UserTokens;
   verifier: AccessTokenVerifier;
@@ -254,8 +258,24 @@ export async function login(deps: UserManagementDeps, input: LoginInput): Promis
   return tokenView(tokens);
 }
 
+/**
+ * Keycloak's refresh-token grant, rotating. A spent refresh token sent again means a copy is in
+ * someone else's hands: Keycloak revokes that client's tokens of the session but keeps the session
+ * itself, so the BFF ends it (RFC 9700 4.14; decision 0006) and answers 401 like any refused token.
+ */
 export async function refresh(deps: UserManagementDeps, refreshToken: string): Promise<TokenView> {
-  return tokenView(await deps.tokens.refresh(refreshToken));
+  try {
+    return tokenView(await deps.tokens.refresh(refreshToken));
+  } catch (err) {
+    if (isDomainError(err) && err.details.reason === 'refresh_token_reused') {
+      await deps.tokens.endSession(refreshToken).catch((end: unknown) => {
+        // Its refresh tokens are dead already; the session then ends by Keycloak's idle timeout.
+        deps.logger.warn({ err: safeError(end) }, 'could not end the session of a reused refresh token');
+      });
+      deps.logger.warn({ event: 'user_management.refresh_token_reused' }, 'a spent refresh token was sent again; its session was ended');
+    }
+    throw err;
+  }
 }
 
 export async function logout(deps: UserManagementDeps, refreshToken: string): Promise<void> {
@@ -265,11 +285,7 @@ export async function logout(deps: UserManagementDeps, refreshToken: string): Pr
 // ---------------------------------------------------------------------------------------- profile
 
 /** The caller's account; one that was deleted or disabled since its token was issued counts as signed out. */
-async function self(deps: UserManagementDeps, userId: string): Promise<DirectoryUser> {
-  const user = await deps.directory.getUser(userId);
-  if (!user?.enabled) throw new DomainError('UNAUTHENTICATED', 'This account no longer exists or is disabled');
-  return user;
-}
+const self = (deps: UserManagementDeps, userId: string): Promise<DirectoryUser> => activeAccount(deps.directory, userId);
 
 export async function getProfile(deps: UserManagementDeps, userId: string): Promise<ProfileView> {
   const user = await self(deps, userId);
@@ -330,6 +346,10 @@ export async function updateProfile(deps: UserManagementDeps, userId: string, in
       for (const use of proofs) await consumeProof(deps, userId, use);
     },
   });
+  // The replaced address or number learns of it, in case it was not the person (decision 0020).
+  const recipient = { userId, firstName: user.firstName, locale: attribute(user, 'locale') };
+  if (changes.email !== undefined && user.email) await deps.notices.tell(recipient, { kind: 'email', previous: user.email, current: changes.email });
+  if (changes.phone !== undefined && currentPhone) await deps.notices.tell(recipient, { kind: 'phone', previous: currentPhone, current: changes.phone });
   return getProfile(deps, userId);
 }
 
