@@ -252,6 +252,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
             userTokens: userApiTokens,
             upstream: upstreamCore,
             accounts,
+            deletedAccounts: new KeycloakUserChangeFeed({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: serviceAccountTokens }),
           }),
         }),
       }),

@@ -6,6 +6,8 @@ import { screenshot, useBrowser } from '../support/browser.ts';
 import { decodeJwt, portalSignIn, type Tokens } from '../support/oidc.ts';
 import { stateClaimKit } from '../support/state-claim.ts';
 
+type Json = Record<string, any>;
+
 /**
  * First login through the brokered state IdP (`state-demo-idp`, a real OIDC peer) with the
  * platform-state-claim authenticator sending the browser through the BFF's claim pages. One test per
@@ -22,6 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await bff?.close();
+  await kit.close();
 });
 
 const stateSignIn = (page: Page, interact: (p: Page) => Promise<void>): Promise<Tokens> => portalSignIn(stack, page, interact, { kc_idp_hint: 'state-demo' });
@@ -253,6 +256,260 @@ describe('first login through the state IdP', () => {
     const userId = String(decodeJwt(tokens.id_token).sub);
     await expectNewStateAccount(userId, person, email);
     await expectStripped(custodianId, { kind: 'email', value: email });
+    await page.close();
+  });
+});
+
+/**
+ * Issue 15 §4: who else may hold the identifier the state IdP asserts (or the person verifies), and
+ * the way forward each case has (the table in bff/src/flows/state-claim/README.md, decision 0011).
+ * Before, each of these ended in a 409 at the account creation and Keycloak's "the confirmation did
+ * not match": no sign-in at all.
+ */
+describe('who holds the identifier: never a dead end', () => {
+  const OTHER_STATE = 'state-other-test';
+  const sql = (query: string, params: unknown[] = []) => bff.container.orm.em.getConnection().execute(query, params);
+  const auditOf = async (brokeredUserId: string) =>
+    ((await sql('select event, outcome, custodian_user_id, result_user_id, detail from state_claim_audit where brokered_user_id = ? order by at', [brokeredUserId])) as Json[]);
+
+  it('a disabled custodian account: the page says it is closed; the new state account gets the identifier, the closed one loses it (history, audit) and stays closed', async () => {
+    const email = `closed-${kit.sfx()}@example.test`;
+    const closedId = await kit.custodianAccount(bff, { email });
+    await kit.disable(closedId);
+    const person = await kit.statePerson('closed', { email });
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'closed', 'state-claim-9-closed-account');
+      await expect.poll(() => p.locator('#closed').textContent()).toContain('c•••@example.test');
+      await p.locator('#continue').click();
+    });
+    const userId = String(decodeJwt(tokens.id_token).sub);
+    expect(userId).not.toBe(closedId);
+    await expectNewStateAccount(userId, person, email);
+    const closed = await kit.user(closedId);
+    expect(closed.enabled).toBe(false);
+    expect(closed.email ?? null).toBeNull();
+    expect(closed.attributes.retiredIdentifiers).toEqual([`email:${email}`]);
+    expect(await kit.tenants(closedId)).toEqual(['custodian']);
+    expect((await kit.upstream(`/v1/users/${closed.attributes.upstreamUserId[0]}`)).body).toMatchObject({ email: null, status: 'inactive' });
+    expect(await kit.enabledHolders({ email })).toEqual([userId]);
+    const audit = await auditOf(person.id);
+    expect(audit.map((a) => a.event)).toEqual(expect.arrayContaining(['closed-holder', 'step:continue', 'decided', 'identifier-released', 'migrated']));
+    expect(audit.find((a) => a.event === 'identifier-released')).toMatchObject({ custodian_user_id: closedId, result_user_id: userId });
+    expect(audit.find((a) => a.event === 'decided')!.detail).toBe('new:closed-holder');
+    await page.close();
+  });
+
+  it('an inactive upstream-only member: closed as well; the new account gets the identifier and the member loses it', async () => {
+    const email = `inactive-member-${kit.sfx()}@example.test`;
+    const member = await kit.upstreamOnlyMember({ email, status: 'inactive' });
+    const person = await kit.statePerson('inactive', { email });
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'closed', 'state-claim-closed-member');
+      await p.locator('#continue').click();
+    });
+    const userId = String(decodeJwt(tokens.id_token).sub);
+    await expectNewStateAccount(userId, person, email);
+    expect((await kit.upstream(`/v1/users/${member.id}`)).body).toMatchObject({ email: null, status: 'inactive', externalId: null });
+    expect(await kit.accountsOfMember(member.id)).toEqual([]);
+    await page.close();
+  });
+
+  it('an account of another state holding it proven: no claim across states; continuing without it gives a new account with the IdP\'s free phone only, the other account untouched', async () => {
+    const email = `elsewhere-${kit.sfx()}@example.test`;
+    const phone = kit.freshPhone();
+    const otherId = await kit.tenantAccount(bff, OTHER_STATE, { email });
+    const person = await kit.statePerson('elsewhere', { email, phone });
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'elsewhere', 'state-claim-10-held-elsewhere');
+      await expect.poll(() => p.locator('#elsewhere').textContent()).toContain('e•••@example.test');
+      expect(await p.locator('#mine').count()).toBe(0);
+      await p.locator('#continue').click();
+    });
+    const userId = String(decodeJwt(tokens.id_token).sub);
+    expect(userId).not.toBe(otherId);
+    const created = await kit.user(userId);
+    expect(created.email ?? null).toBeNull();
+    expect(created.attributes.phone).toEqual([phone]);
+    expect(created.attributes.stateUserId).toEqual([person.stateUserId]);
+    expect(await kit.tenants(userId)).toEqual(['state-demo']);
+    expect(await kit.links(userId)).toEqual([`state-demo:${person.id}`]);
+    const other = await kit.user(otherId);
+    expect(other).toMatchObject({ email, emailVerified: true, enabled: true });
+    expect(await kit.tenants(otherId)).toEqual([OTHER_STATE]);
+    expect(await kit.links(otherId)).toEqual([]);
+    expect(await kit.enabledHolders({ email })).toEqual([otherId]);
+    expect(await kit.enabledHolders({ phone })).toEqual([userId]);
+    expect((await auditOf(person.id)).find((a) => a.event === 'decided')!.detail).toBe('new:held-elsewhere');
+    await page.close();
+  });
+
+  it('an account of another state holding it proven: "use another" verifies another e-mail by OTP, which becomes the new account\'s', async () => {
+    const email = `elsewhere2-${kit.sfx()}@example.test`;
+    const another = `another-${kit.sfx()}@example.test`;
+    const otherId = await kit.tenantAccount(bff, OTHER_STATE, { email });
+    const person = await kit.statePerson('another', { email });
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'elsewhere', 'state-claim-elsewhere');
+      await p.locator('#use-another').click();
+      await claimPage(p, 'identifier', 'state-claim-11-use-another');
+      await p.locator('#identifier').fill(another);
+      await p.locator('#send-code').click();
+      await claimPage(p, 'code', 'state-claim-code');
+      await p.locator('#code').fill(await kit.latestCode('mails', another));
+      await p.locator('#verify').click();
+    });
+    const userId = String(decodeJwt(tokens.id_token).sub);
+    await expectNewStateAccount(userId, person, another);
+    expect(await kit.enabledHolders({ email })).toEqual([otherId]);
+    expect(await kit.tenants(otherId)).toEqual([OTHER_STATE]);
+    await page.close();
+  });
+
+  it('an active upstream-only member: claimed with its upstream password, imported once, straight into the state tenant and linked both ways', async () => {
+    const email = `member-${kit.sfx()}@example.test`;
+    const member = await kit.upstreamOnlyMember({ email });
+    const person = await kit.statePerson('member', { email });
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'ask', 'state-claim-12-member-is-it-yours');
+      await p.locator('#mine').click();
+      await claimPage(p, 'password', 'state-claim-member-password');
+      await password(p, 'Not-the-password-1');
+      await p.locator('#error[data-error="password-wrong"]').waitFor();
+      expect(await kit.accountsOfMember(member.id)).toEqual([]);
+      await password(p, kit.PASSWORD);
+    });
+    const userId = String(decodeJwt(tokens.id_token).sub);
+    const accounts = await kit.accountsOfMember(member.id);
+    expect(accounts.map((a) => String(a.id))).toEqual([userId]);
+    const claimed = await kit.user(userId);
+    expect(claimed).toMatchObject({ email, emailVerified: true, enabled: true, firstName: 'Stateperson', lastName: 'member', username: member.username });
+    expect(claimed.attributes).toMatchObject({ stateUserId: [person.stateUserId], signUpType: ['upstreamMigration'], upstreamUserId: [member.id] });
+    expect(await kit.tenants(userId)).toEqual(['state-demo']);
+    expect(await kit.links(userId)).toEqual([`state-demo:${person.id}`]);
+    // No password stored: the person signs in through the state (Keycloak's login page still takes the upstream one once, decision 0012).
+    expect(await kit.credentialTypes(userId)).not.toContain('password');
+    expect((await kit.upstream(`/v1/users/${member.id}`)).body).toMatchObject({ externalId: userId, email, status: 'active', firstName: 'Stateperson' });
+    expect(await kit.enabledHolders({ email })).toEqual([userId]);
+    await page.close();
+  });
+
+  it('an active upstream-only member refuted: the member loses the identifier and is deactivated; a new state account gets it', async () => {
+    const email = `member-no-${kit.sfx()}@example.test`;
+    const member = await kit.upstreamOnlyMember({ email });
+    const person = await kit.statePerson('memberno', { email });
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'ask', 'state-claim-ask');
+      await p.locator('#not-mine').click();
+    });
+    const userId = String(decodeJwt(tokens.id_token).sub);
+    await expectNewStateAccount(userId, person, email);
+    expect((await kit.upstream(`/v1/users/${member.id}`)).body).toMatchObject({ email: null, status: 'inactive', externalId: null });
+    expect(await kit.accountsOfMember(member.id)).toEqual([]);
+    await page.close();
+  });
+
+  it('e-mail and phone held by two different custodian accounts: the e-mail\'s account is asked about; the phone stays with its holder', async () => {
+    const email = `pair-${kit.sfx()}@example.test`;
+    const phone = kit.freshPhone();
+    const emailHolder = await kit.custodianAccount(bff, { email });
+    const phoneHolder = await kit.custodianAccount(bff, { phone });
+    const person = await kit.statePerson('pair', { email, phone });
+
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'ask', 'state-claim-13-two-holders');
+      await expect.poll(() => p.locator('#ask').textContent()).toContain('p•••@example.test');
+      await p.locator('#not-mine').click();
+    });
+    const userId = String(decodeJwt(tokens.id_token).sub);
+    await expectNewStateAccount(userId, person, email);
+    await expectStripped(emailHolder, { kind: 'email', value: email });
+    // The new account does not get the phone: another enabled account holds it (never two).
+    expect((await kit.user(userId)).attributes.phone).toBeUndefined();
+    const holder = await kit.user(phoneHolder);
+    expect(holder).toMatchObject({ enabled: true });
+    expect(holder.attributes.phone).toEqual([phone]);
+    expect(await kit.tenants(phoneHolder)).toEqual(['custodian']);
+    expect(await kit.enabledHolders({ phone })).toEqual([phoneHolder]);
+    expect(await kit.enabledHolders({ email })).toEqual([userId]);
+    await page.close();
+
+    // The same pair, claimed: the e-mail's account moves; the phone's holder is not touched either.
+    const email2 = `pair2-${kit.sfx()}@example.test`;
+    const phone2 = kit.freshPhone();
+    const emailHolder2 = await kit.custodianAccount(bff, { email: email2 });
+    const phoneHolder2 = await kit.custodianAccount(bff, { phone: phone2 });
+    const person2 = await kit.statePerson('pair2', { email: email2, phone: phone2 });
+    const page2 = await browser().newPage();
+    const tokens2 = await stateSignIn(page2, async (p) => {
+      await kit.atState(p, person2.username);
+      await claimPage(p, 'ask', 'state-claim-ask');
+      await p.locator('#mine').click();
+      await claimPage(p, 'password', 'state-claim-password');
+      await password(p, kit.PASSWORD);
+    });
+    expect(decodeJwt(tokens2.id_token).sub).toBe(emailHolder2);
+    expect((await kit.user(emailHolder2)).attributes.phone).toBeUndefined();
+    expect(await kit.tenants(emailHolder2)).toEqual(['state-demo']);
+    expect(await kit.tenants(phoneHolder2)).toEqual(['custodian']);
+    expect(await kit.enabledHolders({ phone: phone2 })).toEqual([phoneHolder2]);
+    await page2.close();
+  });
+
+  it('a custodian account without an upstream link: claimed, and its upstream profile is made and linked on the way', async () => {
+    const email = `unlinked-${kit.sfx()}@example.test`;
+    const accountId = await kit.unlinkedCustodianAccount({ email });
+    const person = await kit.statePerson('unlinked', { email });
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'ask', 'state-claim-ask');
+      await p.locator('#mine').click();
+      await claimPage(p, 'password', 'state-claim-password');
+      await password(p, kit.PASSWORD);
+    });
+    expect(decodeJwt(tokens.id_token).sub).toBe(accountId);
+    const claimed = await kit.user(accountId);
+    expect(claimed.attributes.stateUserId).toEqual([person.stateUserId]);
+    expect(await kit.tenants(accountId)).toEqual(['state-demo']);
+    expect(await kit.links(accountId)).toEqual([`state-demo:${person.id}`]);
+    const upstreamUserId = claimed.attributes.upstreamUserId?.[0];
+    expect(upstreamUserId).toBeTruthy();
+    expect((await kit.upstream(`/v1/users/${upstreamUserId}`)).body).toMatchObject({ externalId: accountId, email, status: 'active' });
+    await page.close();
+  });
+
+  it('a custodian account without an upstream link, refuted: stripped and disabled in Keycloak alone; the new account gets the identifier', async () => {
+    const email = `unlinked-no-${kit.sfx()}@example.test`;
+    const accountId = await kit.unlinkedCustodianAccount({ email });
+    const person = await kit.statePerson('unlinkedno', { email });
+    const page = await browser().newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'ask', 'state-claim-ask');
+      await p.locator('#not-mine').click();
+    });
+    const userId = String(decodeJwt(tokens.id_token).sub);
+    await expectNewStateAccount(userId, person, email);
+    const old = await kit.user(accountId);
+    expect(old).toMatchObject({ enabled: false });
+    expect(old.email ?? null).toBeNull();
+    expect(old.attributes.retiredIdentifiers).toEqual([`email:${email}`]);
+    expect(old.attributes.upstreamUserId).toBeUndefined();
+    expect(await kit.enabledHolders({ email })).toEqual([userId]);
     await page.close();
   });
 });

@@ -25,6 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await bff?.close();
+  await kit.close();
 });
 
 const sql = (b: TestBff, query: string, params: unknown[] = []) => b.container.orm.em.getConnection().execute(query, params);
@@ -97,6 +98,160 @@ describe('internal endpoints', () => {
     const unknownIdp = await call(`${bff.url}/internal/v1/keycloak/state-claim`, 'POST', { token: secret, body: { ...person(), identityProvider: 'google', returnUrl } });
     expect(unknownIdp.status).toBe(400);
     expect(unknownIdp.body.fields[0]).toMatchObject({ field: 'identityProvider', reason: 'unknown' });
+  });
+});
+
+describe('page steps refuse through the one problem table (issue 15 §7)', () => {
+  const problemOf = (res: { status: number; body: Json; headers: Headers }) => ({ status: res.status, type: res.headers.get('content-type'), body: res.body });
+
+  it('bad input, a step the state does not take, a double submit, an unknown or expired flow: problem+json with a stable code and the page to show', async () => {
+    const p = person();
+    const flowId = await start(bff, p);
+    const page = `/state-claim/${flowId}?lang=en`;
+
+    const bad = problemOf(await step(bff, flowId, 'identifier', { identifier: 'not an address' }));
+    expect(bad).toMatchObject({ status: 400, type: expect.stringContaining('application/problem+json') });
+    expect(bad.body).toMatchObject({ type: 'urn:problem:validation-failed', status: 400, code: 'VALIDATION_FAILED', location: `${page}&error=identifier` });
+    expect(bad.body.fields).toEqual([expect.objectContaining({ field: 'identifier', reason: 'invalid' })]);
+    const extra = problemOf(await step(bff, flowId, 'continue', { go: true }));
+    expect(extra.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', fields: [expect.objectContaining({ field: 'body', reason: 'unknown' })] });
+
+    // The flow waits for an identifier: "continue" and "mine" are not its steps (another tab, a hand-made request).
+    for (const [name, body] of [['continue', {}], ['answer', { answer: 'mine' }]] as const) {
+      const wrongStep = problemOf(await step(bff, flowId, name, body));
+      expect(wrongStep).toMatchObject({ status: 409, type: expect.stringContaining('application/problem+json') });
+      expect(wrongStep.body).toMatchObject({ code: 'CONFLICT', location: page });
+    }
+
+    const lock = `state-claim:lock:${flowId}`;
+    expect(await bff.container.ephemeralStore.setIfAbsent(lock, 'in-flight', ttlSeconds(30))).toBe(true);
+    const busy = problemOf(await step(bff, flowId, 'identifier', { identifier: `busy-${kit.sfx()}@example.test` }));
+    await bff.container.ephemeralStore.delete(lock);
+    expect(busy.body).toMatchObject({ status: 409, code: 'FLOW_CONFLICT', location: `${page}&error=busy` });
+
+    const unknown = `${randomBytes(4).toString('hex')}-0000-4000-8000-000000000000`;
+    const gone = problemOf(await step(bff, unknown, 'continue', {}));
+    expect(gone.body).toMatchObject({ status: 404, code: 'NOT_FOUND', location: `/state-claim/${unknown}?lang=en` });
+
+    await sql(bff, "update flow set expires_at = now() - interval '1 second' where id = ?", [flowId]);
+    const expired = problemOf(await step(bff, flowId, 'identifier', { identifier: `late-${kit.sfx()}@example.test` }));
+    expect(expired.body).toMatchObject({ status: 410, code: 'FLOW_EXPIRED', location: page });
+    const expiredPage = await fetch(`${bff.url}/state-claim/${flowId}`);
+    expect(expiredPage.status).toBe(410);
+    expect(expiredPage.headers.get('content-type')).toContain('text/html');
+  });
+
+  it('a dependency down: 503 problem+json with Retry-After and nothing internal; the step did not happen', async () => {
+    const email = `down-${kit.sfx()}@example.test`;
+    await kit.custodianAccount(bff, { email });
+    const p = person();
+    const flowId = await start(bff, p);
+    expect((await step(bff, flowId, 'identifier', { identifier: email })).status).toBe(200);
+    const code = await kit.latestCode('mails', email);
+    // The code is right; the look-up that follows needs Keycloak, which this BFF cannot reach.
+    const down = await startTestBff(stack, { KEYCLOAK_URL: 'http://127.0.0.1:9' });
+    try {
+      const answer = await step(down, flowId, 'code', { code });
+      const res = problemOf(answer);
+      expect(res).toMatchObject({ status: 503, type: expect.stringContaining('application/problem+json') });
+      expect(res.body).toMatchObject({ code: 'IDENTITY_DIRECTORY_UNAVAILABLE', status: 503 });
+      expect(res.body.location).toBeUndefined();
+      expect(JSON.stringify(res.body)).not.toContain('127.0.0.1');
+      expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await down.close();
+    }
+    const [row] = (await sql(bff, 'select state from flow where id = ?', [flowId])) as Json[];
+    expect(row!.state).toBe('codeSent');
+  });
+});
+
+describe('who holds the identifier (issue 15 §4; the browser tests walk each page)', () => {
+  it('an enabled account of another tenant holding it unproven: no page; the new state account gets it and that account loses it (decision 0019)', async () => {
+    const email = `unproven-${kit.sfx()}@example.test`;
+    const otherId = await kit.tenantAccount(bff, 'state-other-test', { email, verified: false });
+    const p = person(email);
+    const flowId = await start(bff, p);
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body).toMatchObject({ created: true, outcome: 'new:no-match' });
+    expect(await kit.enabledHolders({ email })).toEqual([done.body.userId]);
+    const other = await kit.user(otherId);
+    expect(other).toMatchObject({ enabled: true });
+    expect(other.email ?? null).toBeNull();
+    expect(other.attributes.retiredIdentifiers).toEqual([`email:${email}`]);
+  });
+
+  it('a custodian account holding it unproven, refuted: it keeps its account (enabled, in custodian) and loses only the identifier to the new one (decision 0019)', async () => {
+    const email = `unconfirmed-${kit.sfx()}@example.test`;
+    const custodianId = await kit.custodianAccount(bff, { email, verified: false });
+    const p = person(email);
+    const flowId = await start(bff, p);
+    expect((await step(bff, flowId, 'answer', { answer: 'not-mine' })).status).toBe(200);
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
+    expect(done.body).toMatchObject({ created: true, outcome: 'new:refuted' });
+    const holder = await kit.user(custodianId);
+    expect(holder.enabled).toBe(true);
+    expect(holder.email ?? null).toBeNull();
+    expect(holder.attributes.retiredIdentifiers).toEqual([`email:${email}`]);
+    expect(await kit.tenants(custodianId)).toEqual(['custodian']);
+    expect(await kit.enabledHolders({ email })).toEqual([done.body.userId]);
+    const [takeover] = (await sql(bff, 'select operation, status, winner_user_id from identifier_takeover where loser_user_id = ?', [custodianId])) as Json[];
+    expect(takeover).toMatchObject({ operation: 'state-claim', status: 'done', winner_user_id: done.body.userId });
+  });
+
+  it('an upstream member linked to an account Keycloak recorded as deleted: closed, never brought back; the new state account gets the identifier', async () => {
+    const email = `deleted-link-${kit.sfx()}@example.test`;
+    const member = await kit.upstreamOnlyMember({ email });
+    const gone = String(await kit.admin.post(`/${kit.realm}/users`, { username: `gone-${kit.sfx()}`, firstName: 'Gone', enabled: true }));
+    await kit.admin.delete(`/${kit.realm}/users/${gone}`);
+    await kit.upstreamSql('update users set external_id = $1 where id = $2', [gone, member.id]);
+    const p = person(email);
+    const flowId = await start(bff, p);
+    const [row] = (await sql(bff, 'select state from flow where id = ?', [flowId])) as Json[];
+    expect(row!.state).toBe('closedHolder');
+    expect((await step(bff, flowId, 'continue', {})).status).toBe(200);
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
+    expect(done.body).toMatchObject({ created: true, outcome: 'new:closed-holder' });
+    expect((await kit.upstream(`/v1/users/${member.id}`)).body).toMatchObject({ email: null, externalId: gone });
+    expect(await kit.accountsOfMember(member.id)).toEqual([]);
+    expect(await kit.enabledHolders({ email })).toEqual([done.body.userId]);
+  });
+
+  it('a claimed upstream-only member: the core down changes nothing (503); a retry after a crash half-way uses the account made then (one record)', async () => {
+    const email = `member-retry-${kit.sfx()}@example.test`;
+    const member = await kit.upstreamOnlyMember({ email });
+    const p = person(email);
+    const flowId = await start(bff, p);
+    await step(bff, flowId, 'answer', { answer: 'mine' });
+    const right = await step(bff, flowId, 'password', { password: kit.PASSWORD });
+    const handoff = new URL(right.body.location).searchParams.get('handoff')!;
+    const down = await startTestBff(stack, { UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
+    try {
+      expect((await complete(down, flowId, handoff, p)).status).toBe(503);
+    } finally {
+      await down.close();
+    }
+    expect(await kit.accountsOfMember(member.id)).toEqual([]);
+
+    // What a crash after the import's first write leaves: the member's account, disabled, not linked yet.
+    const halfway = String(
+      await kit.admin.post(`/${kit.realm}/users`, {
+        username: member.username,
+        email,
+        emailVerified: true,
+        firstName: 'Upstream',
+        enabled: false,
+        attributes: { upstreamUserId: [member.id], signUpType: ['upstreamMigration'] },
+      }),
+    );
+    const done = await complete(bff, flowId, handoff, p);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body).toMatchObject({ userId: halfway, outcome: 'claim:claimed' });
+    expect((await kit.accountsOfMember(member.id)).map((a) => String(a.id))).toEqual([halfway]);
+    expect(await kit.tenants(halfway)).toEqual(['state-demo']);
+    expect((await kit.upstream(`/v1/users/${member.id}`)).body).toMatchObject({ externalId: halfway });
+    expect(await kit.enabledHolders({ email })).toEqual([halfway]);
   });
 });
 

@@ -1,5 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import type { Page } from 'playwright-core';
+import { createPool } from '../../upstream/src/db.ts';
+import { hashSecret } from '../../upstream/src/secrets.ts';
 import type { E2EStack } from '../setup/stack.ts';
 import type { TestBff } from './bff.ts';
 import { screenshot } from './browser.ts';
@@ -31,16 +34,17 @@ export function stateClaimKit(stack: E2EStack) {
     return { username, stateUserId, id: String(id) };
   }
 
-  /** A custodian account made the way sign-up makes them (Keycloak + upstream profile + tenant). */
-  async function custodianAccount(bff: TestBff, opts: { email?: string; phone?: string }): Promise<string> {
+  /** A custodian account made the way sign-up makes them (Keycloak + upstream profile + tenant); `verified: false` as register leaves it before the link. */
+  async function custodianAccount(bff: TestBff, opts: { email?: string; phone?: string; verified?: boolean }): Promise<string> {
+    const verified = opts.verified ?? true;
     const created = await bff.container.accounts.create(
       {
         firstName: 'Custodian',
         lastName: 'Holder',
         ...(opts.email ? { email: opts.email } : {}),
         ...(opts.phone ? { phone: opts.phone } : {}),
-        emailVerified: Boolean(opts.email),
-        phoneVerified: Boolean(opts.phone),
+        emailVerified: Boolean(opts.email) && verified,
+        phoneVerified: Boolean(opts.phone) && verified,
         password: PASSWORD,
         signUpType: 'self',
         tenant: 'custodian',
@@ -49,6 +53,82 @@ export function stateClaimKit(stack: E2EStack) {
     );
     return created.userId;
   }
+
+  /** An account of another tenant (a Keycloak organization made for the tests when missing), made as sign-up makes them. */
+  async function tenantAccount(bff: TestBff, tenant: string, opts: { email?: string; phone?: string; verified?: boolean }): Promise<string> {
+    await ensureOrganization(tenant);
+    const verified = opts.verified ?? true;
+    const created = await bff.container.accounts.create(
+      {
+        firstName: 'Other',
+        lastName: 'Tenant',
+        ...(opts.email ? { email: opts.email } : {}),
+        ...(opts.phone ? { phone: opts.phone } : {}),
+        emailVerified: Boolean(opts.email) && verified,
+        phoneVerified: Boolean(opts.phone) && verified,
+        password: PASSWORD,
+        signUpType: 'self',
+        tenant,
+      },
+      { idempotencyKey: randomUUID() },
+    );
+    return created.userId;
+  }
+
+  async function ensureOrganization(alias: string): Promise<string> {
+    // Keycloak's `search` matches names, not aliases: look through them all (a handful).
+    const found = ((await admin.get<Json[]>(`/${realm}/organizations?max=1000`)) ?? []).find((o) => o.alias === alias);
+    if (found) return String(found.id);
+    const id = await admin.post(`/${realm}/organizations`, { name: alias, alias, enabled: true, domains: [{ name: `${alias}.tenant.invalid`, verified: false }] });
+    return String(id);
+  }
+
+  /** A custodian account Keycloak has but the upstream core does not (made in the admin console, say). */
+  async function unlinkedCustodianAccount(opts: { email: string }): Promise<string> {
+    const id = String(
+      await admin.post(`/${realm}/users`, {
+        username: `unlinked-${sfx()}`,
+        email: opts.email,
+        emailVerified: true,
+        firstName: 'Unlinked',
+        lastName: 'Holder',
+        enabled: true,
+        attributes: { signUpType: ['selfSignUp'] },
+        credentials: [{ type: 'password', value: PASSWORD, temporary: false }],
+      }),
+    );
+    await admin.post(`/${realm}/organizations/${await ensureOrganization('custodian')}/members`, id);
+    return id;
+  }
+
+  /** An admin disables the account (Keycloak only, as the admin console does). */
+  async function disable(userId: string): Promise<void> {
+    await admin.put(`/${realm}/users/${userId}`, { ...(await user(userId)), enabled: false });
+  }
+
+  let upstreamDb: pg.Pool | undefined;
+  /** A member only the upstream core has (never signed in to the platform: lazy migration not done), password PASSWORD. */
+  async function upstreamOnlyMember(opts: { email?: string; phone?: string; status?: 'active' | 'inactive' } = {}): Promise<{ id: string; username: string }> {
+    upstreamDb ??= createPool(stack.settings.upstreamDatabaseUrl, 'upstream_core');
+    const username = `member.${sfx()}`;
+    const { rows } = await upstreamDb.query<{ id: string }>(
+      `INSERT INTO users (username, first_name, last_name, email, phone, status, password_hash)
+       VALUES ($1, 'Upstream', 'Member', $2, $3, $4, $5) RETURNING id`,
+      [username, opts.email ?? null, opts.phone ?? null, opts.status ?? 'active', await hashSecret(PASSWORD)],
+    );
+    return { id: rows[0]!.id, username };
+  }
+  /** A statement on the upstream core's own database (states its API cannot make, e.g. a stale link). */
+  async function upstreamSql(query: string, params: unknown[]): Promise<void> {
+    upstreamDb ??= createPool(stack.settings.upstreamDatabaseUrl, 'upstream_core');
+    await upstreamDb.query(query, params);
+  }
+  /** The platform accounts linked to an upstream member. */
+  const accountsOfMember = async (memberId: string) =>
+    ((await admin.get<Json[]>(`/${realm}/users?q=${encodeURIComponent(`upstreamUserId:${memberId}`)}&briefRepresentation=false`)) ?? []).filter((u) => u.attributes?.upstreamUserId?.[0] === memberId);
+  const credentialTypes = async (userId: string) => ((await admin.get<Json[]>(`/${realm}/users/${userId}/credentials`)) ?? []).map((c) => String(c.type));
+  /** A mobile number no other test uses (E.164, India). */
+  const freshPhone = () => `+9197${String(randomInt(10 ** 8)).padStart(8, '0')}`;
 
   const user = async (id: string) => (await admin.get<Json>(`/${realm}/users/${id}`))!;
   const usersWithEmail = async (email: string) =>
@@ -83,7 +163,33 @@ export function stateClaimKit(stack: E2EStack) {
     await page.locator('#kc-login').click();
   }
 
-  /** The newest 6-digit code the dev inbox holds for `to`. */
-  
-  return { admin, realm, PASSWORD, sfx, statePerson, custodianAccount, user, usersWithEmail, links, tenants, upstream, enabledHolders, atState, latestCode: (kind: InboxKind, to: string) => latestCode(stack, kind, to) };
+  return {
+    admin,
+    realm,
+    PASSWORD,
+    sfx,
+    statePerson,
+    custodianAccount,
+    tenantAccount,
+    unlinkedCustodianAccount,
+    disable,
+    upstreamOnlyMember,
+    upstreamSql,
+    accountsOfMember,
+    credentialTypes,
+    freshPhone,
+    user,
+    usersWithEmail,
+    links,
+    tenants,
+    upstream,
+    enabledHolders,
+    atState,
+    latestCode: (kind: InboxKind, to: string) => latestCode(stack, kind, to),
+    /** Ends the kit's connection to the upstream core's database (afterAll). */
+    close: async () => {
+      await upstreamDb?.end();
+      upstreamDb = undefined;
+    },
+  };
 }

@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
-import { isDomainError } from '../../kernel/errors.ts';
+import { DomainError, isDomainError } from '../../kernel/errors.ts';
+import { ERROR_TABLE } from '../../http/problem.ts';
 import { requirePlatformAdmin, type PlatformAdminDeps } from '../../http/platform-admin.ts';
 import { requireSharedSecret } from '../../http/shared-secret.ts';
 import type { Asset } from '../../http/static-assets.ts';
@@ -82,7 +83,8 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
       view = await deps.service.get(ctx.params.flowId!);
     } catch (err) {
       if (isDomainError(err) && ['NOT_FOUND', 'FLOW_EXPIRED', 'FLOW_OUTDATED'].includes(err.code)) {
-        ctx.status = err.code === 'NOT_FOUND' ? 404 : 410;
+        // A page, not problem+json, but with the table's status (404, 410).
+        ctx.status = ERROR_TABLE[err.code].status;
         ctx.body = renderGone(lang);
         return;
       }
@@ -97,61 +99,32 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
     ctx.body = renderStep(view, lang, error ? { error } : {});
   });
 
-  /** A step from a page: answers where the browser goes next (the page again, or back to Keycloak). */
-  const step = (name: string, toEvent: (ctx: Context) => Exclude<StateClaimEvent, { type: 'COMPLETE' }> | { error: string }) =>
+  /**
+   * A step from a page: answers where the browser goes next (the page again, or back to Keycloak).
+   * A refusal leaves through the one problem table (http/problem.ts, problem+json with its stable
+   * code and status) and carries that `location` too: the step's page with its message. A 5xx carries
+   * none (only its retry hint survives); the page's script then shows "try again" where it is.
+   */
+  const step = (name: string, toEvent: (ctx: Context) => Exclude<StateClaimEvent, { type: 'COMPLETE' }>) =>
     pages.post(`/:flowId/${name}`, async (ctx) => {
       const flowId = ctx.params.flowId!;
       const lang = pickLanguage(ctx);
       const page = (error?: string) => `/state-claim/${encodeURIComponent(flowId)}?${new URLSearchParams({ lang, ...(error ? { error } : {}) }).toString()}`;
-      let event: ReturnType<typeof toEvent>;
       try {
-        event = toEvent(ctx);
-      } catch (err) {
-        if (!isDomainError(err) || err.code !== 'VALIDATION_FAILED') throw err;
-        // Bad input changes nothing: the fields are named, and the page shows the step again.
-        ctx.status = 400;
-        ctx.body = { code: err.code, fields: err.fields, location: page(pageErrorOf(name, err.fields)) };
-        return;
-      }
-      if ('error' in event) {
-        ctx.status = 400;
-        ctx.body = { code: 'VALIDATION_FAILED', fields: [{ field: name, reason: 'invalid', message: 'Not a valid email address or phone number' }], location: page(event.error) };
-        return;
-      }
-      const stepEvent = event;
-      let view: StateClaimView;
-      try {
+        // Bad input throws VALIDATION_FAILED naming the fields here, before anything ran.
+        const event = toEvent(ctx);
         // Wrong passwords count against the client's IP, with the API login's (decision 0019); a right one uses nothing up.
-        view =
-          stepEvent.type === 'PASSWORD'
-            ? await deps.passwordLimits.limiter.attempt({ ip: ctx.ip }, deps.passwordLimits.limits, () => deps.service.step(flowId, stepEvent), {
+        const view =
+          event.type === 'PASSWORD'
+            ? await deps.passwordLimits.limiter.attempt({ ip: ctx.ip }, deps.passwordLimits.limits, () => deps.service.step(flowId, event), {
                 result: (v) => v.snapshot.context.error === 'password-wrong',
               })
-            : await deps.service.step(flowId, stepEvent);
+            : await deps.service.step(flowId, event);
+        ctx.body = { location: view.snapshot.matches('decided') ? await continueUrlOf(view) : page() };
       } catch (err) {
         if (!isDomainError(err)) throw err;
-        if (err.code === 'RATE_LIMITED') {
-          ctx.status = 429;
-          ctx.set('Retry-After', String(err.details.retryAfterSeconds));
-          ctx.body = { location: page('rate-limited') };
-          return;
-        }
-        if (err.code === 'CONFLICT' || err.code === 'FLOW_CONFLICT') {
-          // Another tab or a double submit moved the flow: show where it is now.
-          ctx.status = 409;
-          ctx.body = { location: page(err.code === 'FLOW_CONFLICT' ? 'busy' : undefined) };
-          return;
-        }
-        if (['NOT_FOUND', 'FLOW_EXPIRED', 'FLOW_OUTDATED'].includes(err.code)) {
-          ctx.status = 410;
-          ctx.body = { location: page() };
-          return;
-        }
-        ctx.status = 503;
-        ctx.body = { location: page('unavailable') };
-        return;
+        throw withLocation(err, page(pageErrorOf(name, err)));
       }
-      ctx.body = { location: view.snapshot.matches('decided') ? await continueUrlOf(view) : page() };
     });
 
   const continueUrlOf = async (view: StateClaimView): Promise<string> => {
@@ -163,7 +136,12 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
   step('identifier', (ctx) => {
     const { identifier } = parseInput(identifierBody, ctx.request.body);
     const parsed = parseIdentifier(identifier, deps.defaultPhoneCountry);
-    return parsed ? { type: 'IDENTIFIER', identifier: deps.seal.seal(parsed), ip: ctx.ip } : { error: 'identifier' };
+    if (!parsed) {
+      throw new DomainError('VALIDATION_FAILED', 'Not a valid email address or phone number', {
+        fields: [{ field: 'identifier', reason: 'invalid', message: 'Not a valid email address or phone number' }],
+      });
+    }
+    return { type: 'IDENTIFIER', identifier: deps.seal.seal(parsed), ip: ctx.ip };
   });
   step('code', (ctx) => ({ type: 'CODE', code: parseInput(codeBody, ctx.request.body).code, ip: ctx.ip }));
   step('resend', (ctx) => {
@@ -173,6 +151,10 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
   step('change', (ctx) => {
     parseInput(emptyBody, ctx.request.body ?? {});
     return { type: 'CHANGE_IDENTIFIER' };
+  });
+  step('continue', (ctx) => {
+    parseInput(emptyBody, ctx.request.body ?? {});
+    return { type: 'CONTINUE' };
   });
   step('answer', (ctx) => ({ type: parseInput(answerBody, ctx.request.body).answer === 'mine' ? 'MINE' : 'NOT_MINE' }));
   step('password', (ctx) => {
@@ -219,12 +201,33 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
   return [internal, pages, admin];
 }
 
-/** The page's message for a step's bad input. */
-function pageErrorOf(step: string, fields: readonly { field: string }[]): string {
-  if (step === 'code') return 'code-invalid';
-  if (step === 'identifier') return 'identifier';
-  if (step === 'password' && fields.some((f) => f.field === 'otp')) return 'code-required';
-  return 'unavailable';
+/** The message the step's page shows for a refusal (pages.ts), if any. */
+function pageErrorOf(step: string, err: DomainError): string | undefined {
+  switch (err.code) {
+    case 'VALIDATION_FAILED':
+      if (step === 'code') return 'code-invalid';
+      if (step === 'identifier') return 'identifier';
+      if (step === 'password' && err.fields.some((f) => f.field === 'otp')) return 'code-required';
+      return 'unavailable';
+    case 'FLOW_CONFLICT':
+      // A double submit: this step is still being processed.
+      return 'busy';
+    case 'RATE_LIMITED':
+      return 'rate-limited';
+    case 'CONFLICT':
+    case 'NOT_FOUND':
+    case 'FLOW_EXPIRED':
+    case 'FLOW_OUTDATED':
+      // The flow moved on (another tab) or is gone: its page shows where it is now.
+      return undefined;
+    default:
+      return 'unavailable';
+  }
+}
+
+/** The same refusal, with the page the browser goes to next (a safe detail: the flow's own URL). */
+function withLocation(err: DomainError, location: string): DomainError {
+  return new DomainError(err.code, err.message, { fields: err.fields, details: { ...err.details, location }, cause: err });
 }
 
 /** An email address (has an @) or a phone number, normalised; null when it is neither. */

@@ -6,7 +6,7 @@ import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts'
 import type { StateClaimAudit } from './audit.ts';
 import type { IdentifierSeal } from './effects.ts';
 import type { HandoffStore } from './handoffs.ts';
-import type { MigrationResult, StateClaimEvent, StateClaimMachine, StateIdentity } from './state-claim.machine.ts';
+import type { StateClaimEvent, StateClaimMachine, StateIdentity } from './state-claim.machine.ts';
 
 export type StateClaimView = FlowView<StateClaimMachine>;
 
@@ -69,8 +69,7 @@ export class StateClaimService {
       otherIdentifier,
     });
     await this.#audit(view, 'started', 'ok', identifier ? 'identifier from the identity provider' : 'identifier to verify');
-    if (view.snapshot.matches('askOwnership')) await this.#audit(view, 'match-found', 'ok');
-    if (view.snapshot.matches('decided')) await this.#audit(view, 'decided', 'ok');
+    await this.#auditArrival(null, view);
     return view;
   }
 
@@ -85,10 +84,22 @@ export class StateClaimService {
       const view = await this.#d.runtime.send(this.#d.flow, flowId, event);
       const { error } = view.snapshot.context;
       await this.#audit(view, `step:${event.type.toLowerCase()}`, error ? 'refused' : 'ok', `${before.state}->${view.state}${error ? ` (${error})` : ''}`);
-      if (!before.snapshot.matches('askOwnership') && view.snapshot.matches('askOwnership')) await this.#audit(view, 'match-found', 'ok');
-      if (!before.snapshot.matches('decided') && view.snapshot.matches('decided')) await this.#audit(view, 'decided', 'ok');
+      await this.#auditArrival(before, view);
       return view;
     });
+  }
+
+  /**
+   * What the look-up found, and the decision, when a flow arrives at them: who holds the identifier
+   * (decision 0011's table) is a decision too. `before` null: the flow was just created.
+   */
+  async #auditArrival(before: StateClaimView | null, view: StateClaimView): Promise<void> {
+    const arrived = (state: 'askOwnership' | 'heldElsewhere' | 'closedHolder' | 'decided') => view.snapshot.matches(state) && !before?.snapshot.matches(state);
+    const c = view.snapshot.context;
+    if (arrived('askOwnership')) await this.#audit(view, 'match-found', 'ok', c.matchMemberId ? `upstream-only member ${c.matchMemberId}` : 'custodian account');
+    if (arrived('heldElsewhere')) await this.#audit(view, 'held-elsewhere', 'ok', 'an enabled account of another tenant holds it proven: no claim');
+    if (arrived('closedHolder')) await this.#audit(view, 'closed-holder', 'ok', 'only closed holders (disabled accounts, inactive members) hold it');
+    if (arrived('decided')) await this.#audit(view, 'decided', 'ok');
   }
 
   /** A fresh handoff for a decided flow: the browser carries only its id back to Keycloak. */
@@ -109,7 +120,7 @@ export class StateClaimService {
    * session. Refuses (and audits) a handoff that is unknown, expired, used, altered, of another flow
    * or of another person; then migrates once, idempotently, and consumes the handoff.
    */
-  async complete(flowId: string, req: CompleteRequest): Promise<MigrationResult & { outcome: string }> {
+  async complete(flowId: string, req: CompleteRequest): Promise<{ userId: string; created: boolean; outcome: string }> {
     const view = await this.get(flowId);
     const { identity } = view.snapshot.context;
     const person = { identityProvider: req.identityProvider, brokeredUserId: req.brokeredUserId };
@@ -132,7 +143,7 @@ export class StateClaimService {
         if (result && (await this.#d.handoffs.completed(flowId, req.handoffId))) {
           const outcome = `${view.snapshot.context.decision}:${view.snapshot.context.reason}`;
           await this.#audit(view, 'completion-repeated', 'ok', outcome);
-          return { ...result, outcome };
+          return { userId: result.userId, created: result.created, outcome };
         }
         // Any other handoff of it (a reloaded page makes a fresh one) is spent with the flow.
         throw new DomainError('VALIDATION_FAILED', 'This sign-in was completed already', {
@@ -158,8 +169,13 @@ export class StateClaimService {
     if (!result) throw new DomainError('CONFLICT', 'The flow has not decided yet');
     await this.#d.handoffs.consume(req.handoffId);
     const outcome = `${done.snapshot.context.decision}:${done.snapshot.context.reason}`;
+    // Each holder that lost the identifier to the new account, then the migration itself.
+    for (const holder of result.released ?? []) {
+      const [kind, id] = holder.split(':') as [string, string];
+      await this.#audit(done, 'identifier-released', 'ok', kind === 'account' ? 'disabled account: identifier retired' : `upstream profile ${id}: identifier cleared`, undefined, kind === 'account' ? id : null);
+    }
     await this.#audit(done, 'migrated', 'ok', outcome);
-    return { ...result, outcome };
+    return { userId: result.userId, created: result.created, outcome };
   }
 
   async #locked<T>(flowId: string, work: () => Promise<T>): Promise<T> {
@@ -175,7 +191,15 @@ export class StateClaimService {
     }
   }
 
-  async #audit(view: StateClaimView, event: string, outcome: 'ok' | 'refused' | 'failed', detail?: string, person?: { identityProvider: string; brokeredUserId: string }): Promise<void> {
+  /** `holderUserId`: the account the record is about when not the matched one (a released closed holder). */
+  async #audit(
+    view: StateClaimView,
+    event: string,
+    outcome: 'ok' | 'refused' | 'failed',
+    detail?: string,
+    person?: { identityProvider: string; brokeredUserId: string },
+    holderUserId?: string | null,
+  ): Promise<void> {
     const c = view.snapshot.context;
     const sealed = c.identifier ?? c.pending;
     const identifier = sealed ? { value: this.#d.seal.open(sealed).value, masked: sealed.masked } : null;
@@ -186,7 +210,7 @@ export class StateClaimService {
       identityProvider: person?.identityProvider ?? c.identity.identityProvider,
       brokeredUserId: person?.brokeredUserId ?? c.identity.brokeredUserId,
       identifier,
-      custodianUserId: c.matchUserId,
+      custodianUserId: holderUserId !== undefined ? holderUserId : c.matchUserId,
       resultUserId: c.result?.userId ?? null,
       detail: event === 'decided' ? `${c.decision}:${c.reason}` : (detail ?? null),
     });

@@ -2,13 +2,17 @@ import { createActor, fromPromise, waitFor } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { isAtRest } from '../../kernel/flow/index.ts';
 import { mask } from './effects.ts';
-import { StepFailure, stateClaimMachine, type MigrationInput, type SealedIdentifier, type StateClaimEvent } from './state-claim.machine.ts';
+import { StepFailure, stateClaimMachine, type Holder, type MigrationInput, type SealedIdentifier, type StateClaimEvent } from './state-claim.machine.ts';
 
 const sealed = (value: string): SealedIdentifier => ({ sealed: `sealed(${value})`, masked: mask({ kind: 'email', value }), kind: 'email' });
 const identity = { identityProvider: 'state-demo', brokeredUserId: 'b-1', brokeredUsername: 'meera', firstName: 'Meera', lastName: 'Iyer', stateUserId: 'SD-1' };
 
-/** The machine with recording fakes; `match` is what the server-side look-up finds. */
-function run(opts: { identifier?: SealedIdentifier | null; match?: string | null; migrated?: string; passwords?: ('valid' | 'invalid' | 'second-factor-required' | 'down')[]; codeOk?: boolean; secondFactor?: boolean } = {}) {
+/**
+ * The machine with recording fakes; `match` is the custodian account the server-side look-up finds,
+ * `holders` what it finds for each look-up in turn instead (a member, elsewhere, closed).
+ */
+function run(opts: { identifier?: SealedIdentifier | null; match?: string | null; holders?: (Holder | null)[]; migrated?: string; passwords?: ('valid' | 'invalid' | 'second-factor-required' | 'down')[]; codeOk?: boolean; secondFactor?: boolean } = {}) {
+  const holders = [...(opts.holders ?? [])];
   const calls: string[] = [];
   const migrations: MigrationInput[] = [];
   const passwords = [...(opts.passwords ?? [])];
@@ -23,12 +27,13 @@ function run(opts: { identifier?: SealedIdentifier | null; match?: string | null
         calls.push(`verify ${input.code}`);
         if (opts.codeOk === false) throw new StepFailure('code-invalid');
       }),
-      findCustodianAccount: fromPromise(async ({ input }) => {
+      findHolder: fromPromise(async ({ input }) => {
         calls.push(`lookup ${input.identifier.sealed}`);
-        return opts.match ? { userId: opts.match, secondFactor: opts.secondFactor ?? false } : null;
+        if (opts.holders) return holders.shift() ?? null;
+        return opts.match ? { kind: 'account' as const, userId: opts.match, secondFactor: opts.secondFactor ?? false } : null;
       }),
       checkPassword: fromPromise(async ({ input }) => {
-        calls.push(`password ${input.userId}${input.otp ? ` otp ${input.otp}` : ''}`);
+        calls.push(`password ${input.userId ?? `member ${input.memberId}`} ${input.identifier.sealed}${input.otp ? ` otp ${input.otp}` : ''}`);
         const next = passwords.shift() ?? 'invalid';
         if (next === 'down') throw new Error('keycloak down');
         return next;
@@ -69,7 +74,7 @@ describe('state claim machine', () => {
     const s = await send({ type: 'PASSWORD', password: 'secret', otp: null });
     expect(s.context).toMatchObject({ decision: 'claim', reason: 'claimed', passwordTries: 0 });
     await send({ type: 'COMPLETE', flowId: 'f-1' });
-    expect(calls).toContain('password custodian-1');
+    expect(calls).toContain('password custodian-1 sealed(meera@example.com)');
     expect(migrations[0]).toMatchObject({ decision: 'claim', matchUserId: 'custodian-1' });
   });
 
@@ -107,7 +112,7 @@ describe('state claim machine', () => {
     await send({ type: 'MINE' });
     const s = await send({ type: 'PASSWORD', password: 'secret', otp: '123456' });
     expect(s.context).toMatchObject({ decision: 'claim', passwordTries: 0 });
-    expect(calls).toContain('password c-2fa otp 123456');
+    expect(calls).toContain('password c-2fa sealed(meera@example.com) otp 123456');
   });
 
   it('a password without the code an account needs is not a try: the page asks for the code', async () => {
@@ -155,6 +160,53 @@ describe('state claim machine', () => {
     expect(calls).toEqual(['migrated? b-1']);
     await send({ type: 'COMPLETE', flowId: 'f-9' });
     expect(migrations[0]).toMatchObject({ decision: 'resume', matchUserId: 'state-account-1' });
+  });
+
+  it('an active upstream-only member: asked the same way; its password is checked as the member\'s; the claim and the refute name the member, never an account', async () => {
+    const member: Holder = { kind: 'member', memberId: 'member-7' };
+    const claim = run({ holders: [member], passwords: ['invalid', 'valid'] });
+    expect((await claim.rest()).value).toBe('askOwnership');
+    await claim.send({ type: 'MINE' });
+    expect((await claim.send({ type: 'PASSWORD', password: 'x', otp: null })).context).toMatchObject({ passwordTries: 1, error: 'password-wrong' });
+    const s = await claim.send({ type: 'PASSWORD', password: 'y', otp: null });
+    expect(s.context).toMatchObject({ decision: 'claim', reason: 'claimed', matchUserId: null, matchMemberId: 'member-7', secondFactor: false });
+    await claim.send({ type: 'COMPLETE', flowId: 'f-1' });
+    expect(claim.calls).toContain('password member member-7 sealed(meera@example.com)');
+    expect(claim.migrations[0]).toMatchObject({ decision: 'claim', matchUserId: null, matchMemberId: 'member-7' });
+
+    const refute = run({ holders: [member] });
+    await refute.rest();
+    expect((await refute.send({ type: 'NOT_MINE' })).context).toMatchObject({ decision: 'new', reason: 'refuted', matchMemberId: 'member-7' });
+  });
+
+  it('held elsewhere (another tenant\'s account holds it proven): no claim; continue without it, or verify another one', async () => {
+    const without = run({ holders: [{ kind: 'elsewhere' }] });
+    const s = await without.rest();
+    expect(s.value).toBe('heldElsewhere');
+    expect(s.can({ type: 'MINE' })).toBe(false);
+    expect(s.can({ type: 'PASSWORD', password: 'x', otp: null })).toBe(false);
+    const decided = await without.send({ type: 'CONTINUE' });
+    expect(decided.context).toMatchObject({ decision: 'new', reason: 'held-elsewhere', identifier: null, matchUserId: null, matchMemberId: null });
+    await without.send({ type: 'COMPLETE', flowId: 'f-2' });
+    expect(without.migrations[0]).toMatchObject({ decision: 'new', reason: 'held-elsewhere', identifier: null });
+
+    const another = run({ holders: [{ kind: 'elsewhere' }, { kind: 'account', userId: 'c-9', secondFactor: false }] });
+    await another.rest();
+    expect((await another.send({ type: 'CHANGE_IDENTIFIER' })).value).toBe('needIdentifier');
+    await another.send({ type: 'IDENTIFIER', identifier: sealed('other@b.example'), ip: '127.0.0.1' });
+    const asked = await another.send({ type: 'CODE', code: '123456', ip: '127.0.0.1' });
+    expect(asked.value).toBe('askOwnership');
+    expect(asked.context).toMatchObject({ matchUserId: 'c-9', identifier: { masked: 'o•••@b.example' } });
+  });
+
+  it('only closed holders: the page says so; CONTINUE decides "new" with the identifier (closed holders lose it at the migration)', async () => {
+    const { rest, send, migrations } = run({ holders: [{ kind: 'closed' }] });
+    const s = await rest();
+    expect(s.value).toBe('closedHolder');
+    expect(s.can({ type: 'COMPLETE', flowId: 'f' })).toBe(false);
+    expect((await send({ type: 'CONTINUE' })).context).toMatchObject({ decision: 'new', reason: 'closed-holder', matchUserId: null, identifier: { masked: 'm•••@example.com' } });
+    await send({ type: 'COMPLETE', flowId: 'f-3' });
+    expect(migrations[0]).toMatchObject({ reason: 'closed-holder', identifier: { sealed: 'sealed(meera@example.com)' } });
   });
 
   it('COMPLETE is accepted only once decided', async () => {

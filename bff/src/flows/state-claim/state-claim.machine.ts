@@ -11,12 +11,17 @@ import { REST_TAG } from '../../kernel/flow/index.ts';
  *                          \-> decided(new, refuted)      passwordEntry x2 wrong -> decided(new)
  *   An account with an authenticator app needs its code with the password; a password sent without
  *   it is not checked and not counted (`secondFactor`, error `code-required`).
- *   lookup -> decided(new, no-match)
+ *   lookup -> decided(new, no-match)     nobody holds it (or only unproven holders outside custodian: they lose it)
+ *   lookup -> askOwnership (member)        an active upstream-only member holds it: its upstream password claims it
+ *   lookup -> heldElsewhere -> decided(new, held-elsewhere, without it) | needIdentifier (another one)
+ *   lookup -> closedHolder  -> decided(new, closed-holder; closed holders lose it) | needIdentifier
  *   start -> decided(resume)   an earlier flow of this state identity migrated, Keycloak lost that login
  *   decided --COMPLETE (valid handoff, same person)--> migrating -> done
  *
- * The account to claim or strip (`matchUserId`) is only ever set from the `lookup` actor, which
- * resolves it on the server from the verified identifier; no event carries an account id.
+ * The account or member to claim or strip (`matchUserId`, `matchMemberId`) is only ever set from the
+ * `lookup` actor, which resolves it on the server from the verified identifier; no event carries an
+ * account id. Who may hold an identifier and what each case leads to: README.md ("Who holds the
+ * identifier") and decision 0011.
  */
 export const STATE_CLAIM_KIND = 'state-claim';
 export const STATE_CLAIM_MACHINE_VERSION = 1;
@@ -42,12 +47,38 @@ export interface SealedIdentifier {
 
 /** `resume`: an earlier flow of this state identity migrated already, but Keycloak never finished that login. */
 export type Decision = 'claim' | 'new' | 'resume';
-export type DecisionReason = 'claimed' | 'refuted' | 'password-tries' | 'no-match' | 'already-migrated';
+/**
+ * `held-elsewhere`: an enabled account outside the custodian tenant holds the identifier proven; the
+ * person went on without it. `closed-holder`: only closed holders (disabled accounts, inactive
+ * upstream-only members) held it; they lose it to the new account.
+ */
+export type DecisionReason = 'claimed' | 'refuted' | 'password-tries' | 'no-match' | 'already-migrated' | 'held-elsewhere' | 'closed-holder';
+
+/**
+ * Who holds the verified identifier, as the server found it (effects.ts `findHolder`); null: nobody
+ * the new account has to wait for (nobody, or accounts outside custodian holding it unproven, which
+ * lose it to the proven one when the account is created, decision 0019).
+ * - `account`: an enabled custodian account: claimed with its Keycloak password.
+ * - `member`: an active upstream-only member (lazy migration not done yet): claimed with its upstream
+ *   password; the claim imports it into the state tenant.
+ * - `elsewhere`: an enabled account of another tenant holds it proven: no claim across tenants.
+ * - `closed`: only closed holders (disabled accounts, inactive or orphaned upstream members).
+ */
+export type Holder =
+  | { kind: 'account'; userId: string; secondFactor: boolean }
+  | { kind: 'member'; memberId: string }
+  | { kind: 'elsewhere' }
+  | { kind: 'closed' };
 export type StepError = 'code-invalid' | 'rate-limited' | 'delivery-failed' | 'password-wrong' | 'code-required' | 'unavailable';
 
 export interface MigrationResult {
   userId: string;
   created: boolean;
+  /**
+   * Holders that lost the identifier to the new account (`account:<id>` disabled accounts,
+   * `member:<id>` upstream members), for the audit. Ids only; optional (older results lack it).
+   */
+  released?: string[];
 }
 
 export interface StateClaimContext {
@@ -62,6 +93,8 @@ export interface StateClaimContext {
   /** A phone the IdP asserted besides its e-mail: added to a new account when nobody else holds it. */
   otherIdentifier: SealedIdentifier | null;
   matchUserId: string | null;
+  /** The matched upstream-only member (the core's user id). Optional: older snapshots lack it (null). */
+  matchMemberId?: string | null;
   /**
    * The matched account has an authenticator app: its code goes with the password, as Keycloak wants.
    * Optional: snapshots persisted before it existed lack it (false).
@@ -92,6 +125,8 @@ export type StateClaimEvent =
   | { type: 'CODE'; code: string; ip: string }
   | { type: 'MINE' }
   | { type: 'NOT_MINE' }
+  /** Go on as the page explained (a closed holder loses the identifier, or an account without it). */
+  | { type: 'CONTINUE' }
   /** `otp`: the authenticator app's code, for an account that has one. */
   | { type: 'PASSWORD'; password: string; otp: string | null }
   /** Sent only after the handoff was checked against the Keycloak session (state-claim-service.ts). */
@@ -101,12 +136,21 @@ export interface MigrationInput {
   flowId: string;
   decision: Decision;
   reason: DecisionReason;
-  /** Always set for `claim` and `new`; may be null for `resume`. */
+  /** Always set for `claim`; null for `new` when the person went on without it (`held-elsewhere`), and may be for `resume`. */
   identifier: SealedIdentifier | null;
   otherIdentifier: SealedIdentifier | null;
   matchUserId: string | null;
+  matchMemberId: string | null;
   identity: StateIdentity;
   tenant: string;
+}
+
+export interface PasswordInput {
+  userId: string | null;
+  memberId: string | null;
+  identifier: SealedIdentifier;
+  password: string;
+  otp: string | null;
 }
 
 /** `second-factor-required`: the account has an authenticator app and no code came; nothing was checked. */
@@ -137,11 +181,10 @@ export const stateClaimMachine = setup({
     verifyCode: notImplemented('verifyCode') as unknown as ReturnType<typeof fromPromise<void, { identifier: SealedIdentifier; code: string; ip: string }>>,
     /** The enabled account an earlier flow migrated for this very state identity (its answer got lost). */
     findMigratedAccount: notImplemented('findMigratedAccount') as unknown as ReturnType<typeof fromPromise<{ userId: string } | null, { identity: StateIdentity }>>,
-    /** The enabled custodian account holding exactly this identifier, resolved on the server. */
-    findCustodianAccount: notImplemented('findCustodianAccount') as unknown as ReturnType<
-      typeof fromPromise<{ userId: string; secondFactor: boolean } | null, { identifier: SealedIdentifier }>
-    >,
-    checkPassword: notImplemented('checkPassword') as unknown as ReturnType<typeof fromPromise<PasswordCheck, { userId: string; password: string; otp: string | null }>>,
+    /** Who holds exactly this identifier, resolved on the server (see `Holder`). */
+    findHolder: notImplemented('findHolder') as unknown as ReturnType<typeof fromPromise<Holder | null, { identifier: SealedIdentifier }>>,
+    /** The password of the matched account (Keycloak) or upstream-only member (the core, by the identifier). */
+    checkPassword: notImplemented('checkPassword') as unknown as ReturnType<typeof fromPromise<PasswordCheck, PasswordInput>>,
     migrate: notImplemented('migrate') as unknown as ReturnType<typeof fromPromise<MigrationResult, MigrationInput>>,
   },
 }).createMachine({
@@ -155,6 +198,7 @@ export const stateClaimMachine = setup({
     identifier: input.identifier,
     otherIdentifier: input.otherIdentifier ?? null,
     matchUserId: null,
+    matchMemberId: null,
     secondFactor: false,
     passwordTries: 0,
     decision: null,
@@ -210,17 +254,44 @@ export const stateClaimMachine = setup({
     },
     lookup: {
       invoke: {
-        src: 'findCustodianAccount',
+        src: 'findHolder',
         input: ({ context }) => ({ identifier: context.identifier! }),
         onDone: [
           {
-            guard: ({ event }) => event.output !== null,
+            guard: ({ event }) => event.output?.kind === 'account',
             target: 'askOwnership',
-            actions: assign({ matchUserId: ({ event }) => event.output!.userId, secondFactor: ({ event }) => event.output!.secondFactor }),
+            actions: assign(({ event }) => {
+              const found = event.output as Extract<Holder, { kind: 'account' }>;
+              return { matchUserId: found.userId, matchMemberId: null, secondFactor: found.secondFactor };
+            }),
           },
-          { target: 'decided', actions: assign({ decision: 'new', reason: 'no-match' }) },
+          {
+            guard: ({ event }) => event.output?.kind === 'member',
+            target: 'askOwnership',
+            actions: assign(({ event }) => ({ matchUserId: null, matchMemberId: (event.output as Extract<Holder, { kind: 'member' }>).memberId, secondFactor: false })),
+          },
+          { guard: ({ event }) => event.output?.kind === 'elsewhere', target: 'heldElsewhere', actions: assign({ matchUserId: null, matchMemberId: null }) },
+          { guard: ({ event }) => event.output?.kind === 'closed', target: 'closedHolder', actions: assign({ matchUserId: null, matchMemberId: null }) },
+          { target: 'decided', actions: assign({ decision: 'new', reason: 'no-match', matchUserId: null, matchMemberId: null }) },
         ],
         // Unhandled on purpose: the step fails with 503 and the row stays where it was (retry).
+      },
+    },
+    // An enabled account of another tenant holds it proven: no claim across tenants (a person cannot
+    // move between states here). Another identifier, or a new account without this one.
+    heldElsewhere: {
+      tags: [REST_TAG],
+      on: {
+        CONTINUE: { target: 'decided', actions: assign({ decision: 'new', reason: 'held-elsewhere', identifier: null, error: null }) },
+        CHANGE_IDENTIFIER: { target: 'needIdentifier', actions: assign({ pending: null, error: null }) },
+      },
+    },
+    // Only closed holders: the person sees that they lose it to the new account, and confirms.
+    closedHolder: {
+      tags: [REST_TAG],
+      on: {
+        CONTINUE: { target: 'decided', actions: assign({ decision: 'new', reason: 'closed-holder', error: null }) },
+        CHANGE_IDENTIFIER: { target: 'needIdentifier', actions: assign({ pending: null, error: null }) },
       },
     },
     askOwnership: {
@@ -238,7 +309,9 @@ export const stateClaimMachine = setup({
       invoke: {
         src: 'checkPassword',
         input: ({ context, event }) => ({
-          userId: context.matchUserId!,
+          userId: context.matchUserId,
+          memberId: context.matchMemberId ?? null,
+          identifier: context.identifier!,
           password: event.type === 'PASSWORD' ? event.password : '',
           otp: event.type === 'PASSWORD' ? event.otp : null,
         }),
@@ -271,6 +344,7 @@ export const stateClaimMachine = setup({
           identifier: context.identifier,
           otherIdentifier: context.otherIdentifier,
           matchUserId: context.matchUserId,
+          matchMemberId: context.matchMemberId ?? null,
           identity: context.identity,
           tenant: context.tenant,
         }),

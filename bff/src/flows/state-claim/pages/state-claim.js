@@ -1,6 +1,7 @@
 // The claim pages' forms, sent as JSON (the BFF takes JSON bodies only, which keeps other sites'
 // plain HTML forms from driving its endpoints). The answer names where to go next: the flow's page
-// again (its next step, or the same one with an error) or, once decided, back to Keycloak.
+// again (its next step, or the same one with an error) or, once decided, back to Keycloak. A refusal
+// is problem+json with that `location` too; a 5xx has none: then "try again" on this page.
 for (const form of document.querySelectorAll('form[data-json]')) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
