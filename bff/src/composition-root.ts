@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { AccountService } from './accounts/account-service.ts';
 import { PlatformAccountService } from './accounts/platform-account-service.ts';
+import { AccountCreationSeal } from './accounts/account-creation-seal.ts';
 import { AccessTokenVerifier } from './adapters/keycloak/access-token-verifier.ts';
 import { AssertionUserTokens, PARTNER_API_AUDIENCE } from './adapters/keycloak/assertion-user-tokens.ts';
 import { KeycloakIdentityDirectory } from './adapters/keycloak/keycloak-identity-directory.ts';
@@ -124,6 +125,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     logger: logger.child({ component: 'accounts' }),
     forgetUser: (userId) => partners.store.forgetUser(userId),
     identifierHashKey: config.otpHashKey,
+    encryption: fieldEncryption,
     messages: { mailer, sms: smsGateway },
   });
   const otp = new OtpService({
@@ -344,7 +346,8 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     trustedProxies: new AddressSet(config.trustedProxies),
   });
   if (config.upstreamOutboxEnabled) members.sync.start();
-  const retention = retentionSweep(config, logger, { flowRuntime, handoffs, outbox: members.outbox });
+  const creationSeal = new AccountCreationSeal({ encryption: fieldEncryption, hashKey: config.otpHashKey });
+  const retention = retentionSweep(config, logger, { flowRuntime, handoffs, outbox: members.outbox, resealUsernames: () => creationSeal.resealStale(orm.em) });
   retention.start();
 
   return {
@@ -402,7 +405,11 @@ export async function buildPartnerAdmin(config: Config): Promise<{ admin: Partne
 /** An expired flow or handoff is kept this long, so a person who comes back is told "expired", not "not found". */
 const EXPIRED_KEPT_MS = 24 * 3600_000;
 
-export function retentionSweep(config: Pick<Config, 'retentionSweepIntervalMs' | 'upstreamOutboxRetentionDays'>, logger: Logger, deps: { flowRuntime: FlowRuntime; handoffs: HandoffStore; outbox: OutboxStore }): RetentionSweep {
+export function retentionSweep(
+  config: Pick<Config, 'retentionSweepIntervalMs' | 'upstreamOutboxRetentionDays'>,
+  logger: Logger,
+  deps: { flowRuntime: FlowRuntime; handoffs: HandoffStore; outbox: OutboxStore; resealUsernames: () => Promise<number> },
+): RetentionSweep {
   const ago = (now: Date, ms: number) => new Date(now.getTime() - ms);
   return new RetentionSweep({
     intervalMs: config.retentionSweepIntervalMs,
@@ -412,6 +419,8 @@ export function retentionSweep(config: Pick<Config, 'retentionSweepIntervalMs' |
       { name: 'identifier_handoff', run: (now) => deps.handoffs.purgeStale(ago(now, EXPIRED_KEPT_MS)) },
       { name: 'flow', run: (now) => deps.flowRuntime.purgeExpired(ago(now, EXPIRED_KEPT_MS)) },
       { name: 'upstream_outbox', run: (now) => deps.outbox.pruneDelivered(ago(now, config.upstreamOutboxRetentionDays * 24 * 3600_000)) },
+      // Not a delete: seals usernames left in clear by an older version or sealed with a retired key (decision 0022).
+      { name: 'account_creation_reseal', run: () => deps.resealUsernames() },
     ],
   });
 }
@@ -462,14 +471,15 @@ export async function buildMemberAdmin(config: Config): Promise<{ admin: MemberA
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const orm = await createOrm({ databaseUrl: config.databaseUrl });
   const { serviceAccountTokens, identityDirectory, upstreamCore } = keycloakAndUpstream(config, logger);
+  const fieldEncryption = new FieldEncryption(parseKeyRing(config.fieldEncryptionKeys, config.fieldEncryptionActiveKey));
   const accounts = new PlatformAccountService({
     directory: identityDirectory,
     upstream: upstreamCore,
     em: orm.em,
     logger: logger.child({ component: 'accounts' }),
     identifierHashKey: config.otpHashKey,
+    encryption: fieldEncryption,
   });
-  const fieldEncryption = new FieldEncryption(parseKeyRing(config.fieldEncryptionKeys, config.fieldEncryptionActiveKey));
   const members = memberComponents(config, { orm, serviceAccountTokens, identityDirectory, upstreamCore, accounts, fieldEncryption, logger });
   return { admin: members.admin, close: () => orm.close() };
 }

@@ -74,7 +74,7 @@ const entries = {
     schema: z.string().default('IN').refine((c) => isSupportedCountry(c), 'an ISO 3166 alpha-2 country code with a phone numbering plan'),
     doc: 'country of phone numbers typed without a country code',
   },
-  otpHashKey: { env: 'OTP_HASH_KEY', schema: z.string().min(32).default('dev-otp-hash-key-change-me-0123456789'), doc: 'HMAC key of stored OTP hashes, identifier keys and rate-limit counter keys (32+ characters)', devDefault: true },
+  otpHashKey: { env: 'OTP_HASH_KEY', schema: z.string().min(32).default('dev-otp-hash-key-change-me-0123456789'), doc: 'HMAC key of stored OTP hashes, identifier keys, rate-limit counter keys and every keyed hash of personal data kept only to compare (32+ characters)', devDefault: true },
   otpTtlSeconds: { env: 'OTP_TTL_SECONDS', schema: z.coerce.number().int().min(30).default(600), doc: 'how long a one-time code is valid' },
   otpMaxAttempts: { env: 'OTP_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).default(5), doc: 'wrong codes per identifier (across codes, per failure window) before the code dies' },
   otpFailureWindowSeconds: { env: 'OTP_FAILURE_WINDOW_SECONDS', schema: z.coerce.number().int().min(60).default(3600), doc: 'window in which wrong codes are counted; a new code does not reset it' },

@@ -12,6 +12,7 @@ import { migrateUp } from '../../bff/src/persistence/migrate.ts';
 import { createOrm, type Orm } from '../../bff/src/persistence/orm.ts';
 import type { UpstreamCore } from '../../bff/src/ports/upstream-core.ts';
 import { freePort } from '../support/ports.ts';
+import { FieldEncryption } from '../../bff/src/kernel/crypto/field-encryption.ts';
 
 /**
  * The account service against the real Keycloak, upstream core and PostgreSQL of the e2e stack:
@@ -24,6 +25,8 @@ const directory = new KeycloakIdentityDirectory({ keycloakUrl: stack.keycloakUrl
 const upstream = new HttpUpstreamCore({ baseUrl: stack.upstreamUrl, apiKey: stack.settings.upstreamApiKey });
 const logger = createLogger({ level: 'silent' });
 const identifierHashKey = 'account-service-test-identifier-hash-key';
+/** Every service of this file seals account_creation usernames with it: they resume each other's creations. */
+const encryption = new FieldEncryption({ keys: new Map([['t1', randomBytes(32)]]), activeKeyId: 't1' });
 const run = randomBytes(3).toString('hex');
 const PASSWORD = 'Correct-Horse-Battery-42';
 let orm: Orm;
@@ -33,7 +36,7 @@ const createdUserIds: string[] = [];
 beforeAll(async () => {
   orm = await createOrm({ databaseUrl: stack.settings.bffDatabaseUrl });
   await migrateUp(orm);
-  accounts = new PlatformAccountService({ directory, upstream, em: orm.em, logger, identifierHashKey });
+  accounts = new PlatformAccountService({ directory, upstream, em: orm.em, logger, identifierHashKey, encryption });
 });
 
 afterAll(async () => {
@@ -233,6 +236,7 @@ describe('AccountService.create', () => {
       em: orm.em,
       logger,
       identifierHashKey,
+      encryption,
     });
     const input = newAccount({ channel: 'custodian' });
     const key = randomUUID();
@@ -250,7 +254,7 @@ describe('AccountService.create', () => {
   });
 
   it('all or nothing: a failure after the upstream profile is undone everywhere when possible; the same key then creates afresh', async () => {
-    const broken = new PlatformAccountService({ directory, upstream: await upstreamFailing('addMembership'), em: orm.em, logger, identifierHashKey });
+    const broken = new PlatformAccountService({ directory, upstream: await upstreamFailing('addMembership'), em: orm.em, logger, identifierHashKey, encryption });
     const input = newAccount({ channel: 'custodian' });
     const key = randomUUID();
     expect(await failure(broken.create(input, { idempotencyKey: key }))).toEqual({ code: 'UPSTREAM_UNAVAILABLE', fields: [] });
@@ -269,6 +273,7 @@ describe('AccountService.create', () => {
       em: orm.em,
       logger,
       identifierHashKey,
+      encryption,
     });
     const input = newAccount();
     const abandonedKey = randomUUID();

@@ -442,6 +442,7 @@ describe('a takeover interrupted half-way', () => {
       em: bff.container.orm.em,
       logger: createLogger({ level: 'silent' }),
       identifierHashKey: bff.container.config.otpHashKey,
+      encryption: bff.container.fieldEncryption,
     });
     const input = { firstName: 'Proven', email, emailVerified: true, phoneVerified: false, password: OTHER_PASSWORD, signUpType: 'self' as const };
     const key = `sign-up:${proof}`;

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccountCreationSeal } from '../../bff/src/accounts/account-creation-seal.ts';
 import { retentionSweep } from '../../bff/src/composition-root.ts';
 import { HandoffStore } from '../../bff/src/flows/state-claim/handoffs.ts';
 import { FieldEncryption } from '../../bff/src/kernel/crypto/field-encryption.ts';
@@ -21,6 +22,8 @@ const DAY = 24 * 3600_000;
 const now = new Date();
 const at = (msFromNow: number) => new Date(now.getTime() + msFromNow);
 const person = { identityProvider: 'state-demo', brokeredUserId: 'state-user-1' };
+const creationSeal = new AccountCreationSeal({ encryption, hashKey: 'retention-test-hash-key-0123456789' });
+const resealUsernames = () => creationSeal.resealStale(orm.em);
 
 beforeAll(async () => {
   db = await createTestDatabase('retention');
@@ -85,7 +88,12 @@ describe('retention sweep', () => {
       retentionSweep(
         { retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 },
         pino({ level: 'silent' }),
-        { flowRuntime: new FlowRuntime({ em: orm.em, encryption }), handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }), outbox: new OutboxStore({ em: orm.em, encryption }) },
+        {
+          flowRuntime: new FlowRuntime({ em: orm.em, encryption }),
+          handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }),
+          outbox: new OutboxStore({ em: orm.em, encryption }),
+          resealUsernames,
+        },
       ).runOnce();
     const [a, b] = await Promise.all([sweep(), sweep()]);
     // Nothing failed, and each row was deleted by exactly one of the two.
@@ -112,7 +120,30 @@ describe('retention sweep', () => {
     }).toEqual({ oldDelivered: false, recentDelivered: true, oldPending: true, oldFailed: true, oldSkipped: false, recentSkipped: true });
 
     // A second pass finds nothing more.
-    expect(await sweep()).toEqual({ identifier_handoff: 0, flow: 0, upstream_outbox: 0 });
+    expect(await sweep()).toEqual({ identifier_handoff: 0, flow: 0, upstream_outbox: 0, account_creation_reseal: 0 });
+  });
+
+  it('seals the account_creation usernames an older version left in clear (decision 0022), once, also with two sweeps at once', async () => {
+    const keyHashes = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
+    for (const [i, keyHash] of keyHashes.entries()) {
+      await sql(
+        `insert into account_creation (key_hash, fingerprint, status, username, started_at, updated_at) values (?, 'f', 'completed', ?, ?, ?)`,
+        [keyHash, `legacy:ottoline_vashtikar${i}`, now, now],
+      );
+    }
+    const sweep = () =>
+      retentionSweep({ retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 }, pino({ level: 'silent' }), {
+        flowRuntime: new FlowRuntime({ em: orm.em, encryption }),
+        handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }),
+        outbox: new OutboxStore({ em: orm.em, encryption }),
+        resealUsernames,
+      }).runOnce();
+    const [a, b] = await Promise.all([sweep(), sweep()]);
+    expect(a.account_creation_reseal! + b.account_creation_reseal!).toBe(2);
+    const rows = await sql<{ key_hash: string; username: string }>(`select key_hash, username from account_creation where key_hash in (?, ?)`, keyHashes);
+    expect(rows.map((r) => r.username).join()).not.toContain('ottoline');
+    expect(rows.map((r) => creationSeal.openUsername(r.key_hash, r.username)).sort()).toEqual(['ottoline_vashtikar0', 'ottoline_vashtikar1']);
+    expect((await sweep()).account_creation_reseal).toBe(0);
   });
 
   it('a failing task is reported and the others still run', async () => {
@@ -122,8 +153,9 @@ describe('retention sweep', () => {
       flowRuntime: new FlowRuntime({ em: orm.em, encryption }),
       handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }),
       outbox: broken,
+      resealUsernames,
     }).runOnce();
-    expect(result).toEqual({ identifier_handoff: 0, flow: 1, upstream_outbox: -1 });
+    expect(result).toEqual({ identifier_handoff: 0, flow: 1, upstream_outbox: -1, account_creation_reseal: 0 });
     expect(await exists('flow', old)).toBe(false);
   });
 });

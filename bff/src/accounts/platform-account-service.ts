@@ -8,7 +8,9 @@ import type { Identifier } from '../otp/verification-proofs.ts';
 import type { DirectoryUser, IdentityDirectory, NewDirectoryUser } from '../ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from '../ports/messaging.ts';
 import type { Organisation, ProfileChanges, UpstreamCore } from '../ports/upstream-core.ts';
+import type { FieldEncryption } from '../kernel/crypto/field-encryption.ts';
 import { AccountCreationSchema, type AccountCreationRecord } from './account-creation.entity.ts';
+import { AccountCreationSeal } from './account-creation-seal.ts';
 import type { AccountChanges, AccountService, ContactCandidates, CreatedAccount, NewAccount, SignUpType } from './account-service.ts';
 import { holding, IdentifierTakeovers, type ProvenBy } from './identifier-takeovers.ts';
 import { isE164, isEmail, normaliseEmail } from './identifiers.ts';
@@ -53,6 +55,8 @@ export interface PlatformAccountServiceDeps {
   random?: (n: number) => number;
   /** HMAC key of identifier hashes (takeover audit, identifier locks). */
   identifierHashKey: string;
+  /** Seals the username `account_creation` keeps (decision 0022). */
+  encryption: FieldEncryption;
   /** How an account that lost an identifier is told (decision 0021); absent: nobody is told. */
   messages?: { mailer: Mailer; sms: SmsGateway };
   /** How long an operation waits for another one on the same identifier. Default 20 s. */
@@ -99,6 +103,7 @@ export class PlatformAccountService implements AccountService {
   readonly #now: () => Date;
   readonly #random: ((n: number) => number) | undefined;
   readonly #takeovers: IdentifierTakeovers;
+  readonly #seal: AccountCreationSeal;
 
   constructor(deps: PlatformAccountServiceDeps) {
     this.#directory = deps.directory;
@@ -110,6 +115,7 @@ export class PlatformAccountService implements AccountService {
     this.#leaseMs = deps.leaseMs ?? 60_000;
     this.#now = deps.now ?? (() => new Date());
     this.#random = deps.random;
+    this.#seal = new AccountCreationSeal({ encryption: deps.encryption, hashKey: deps.identifierHashKey });
     this.#takeovers = new IdentifierTakeovers({
       em: deps.em,
       directory: deps.directory,
@@ -133,10 +139,11 @@ export class PlatformAccountService implements AccountService {
   async #create(account: Account, opts: { idempotencyKey: string }): Promise<CreatedAccount> {
     const lockedAt = this.#now();
     const keyHash = sha256(opts.idempotencyKey);
-    const fingerprint = fingerprintOf(account);
-    const existing = await this.#em.fork().findOne(AccountCreationSchema, { keyHash });
+    const request = requestOf(account);
+    const fingerprint = this.#seal.fingerprint(request);
+    const existing = await this.#find(keyHash);
     // A compensated attempt left nothing behind: the key may be used again, also with corrected details.
-    if (existing && existing.fingerprint !== fingerprint && existing.status !== 'compensated') {
+    if (existing && !this.#seal.fingerprintMatches(existing.fingerprint, request) && existing.status !== 'compensated') {
       throw new DomainError('CONFLICT', 'This idempotency key was used for a different request', {
         details: { reason: 'idempotency_key_reused' },
       });
@@ -283,7 +290,7 @@ export class PlatformAccountService implements AccountService {
   /** A new row, or a compensated one started again; leased to this request. */
   async #start(keyHash: string, fingerprint: string, username: string, restart: boolean): Promise<AccountCreationRecord> {
     const now = this.#now();
-    const fields = { fingerprint, status: 'in_progress', username, userId: null, upstreamUserId: null, leaseUntil: this.#leaseEnd(), startedAt: now, updatedAt: now };
+    const fields = { fingerprint, status: 'in_progress', username: this.#seal.sealUsername(keyHash, username), userId: null, upstreamUserId: null, leaseUntil: this.#leaseEnd(), startedAt: now, updatedAt: now };
     const em = this.#em.fork();
     if (restart) {
       const updated = await em.nativeUpdate(AccountCreationSchema, { keyHash, status: 'compensated', ...leaseFree(now) }, fields);
@@ -311,13 +318,24 @@ export class PlatformAccountService implements AccountService {
   }
 
   async #load(keyHash: string): Promise<AccountCreationRecord> {
-    return this.#em.fork().findOneOrFail(AccountCreationSchema, { keyHash });
+    return this.#opened(await this.#em.fork().findOneOrFail(AccountCreationSchema, { keyHash }));
+  }
+
+  async #find(keyHash: string): Promise<AccountCreationRecord | null> {
+    const row = await this.#em.fork().findOne(AccountCreationSchema, { keyHash });
+    return row && this.#opened(row);
+  }
+
+  /** The row with its username opened: the steps work on the clear value, only the row holds it sealed. */
+  #opened(row: AccountCreationRecord): AccountCreationRecord {
+    return { ...row, username: this.#seal.openUsername(row.keyHash, row.username) };
   }
 
   /** Writes `changes` to the row and to the in-memory copy the steps read. */
   async #update(record: AccountCreationRecord, changes: Partial<Pick<AccountCreationRecord, 'status' | 'username' | 'userId' | 'upstreamUserId'>>): Promise<void> {
     const updatedAt = this.#now();
-    await this.#em.fork().nativeUpdate(AccountCreationSchema, { keyHash: record.keyHash }, { ...changes, updatedAt });
+    const stored = changes.username === undefined ? changes : { ...changes, username: this.#seal.sealUsername(record.keyHash, changes.username) };
+    await this.#em.fork().nativeUpdate(AccountCreationSchema, { keyHash: record.keyHash }, { ...stored, updatedAt });
     Object.assign(record, changes, { updatedAt });
   }
 
@@ -721,10 +739,10 @@ function candidateAttributes(candidates: ContactCandidates | undefined): Record<
   };
 }
 
-/** Everything but the password (which must not be stored, not even hashed quickly). */
-function fingerprintOf(account: Account): string {
+/** The request as its fingerprint covers it: everything but the password (which must not be stored, not even hashed quickly). */
+function requestOf(account: Account): string {
   const { password: _password, ...rest } = account;
-  return sha256(JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))));
+  return JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');

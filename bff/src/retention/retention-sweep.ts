@@ -1,6 +1,9 @@
 import { safeError, type Logger } from '../kernel/logger.ts';
 
-/** One kind of data that outlives its use: `run` deletes what is past keeping at `now`, returns how many. */
+/**
+ * One kind of data that outlives its use: `run` deletes what is past keeping at `now` (or, for
+ * `account_creation_reseal`, re-seals what is not sealed with the active key), returns how many.
+ */
 export interface RetentionTask {
   name: string;
   run(now: Date): Promise<number>;

@@ -7,6 +7,7 @@ import { Migration20261128000000_upstream_outbox } from './Migration202611280000
 import { Migration20261207140000_partner_origins } from './Migration20261207140000_partner_origins.ts';
 import { Migration20261207153100_partner_kba_start_audit } from './Migration20261207153100_partner_kba_start_audit.ts';
 import { Migration20261208120000_identifier_precedence } from './Migration20261208120000_identifier_precedence.ts';
+import { Migration20261209100000_pii_at_rest } from './Migration20261209100000_pii_at_rest.ts';
 
 /**
  * Every migration, oldest first, listed by hand: the list is the contract (no glob discovery, which
@@ -22,4 +23,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207140000_partner_origins', class: Migration20261207140000_partner_origins },
   { name: 'Migration20261207153100_partner_kba_start_audit', class: Migration20261207153100_partner_kba_start_audit },
   { name: 'Migration20261208120000_identifier_precedence', class: Migration20261208120000_identifier_precedence },
+  { name: 'Migration20261209100000_pii_at_rest', class: Migration20261209100000_pii_at_rest },
 ];
