@@ -314,8 +314,8 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       }),
       userManagement,
       partnerEnrollment,
-      partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId, directory: identityDirectory }),
       partnerUserApi,
+      partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId, directory: identityDirectory }),
       memberAdminRouter({ admin: members.admin, verifier: accessTokenVerifier, audience: config.clientId, directory: identityDirectory }),
       brokeredLoginRouter({
         callbackSecret: config.keycloakCallbackSecret,
