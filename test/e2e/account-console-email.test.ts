@@ -6,6 +6,7 @@ import { screenshot, useBrowser } from '../support/browser.ts';
 import { inboxMessages, latestCode } from '../support/inbox.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { call, platformAdminToken, uniqueId } from '../support/partners.ts';
+import { outboxAdmin, until } from '../support/outbox.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { testKeyPrefix } from '../support/redis.ts';
 
@@ -43,16 +44,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 100));
-}
 
-async function outbox(query = ''): Promise<Json> {
-  const res = await call(`${bff.url}/api/admin/v1/upstream-outbox${query}`, 'GET', { token: adminToken });
-  expect(res.status).toBe(200);
-  return res.body;
-}
-const outboxRowsOf = async (userId: string): Promise<Json[]> => (await outbox(`?userId=${userId}&limit=500`)).items;
+const { outbox, rowsOf: outboxRowsOf } = outboxAdmin(() => ({ bffUrl: bff.url, adminToken }));
 
 /** Signs in with Keycloak's password grant on `user-api` (the status, and the tokens when 200). */
 async function passwordGrant(login: string, password: string): Promise<{ refusal?: string; accessToken?: string }> {

@@ -7,6 +7,7 @@ import { startTestBff, type TestBff } from '../support/bff.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { call, platformAdminToken, uniqueId } from '../support/partners.ts';
 import { freePort } from '../support/ports.ts';
+import { outboxAdmin, until } from '../support/outbox.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { testKeyPrefix } from '../support/redis.ts';
 
@@ -73,18 +74,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Polls until `check` holds; the test's own timeout bounds the wait (no timed assertion). */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 100));
-}
 
-async function outbox(query = ''): Promise<Json> {
-  const res = await call(`${bff.url}/api/admin/v1/upstream-outbox${query}`, 'GET', { token: adminToken });
-  expect(res.status).toBe(200);
-  return res.body;
-}
+const { outbox, rowsOf: rowsOf } = outboxAdmin(() => ({ bffUrl: bff.url, adminToken }));
 
-const rowsOf = async (userId: string): Promise<Json[]> => (await outbox(`?userId=${userId}&limit=500`)).items;
 
 /** A Keycloak change as the admin console makes it: read the whole user, change it, write it back. */
 async function changeInKeycloak(userId: string, change: (u: Json) => void): Promise<void> {

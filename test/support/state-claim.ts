@@ -34,34 +34,12 @@ export function stateClaimKit(stack: E2EStack) {
     return { username, stateUserId, id: String(id) };
   }
 
-  /** A custodian account made the way sign-up makes them (Keycloak + upstream profile + tenant); `verified: false` as register leaves it before the link. */
-  async function custodianAccount(bff: TestBff, opts: { email?: string; phone?: string; verified?: boolean }): Promise<string> {
+  /** An account made the way sign-up makes them (Keycloak + upstream profile + tenant); `verified: false` as register leaves it before the link. */
+  async function accountIn(bff: TestBff, tenant: string, name: { firstName: string; lastName: string }, opts: { email?: string; phone?: string; verified?: boolean }): Promise<string> {
     const verified = opts.verified ?? true;
     const created = await bff.container.accounts.create(
       {
-        firstName: 'Custodian',
-        lastName: 'Holder',
-        ...(opts.email ? { email: opts.email } : {}),
-        ...(opts.phone ? { phone: opts.phone } : {}),
-        emailVerified: Boolean(opts.email) && verified,
-        phoneVerified: Boolean(opts.phone) && verified,
-        password: PASSWORD,
-        signUpType: 'self',
-        tenant: 'custodian',
-      },
-      { idempotencyKey: randomUUID() },
-    );
-    return created.userId;
-  }
-
-  /** An account of another tenant (a Keycloak organization made for the tests when missing), made as sign-up makes them. */
-  async function tenantAccount(bff: TestBff, tenant: string, opts: { email?: string; phone?: string; verified?: boolean }): Promise<string> {
-    await ensureOrganization(tenant);
-    const verified = opts.verified ?? true;
-    const created = await bff.container.accounts.create(
-      {
-        firstName: 'Other',
-        lastName: 'Tenant',
+        ...name,
         ...(opts.email ? { email: opts.email } : {}),
         ...(opts.phone ? { phone: opts.phone } : {}),
         emailVerified: Boolean(opts.email) && verified,
@@ -73,6 +51,16 @@ export function stateClaimKit(stack: E2EStack) {
       { idempotencyKey: randomUUID() },
     );
     return created.userId;
+  }
+
+  /** A custodian account, as sign-up makes them. */
+  const custodianAccount = (bff: TestBff, opts: { email?: string; phone?: string; verified?: boolean }) =>
+    accountIn(bff, 'custodian', { firstName: 'Custodian', lastName: 'Holder' }, opts);
+
+  /** An account of another tenant (a Keycloak organization made for the tests when missing), made as sign-up makes them. */
+  async function tenantAccount(bff: TestBff, tenant: string, opts: { email?: string; phone?: string; verified?: boolean }): Promise<string> {
+    await ensureOrganization(tenant);
+    return accountIn(bff, tenant, { firstName: 'Other', lastName: 'Tenant' }, opts);
   }
 
   async function ensureOrganization(alias: string): Promise<string> {
