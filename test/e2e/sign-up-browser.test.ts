@@ -218,7 +218,8 @@ describe('the sign-up page', () => {
 
   it('names the field an account already uses, next to it', async () => {
     const email = `taken.${unique()}@example.com`;
-    await admin.post(`/${realm}/users`, { username: `taken${unique()}`, email, firstName: 'Taken', enabled: true });
+    // A holder that proved the address: an unproven one would lose it to this sign-up (decision 0021).
+    await admin.post(`/${realm}/users`, { username: `taken${unique()}`, email, emailVerified: true, firstName: 'Taken', enabled: true });
     const page = await browser().newPage({ viewport: DESKTOP });
     await page.goto(`${stack.settings.bffPublicUrl}/signup?lang=en`);
     await fillDetails(page, { kind: 'email', identifier: email, name: 'Asha' });
