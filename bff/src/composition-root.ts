@@ -28,7 +28,6 @@ import { KbaStartLimits, PgKbaStartAudit } from './flows/partner-enrollment/kba-
 import { partnerEnrollmentMachine } from './flows/partner-enrollment/partner-enrollment.machine.ts';
 import { partnerEnrollmentRouter } from './flows/partner-enrollment/routes.ts';
 import { partnerUserApiRouter } from './flows/partner-user-api/routes.ts';
-import { ServerTokens } from './flows/partner-enrollment/server-tokens.ts';
 import { signUpAssets, signUpPagesRouter } from './flows/sign-up/pages.ts';
 import { StateClaimAudit } from './flows/state-claim/audit.ts';
 import { IdentifierSeal, stateClaimActors } from './flows/state-claim/effects.ts';
@@ -178,11 +177,12 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       kbaStarts: new KbaStartLimits({ store: ephemeralStore, audit: new PgKbaStartAudit({ em: orm.em }), perClientPerHour: config.partnerKbaStartsPerClientPerHour }),
     }),
     idempotency: new IdempotencyKeys({ store: ephemeralStore, encryption: fieldEncryption, ttlSeconds: config.partnerAuthTokenTtlSeconds, hashKey: config.otpHashKey }),
-    serverTokens: new ServerTokens({ verifier: accessTokenVerifier, audience: config.clientId }),
+    accessTokens: accessTokenVerifier,
+    audience: config.clientId,
   });
 
   const partnerUserApi = partnerUserApiRouter({
-    verifier: accessTokenVerifier,
+    accessTokens: accessTokenVerifier,
     directory: identityDirectory,
     partners: partners.store,
     audience: PARTNER_API_AUDIENCE,
@@ -202,7 +202,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     notices: identifierNotices,
     directory: identityDirectory,
     tokens: userApiTokens,
-    verifier: accessTokenVerifier,
+    accessTokens: accessTokenVerifier,
     proofs: otp,
     store: ephemeralStore,
     hashKey: config.otpHashKey,
@@ -270,7 +270,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     publicUrl: config.publicUrl,
     defaultPhoneCountry: config.defaultPhoneCountry,
     passwordLimits: { limiter, limits: [passwordFailuresPerIp(config.loginFailuresPerIpPerHour)] },
-    verifier: accessTokenVerifier,
+    accessTokens: accessTokenVerifier,
     audience: config.clientId,
     directory: identityDirectory,
   });
@@ -315,8 +315,8 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       userManagement,
       partnerEnrollment,
       partnerUserApi,
-      partnerAdminRouter({ admin: partners.admin, verifier: accessTokenVerifier, audience: config.clientId, directory: identityDirectory }),
-      memberAdminRouter({ admin: members.admin, verifier: accessTokenVerifier, audience: config.clientId, directory: identityDirectory }),
+      partnerAdminRouter({ admin: partners.admin, accessTokens: accessTokenVerifier, audience: config.clientId, directory: identityDirectory }),
+      memberAdminRouter({ admin: members.admin, accessTokens: accessTokenVerifier, audience: config.clientId, directory: identityDirectory }),
       brokeredLoginRouter({
         callbackSecret: config.keycloakCallbackSecret,
         directory: identityDirectory,

@@ -42,7 +42,12 @@ const kcClient = async (clientId: string) => (await kcAdmin.get<Json[]>(`/${real
 
 describe('admin API access', () => {
   it('401 without a token, 403 for a valid token without platform-admin (a partner server token)', async () => {
-    expect((await call(api(), 'GET')).status).toBe(401);
+    const none = await call(api(), 'GET');
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="bff"');
+    const garbage = await call(api(), 'GET', { token: 'not.a.jwt' });
+    expect(garbage.status).toBe(401);
+    expect(garbage.headers.get('www-authenticate')).toBe('Bearer realm="bff", error="invalid_token"');
     const partner = await registerPartner(stack, bff.url, adminToken, { trustAuth: false, appKeys: [] });
     const res = await call(api(), 'GET', { token: partner.serverToken });
     expect(res.status).toBe(403);

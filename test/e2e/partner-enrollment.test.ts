@@ -262,10 +262,11 @@ describe('authToken storage', () => {
 describe('server token', () => {
   const body = () => ({ appKey: appKey.standard, dbpUserId: uniqueId('u'), pii: piiFor('x') });
 
-  it('missing: 401', async () => {
+  it('missing: 401, with the RFC 6750 challenge', async () => {
     const res = await call(`${bff.url}/api/auth/v1`, 'POST', { body: body() });
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('UNAUTHENTICATED');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="bff"');
   });
 
   it('invalid (tampered signature, garbage, another realm): 403', async () => {
@@ -322,8 +323,12 @@ describe('bad bodies', () => {
     expect(res.body.code).toBe('VALIDATION_FAILED');
     const fields = (res.body.fields as { field: string }[]).map((f) => f.field).sort();
     expect(fields).toEqual(
-      expect.arrayContaining(['dbpUserId', 'pii', 'pii.address.postalCode', 'pii.address.state', 'pii.dob', 'pii.email', 'pii.firstName', 'pii.lastName', 'pii.phone', 'pii.ssn']),
+      expect.arrayContaining(['dbpUserId', 'pii.address.postalCode', 'pii.address.state', 'pii.dob', 'pii.email', 'pii.extra', 'pii.firstName', 'pii.lastName', 'pii.phone', 'pii.ssn']),
     );
+    // One vocabulary (http/validation.ts): an unknown field by its own path, missing told from wrong.
+    expect(fields).not.toContain('pii');
+    const reasons = (res.body.fields as { field: string; reason: string }[]).map((f) => `${f.field}:${f.reason}`);
+    expect(reasons).toEqual(expect.arrayContaining(['dbpUserId:too_short', 'pii.extra:not_allowed', 'pii.lastName:required', 'pii.dob:invalid_format', 'pii.address.state:required']));
     expect(JSON.stringify(res.body)).not.toContain('not-an-email');
     expect(await redis.keys(`${keys.prefix}partner:auth:*`)).toEqual(before);
   });
@@ -338,6 +343,8 @@ describe('bad bodies', () => {
     const missing = await post(untrusted, { appKey: appKey.standard, dbpUserId: 'u1' });
     expect(missing.status).toBe(400);
     expect(missing.body.fields).toEqual([expect.objectContaining({ field: 'pii', reason: 'required' })]);
+    const wrongType = await post(untrusted, { appKey: appKey.standard, dbpUserId: 'u1', pii: 'Asha' });
+    expect(wrongType.body.fields).toEqual([expect.objectContaining({ field: 'pii', reason: 'invalid_type' })]);
   });
 });
 

@@ -125,10 +125,9 @@ describe('frame origins through the admin API', () => {
     ['another scheme or a CSP keyword', ['ftp://bank.example', "'self'", 'javascript:alert(1)'], ['frameOrigins.0:invalid_format', 'frameOrigins.1:invalid_format', 'frameOrigins.2:invalid_format']],
     ['a second directive smuggled in', ['https://bank.example; script-src *'], ['frameOrigins.0:invalid_format']],
     ['plain http on a public host', ['https://ok.example', 'http://bank.example'], ['frameOrigins.1:insecure_scheme']],
-    // (The reason of a wrong type is the shared validator's; the field is what matters here.)
-    ['not a list', 'https://bank.example', ['frameOrigins']],
-    ['a list of non-strings', [42], ['frameOrigins.0']],
-    ['too many', Array.from({ length: 21 }, (_, i) => `https://web${i}.bank.example`), ['frameOrigins:invalid_format']],
+    ['not a list', 'https://bank.example', ['frameOrigins:invalid_type']],
+    ['a list of non-strings', [42], ['frameOrigins.0:invalid_type']],
+    ['too many', Array.from({ length: 21 }, (_, i) => `https://web${i}.bank.example`), ['frameOrigins:too_long']],
   ])('register with %s: 400 naming each bad origin; no Keycloak client, nothing stored', async (_, frameOrigins, fields) => {
     const clientId = uniqueId('bad-frame-bank');
     const res = await call(api(), 'POST', { token: adminToken, body: { clientId, name: 'Bad Frames', trustAuth: false, appKeys: [], frameOrigins } });

@@ -112,9 +112,9 @@ describe('page steps refuse through the one problem table (issue 15 §7)', () =>
     const bad = problemOf(await step(bff, flowId, 'identifier', { identifier: 'not an address' }));
     expect(bad).toMatchObject({ status: 400, type: expect.stringContaining('application/problem+json') });
     expect(bad.body).toMatchObject({ type: 'urn:problem:validation-failed', status: 400, code: 'VALIDATION_FAILED', location: `${page}&error=identifier` });
-    expect(bad.body.fields).toEqual([expect.objectContaining({ field: 'identifier', reason: 'invalid' })]);
+    expect(bad.body.fields).toEqual([expect.objectContaining({ field: 'identifier', reason: 'invalid_format' })]);
     const extra = problemOf(await step(bff, flowId, 'continue', { go: true }));
-    expect(extra.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', fields: [expect.objectContaining({ field: 'body', reason: 'unknown' })] });
+    expect(extra.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', fields: [expect.objectContaining({ field: 'go', reason: 'not_allowed' })] });
 
     // The flow waits for an identifier: "continue" and "mine" are not its steps (another tab, a hand-made request).
     for (const [name, body] of [['continue', {}], ['answer', { answer: 'mine' }]] as const) {
@@ -267,7 +267,7 @@ describe('the account to move or strip is resolved on the server', () => {
     const flowId = await start(bff, p);
     const sneaky = await step(bff, flowId, 'answer', { answer: 'not-mine', userId: victimId });
     expect(sneaky.status).toBe(400);
-    expect(sneaky.body.fields[0]).toMatchObject({ field: 'body', reason: 'unknown' });
+    expect(sneaky.body.fields[0]).toMatchObject({ field: 'userId', reason: 'not_allowed' });
     const sneakyPassword = await step(bff, flowId, 'password', { password: 'x', accountId: victimId });
     expect(sneakyPassword.status).toBe(400);
 

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { pagePolicy, type Directives } from '../http/security-headers.ts';
 import type { Asset } from '../http/static-assets.ts';
-import { IDENTIFIER } from '../partners/validation.ts';
+import { PARTNER_ID } from '../partners/partner-ids.ts';
 
 /**
  * The demo portal and the partner super component (portal/, built by Vite into portal/dist): their
@@ -99,7 +99,7 @@ export function portalRouter(deps: PortalDeps): Router {
    */
   router.get('/portal/super-component.html', async (ctx) => {
     const partner = ctx.query.partner;
-    const origins = typeof partner === 'string' && IDENTIFIER.test(partner) ? await deps.frameOriginsOf(partner) : [];
+    const origins = typeof partner === 'string' && PARTNER_ID.test(partner) ? await deps.frameOriginsOf(partner) : [];
     pagePolicy(ctx, { 'connect-src': ["'self'"], 'form-action': ["'none'"], 'frame-ancestors': origins });
     send(ctx, 'super-component');
   });

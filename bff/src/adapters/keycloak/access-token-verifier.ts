@@ -1,25 +1,14 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { DomainError } from '../../kernel/errors.ts';
-
-/** Claims of a Keycloak access token the BFF relies on. */
-export interface AccessTokenClaims extends JWTPayload {
-  sub?: string;
-  /** The client the token was issued to. */
-  azp?: string;
-  preferred_username?: string;
-  email?: string;
-  email_verified?: boolean;
-  realm_access?: { roles?: string[] };
-  sid?: string;
-}
+import type { AccessTokenClaims, AccessTokens } from '../../ports/access-tokens.ts';
 
 /**
  * Verifies access tokens issued by the platform realm: signature against the realm's JWKS (fetched
  * and cached by jose, refreshed on an unknown key id), issuer, expiry and audience. Any failure is
- * UNAUTHENTICATED with a safe message; callers that must answer differently (the partner API answers
- * 403 for a bad server token) map it themselves.
+ * UNAUTHENTICATED with a safe message; the edge (bff/src/http/bearer.ts) decides what the client is
+ * told (the partner API answers 403 for a bad server token).
  */
-export class AccessTokenVerifier {
+export class AccessTokenVerifier implements AccessTokens {
   readonly #issuer: string;
   readonly #jwks: ReturnType<typeof createRemoteJWKSet>;
 
@@ -30,7 +19,7 @@ export class AccessTokenVerifier {
 
   async verify(token: string, opts: { audience: string }): Promise<AccessTokenClaims> {
     try {
-      const { payload } = await jwtVerify<AccessTokenClaims>(token, this.#jwks, {
+      const { payload } = await jwtVerify<JWTPayload & AccessTokenClaims>(token, this.#jwks, {
         issuer: this.#issuer,
         audience: opts.audience,
         algorithms: ['RS256', 'ES256', 'PS256'],
@@ -46,10 +35,4 @@ export class AccessTokenVerifier {
       throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', 'Cannot fetch the realm keys', { cause: err });
     }
   }
-}
-
-/** The bearer token of an `Authorization` header, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header ?? '');
-  return match?.[1];
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DomainError } from '../../kernel/errors.ts';
+import { parseInput } from '../../http/validation.ts';
 import type { BrokeredLoginRequest } from './brokered-login.ts';
 
 const text = z.string().trim().min(1).max(255);
@@ -17,13 +17,5 @@ const brokeredLoginRequest = z.discriminatedUnion('stage', [
 ]);
 
 export function parseBrokeredLoginRequest(body: unknown): BrokeredLoginRequest {
-  const parsed = brokeredLoginRequest.safeParse(body);
-  if (parsed.success) return parsed.data;
-  throw new DomainError('VALIDATION_FAILED', 'The brokered-login request is not valid', {
-    fields: parsed.error.issues.map((i) => ({
-      field: i.path.join('.') || 'body',
-      reason: i.code === 'invalid_type' && i.input === undefined ? 'required' : 'invalid',
-      message: i.message,
-    })),
-  });
+  return parseInput(brokeredLoginRequest, body, { message: 'The brokered-login request is not valid' });
 }

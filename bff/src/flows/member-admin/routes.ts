@@ -2,11 +2,11 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { DomainError } from '../../kernel/errors.ts';
-import { parseInput } from '../../partners/validation.ts';
-import { requirePlatformAdmin, type PlatformAdminDeps } from '../../http/platform-admin.ts';
+import { parseInput } from '../../http/validation.ts';
+import { PLATFORM_ADMIN_ROLE, requireAccessToken, type AccessTokenDeps } from '../../http/bearer.ts';
 import type { MemberAdmin } from './member-admin.ts';
 
-export interface MemberAdminRouteDeps extends PlatformAdminDeps {
+export interface MemberAdminRouteDeps extends AccessTokenDeps {
   admin: MemberAdmin;
 }
 
@@ -22,7 +22,7 @@ const outboxQuery = z
 /** Admin API of members and the upstream outbox: bearer token with the realm role `platform-admin`. */
 export function memberAdminRouter(deps: MemberAdminRouteDeps): Router {
   const router = new Router({ prefix: '/api/admin/v1' });
-  router.use(requirePlatformAdmin(deps));
+  router.use(requireAccessToken(() => ({ tokens: deps.accessTokens, directory: deps.directory, audience: deps.audience, role: PLATFORM_ADMIN_ROLE })));
 
   router.put('/users/:userId/upstream-link', async (ctx) => {
     const result = await deps.admin.convert(idOf(ctx, 'userId', 'No such account'));
@@ -36,7 +36,7 @@ export function memberAdminRouter(deps: MemberAdminRouteDeps): Router {
   });
 
   router.get('/upstream-outbox', async (ctx) => {
-    ctx.body = await deps.admin.listOutbox(parseInput(outboxQuery, { ...ctx.query }, 'The query is not valid'));
+    ctx.body = await deps.admin.listOutbox(parseInput(outboxQuery, { ...ctx.query }, { message: 'The query is not valid' }));
   });
 
   router.get('/upstream-outbox/:id', async (ctx) => {

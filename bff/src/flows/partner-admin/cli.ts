@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { buildPartnerAdmin } from '../../composition-root.ts';
 import { fail, runAdminCommand } from '../../admin-cli.ts';
-import { parseInput } from '../../partners/validation.ts';
+import { parseInput } from '../../http/validation.ts';
 import { frameOrigins, registerPartnerBody, updatePartnerBody } from './schemas.ts';
 
 const USAGE = `usage: npm run partner -- <command>

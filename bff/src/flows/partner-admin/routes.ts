@@ -1,20 +1,20 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { requirePlatformAdmin, type PlatformAdminDeps } from '../../http/platform-admin.ts';
+import { PLATFORM_ADMIN_ROLE, requireAccessToken, type AccessTokenDeps } from '../../http/bearer.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerSettings } from '../../partners/partner-store.ts';
-import { parseInput } from '../../partners/validation.ts';
+import { parseInput } from '../../http/validation.ts';
 import type { PartnerAdmin } from './partner-admin.ts';
 import { appKeyParam, appKeySettings, clientIdParam, registerPartnerBody, updatePartnerBody } from './schemas.ts';
 
-export interface PartnerAdminRouteDeps extends PlatformAdminDeps {
+export interface PartnerAdminRouteDeps extends AccessTokenDeps {
   admin: PartnerAdmin;
 }
 
 /** Admin API of partners: bearer access token of the platform realm with the realm role `platform-admin`. */
 export function partnerAdminRouter(deps: PartnerAdminRouteDeps): Router {
   const router = new Router({ prefix: '/api/admin/v1/partners' });
-  router.use(requirePlatformAdmin(deps));
+  router.use(requireAccessToken(() => ({ tokens: deps.accessTokens, directory: deps.directory, audience: deps.audience, role: PLATFORM_ADMIN_ROLE })));
 
   router.get('/', async (ctx) => {
     ctx.body = { items: (await deps.admin.list()).map(view) };

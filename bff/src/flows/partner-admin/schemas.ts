@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { checkFrameOrigin, MAX_FRAME_ORIGINS } from '../../partners/frame-origins.ts';
-import { IDENTIFIER } from '../../partners/validation.ts';
+import { PARTNER_ID } from '../../partners/partner-ids.ts';
 
-const identifier = z.string().regex(IDENTIFIER, 'expected 3-128 of A-Z a-z 0-9 . _ -, starting with a letter or digit');
+const identifier = z.string().regex(PARTNER_ID, 'expected 3-128 of A-Z a-z 0-9 . _ -, starting with a letter or digit');
 
 /**
  * An origin as browsers send it (normalised here). Whether plain http is allowed for a host other

@@ -1,16 +1,19 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { principalOf, requireAccessToken } from '../../http/bearer.ts';
 import { DomainError } from '../../kernel/errors.ts';
-import { parseInput } from '../../partners/validation.ts';
+import { parseInput } from '../../http/validation.ts';
+import type { AccessTokens } from '../../ports/access-tokens.ts';
 import type { EnrollmentSnapshot, PartnerEnrollmentService } from './enrollment-service.ts';
 import type { IdempotencyKeys, StoredResponse } from './idempotency.ts';
-import type { ServerTokens } from './server-tokens.ts';
 import { IDEMPOTENCY_KEY, authRequestSchema, kbaAnswersSchema, startKbaSchema } from './schemas.ts';
 
 export interface PartnerEnrollmentRouteDeps {
   service: PartnerEnrollmentService;
   idempotency: IdempotencyKeys;
-  serverTokens: ServerTokens;
+  /** Verifies the partners' server tokens (audience `audience`, the BFF's client id). */
+  accessTokens: AccessTokens;
+  audience: string;
 }
 
 /**
@@ -19,9 +22,10 @@ export interface PartnerEnrollmentRouteDeps {
  */
 export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Router {
   const router = new Router({ prefix: '/api/auth/v1' });
+  const serverToken = requireAccessToken(() => ({ tokens: deps.accessTokens, audience: deps.audience, server: {}, credential: 'a server token' }));
 
-  router.post('/', async (ctx) => {
-    const clientId = await deps.serverTokens.clientOf(ctx.get('authorization') || undefined);
+  router.post('/', serverToken, async (ctx) => {
+    const { clientId } = principalOf(ctx);
     const request = parseInput(authRequestSchema, ctx.request.body);
     const handle = async (): Promise<StoredResponse> => {
       const { status, authToken, expiresAt } = await deps.service.authorize(clientId, request);

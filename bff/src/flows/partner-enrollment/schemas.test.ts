@@ -6,7 +6,7 @@ import { piiArb } from '../../../../test/support/pii-arbitraries.ts';
 import { createUserBody, startVerificationBody, USERNAME } from '../../../../upstream/src/schemas.ts';
 import { generateUsername } from '../../accounts/username.ts';
 import { isDomainError } from '../../kernel/errors.ts';
-import { parseInput } from '../../partners/validation.ts';
+import { parseInput } from '../../http/validation.ts';
 import { authRequestSchema, kbaAnswersSchema, piiSchema, type Pii } from './schemas.ts';
 
 /**

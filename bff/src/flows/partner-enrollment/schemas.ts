@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isStrictEmail, parseE164 } from '../../accounts/identifiers.ts';
 import { freeText, personName } from '../../accounts/person-name.ts';
-import { IDENTIFIER } from '../../partners/validation.ts';
+import { PARTNER_ID } from '../../partners/partner-ids.ts';
 
 /**
  * Everything accepted here must be acceptable to every later step (issue 14 §5): Keycloak's user
@@ -53,7 +53,7 @@ export const piiSchema = z.strictObject({
 export type Pii = z.output<typeof piiSchema>;
 
 export const authRequestSchema = z.strictObject({
-  appKey: z.string().regex(IDENTIFIER, 'expected an appKey'),
+  appKey: z.string().regex(PARTNER_ID, 'expected an appKey'),
   dbpUserId: z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'expected 1-255 visible ASCII characters'),
   pii: piiSchema,
 });

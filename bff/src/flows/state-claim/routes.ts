@@ -3,12 +3,12 @@ import type { Context } from 'koa';
 import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
 import { ERROR_TABLE } from '../../http/problem.ts';
-import { requirePlatformAdmin, type PlatformAdminDeps } from '../../http/platform-admin.ts';
+import { PLATFORM_ADMIN_ROLE, requireAccessToken, type AccessTokenDeps } from '../../http/bearer.ts';
 import { requireSharedSecret } from '../../http/shared-secret.ts';
 import type { Asset } from '../../http/static-assets.ts';
 import type { Identifier } from '../../otp/verification-proofs.ts';
 import type { Limit, RateLimiter } from '../../rate-limits/rate-limiter.ts';
-import { parseInput } from '../../partners/validation.ts';
+import { parseInput } from '../../http/validation.ts';
 import type { StateClaimAudit } from './audit.ts';
 import type { IdentifierSeal } from './effects.ts';
 import { LANGUAGES, renderGone, renderStep, type Language } from './pages.ts';
@@ -20,7 +20,7 @@ export const stateClaimAssets: Record<string, Asset> = {
   'state-claim.js': { file: new URL('./pages/state-claim.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
-export interface StateClaimRouteDeps extends PlatformAdminDeps {
+export interface StateClaimRouteDeps extends AccessTokenDeps {
   service: StateClaimService;
   audit: StateClaimAudit;
   seal: IdentifierSeal;
@@ -43,7 +43,7 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
   const internal = new Router({ prefix: '/internal/v1/keycloak/state-claim' });
   internal.use(requireSharedSecret(deps.callbackSecret));
   internal.post('/', async (ctx) => {
-    const b = parseInput(startBody, ctx.request.body, 'The state-claim request is not valid');
+    const b = parseInput(startBody, ctx.request.body, { message: 'The state-claim request is not valid' });
     const view = await deps.service.start({
       identity: {
         identityProvider: b.identityProvider,
@@ -62,7 +62,7 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
     ctx.body = { flowId: view.id, redirectUrl: `${deps.publicUrl.replace(/\/$/, '')}/state-claim/${view.id}` };
   });
   internal.post('/:flowId/complete', async (ctx) => {
-    const b = parseInput(completeBody, ctx.request.body, 'The state-claim completion is not valid');
+    const b = parseInput(completeBody, ctx.request.body, { message: 'The state-claim completion is not valid' });
     const result = await deps.service.complete(ctx.params.flowId!, {
       handoffId: b.handoffId,
       loginSession: b.loginSession,
@@ -164,7 +164,7 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
 
   // ---- administrators: the audit trail
   const admin = new Router({ prefix: '/api/admin/v1/state-claims' });
-  admin.use(requirePlatformAdmin(deps));
+  admin.use(requireAccessToken(() => ({ tokens: deps.accessTokens, directory: deps.directory, audience: deps.audience, role: PLATFORM_ADMIN_ROLE })));
   admin.get('/audit', async (ctx) => {
     const q = parseInput(auditQuery, ctx.query);
     const identifier = q.identifier ? parseIdentifier(q.identifier, deps.defaultPhoneCountry)?.value : undefined;

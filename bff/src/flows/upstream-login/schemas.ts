@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DomainError } from '../../kernel/errors.ts';
+import { parseInput } from '../../http/validation.ts';
 import type { SignInRequest } from './upstream-login.ts';
 
 const login = z.string().trim().min(1).max(255);
@@ -13,17 +13,5 @@ const signInRequest = z.strictObject({
 });
 const resetRequest = z.strictObject({ login });
 
-function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  throw new DomainError('VALIDATION_FAILED', `The ${what} request is not valid`, {
-    fields: parsed.error.issues.map((i) => ({
-      field: i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(',') : 'body'),
-      reason: i.code === 'invalid_type' && i.input === undefined ? 'required' : i.code === 'unrecognized_keys' ? 'unknown' : 'invalid',
-      message: i.message,
-    })),
-  });
-}
-
-export const parseSignInRequest = (body: unknown): SignInRequest => parse(signInRequest, body, 'upstream-login');
-export const parseResetRequest = (body: unknown): { login: string } => parse(resetRequest, body, 'upstream-reset');
+export const parseSignInRequest = (body: unknown): SignInRequest => parseInput(signInRequest, body, { message: 'The upstream-login request is not valid' });
+export const parseResetRequest = (body: unknown): { login: string } => parseInput(resetRequest, body, { message: 'The upstream-reset request is not valid' });

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { accountOf, PLATFORM_ADMIN_ROLE, requireAccessToken, withRefreshToken, type AccessTokenSettings } from '../../http/bearer.ts';
 import { ERROR_TABLE } from '../../http/problem.ts';
 import { parseInput } from '../../http/validation.ts';
 import { isDomainError } from '../../kernel/errors.ts';
@@ -7,15 +8,11 @@ import { safeError } from '../../kernel/logger.ts';
 import { MESSAGE_LANGUAGES, type MessageLanguage } from '../../otp/messages.ts';
 import { refusedCredential } from '../../rate-limits/rate-limiter.ts';
 import { sendConfirmationPage, wantsPage } from './confirmation-page.ts';
-import { principalOf, requireAccessToken, requireRealmRole, withRefreshToken } from './bearer.ts';
 import { confirmQuery, idempotencyKey, loginBody, profileUpdateBody, registerBody, sendBody, userListQuery } from './schemas.ts';
 import * as uc from './use-cases.ts';
 
 /** Where the confirmation page sends people to sign in: the portal the BFF serves. */
 const SIGN_IN_PAGE = '/portal/';
-
-/** The realm role that may list every user. */
-export const ADMIN_ROLE = 'platform-admin';
 
 const body = (ctx: Context): unknown => (ctx.request as { body?: unknown }).body;
 
@@ -25,7 +22,10 @@ const body = (ctx: Context): unknown => (ctx.request as { body?: unknown }).body
  */
 export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   const router = new Router({ prefix: '/api/v1' });
-  const authenticated = requireAccessToken(deps);
+  // A person's token of one of the API's clients, of an account still enabled; the user list also needs the admin role.
+  const userToken = (): AccessTokenSettings => ({ tokens: deps.accessTokens, directory: deps.directory, audience: deps.bearer.audience, clients: deps.bearer.clients });
+  const authenticated = requireAccessToken(userToken);
+  const admin = requireAccessToken(() => ({ ...userToken(), role: PLATFORM_ADMIN_ROLE }));
 
   // The same answer whether or not the address has an account (decision 0019): what differs happens
   // after the answer, by mail to the address.
@@ -80,29 +80,29 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   });
 
   router.get('/auth/refresh', async (ctx) => {
-    ctx.body = await withRefreshToken(ctx, (token) => deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.refresh(deps, token), refusedCredential));
+    ctx.body = await withRefreshToken(ctx, deps.bearer.audience, (token) => deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.refresh(deps, token), refusedCredential));
   });
 
   router.post('/auth/logout', async (ctx) => {
-    await withRefreshToken(ctx, (token) => deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.logout(deps, token), refusedCredential));
+    await withRefreshToken(ctx, deps.bearer.audience, (token) => deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.logout(deps, token), refusedCredential));
     ctx.status = 204;
   });
 
   router.get('/user', authenticated, async (ctx) => {
-    ctx.body = await uc.getProfile(deps, principalOf(ctx).userId);
+    ctx.body = await uc.getProfile(deps, accountOf(ctx).id);
   });
 
   router.put('/user', authenticated, async (ctx) => {
     const input = parseInput(profileUpdateBody(deps.defaultPhoneCountry), body(ctx));
-    ctx.body = await uc.updateProfile(deps, principalOf(ctx).userId, input);
+    ctx.body = await uc.updateProfile(deps, accountOf(ctx).id, input);
   });
 
   router.delete('/user', authenticated, async (ctx) => {
-    await uc.deleteAccount(deps, principalOf(ctx).userId);
+    await uc.deleteAccount(deps, accountOf(ctx).id);
     ctx.status = 204;
   });
 
-  router.get('/users', authenticated, requireRealmRole(ADMIN_ROLE), async (ctx) => {
+  router.get('/users', admin, async (ctx) => {
     ctx.body = await uc.listUsers(deps, parseInput(userListQuery, ctx.query, { where: 'query' }));
   });
 

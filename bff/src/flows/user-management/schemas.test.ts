@@ -50,7 +50,7 @@ describe('request schemas', () => {
   });
 
   it('prefix query and header fields with where they came from', () => {
-    expect(fieldsOf(() => parseInput(userListQuery, { pageSize: '0', extra: '1' }, { where: 'query' }))).toEqual(['query.extra:not_allowed', 'query.pageSize:too_short']);
+    expect(fieldsOf(() => parseInput(userListQuery, { pageSize: '0', extra: '1' }, { where: 'query' }))).toEqual(['query.extra:not_allowed', 'query.pageSize:out_of_range']);
     expect(fieldsOf(() => parseInput(idempotencyKey, 'with space', { where: 'header.Idempotency-Key' }))).toEqual(['header.Idempotency-Key:invalid_format']);
   });
 });

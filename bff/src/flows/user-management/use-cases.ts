@@ -8,16 +8,15 @@ import type { UserManagementLimits } from './limits.ts';
 import { addressTakenMail } from './messages.ts';
 import { activeAccount } from '../../accounts/active-account.ts';
 import type { IdentifierChangeNotices } from '../../accounts/identifier-change-notices.ts';
-import type { AccessTokenVerifier } from '../../adapters/keycloak/access-token-verifier.ts';
 import type { AccountChanges, AccountService } from '../../accounts/account-service.ts';
 import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
 import { DomainError, isDomainError, type FieldIssue } from '../../kernel/errors.ts';
 import { safeError, type Logger } from '../../kernel/logger.ts';
 import type { Identifier, VerificationProofs } from '../../otp/verification-proofs.ts';
 import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
+import type { AccessTokens } from '../../ports/access-tokens.ts';
 import type { DirectoryOrganization, DirectoryUser, FederatedIdentity, IdentityDirectory } from '../../ports/identity-directory.ts';
 import type { TokenSet, UserTokens } from '../../ports/user-tokens.ts';
-import type { BearerSettings } from './bearer.ts';
 import { invalidLink, type ConfirmationLinks } from './confirmation-links.ts';
 import type { LoginInput, ProfileUpdate, RegisterInput, UserListQuery } from './schemas.ts';
 
@@ -31,7 +30,7 @@ export interface UserManagementDeps {
   notices: Pick<IdentifierChangeNotices, 'tell'>;
   directory: IdentityDirectory;
   tokens: UserTokens;
-  verifier: AccessTokenVerifier;
+  accessTokens: AccessTokens;
   proofs: VerificationProofs;
   store: EphemeralStore;
   /** HMAC key of what Redis keeps only to compare (request fingerprints, proof memos; decision 0022). */
@@ -46,7 +45,8 @@ export interface UserManagementDeps {
   /** Where people sign in; the "address taken" mail points there. */
   signInUrl: string;
   logger: Logger;
-  bearer: BearerSettings;
+  /** The audience the API's tokens carry (the BFF's client id), and the clients (`azp`) whose user tokens it takes. */
+  bearer: { audience: string; clients: readonly string[] };
   /** ISO 3166 country of phone numbers typed without a country code. */
   defaultPhoneCountry: string;
 }
@@ -247,7 +247,7 @@ export async function resendConfirmation(deps: UserManagementDeps, email: string
  */
 export async function login(deps: UserManagementDeps, input: LoginInput): Promise<TokenView> {
   const tokens = await deps.tokens.passwordGrant(input.email, input.password, input.otp);
-  const claims = await deps.verifier.verify(tokens.accessToken, { audience: deps.bearer.audience });
+  const claims = await deps.accessTokens.verify(tokens.accessToken, { audience: deps.bearer.audience });
   if (claims.email_verified !== true) {
     await deps.tokens.endSession(tokens.refreshToken).catch((err: unknown) => {
       // The session then ends by Keycloak's idle timeout; nobody holds its tokens.
