@@ -41,10 +41,12 @@ import { memberAdmin, type MemberAdmin } from './flows/member-admin/member-admin
 import { memberAdminRouter } from './flows/member-admin/routes.ts';
 import { KeycloakUserChangeFeed } from './adapters/keycloak/keycloak-user-change-feed.ts';
 import { IdentifierChangeNotices } from './accounts/identifier-change-notices.ts';
+import { CUSTODIAN_TENANT } from './accounts/tenants.ts';
 import { OutboxStore, registerOutboxMetrics } from './upstream-sync/outbox-store.ts';
 import { UpstreamSync } from './upstream-sync/upstream-sync.ts';
 import { createApp } from './http/app.ts';
 import { loadOpenApi } from './http/openapi.ts';
+import { pageAssets } from './http/pages.ts';
 import { staticAssets } from './http/static-assets.ts';
 import { loadPortalBuild, portalRouter } from './portal/portal.ts';
 import { FieldEncryption, parseKeyRing } from './kernel/crypto/field-encryption.ts';
@@ -322,7 +324,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         directory: identityDirectory,
         upstream: upstreamCore,
         accounts,
-        defaultTenant: 'custodian',
+        defaultTenant: CUSTODIAN_TENANT,
       }),
       ...stateClaim,
       upstreamLoginRouter({
@@ -331,7 +333,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         upstream: upstreamCore,
         deletedAccounts: new KeycloakUserChangeFeed({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: serviceAccountTokens }),
         defaultPhoneCountry: config.defaultPhoneCountry,
-        tenant: 'custodian',
+        tenant: CUSTODIAN_TENANT,
         failures: {
           store: ephemeralStore,
           hashKey: config.otpHashKey,
@@ -341,7 +343,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         logger: logger.child({ component: 'upstream-login' }),
       }),
     ],
-    assets: staticAssets({ ...signUpAssets, ...stateClaimAssets, ...portal?.assets }),
+    assets: staticAssets({ ...pageAssets, ...signUpAssets, ...stateClaimAssets, ...portal?.assets }),
     registerMetrics: (registry) => registerOutboxMetrics(registry, members.outbox),
     trustedProxies: new AddressSet(config.trustedProxies),
   });

@@ -1,5 +1,5 @@
-import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import { isPhoneCountry } from './accounts/identifiers.ts';
 import { parseKeyRing } from './kernel/crypto/field-encryption.ts';
 import { AddressSet, splitList } from './kernel/ip-ranges.ts';
 
@@ -71,7 +71,7 @@ const entries = {
   smsGatewayToken: { env: 'SMS_GATEWAY_TOKEN', schema: z.string().default(''), doc: 'bearer token for the SMS gateway (empty: none)' },
   defaultPhoneCountry: {
     env: 'DEFAULT_PHONE_COUNTRY',
-    schema: z.string().default('IN').refine((c) => isSupportedCountry(c), 'an ISO 3166 alpha-2 country code with a phone numbering plan'),
+    schema: z.string().default('IN').refine((c) => isPhoneCountry(c), 'an ISO 3166 alpha-2 country code with a phone numbering plan'),
     doc: 'country of phone numbers typed without a country code',
   },
   otpHashKey: { env: 'OTP_HASH_KEY', schema: z.string().min(32).default('dev-otp-hash-key-change-me-0123456789'), doc: 'HMAC key of stored OTP hashes, identifier keys, rate-limit counter keys and every keyed hash of personal data kept only to compare (32+ characters)', devDefault: true },

@@ -7,7 +7,7 @@ import { RedisEphemeralStore } from '../../bff/src/adapters/redis/redis-ephemera
 import { DomainError } from '../../bff/src/kernel/errors.ts';
 import type { EmailMessage, SmsMessage } from '../../bff/src/ports/messaging.ts';
 import { OtpService, type OtpSettings } from '../../bff/src/otp/otp-service.ts';
-import type { Identifier } from '../../bff/src/otp/verification-proofs.ts';
+import type { Identifier } from '../../bff/src/accounts/identifiers.ts';
 import { redisUrl, testKeyPrefix } from '../support/redis.ts';
 
 /**

@@ -37,7 +37,7 @@ export interface NewAccount {
   /** Upstream organisation (root or sub-org; under `channel` when both are given); role PUBLIC. */
   organisationId?: string;
   signUpType: SignUpType;
-  /** Keycloak organization alias of the tenant; `custodian` by default. */
+  /** Keycloak organization alias of the tenant; `CUSTODIAN_TENANT` (accounts/tenants.ts) by default. */
   tenant?: string;
   /**
    * Contact details someone other than the person supplied (a partner's PII, what was typed at KBA).

@@ -1,5 +1,5 @@
+import { languageOf, type Language } from '../kernel/languages.ts';
 import { safeError, type Logger } from '../kernel/logger.ts';
-import { MESSAGE_LANGUAGES, type MessageLanguage } from '../otp/messages.ts';
 import type { IdentityDirectory } from '../ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from '../ports/messaging.ts';
 import { maskIdentifier } from './identifiers.ts';
@@ -36,7 +36,7 @@ interface Texts {
   smsRemoved: string;
 }
 
-const TEXTS: Record<MessageLanguage, Texts> = {
+const TEXTS: Record<Language, Texts> = {
   en: {
     hello: (name) => `Hello${name ? ` ${name}` : ''},`,
     emailSubject: 'The email address of your account was changed',
@@ -59,10 +59,7 @@ const TEXTS: Record<MessageLanguage, Texts> = {
   },
 };
 
-const languageOf = (locale: string | undefined): MessageLanguage =>
-  locale !== undefined && (MESSAGE_LANGUAGES as readonly string[]).includes(locale) ? (locale as MessageLanguage) : 'en';
-
-export function identifierChangeMessage(language: MessageLanguage, firstName: string | undefined, change: IdentifierChange): { subject: string; text: string } {
+export function identifierChangeMessage(language: Language, firstName: string | undefined, change: IdentifierChange): { subject: string; text: string } {
   const t = TEXTS[language];
   if (change.kind === 'phone') return { subject: '', text: change.current === null ? t.smsRemoved : t.smsChanged(maskIdentifier({ kind: 'phone', value: change.current })) };
   const masked = change.current === null ? '' : maskIdentifier({ kind: 'email', value: change.current });

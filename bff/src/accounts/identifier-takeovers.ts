@@ -2,13 +2,13 @@ import { createHmac, randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError } from '../kernel/errors.ts';
+import { languageOf, type Language } from '../kernel/languages.ts';
 import { safeError, type Logger } from '../kernel/logger.ts';
-import type { Identifier } from '../otp/verification-proofs.ts';
 import type { DirectoryUser, IdentityDirectory } from '../ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from '../ports/messaging.ts';
 import type { UpstreamCore } from '../ports/upstream-core.ts';
 import { IdentifierTakeoverSchema, type IdentifierTakeoverRecord } from './identifier-takeover.entity.ts';
-import { maskIdentifier } from './identifiers.ts';
+import { maskIdentifier, type Identifier } from './identifiers.ts';
 
 /**
  * The mechanics of identifier precedence (decision 0021) for PlatformAccountService, which decides
@@ -209,7 +209,7 @@ export class IdentifierTakeovers {
   async #tell(user: DirectoryUser, lost: Identifier): Promise<'email' | 'sms' | 'none' | 'failed'> {
     const messages = this.#deps.messages;
     if (!messages) return 'none';
-    const language = user.attributes.locale?.[0] === 'hi' ? 'hi' : 'en';
+    const language = languageOf(user.attributes.locale?.[0]);
     const text = LOST_TEXTS[language];
     const masked = maskIdentifier(lost);
     try {
@@ -244,4 +244,4 @@ const LOST_TEXTS = {
     sms: (masked: string) =>
       `Identity Platform: ईमेल पता ${masked} आपके खाते से हटा दिया गया है। वहाँ इसकी कभी पुष्टि नहीं हुई थी और इसके स्वामी ने सिद्ध किया है कि यह उनका है। और कुछ नहीं बदला।`,
   },
-} as const;
+} as const satisfies Record<Language, unknown>;

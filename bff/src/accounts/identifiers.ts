@@ -1,11 +1,15 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
 
 /**
- * How identifiers are written down everywhere (Keycloak, the upstream core, OTP keys, proofs): one
- * spelling per identifier, so "A@Example.com " and "a@example.com" are the same account and the same
- * OTP rate-limit bucket.
+ * The one home of identifiers: what one is, how e-mails and phones are read, normalised and masked,
+ * and the request fields that take them. They are written down one way everywhere (Keycloak, the
+ * upstream core, OTP keys, proofs): one spelling per identifier, so "A@Example.com " and
+ * "a@example.com" are the same account and the same OTP rate-limit bucket.
  */
+
+/** An e-mail address or a phone number, normalised (`normaliseEmail`, E.164). */
+export type Identifier = { kind: 'email'; value: string } | { kind: 'phone'; value: string };
 
 /** Trimmed and lower-cased as a whole (providers treat the local part case-insensitively in practice). */
 export function normaliseEmail(raw: string): string {
@@ -18,6 +22,12 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
 
 export function isEmail(value: string): boolean {
   return value.length <= 254 && EMAIL.test(value);
+}
+
+/** A typed e-mail address, normalised; null when it is not one. */
+export function parseEmail(raw: string): string | null {
+  const email = normaliseEmail(raw);
+  return isEmail(email) ? email : null;
 }
 
 /**
@@ -37,6 +47,11 @@ const E164 = /^\+[1-9]\d{6,14}$/;
 
 export function isE164(value: string): boolean {
   return E164.test(value);
+}
+
+/** A country (ISO 3166 alpha-2) with a phone numbering plan: what the default country must be (config `DEFAULT_PHONE_COUNTRY`). */
+export function isPhoneCountry(code: string): boolean {
+  return isSupportedCountry(code);
 }
 
 /**
@@ -59,11 +74,110 @@ export function parseE164(raw: string): string | null {
 }
 
 /** `a•••@example.com`, `+91••••••••01`: enough for the owner to recognise, not to learn it. */
-export function maskIdentifier(identifier: { kind: 'email' | 'phone'; value: string }): string {
+export function maskIdentifier(identifier: Identifier): string {
   if (identifier.kind === 'email') {
     const [local = '', domain = ''] = identifier.value.split('@');
     return `${local.slice(0, 1)}•••@${domain}`;
   }
   const v = identifier.value;
   return `${v.slice(0, 3)}${'•'.repeat(Math.max(0, v.length - 5))}${v.slice(-2)}`;
+}
+
+/** One typed string that is an e-mail (it has an `@`) or a phone number, normalised; null when it is neither. */
+export function parseIdentifier(raw: string, defaultCountry: string): Identifier | null {
+  if (raw.includes('@')) {
+    const email = parseEmail(raw);
+    return email ? { kind: 'email', value: email } : null;
+  }
+  const e164 = parsePhone(raw, defaultCountry);
+  return e164 ? { kind: 'phone', value: e164 } : null;
+}
+
+/** A body's `email` and `phone` when it takes exactly one of them: both or neither is a 400 naming both. */
+export function exactlyOneIdentifier(body: { email?: string | undefined; phone?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (body.email !== undefined && body.phone !== undefined) {
+    for (const path of ['email', 'phone']) {
+      ctx.addIssue({ code: 'custom', path: [path], message: 'Give an email address or a phone number, not both', params: { reason: 'one_of' } });
+    }
+  } else if (body.email === undefined && body.phone === undefined) {
+    for (const path of ['email', 'phone']) {
+      ctx.addIssue({ code: 'custom', path: [path], message: 'Give an email address or a phone number', params: { reason: 'required' } });
+    }
+  }
+}
+
+/** The one identifier of a body that passed `exactlyOneIdentifier`. */
+export function identifierOf(body: { email?: string | undefined; phone?: string | undefined }): Identifier {
+  if (body.email !== undefined) return { kind: 'email', value: body.email };
+  if (body.phone !== undefined) return { kind: 'phone', value: body.phone };
+  throw new Error('identifierOf: neither email nor phone (schema not applied?)');
+}
+
+// ---- The request fields (zod) that take identifiers. Too long is `too_long` everywhere (checked
+// before anything else); any other malformed value `invalid_format`, with a message in the API's voice.
+
+const invalidFormat = { params: { reason: 'invalid_format' } };
+
+/**
+ * An e-mail a person types to be sent a code, to register or to sign in with: normalised and checked
+ * loosely (`isEmail`): the code or the confirmation link proves the mailbox.
+ */
+export function emailField() {
+  return z
+    .string()
+    .max(254, { error: 'At most 254 characters' })
+    .transform(normaliseEmail)
+    .refine(isEmail, { error: 'Enter a valid email address', ...invalidFormat });
+}
+
+/** A phone number as a person types it (national or international), to E.164 with `defaultCountry` (config `DEFAULT_PHONE_COUNTRY`). */
+export function phoneField(defaultCountry: string) {
+  return z
+    .string()
+    .max(32, { error: 'At most 32 characters' })
+    .transform((raw) => parsePhone(raw, defaultCountry))
+    .refine((v): v is string => v !== null, { error: 'Enter a valid phone number', ...invalidFormat });
+}
+
+/**
+ * Either, in one string (`parseIdentifier`), as the state claim's page asks for it. A string that is
+ * neither an e-mail nor a phone number is `invalid_format`, as a bad `email` or `phone` field is.
+ */
+export function emailOrPhoneField(defaultCountry: string) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .max(320)
+    .transform((raw, ctx) => {
+      const identifier = parseIdentifier(raw, defaultCountry);
+      if (identifier) return identifier;
+      ctx.issues.push({ code: 'custom', input: raw, message: 'Not a valid email address or phone number', ...invalidFormat });
+      return z.NEVER;
+    });
+}
+
+/**
+ * An e-mail taken without proof (the partner API's contact address): normalised and checked strictly
+ * (`isStrictEmail`), so that every later step (Keycloak, the upstream core) accepts it.
+ */
+export function strictEmailField() {
+  return z
+    .string()
+    .max(254, { error: 'At most 254 characters' })
+    .transform(normaliseEmail)
+    .refine(isStrictEmail, { message: 'expected an email address (at most 64 characters before the @, 254 in all)', ...invalidFormat });
+}
+
+/** A phone number taken without proof (the partner API): E.164 as sent, no national forms (`parseE164`), canonical. */
+export function e164PhoneField() {
+  return z
+    .string()
+    .max(32, { error: 'At most 32 characters' })
+    .transform((raw, ctx) => {
+      const phone = parseE164(raw);
+      if (phone !== null) return phone;
+      ctx.issues.push({ code: 'custom', input: raw, message: 'expected a valid E.164 phone number, e.g. +14155550100', ...invalidFormat });
+      return z.NEVER;
+    });
 }

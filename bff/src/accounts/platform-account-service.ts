@@ -4,7 +4,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError, isDomainError, type FieldIssue } from '../kernel/errors.ts';
 import { safeError, type Logger } from '../kernel/logger.ts';
 import { withAdvisoryLock } from '../persistence/advisory-lock.ts';
-import type { Identifier } from '../otp/verification-proofs.ts';
 import type { DirectoryUser, IdentityDirectory, NewDirectoryUser } from '../ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from '../ports/messaging.ts';
 import type { Organisation, ProfileChanges, UpstreamCore } from '../ports/upstream-core.ts';
@@ -13,7 +12,8 @@ import { AccountCreationSchema, type AccountCreationRecord } from './account-cre
 import { AccountCreationSeal } from './account-creation-seal.ts';
 import type { AccountChanges, AccountService, ContactCandidates, CreatedAccount, NewAccount, SignUpType } from './account-service.ts';
 import { holding, IdentifierTakeovers, type ProvenBy } from './identifier-takeovers.ts';
-import { isE164, isEmail, normaliseEmail } from './identifiers.ts';
+import { isE164, isEmail, normaliseEmail, type Identifier } from './identifiers.ts';
+import { CUSTODIAN_TENANT } from './tenants.ts';
 import { generateUsername, USERNAME_PATTERN } from './username.ts';
 
 /**
@@ -110,7 +110,7 @@ export class PlatformAccountService implements AccountService {
     this.#upstream = deps.upstream;
     this.#em = deps.em;
     this.#logger = deps.logger;
-    this.#defaultTenant = deps.defaultTenant ?? 'custodian';
+    this.#defaultTenant = deps.defaultTenant ?? CUSTODIAN_TENANT;
     this.#forgetUser = deps.forgetUser ?? (async () => undefined);
     this.#leaseMs = deps.leaseMs ?? 60_000;
     this.#now = deps.now ?? (() => new Date());

@@ -1,6 +1,7 @@
 /**
- * Server-rendered HTML of the BFF's pages: one escaping template tag. Their security headers (a strict
- * CSP, no framing) come from `security-headers.ts`, for every response.
+ * Server-rendered HTML of the BFF's pages: one escaping template tag, and JSON for a page's script.
+ * The page shell, the language and the picker are `pages.ts`; the security headers (a strict CSP, no
+ * framing) come from `security-headers.ts`, for every response.
  */
 
 const escapeHtml = (s: string) =>
@@ -19,4 +20,12 @@ export function html(strings: TemplateStringsArray, ...values: (string | Html | 
   const render = (v: string | Html | Html[]): string =>
     Array.isArray(v) ? v.map(render).join('') : v instanceof Html ? v.value : escapeHtml(v);
   return new Html(strings.reduce((out, s, i) => out + s + (i < values.length ? render(values[i]!) : ''), ''));
+}
+
+/**
+ * `value` as the content of a `<script type="application/json">` block (data for a page's script: not
+ * run, so the CSP allows it). `<` is escaped so that no string in it can close the element.
+ */
+export function json(value: unknown): Html {
+  return new Html(JSON.stringify(value).replace(/</g, '\\u003c'));
 }

@@ -1,9 +1,7 @@
+import type { Language } from '../kernel/languages.ts';
 import type { OtpPurpose } from './verification-proofs.ts';
 
-/** The texts of code messages, in the languages of the realm (en, hi); English when unknown. */
-export type MessageLanguage = 'en' | 'hi';
-
-export const MESSAGE_LANGUAGES: readonly MessageLanguage[] = ['en', 'hi'];
+/** The texts of code messages, in each of the platform's languages (kernel/languages.ts). */
 
 interface Texts {
   subject: string;
@@ -12,7 +10,7 @@ interface Texts {
   ignore: string;
 }
 
-const TEXTS: Record<MessageLanguage, Record<OtpPurpose, Texts>> = {
+const TEXTS: Record<Language, Record<OtpPurpose, Texts>> = {
   en: {
     'sign-up': {
       subject: 'Your sign-up code',
@@ -55,11 +53,11 @@ const TEXTS: Record<MessageLanguage, Record<OtpPurpose, Texts>> = {
   },
 };
 
-export function codeEmail(purpose: OtpPurpose, language: MessageLanguage, code: string, minutes: number): { subject: string; text: string } {
+export function codeEmail(purpose: OtpPurpose, language: Language, code: string, minutes: number): { subject: string; text: string } {
   const t = TEXTS[language][purpose];
   return { subject: t.subject, text: `${t.body(code, minutes)}\n\n${t.ignore}\n` };
 }
 
-export function codeSms(purpose: OtpPurpose, language: MessageLanguage, code: string, minutes: number): string {
+export function codeSms(purpose: OtpPurpose, language: Language, code: string, minutes: number): string {
   return TEXTS[language][purpose].sms(code, minutes);
 }

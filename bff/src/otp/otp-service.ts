@@ -1,10 +1,12 @@
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { Identifier } from '../accounts/identifiers.ts';
 import { DomainError } from '../kernel/errors.ts';
 import { limitedNetworkOf } from '../kernel/ip-ranges.ts';
+import { DEFAULT_LANGUAGE, type Language } from '../kernel/languages.ts';
 import { ttlSeconds, type EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { Mailer, SmsGateway } from '../ports/messaging.ts';
-import { codeEmail, codeSms, type MessageLanguage } from './messages.ts';
-import type { Identifier, OtpPurpose, VerificationProofs } from './verification-proofs.ts';
+import { codeEmail, codeSms } from './messages.ts';
+import type { OtpPurpose, VerificationProofs } from './verification-proofs.ts';
 
 /**
  * One-time codes to an email address or phone, and the proofs they are exchanged for.
@@ -52,7 +54,7 @@ export interface SendRequest {
   purpose: OtpPurpose;
   /** The client's IP, for the per-IP limit. */
   ip: string;
-  language?: MessageLanguage;
+  language?: Language;
 }
 
 export interface SendResult {
@@ -176,7 +178,7 @@ export class OtpService implements VerificationProofs {
   }
 
   async #deliver(req: SendRequest, code: string): Promise<void> {
-    const language = req.language ?? 'en';
+    const language = req.language ?? DEFAULT_LANGUAGE;
     const minutes = Math.round(this.#s.ttlSeconds / 60);
     if (req.identifier.kind === 'email') {
       await this.#mailer.send({ to: req.identifier.value, ...codeEmail(req.purpose, language, code, minutes), language });

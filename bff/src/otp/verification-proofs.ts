@@ -1,3 +1,5 @@
+import type { Identifier } from '../accounts/identifiers.ts';
+
 /**
  * CONTRACT (shared by sign-up and user-management): an identifier proven by OTP. `POST /api/v1/otp`
  * sends a code, `POST /api/v1/otp/verify` exchanges the right code for a proof: short-lived,
@@ -5,7 +7,6 @@
  * (otp-service.ts), `container.otp`. Identifiers are normalised (accounts/identifiers.ts): email
  * trimmed and lower-case, phone E.164.
  */
-export type Identifier = { kind: 'email'; value: string } | { kind: 'phone'; value: string };
 
 export type OtpPurpose = 'sign-up' | 'change-identifier' | 'state-claim';
 

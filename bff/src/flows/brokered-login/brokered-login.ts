@@ -1,4 +1,5 @@
 import type { AccountService, SignUpType } from '../../accounts/account-service.ts';
+import { normaliseEmail } from '../../accounts/identifiers.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import type { IdentityDirectory } from '../../ports/identity-directory.ts';
 import type { UpstreamCore } from '../../ports/upstream-core.ts';
@@ -57,7 +58,7 @@ export async function decideBrokeredLogin(deps: BrokeredLoginDeps, request: Brok
 }
 
 async function beforeAccount(deps: BrokeredLoginDeps, brokeredEmail: string | null | undefined): Promise<Decision> {
-  const email = brokeredEmail?.trim().toLowerCase();
+  const email = brokeredEmail ? normaliseEmail(brokeredEmail) : '';
   if (!email) return CONTINUE;
   // The provider's e-mail is trusted (verified): an account holding it unproven loses it first
   // (decision 0021), so Keycloak creates the person's account instead of asking them to sign in to

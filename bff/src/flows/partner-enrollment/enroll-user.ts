@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountService } from '../../accounts/account-service.ts';
+import { CUSTODIAN_TENANT } from '../../accounts/tenants.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerStore } from '../../partners/partner-store.ts';
@@ -61,7 +62,7 @@ export function enrollUser(deps: EnrollUserDeps): (input: EnrollInput) => Promis
           emailVerified: false,
           phoneVerified: false,
           signUpType: 'partner',
-          tenant: 'custodian',
+          tenant: CUSTODIAN_TENANT,
         },
         { idempotencyKey: `partner-enrollment:${subjectHash}` },
       );

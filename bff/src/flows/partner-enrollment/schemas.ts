@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isStrictEmail, parseE164 } from '../../accounts/identifiers.ts';
+import { e164PhoneField, strictEmailField } from '../../accounts/identifiers.ts';
 import { freeText, personName } from '../../accounts/person-name.ts';
 import { PARTNER_ID } from '../../partners/partner-ids.ts';
 
@@ -9,7 +9,6 @@ import { PARTNER_ID } from '../../partners/partner-ids.ts';
  * dob, ssn), the username generated from the name. A field that would fail there is a 400 naming it
  * at the POST, never a token that cannot be finished.
  */
-const invalidFormat = { params: { reason: 'invalid_format' } };
 
 /** Dates only as YYYY-MM-DD of a real day, in the past, for someone at most 130 years old. */
 const dob = z.iso.date('expected a date as YYYY-MM-DD').refine(
@@ -25,21 +24,8 @@ export const piiSchema = z.strictObject({
   firstName: personName(),
   lastName: personName(),
   dob,
-  email: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .refine(isStrictEmail, { message: 'expected an email address (at most 64 characters before the @, 254 in all)', ...invalidFormat })
-    .optional(),
-  phone: z
-    .string()
-    .transform((raw, ctx) => {
-      const phone = parseE164(raw);
-      if (phone !== null) return phone;
-      ctx.issues.push({ code: 'custom', input: raw, message: 'expected a valid E.164 phone number, e.g. +14155550100', ...invalidFormat });
-      return z.NEVER;
-    })
-    .optional(),
+  email: strictEmailField().optional(),
+  phone: e164PhoneField().optional(),
   ssn: z.string().trim().regex(/^\d{3}-?\d{2}-?\d{4}$/, 'expected 9 digits, e.g. 123-45-6789').optional(),
   address: z
     .strictObject({

@@ -4,6 +4,7 @@ import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../http/app.ts';
+import { pageAssets } from '../../http/pages.ts';
 import { staticAssets } from '../../http/static-assets.ts';
 import { createLogger } from '../../kernel/logger.ts';
 import { safeReturnUrl, signUpAssets, signUpPagesRouter } from './pages.ts';
@@ -53,7 +54,7 @@ describe('GET /signup', () => {
       readinessTimeoutMs: 100,
       openApi: {},
       routers: [signUpPagesRouter({ keycloakUrl: KEYCLOAK, realm: 'platform' })],
-      assets: staticAssets(signUpAssets),
+      assets: staticAssets({ ...pageAssets, ...signUpAssets }),
     });
     server = createServer(app.callback()).listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -130,7 +131,7 @@ describe('/assets', () => {
   let server: Server;
   let base: string;
   beforeAll(async () => {
-    const app = createApp({ logger: createLogger({ level: 'silent' }), readiness: [], readinessTimeoutMs: 100, openApi: {}, routers: [], assets: staticAssets(signUpAssets) });
+    const app = createApp({ logger: createLogger({ level: 'silent' }), readiness: [], readinessTimeoutMs: 100, openApi: {}, routers: [], assets: staticAssets({ ...pageAssets, ...signUpAssets }) });
     server = createServer(app.callback()).listen(0, '127.0.0.1');
     await once(server, 'listening');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,8 +1,9 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
-import { html, Html } from '../../http/html.ts';
+import { html, type Html } from '../../http/html.ts';
+import { page, pageLanguage, productName, sendPage } from '../../http/pages.ts';
 import type { Asset } from '../../http/static-assets.ts';
-import { LANGUAGES, MESSAGES, type Language, type PageMessages } from './pages/messages.ts';
+import type { Language } from '../../kernel/languages.ts';
+import { MESSAGES, type PageMessages } from './pages/messages.ts';
 
 /**
  * The sign-up page people reach from the login page's "Create an account" (themes/platform/login/
@@ -16,13 +17,8 @@ export interface SignUpPagesDeps {
   realm: string;
 }
 
-const themeCss = new URL('../../../../themes/platform/login/resources/', import.meta.url);
-
-/** Files the page loads; the brand tokens, the shared page styles and the logo are the login theme's own files, not copies. */
+/** The page's own files (the shell's, the theme's styles and logo, are http/pages.ts `pageAssets`). */
 export const signUpAssets: Record<string, Asset> = {
-  'brand.css': { file: new URL('css/brand.css', themeCss), type: 'text/css; charset=utf-8' },
-  'pages.css': { file: new URL('css/pages.css', themeCss), type: 'text/css; charset=utf-8' },
-  'logo.svg': { file: new URL('img/logo.svg', themeCss), type: 'image/svg+xml' },
   'sign-up.css': { file: new URL('./pages/sign-up.css', import.meta.url), type: 'text/css; charset=utf-8' },
   'sign-up.js': { file: new URL('./pages/sign-up.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
@@ -31,20 +27,11 @@ export const signUpAssets: Record<string, Asset> = {
 export function signUpPagesRouter(deps: SignUpPagesDeps): Router {
   const router = new Router();
   router.get('/signup', (ctx) => {
-    const lang = pickLanguage(ctx);
+    const lang = pageLanguage(ctx);
     const returnUrl = safeReturnUrl(ctx.query.return, deps.keycloakUrl, deps.realm) ?? accountConsoleUrl(deps);
-    ctx.vary('Accept-Language');
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = renderSignUpPage(lang, returnUrl);
+    sendPage(ctx, renderSignUpPage(lang, returnUrl));
   });
   return router;
-}
-
-/** `?lang=` when it names a language we have, else the browser's preference, else English. */
-function pickLanguage(ctx: Context): Language {
-  const asked = ctx.query.lang;
-  if (typeof asked === 'string' && (LANGUAGES as readonly string[]).includes(asked)) return asked as Language;
-  return (ctx.acceptsLanguages([...LANGUAGES]) || 'en') as Language;
 }
 
 /**
@@ -85,38 +72,18 @@ function field(opts: { name: string; label: string; type?: string; autocomplete?
 export function renderSignUpPage(lang: Language, returnUrl: string): string {
   const m: PageMessages = MESSAGES[lang].page;
   // The script's texts, plus each step's heading (the script retitles the page as the steps change).
-  const titles = { details: m.title, verify: m.codeTitle, done: m.doneTitle, product: m.productName };
-  const scriptStrings = JSON.stringify({ ...MESSAGES[lang].script, titles }).replace(/</g, '\\u003c');
-  const languageLinks = LANGUAGES.map((l) => {
-    const href = `/signup?${new URLSearchParams({ lang: l, return: returnUrl }).toString()}`;
-    return l === lang
-      ? html`<a href="${href}" lang="${l}" aria-current="true">${MESSAGES[l].page.languageName}</a>`
-      : html`<a href="${href}" lang="${l}" hreflang="${l}">${MESSAGES[l].page.languageName}</a>`;
-  });
-  return `<!DOCTYPE html>${html`
-<html lang="${lang}" dir="ltr">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <meta name="color-scheme" content="light dark">
-  <title>${m.title} · ${m.productName}</title>
-  <link rel="icon" href="/assets/logo.svg" type="image/svg+xml">
-  <link rel="stylesheet" href="/assets/brand.css">
-  <link rel="stylesheet" href="/assets/pages.css">
-  <link rel="stylesheet" href="/assets/sign-up.css">
-  <script type="module" src="/assets/sign-up.js"></script>
-</head>
-<body>
-  <div class="page single">
-    <header class="brand"><img src="/assets/logo.svg" alt="" width="44" height="44"><span>${m.productName}</span></header>
-    <main class="card" id="sign-up">
-      <div class="card-header">
-        <h1 id="title" tabindex="-1">${m.title}</h1>
-        <nav class="languages" id="languages" aria-label="${m.languages}">${languageLinks}</nav>
-      </div>
-      <div id="alert" class="alert" role="alert" aria-live="assertive" hidden></div>
+  const titles = { details: m.title, verify: m.codeTitle, done: m.doneTitle, product: productName(lang) };
+  return page({
+    lang,
+    title: m.title,
+    card: { id: 'sign-up' },
+    languageHref: (l) => `/signup?${new URLSearchParams({ lang: l, return: returnUrl }).toString()}`,
+    noScript: m.noScript,
+    styles: ['sign-up.css'],
+    scripts: ['sign-up.js'],
+    strings: { ...MESSAGES[lang].script, titles },
+    body: html`<div id="alert" class="alert" role="alert" aria-live="assertive" hidden></div>
       <p id="notice" class="notice" role="status" aria-live="polite" hidden></p>
-      <noscript><p class="alert">${m.noScript}</p></noscript>
 
       <form id="details" class="step" novalidate hidden>
         <fieldset class="field identifier-kind">
@@ -151,11 +118,6 @@ export function renderSignUpPage(lang: Language, returnUrl: string): string {
         <a id="continue" class="button primary" href="${returnUrl}">${m.continue}</a>
       </section>
 
-      <p class="footer-band" id="have-account">${m.haveAccount} <a href="${returnUrl}">${m.signIn}</a></p>
-    </main>
-  </div>
-  <script type="application/json" id="strings">${new Html(scriptStrings)}</script>
-</body>
-</html>
-`.value}`;
+      <p class="footer-band" id="have-account">${m.haveAccount} <a href="${returnUrl}">${m.signIn}</a></p>`,
+  });
 }

@@ -1,12 +1,13 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AccountService } from '../../accounts/account-service.ts';
+import { identifierOf } from '../../accounts/identifiers.ts';
+import { preferredLanguage } from '../../http/pages.ts';
 import { parseInput } from '../../http/validation.ts';
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
 import type { OtpService } from '../../otp/otp-service.ts';
-import { MESSAGE_LANGUAGES, type MessageLanguage } from '../../otp/messages.ts';
 import type { SignUpLimits } from './limits.ts';
-import { identifierOf, sendCodeBody, signUpBody, verifyCodeBody } from './schemas.ts';
+import { sendCodeBody, signUpBody, verifyCodeBody } from './schemas.ts';
 
 /**
  * The self sign-up JSON API (seed 002): send a code, exchange it for a proof, create the account with
@@ -76,11 +77,6 @@ export function signUpApiRouter(deps: SignUpDeps): Router {
   });
 
   return router;
-}
-
-function preferredLanguage(ctx: Context): MessageLanguage {
-  const best = ctx.acceptsLanguages([...MESSAGE_LANGUAGES]);
-  return best === 'hi' ? 'hi' : 'en';
 }
 
 function proofUsed(): DomainError {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
+import { emailField, exactlyOneIdentifier, phoneField } from '../../accounts/identifiers.ts';
 import { personName } from '../../accounts/person-name.ts';
 import { USERNAME_PATTERN } from '../../accounts/username.ts';
-import type { Identifier } from '../../otp/verification-proofs.ts';
+import { LANGUAGES } from '../../kernel/languages.ts';
 
 /**
  * Requests of the sign-up API (bff/openapi.yaml, tag sign-up). Objects are strict: a field the API
@@ -11,38 +11,10 @@ import type { Identifier } from '../../otp/verification-proofs.ts';
  */
 const reason = (r: string) => ({ params: { reason: r } });
 
-function identifierFields(defaultPhoneCountry: string) {
-  return {
-    email: z
-      .string()
-      .max(254, { error: 'At most 254 characters' })
-      .transform(normaliseEmail)
-      .refine(isEmail, { error: 'Enter a valid email address', ...reason('invalid_format') })
-      .optional(),
-    phone: z
-      .string()
-      .max(32, { error: 'At most 32 characters' })
-      .transform((raw) => parsePhone(raw, defaultPhoneCountry))
-      .refine((v): v is string => v !== null, { error: 'Enter a valid phone number', ...reason('invalid_format') })
-      .optional(),
-  };
-}
-
-/** Both or neither: 400 naming `email` and `phone`. */
-function exactlyOneIdentifier(body: { email?: string | undefined; phone?: string | undefined }, ctx: z.RefinementCtx): void {
-  if (body.email !== undefined && body.phone !== undefined) {
-    for (const path of ['email', 'phone']) {
-      ctx.addIssue({ code: 'custom', path: [path], message: 'Give an email address or a phone number, not both', params: { reason: 'one_of' } });
-    }
-  } else if (body.email === undefined && body.phone === undefined) {
-    for (const path of ['email', 'phone']) {
-      ctx.addIssue({ code: 'custom', path: [path], message: 'Give an email address or a phone number', params: { reason: 'required' } });
-    }
-  }
-}
+const identifierFields = (defaultPhoneCountry: string) => ({ email: emailField().optional(), phone: phoneField(defaultPhoneCountry).optional() });
 
 const purpose = z.enum(['sign-up', 'change-identifier']).default('sign-up');
-const language = z.enum(['en', 'hi']);
+const language = z.enum(LANGUAGES);
 
 export function sendCodeBody(defaultPhoneCountry: string) {
   return z.strictObject({ ...identifierFields(defaultPhoneCountry), purpose, language: language.optional() }).superRefine(exactlyOneIdentifier);
@@ -84,10 +56,3 @@ export function signUpBody(defaultPhoneCountry: string) {
 }
 
 export type SignUpInput = z.output<ReturnType<typeof signUpBody>>;
-
-/** The one identifier of a body that passed `exactlyOneIdentifier`. */
-export function identifierOf(body: { email?: string | undefined; phone?: string | undefined }): Identifier {
-  if (body.email !== undefined) return { kind: 'email', value: body.email };
-  if (body.phone !== undefined) return { kind: 'phone', value: body.phone };
-  throw new Error('identifierOf: neither email nor phone (schema not applied?)');
-}

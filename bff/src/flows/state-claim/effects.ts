@@ -1,10 +1,11 @@
 import { fromPromise } from 'xstate';
 import type { AccountService } from '../../accounts/account-service.ts';
-import { maskIdentifier } from '../../accounts/identifiers.ts';
+import { maskIdentifier, type Identifier } from '../../accounts/identifiers.ts';
+import { CUSTODIAN_TENANT } from '../../accounts/tenants.ts';
 import { generateUsername, USERNAME_PATTERN } from '../../accounts/username.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
-import type { Identifier, OtpPurpose } from '../../otp/verification-proofs.ts';
+import type { OtpPurpose } from '../../otp/verification-proofs.ts';
 import type { DirectoryUser, IdentityDirectory } from '../../ports/identity-directory.ts';
 import type { UpstreamCore, UpstreamUser, UserLookup } from '../../ports/upstream-core.ts';
 import type { UserChangeFeed } from '../../ports/user-change-feed.ts';
@@ -20,7 +21,6 @@ import {
   type StateIdentity,
 } from './state-claim.machine.ts';
 
-export const CUSTODIAN_TENANT = 'custodian';
 const PURPOSE: OtpPurpose = 'state-claim';
 const IDENTIFIER_AAD = 'state-claim:identifier';
 
@@ -31,15 +31,12 @@ export class IdentifierSeal {
     this.#encryption = encryption;
   }
   seal(identifier: Identifier): SealedIdentifier {
-    return { sealed: this.#encryption.seal(JSON.stringify(identifier), IDENTIFIER_AAD), masked: mask(identifier), kind: identifier.kind };
+    return { sealed: this.#encryption.seal(JSON.stringify(identifier), IDENTIFIER_AAD), masked: maskIdentifier(identifier), kind: identifier.kind };
   }
   open(sealed: SealedIdentifier): Identifier {
     return JSON.parse(this.#encryption.open(sealed.sealed, IDENTIFIER_AAD)) as Identifier;
   }
 }
-
-/** `a•••@example.com`, `+91••••••••01`: one masking for the pages, the audits and the messages. */
-export const mask: (identifier: Identifier) => string = maskIdentifier;
 
 export interface StateClaimEffectDeps {
   seal: IdentifierSeal;

@@ -1,21 +1,17 @@
-import { html, Html } from '../../http/html.ts';
+import { html, type Html } from '../../http/html.ts';
+import { page } from '../../http/pages.ts';
+import type { Language } from '../../kernel/languages.ts';
 import type { StateClaimView } from './state-claim-service.ts';
 import type { StepError } from './state-claim.machine.ts';
 
 /**
- * The claim flow's pages, server-rendered in the look of the login theme (pages.css), English and
- * Hindi. Each form is sent as JSON by pages/state-claim.js; the answer names the next page: the flow's
- * page again, or, once the flow has decided, Keycloak's return URL with the handoff id.
+ * The claim flow's pages, server-rendered with the page kit (http/pages.ts) in each of the platform's
+ * languages. Each form is sent as JSON by pages/state-claim.js; the answer names the next page: the
+ * flow's page again, or, once the flow has decided, Keycloak's return URL with the handoff id.
  */
-export const LANGUAGES = ['en', 'hi'] as const;
-export type Language = (typeof LANGUAGES)[number];
-
 const TEXT = {
   en: {
-    product: 'Identity Platform',
     noScript: 'These pages need JavaScript; turn it on and reload.',
-    languageName: 'English',
-    languages: 'Language',
     needIdentifierTitle: 'Confirm your email or phone',
     needIdentifierLead: 'Your state account did not share an email address or phone number. Enter one; we will send you a code.',
     needAnotherLead: 'Enter another email address or mobile number; we will send you a code.',
@@ -68,10 +64,7 @@ const TEXT = {
     } as Record<StepError | 'password-or-code-wrong' | 'identifier' | 'busy', string>,
   },
   hi: {
-    product: 'पहचान प्लेटफ़ॉर्म',
     noScript: 'इन पेजों के लिए JavaScript आवश्यक है; इसे चालू करके पेज फिर से लोड करें।',
-    languageName: 'हिन्दी',
-    languages: 'भाषा',
     needIdentifierTitle: 'अपना ईमेल या फ़ोन पुष्टि करें',
     needIdentifierLead: 'आपके राज्य खाते ने कोई ईमेल पता या फ़ोन नंबर साझा नहीं किया। एक दर्ज करें; हम आपको एक कोड भेजेंगे।',
     needAnotherLead: 'कोई दूसरा ईमेल पता या मोबाइल नंबर दर्ज करें; हम आपको एक कोड भेजेंगे।',
@@ -123,42 +116,19 @@ const TEXT = {
       busy: 'यह चरण पहले से संसाधित हो रहा है। पेज फिर से लोड करें।',
     } as Record<StepError | 'password-or-code-wrong' | 'identifier' | 'busy', string>,
   },
-};
+} satisfies Record<Language, unknown>;
 
 function layout(lang: Language, flowId: string, title: string, step: string, body: Html): string {
-  const t = TEXT[lang];
-  const languageLinks = LANGUAGES.map((l) =>
-    l === lang
-      ? html`<a href="/state-claim/${flowId}?lang=${l}" lang="${l}" aria-current="true">${TEXT[l].languageName}</a>`
-      : html`<a href="/state-claim/${flowId}?lang=${l}" lang="${l}" hreflang="${l}">${TEXT[l].languageName}</a>`,
-  );
-  return `<!DOCTYPE html>${html`
-<html lang="${lang}" dir="ltr">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <meta name="color-scheme" content="light dark">
-  <title>${title} · ${t.product}</title>
-  <link rel="icon" href="/assets/logo.svg" type="image/svg+xml">
-  <link rel="stylesheet" href="/assets/brand.css">
-  <link rel="stylesheet" href="/assets/pages.css">
-  <script type="module" src="/assets/state-claim.js"></script>
-</head>
-<body>
-  <div class="page single">
-    <header class="brand"><img src="/assets/logo.svg" alt="" width="44" height="44"><span>${t.product}</span></header>
-    <main class="card stack" id="state-claim" data-step="${step}">
-      <div class="card-header">
-        <h1>${title}</h1>
-        ${flowId ? html`<nav class="languages" aria-label="${t.languages}">${languageLinks}</nav>` : html``}
-      </div>
-      <noscript><p class="alert">${t.noScript}</p></noscript>
-      ${body}
-    </main>
-  </div>
-</body>
-</html>
-`.value}`;
+  return page({
+    lang,
+    title,
+    card: { id: 'state-claim', stack: true, data: { step } },
+    // A gone flow has no page to switch the language of.
+    languageHref: flowId ? (l) => `/state-claim/${flowId}?lang=${l}` : undefined,
+    noScript: TEXT[lang].noScript,
+    scripts: ['state-claim.js'],
+    body,
+  });
 }
 
 function alert(lang: Language, error: string | null): Html {

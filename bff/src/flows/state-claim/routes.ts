@@ -1,17 +1,17 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
+import { parseEmail, parseIdentifier, parsePhone, type Identifier } from '../../accounts/identifiers.ts';
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
+import { pageLanguage, sendPage } from '../../http/pages.ts';
 import { ERROR_TABLE } from '../../http/problem.ts';
 import { PLATFORM_ADMIN_ROLE, requireAccessToken, type AccessTokenDeps } from '../../http/bearer.ts';
 import { requireSharedSecret } from '../../http/shared-secret.ts';
 import type { Asset } from '../../http/static-assets.ts';
-import type { Identifier } from '../../otp/verification-proofs.ts';
 import type { Limit, RateLimiter } from '../../rate-limits/rate-limiter.ts';
 import { parseInput } from '../../http/validation.ts';
 import type { StateClaimAudit } from './audit.ts';
 import type { IdentifierSeal } from './effects.ts';
-import { LANGUAGES, renderGone, renderStep, type Language } from './pages.ts';
+import { renderGone, renderStep } from './pages.ts';
 import { answerBody, auditQuery, codeBody, completeBody, emptyBody, identifierBody, passwordBody, startBody } from './schemas.ts';
 import type { StateClaimService, StateClaimView } from './state-claim-service.ts';
 import type { StateClaimEvent } from './state-claim.machine.ts';
@@ -33,7 +33,8 @@ export interface StateClaimRouteDeps extends AccessTokenDeps {
 
 /** An identifier as the IdP asserted it, normalised; an unparseable one counts as absent (then OTP). */
 function asserted(email: string | null, phone: string | null, country: string): Identifier | null {
-  if (email && isEmail(normaliseEmail(email))) return { kind: 'email', value: normaliseEmail(email) };
+  const e = email ? parseEmail(email) : null;
+  if (e) return { kind: 'email', value: e };
   const e164 = phone ? parsePhone(phone, country) : null;
   return e164 ? { kind: 'phone', value: e164 } : null;
 }
@@ -76,8 +77,7 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
   // ---- the person's pages
   const pages = new Router({ prefix: '/state-claim' });
   pages.get('/:flowId', async (ctx) => {
-    const lang = pickLanguage(ctx);
-    pageHeaders(ctx);
+    const lang = pageLanguage(ctx);
     let view: StateClaimView;
     try {
       view = await deps.service.get(ctx.params.flowId!);
@@ -85,7 +85,7 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
       if (isDomainError(err) && ['NOT_FOUND', 'FLOW_EXPIRED', 'FLOW_OUTDATED'].includes(err.code)) {
         // A page, not problem+json, but with the table's status (404, 410).
         ctx.status = ERROR_TABLE[err.code].status;
-        ctx.body = renderGone(lang);
+        sendPage(ctx, renderGone(lang));
         return;
       }
       throw err;
@@ -96,7 +96,7 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
       ctx.redirect(await continueUrlOf(view));
       return;
     }
-    ctx.body = renderStep(view, lang, error ? { error } : {});
+    sendPage(ctx, renderStep(view, lang, error ? { error } : {}));
   });
 
   /**
@@ -108,7 +108,7 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
   const step = (name: string, toEvent: (ctx: Context) => Exclude<StateClaimEvent, { type: 'COMPLETE' }>) =>
     pages.post(`/:flowId/${name}`, async (ctx) => {
       const flowId = ctx.params.flowId!;
-      const lang = pickLanguage(ctx);
+      const lang = pageLanguage(ctx);
       const page = (error?: string) => `/state-claim/${encodeURIComponent(flowId)}?${new URLSearchParams({ lang, ...(error ? { error } : {}) }).toString()}`;
       try {
         // Bad input throws VALIDATION_FAILED naming the fields here, before anything ran.
@@ -134,14 +134,8 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
   };
 
   step('identifier', (ctx) => {
-    const { identifier } = parseInput(identifierBody, ctx.request.body);
-    const parsed = parseIdentifier(identifier, deps.defaultPhoneCountry);
-    if (!parsed) {
-      throw new DomainError('VALIDATION_FAILED', 'Not a valid email address or phone number', {
-        fields: [{ field: 'identifier', reason: 'invalid', message: 'Not a valid email address or phone number' }],
-      });
-    }
-    return { type: 'IDENTIFIER', identifier: deps.seal.seal(parsed), ip: ctx.ip };
+    const { identifier } = parseInput(identifierBody(deps.defaultPhoneCountry), ctx.request.body);
+    return { type: 'IDENTIFIER', identifier: deps.seal.seal(identifier), ip: ctx.ip };
   });
   step('code', (ctx) => ({ type: 'CODE', code: parseInput(codeBody, ctx.request.body).code, ip: ctx.ip }));
   step('resend', (ctx) => {
@@ -228,26 +222,4 @@ function pageErrorOf(step: string, err: DomainError): string | undefined {
 /** The same refusal, with the page the browser goes to next (a safe detail: the flow's own URL). */
 function withLocation(err: DomainError, location: string): DomainError {
   return new DomainError(err.code, err.message, { fields: err.fields, details: { ...err.details, location }, cause: err });
-}
-
-/** An email address (has an @) or a phone number, normalised; null when it is neither. */
-export function parseIdentifier(raw: string, country: string): Identifier | null {
-  if (raw.includes('@')) {
-    const email = normaliseEmail(raw);
-    return isEmail(email) ? { kind: 'email', value: email } : null;
-  }
-  const e164 = parsePhone(raw, country);
-  return e164 ? { kind: 'phone', value: e164 } : null;
-}
-
-function pickLanguage(ctx: Context): Language {
-  const asked = ctx.query.lang;
-  if (typeof asked === 'string' && (LANGUAGES as readonly string[]).includes(asked)) return asked as Language;
-  return (ctx.acceptsLanguages([...LANGUAGES]) || 'en') as Language;
-}
-
-function pageHeaders(ctx: Context): void {
-  // CSP, no framing and no Referer (the flow id is in the URL) come from http/security-headers.ts.
-  ctx.vary('Accept-Language');
-  ctx.type = 'text/html; charset=utf-8';
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { emailOrPhoneField } from '../../accounts/identifiers.ts';
 
 const text = z.string().trim().min(1).max(255);
 const optional = z.string().trim().max(320).nullish().transform((v) => (v ? v : null));
@@ -22,7 +23,7 @@ export const completeBody = z.object({ ...identity, handoffId: z.string().trim()
 
 /** The pages' forms (sent as JSON by pages/state-claim.js). */
 // Strict: a field the step does not take (an account id, say) is refused, not quietly dropped.
-export const identifierBody = z.strictObject({ identifier: z.string().trim().min(1).max(320) });
+export const identifierBody = (defaultPhoneCountry: string) => z.strictObject({ identifier: emailOrPhoneField(defaultPhoneCountry) });
 export const codeBody = z.strictObject({ code: z.string().trim().regex(/^\d{6}$/) });
 export const answerBody = z.strictObject({ answer: z.enum(['mine', 'not-mine']) });
 export const passwordBody = z.strictObject({

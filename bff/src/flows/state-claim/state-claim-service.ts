@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../../kernel/errors.ts';
 import type { FlowDefinition, FlowRuntime, FlowView } from '../../kernel/flow/index.ts';
-import type { Identifier } from '../../otp/verification-proofs.ts';
+import type { Identifier } from '../../accounts/identifiers.ts';
 import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { StateClaimAudit } from './audit.ts';
 import type { IdentifierSeal } from './effects.ts';

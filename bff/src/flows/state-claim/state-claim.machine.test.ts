@@ -1,10 +1,10 @@
 import { createActor, fromPromise, waitFor } from 'xstate';
 import { describe, expect, it } from 'vitest';
+import { maskIdentifier } from '../../accounts/identifiers.ts';
 import { isAtRest } from '../../kernel/flow/index.ts';
-import { mask } from './effects.ts';
 import { StepFailure, stateClaimMachine, type Holder, type MigrationInput, type SealedIdentifier, type StateClaimEvent } from './state-claim.machine.ts';
 
-const sealed = (value: string): SealedIdentifier => ({ sealed: `sealed(${value})`, masked: mask({ kind: 'email', value }), kind: 'email' });
+const sealed = (value: string): SealedIdentifier => ({ sealed: `sealed(${value})`, masked: maskIdentifier({ kind: 'email', value }), kind: 'email' });
 const identity = { identityProvider: 'state-demo', brokeredUserId: 'b-1', brokeredUsername: 'meera', firstName: 'Meera', lastName: 'Iyer', stateUserId: 'SD-1' };
 
 /**
@@ -212,12 +212,5 @@ describe('state claim machine', () => {
   it('COMPLETE is accepted only once decided', async () => {
     const { rest } = run({ match: 'c-1' });
     expect((await rest()).can({ type: 'COMPLETE', flowId: 'f' })).toBe(false);
-  });
-});
-
-describe('mask', () => {
-  it('keeps the first letter and the domain of an e-mail, the country code and last two digits of a phone', () => {
-    expect(mask({ kind: 'email', value: 'meera.iyer@state.example' })).toBe('m•••@state.example');
-    expect(mask({ kind: 'phone', value: '+919812300001' })).toBe('+91••••••••01');
   });
 });

@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
 import { DomainError } from '../../kernel/errors.ts';
+import { DEFAULT_LANGUAGE, type Language } from '../../kernel/languages.ts';
 import { ttlMillis, ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Mailer } from '../../ports/messaging.ts';
-import type { MessageLanguage } from '../../otp/messages.ts';
 import { confirmationMail } from './messages.ts';
 
 export interface ConfirmationSettings {
@@ -72,7 +72,7 @@ export class ConfirmationLinks {
   }
 
   /** Stores a new link and mails it; a link whose mail failed is removed (DELIVERY_FAILED is rethrown). */
-  async issue(to: { userId: string; email: string; firstName?: string; language?: MessageLanguage }): Promise<void> {
+  async issue(to: { userId: string; email: string; firstName?: string; language?: Language }): Promise<void> {
     const token = randomBytes(32).toString('base64url');
     const key = linkKey(token);
     const ttl = ttlSeconds(this.#settings.ttlSeconds);
@@ -80,7 +80,7 @@ export class ConfirmationLinks {
     await this.#store.set(key, JSON.stringify(stored), ttl);
     const link = new URL('/api/v1/auth/confirm', this.#settings.publicUrl);
     link.searchParams.set('token', token);
-    const language = to.language ?? 'en';
+    const language = to.language ?? DEFAULT_LANGUAGE;
     try {
       await this.#mailer.send({
         to: to.email,

@@ -1,4 +1,4 @@
-import type { MessageLanguage } from '../../otp/messages.ts';
+import type { Language } from '../../kernel/languages.ts';
 
 /**
  * The mails of registration, plain text like the OTP mails, in the realm's languages (en, hi):
@@ -12,7 +12,7 @@ interface Texts {
   taken: { subject: string; intro: string; ifYou(signInUrl: string): string; ifNotYou: string };
 }
 
-const TEXTS: Record<MessageLanguage, Texts> = {
+const TEXTS: Record<Language, Texts> = {
   en: {
     hello: (name) => `Hello${name ? ` ${name}` : ''},`,
     duration: (s) => (s % 3600 === 0 ? (s === 3600 ? '1 hour' : `${s / 3600} hours`) : Math.round(s / 60) === 1 ? '1 minute' : `${Math.round(s / 60)} minutes`),
@@ -47,7 +47,7 @@ const TEXTS: Record<MessageLanguage, Texts> = {
   },
 };
 
-export function confirmationMail(language: MessageLanguage, to: { firstName?: string | undefined; link: string; ttlSeconds: number }): { subject: string; text: string } {
+export function confirmationMail(language: Language, to: { firstName?: string | undefined; link: string; ttlSeconds: number }): { subject: string; text: string } {
   const t = TEXTS[language];
   return {
     subject: t.confirm.subject,
@@ -55,7 +55,7 @@ export function confirmationMail(language: MessageLanguage, to: { firstName?: st
   };
 }
 
-export function addressTakenMail(language: MessageLanguage, to: { firstName?: string | undefined; signInUrl: string }): { subject: string; text: string } {
+export function addressTakenMail(language: Language, to: { firstName?: string | undefined; signInUrl: string }): { subject: string; text: string } {
   const t = TEXTS[language];
   return {
     subject: t.taken.subject,

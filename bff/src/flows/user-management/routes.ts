@@ -1,11 +1,11 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { accountOf, PLATFORM_ADMIN_ROLE, requireAccessToken, withRefreshToken, type AccessTokenSettings } from '../../http/bearer.ts';
+import { preferredLanguage } from '../../http/pages.ts';
 import { ERROR_TABLE } from '../../http/problem.ts';
 import { parseInput } from '../../http/validation.ts';
 import { isDomainError } from '../../kernel/errors.ts';
 import { safeError } from '../../kernel/logger.ts';
-import { MESSAGE_LANGUAGES, type MessageLanguage } from '../../otp/messages.ts';
 import { refusedCredential } from '../../rate-limits/rate-limiter.ts';
 import { sendConfirmationPage, wantsPage } from './confirmation-page.ts';
 import { confirmQuery, idempotencyKey, loginBody, profileUpdateBody, registerBody, sendBody, userListQuery } from './schemas.ts';
@@ -110,7 +110,3 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
 }
 
 const isInvalidLink = (err: unknown) => isDomainError(err) && err.code === 'VALIDATION_FAILED' && err.fields.some((f) => f.reason === 'invalid_or_expired');
-
-function preferredLanguage(ctx: Context): MessageLanguage {
-  return ctx.acceptsLanguages([...MESSAGE_LANGUAGES]) === 'hi' ? 'hi' : 'en';
-}

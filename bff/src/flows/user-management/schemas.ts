@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isEmail, normaliseEmail, parsePhone } from '../../accounts/identifiers.ts';
+import { emailField, phoneField } from '../../accounts/identifiers.ts';
 import { personName } from '../../accounts/person-name.ts';
 
 /**
@@ -10,11 +10,7 @@ import { personName } from '../../accounts/person-name.ts';
 const reason = (r: string) => ({ params: { reason: r } });
 
 const name = personName();
-const email = z
-  .string()
-  .max(254, { error: 'At most 254 characters' })
-  .transform(normaliseEmail)
-  .refine(isEmail, { error: 'Enter a valid email address', ...reason('invalid_format') });
+const email = emailField();
 const password = z.string().min(1, { error: 'Enter the password' }).max(128, { error: 'At most 128 characters' });
 /** An OTP verification proof (POST /api/v1/otp/verify); its content is checked by VerificationProofs. */
 const proof = z.string().min(1, { error: 'Enter the proof' }).max(512, { error: 'At most 512 characters' });
@@ -45,11 +41,7 @@ export const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, { error: 
 
 /** Absent fields are kept; `null` removes `lastName` or `phone`. */
 export function profileUpdateBody(defaultPhoneCountry: string) {
-  const phone = z
-    .string()
-    .max(32, { error: 'At most 32 characters' })
-    .transform((raw) => parsePhone(raw, defaultPhoneCountry))
-    .refine((v): v is string => v !== null, { error: 'Enter a valid phone number', ...reason('invalid_format') });
+  const phone = phoneField(defaultPhoneCountry);
   return z
     .strictObject({
       firstName: name.optional(),

@@ -2,17 +2,18 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { CreatedAccount } from '../../accounts/account-service.ts';
 import { passwordIssue } from '../../accounts/password-rules.ts';
 import type { BackgroundTasks } from '../../kernel/background-tasks.ts';
-import { MESSAGE_LANGUAGES, type MessageLanguage } from '../../otp/messages.ts';
 import type { Mailer } from '../../ports/messaging.ts';
 import type { UserManagementLimits } from './limits.ts';
 import { addressTakenMail } from './messages.ts';
 import { activeAccount } from '../../accounts/active-account.ts';
+import type { Identifier } from '../../accounts/identifiers.ts';
 import type { IdentifierChangeNotices } from '../../accounts/identifier-change-notices.ts';
 import type { AccountChanges, AccountService } from '../../accounts/account-service.ts';
 import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
 import { DomainError, isDomainError, type FieldIssue } from '../../kernel/errors.ts';
+import { isLanguage, type Language } from '../../kernel/languages.ts';
 import { safeError, type Logger } from '../../kernel/logger.ts';
-import type { Identifier, VerificationProofs } from '../../otp/verification-proofs.ts';
+import type { VerificationProofs } from '../../otp/verification-proofs.ts';
 import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { AccessTokens } from '../../ports/access-tokens.ts';
 import type { DirectoryOrganization, DirectoryUser, FederatedIdentity, IdentityDirectory } from '../../ports/identity-directory.ts';
@@ -122,7 +123,7 @@ export interface RegisterRequest {
   input: RegisterInput;
   idempotencyKey: string | undefined;
   /** Of the mails: the request's Accept-Language (an existing holder's own language wins). */
-  language: MessageLanguage;
+  language: Language;
   /** The request's logger (its request id), for what the background part logs. */
   logger: Logger;
 }
@@ -162,7 +163,7 @@ export async function register(deps: UserManagementDeps, req: RegisterRequest): 
  * out, the notice once. Outcomes are logged (ids, never the address); a fault is logged as an error by
  * BackgroundTasks, and the person registers again.
  */
-async function completeRegistration(deps: UserManagementDeps, input: RegisterInput, key: string, language: MessageLanguage, logger: Logger): Promise<void> {
+async function completeRegistration(deps: UserManagementDeps, input: RegisterInput, key: string, language: Language, logger: Logger): Promise<void> {
   let account: CreatedAccount;
   try {
     account = await deps.accounts.create(
@@ -206,13 +207,13 @@ async function completeRegistration(deps: UserManagementDeps, input: RegisterInp
 }
 
 /** The "someone tried to create an account with your address" mail; once per Idempotency-Key. */
-async function tellHolder(deps: UserManagementDeps, email: string, key: string, language: MessageLanguage, logger: Logger): Promise<void> {
+async function tellHolder(deps: UserManagementDeps, email: string, key: string, language: Language, logger: Logger): Promise<void> {
   const told = `user-management:register-told:${sha256(key)}`;
   if (!(await deps.store.setIfAbsent(told, '1', DAY))) return;
   // None for an upstream-only member: the address is theirs all the same.
   const holder = (await deps.directory.findUsersByEmail(email)).find((u) => u.email === email);
   const own = holder?.attributes.locale?.[0];
-  const lang = own && (MESSAGE_LANGUAGES as readonly string[]).includes(own) ? (own as MessageLanguage) : language;
+  const lang = isLanguage(own) ? own : language;
   try {
     await deps.mailer.send({ to: email, ...addressTakenMail(lang, { firstName: holder?.firstName, signInUrl: deps.signInUrl }), language: lang });
   } catch (err) {

@@ -1,15 +1,11 @@
-/**
- * Texts of the sign-up page, English and Hindi (the languages of the login theme). `page` is rendered
- * on the server; `script` goes to the browser script, which shows errors and counts down waits.
- * `{0}` is a placeholder.
- */
-export const LANGUAGES = ['en', 'hi'] as const;
-export type Language = (typeof LANGUAGES)[number];
+import type { Language } from '../../../kernel/languages.ts';
 
+/**
+ * Texts of the sign-up page, in each of the platform's languages (kernel/languages.ts); the shell's
+ * own words (product name, language names) are http/pages.ts. `page` is rendered on the server;
+ * `script` goes to the browser script, which shows errors and counts down waits. `{0}` is a placeholder.
+ */
 export interface PageMessages {
-  productName: string;
-  languageName: string;
-  languages: string;
   title: string;
   noScript: string;
   signUpWith: string;
@@ -58,9 +54,6 @@ export interface ScriptMessages {
 
 const en: { page: PageMessages; script: ScriptMessages } = {
   page: {
-    productName: 'Identity Platform',
-    languageName: 'English',
-    languages: 'Languages',
     title: 'Create your account',
     noScript: 'This page needs JavaScript to send and check your code. Turn it on and reload the page.',
     signUpWith: 'Sign up with',
@@ -123,9 +116,6 @@ const en: { page: PageMessages; script: ScriptMessages } = {
 
 const hi: typeof en = {
   page: {
-    productName: 'पहचान प्लेटफ़ॉर्म',
-    languageName: 'हिन्दी',
-    languages: 'भाषाएँ',
     title: 'अपना खाता बनाएँ',
     noScript: 'कोड भेजने और जाँचने के लिए इस पेज को JavaScript चाहिए। उसे चालू करें और पेज फिर से लोड करें।',
     signUpWith: 'इससे पंजीकरण करें',
