@@ -80,7 +80,7 @@ export async function startStack(
     await waitFor('upstream core', () => httpOk(`${upstreamUrl}/health`), { timeoutMs: 30_000, abortIf: exitedReason(upstream) });
     log(`==> upstream core (reference implementation) on ${upstreamUrl}`);
 
-    log('==> starting Keycloak (log: ' + path.relative(process.cwd(), path.join(instanceDir, 'keycloak.log')) + ')');
+    log(`==> starting Keycloak (log: ${path.relative(process.cwd(), path.join(instanceDir, 'keycloak.log'))})`);
     const started = Date.now();
     const keycloak = await startKeycloak({
       distribution,

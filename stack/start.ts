@@ -47,7 +47,7 @@ const rows: [string, string][] = [
   ['Demo Google account', `priya.google / ${s.demoUserPassword}  ("Google (demo)" button)`],
   ['Demo upstream members', upstreamMembers()],
   ['Demo partner client', `partner-demo-bank / ${s.demoPartnerClientSecret}  (client credentials)`],
-  ['Logs', path.relative(process.cwd(), path.join('.run', s.name)) + '/*.log'],
+  ['Logs', `${path.relative(process.cwd(), path.join('.run', s.name))}/*.log`],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 console.log(`\nIdentity platform is up (Keycloak ${keycloakVersion()}). Ctrl-C stops everything.\n`);

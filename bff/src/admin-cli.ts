@@ -15,7 +15,7 @@ export async function runAdminCommand<Admin>(
   build: (config: Config) => Promise<{ admin: Admin; close(): Promise<void> }>,
   command: (admin: Admin) => Promise<unknown>,
 ): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {

@@ -7,7 +7,7 @@ if (frame) {
   window.addEventListener('message', (event) => {
     if (event.origin !== platform || event.source !== frame.contentWindow) return;
     const data = event.data;
-    if (!data || data.source !== 'platform-super-component') return;
+    if (data?.source !== 'platform-super-component') return;
     if (data.type === 'resize' && Number.isFinite(data.height)) frame.style.height = `${data.height}px`;
     if (data.type === 'state') document.getElementById('component-state').textContent = String(data.state);
   });

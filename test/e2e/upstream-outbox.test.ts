@@ -75,7 +75,7 @@ afterAll(async () => {
 });
 
 
-const { outbox, rowsOf: rowsOf } = outboxAdmin(() => ({ bffUrl: bff.url, adminToken }));
+const { outbox, rowsOf } = outboxAdmin(() => ({ bffUrl: bff.url, adminToken }));
 
 
 /** A Keycloak change as the admin console makes it: read the whole user, change it, write it back. */

@@ -21,6 +21,7 @@ export function hasProfileAttribute(name: string): boolean {
 }
 
 /** Java's String.trim(): strips code units up to U+0020 only. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Java trims exactly U+0000..U+0020
 const javaTrim = (value: string) => value.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '');
 
 // PersonNameProhibitedCharactersValidator: Pattern.compile("^[^<>&\"\\v$%!#?§;*~/\\\\|^=\\[\\]{}()\\p{Cntrl}]+$").
@@ -50,6 +51,7 @@ function keycloakEmail(value: string): boolean {
   if (domain.endsWith('.') || domain.length > 255) return false;
   const labels = domain.split('.');
   // IDN.toASCII refuses empty and over-long labels; a non-ASCII label would need its punycode length.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, control characters included
   return labels.every((l) => /^[\x00-\x7f]*$/.test(l) && l.length >= 1 && l.length <= 63 && DOMAIN_LABEL.test(l));
 }
 

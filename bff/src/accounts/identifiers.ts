@@ -61,7 +61,7 @@ export function isPhoneCountry(code: string): boolean {
  */
 export function parsePhone(raw: string, defaultCountry: string): string | null {
   const parsed = parsePhoneNumberFromString(raw.trim(), defaultCountry.toUpperCase() as CountryCode);
-  if (!parsed || !parsed.isValid()) return null;
+  if (!parsed?.isValid()) return null;
   return parsed.number;
 }
 

@@ -25,6 +25,7 @@ import { z } from 'zod';
 export const PERSON_NAME_MAX_LENGTH = 100;
 
 /** Keycloak's prohibited characters for person names, as a JavaScript character class. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 export const KEYCLOAK_PERSON_NAME_PROHIBITED = /[<>&"$%!#?§;*~/\\|^=[\]{}()\x00-\x1f\x7f\x85\u2028\u2029]/;
 
 const INVISIBLE_OR_UNASSIGNED = /[\p{Cc}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;

@@ -97,7 +97,7 @@ export async function prepareReset(deps: UpstreamLoginDeps, login: string): Prom
   if (existing) return found(existing.id);
   const profile = await deps.upstream.findUser(lookup);
   // Without an e-mail Keycloak has nowhere to send the link: importing would only leave an account behind.
-  if (!profile || profile.status !== 'active' || !profile.email) return NONE;
+  if (profile?.status !== 'active' || !profile.email) return NONE;
   return importMember(deps, profile, undefined, 'upstream_login.imported_for_reset');
 }
 
