@@ -199,7 +199,7 @@ describe('docker-compose.yml matches the native stack', () => {
 
   it("lets the demo bank's page frame the super component, as `npm start` does", () => {
     const port = Number(env('partner-demo').PARTNER_DEMO_PORT);
-    expect(commandOf('bff').join(' ')).toContain(`cli.ts add-frame-origin ${DEMO_PARTNER.clientId} ${demoFrameOrigins(port).join(' ')} &&`);
+    expect(commandOf('bff').join(' ')).toContain(`node bff/src/cli/partner.ts add-frame-origin ${DEMO_PARTNER.clientId} ${demoFrameOrigins(port).join(' ')} &&`);
   });
 
   it('runs the upstream core with its native settings and the demo data', () => {

@@ -123,7 +123,7 @@ export async function startStack(
         // The demo partner (its Keycloak client comes from realm-config): settings in the BFF's store,
         // once; a later start leaves them as an admin may have changed them, except that the demo
         // bank's origins (they follow PARTNER_DEMO_PORT) are added if missing, or its frame is refused.
-        const cli = path.join(repoRoot, 'bff', 'src', 'flows', 'partner-admin', 'cli.ts');
+        const cli = path.join(repoRoot, 'bff', 'src', 'cli', 'partner.ts');
         const origins = demoFrameOrigins(s.partnerDemoPort);
         const steps = [
           ['register', '--if-absent', '--client-id', DEMO_PARTNER.clientId, '--name', DEMO_PARTNER.name, ...demoAppKeyArgs(), ...origins.flatMap((o) => ['--frame-origin', o])],

@@ -37,7 +37,7 @@ const importing = (at: string, from: string) => ({ at, source: `import * as impo
 const WRONG = [
   // A flow never imports an adapter, another flow, or the composition root.
   importing('bff/src/flows/sign-up/wrong-adapter.ts', '../../adapters/keycloak/admin-api.ts'),
-  importing('bff/src/flows/sign-up/wrong-flow.ts', '../state-claim/state-claim-service.ts'),
+  importing('bff/src/flows/sign-up/wrong-flow.ts', '../state-claim/service.ts'),
   importing('bff/src/flows/sign-up/wrong-flow-by-flows.ts', '../../flows/state-claim/routes.ts'),
   importing('bff/src/flows/sign-up/wrong-root.ts', '../../composition-root.ts'),
   importing('bff/src/flows/sign-up/wrong-persistence.ts', '../../persistence/orm.ts'),
@@ -58,6 +58,11 @@ const WRONG = [
   importing('bff/src/accounts/wrong-adapter.ts', '../adapters/keycloak/admin-api.ts'),
   importing('bff/src/accounts/wrong-flow.ts', '../flows/sign-up/routes.ts'),
   importing('bff/src/persistence/wrong-root.ts', '../composition-root.ts'),
+  // An admin area, like a flow: never an adapter, a flow, another admin area or the composition root.
+  importing('bff/src/admin/partners/wrong-adapter.ts', '../../adapters/keycloak/keycloak-partner-clients.ts'),
+  importing('bff/src/admin/partners/wrong-flow.ts', '../../flows/partner-enrollment/routes.ts'),
+  importing('bff/src/admin/partners/wrong-other-area.ts', '../members/use-cases.ts'),
+  importing('bff/src/admin/members/wrong-root.ts', '../../composition-root.ts'),
 ];
 
 // The imports those same layers are allowed.
@@ -73,7 +78,10 @@ const ALLOWED = [
   importing('bff/src/flows/sign-up/node.ts', 'node:crypto'),
   importing('bff/src/flows/sign-up/pages/own-flow.ts', '../routes.ts'),
   importing('bff/src/flows/sign-up/pages/kernel.ts', '../../../kernel/languages.ts'),
-  importing('bff/src/flows/partner-admin/cli.ts', '../../composition-root.ts'),
+  importing('bff/src/admin/partners/own-folder.ts', './use-cases.ts'),
+  importing('bff/src/admin/partners/partners.ts', '../../partners/partner-store.ts'),
+  importing('bff/src/admin/members/upstream-sync.ts', '../../upstream-sync/outbox-store.ts'),
+  importing('bff/src/admin/members/edge-kit.ts', '../../http/bearer.ts'),
   importing('bff/src/kernel/port.ts', '../ports/ephemeral-store.ts'),
   importing('bff/src/kernel/flow/kernel.ts', '../errors.ts'),
   importing('bff/src/kernel/flow/crypto.ts', '../crypto/field-encryption.ts'),
@@ -84,6 +92,7 @@ const ALLOWED = [
   importing('bff/src/adapters/redis/kernel.ts', '../../kernel/logger.ts'),
   importing('bff/src/main.ts', './composition-root.ts'),
   importing('bff/src/cli/partner.ts', '../composition-root.ts'),
+  importing('bff/src/cli/members.ts', '../admin/members/use-cases.ts'),
   importing('bff/src/http/accounts.ts', '../accounts/active-account.ts'),
   importing('bff/src/flows/sign-up/wide.test.ts', '../../adapters/keycloak/admin-api.ts'),
 ];

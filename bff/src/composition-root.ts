@@ -17,8 +17,8 @@ import { HttpSmsGateway } from './adapters/sms/http-sms-gateway.ts';
 import { HttpUpstreamCore } from './adapters/upstream-core/http-upstream-core.ts';
 import { brokeredLoginRouter } from './flows/brokered-login/routes.ts';
 import { upstreamLoginRouter } from './flows/upstream-login/routes.ts';
-import { partnerAdmin, type PartnerAdmin } from './flows/partner-admin/partner-admin.ts';
-import { partnerAdminRouter } from './flows/partner-admin/routes.ts';
+import { partnerAdmin, type PartnerAdmin } from './admin/partners/use-cases.ts';
+import { partnerAdminRouter } from './admin/partners/routes.ts';
 import { AuthTokenStore } from './flows/partner-enrollment/auth-token-store.ts';
 import { partnerEnrollmentActors } from './flows/partner-enrollment/effects.ts';
 import { enrollUser } from './flows/partner-enrollment/enroll-user.ts';
@@ -33,12 +33,12 @@ import { StateClaimAudit } from './flows/state-claim/audit.ts';
 import { IdentifierSeal, stateClaimActors } from './flows/state-claim/effects.ts';
 import { HandoffStore } from './flows/state-claim/handoffs.ts';
 import { stateClaimAssets, stateClaimRouters } from './flows/state-claim/routes.ts';
-import { StateClaimService } from './flows/state-claim/state-claim-service.ts';
+import { StateClaimService } from './flows/state-claim/service.ts';
 import { STATE_CLAIM_KIND, STATE_CLAIM_MACHINE_VERSION, stateClaimMachine } from './flows/state-claim/state-claim.machine.ts';
 import { ConfirmationLinks } from './flows/user-management/confirmation-links.ts';
 import { userManagementRouter } from './flows/user-management/routes.ts';
-import { memberAdmin, type MemberAdmin } from './flows/member-admin/member-admin.ts';
-import { memberAdminRouter } from './flows/member-admin/routes.ts';
+import { memberAdmin, type MemberAdmin } from './admin/members/use-cases.ts';
+import { memberAdminRouter } from './admin/members/routes.ts';
 import { KeycloakUserChangeFeed } from './adapters/keycloak/keycloak-user-change-feed.ts';
 import { IdentifierChangeNotices } from './accounts/identifier-change-notices.ts';
 import { CUSTODIAN_TENANT } from './accounts/tenants.ts';
@@ -59,6 +59,7 @@ import type { IdentityDirectory } from './ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from './ports/messaging.ts';
 import { OtpService } from './otp/otp-service.ts';
 import { signUpApiRouter } from './flows/sign-up/routes.ts';
+import { otpRouter } from './otp/routes.ts';
 import type { UpstreamCore } from './ports/upstream-core.ts';
 import { RetentionSweep } from './retention/retention-sweep.ts';
 import { passwordFailuresPerIp, RateLimiter } from './rate-limits/rate-limiter.ts';
@@ -308,8 +309,9 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
         build: portal,
         frameOriginsOf: (clientId) => partners.store.frameOriginsOf(clientId),
       }),
+      otpRouter({ otp, defaultPhoneCountry: config.defaultPhoneCountry }),
       signUpApiRouter({
-        otp,
+        proofs: otp,
         accounts,
         limits: signUpLimits(limiter, { perIpPerHour: config.signUpRequestsPerIpPerHour, perIdentifierPerHour: config.signUpRequestsPerIdentifierPerHour }),
         defaultPhoneCountry: config.defaultPhoneCountry,

@@ -138,7 +138,7 @@ describe('conversion through the admin API', () => {
 });
 
 describe('npm run members', () => {
-  const cli = path.resolve('bff/src/flows/member-admin/cli.ts');
+  const cli = path.resolve('bff/src/cli/members.ts');
   const env = { ...process.env, ...bffEnv(stack.settings, stack.upstreamUrl), NODE_ENV: 'test' };
   const run = (...args: string[]) => execFileAsync(process.execPath, [cli, ...args], { env, timeout: 60_000 });
 

@@ -167,7 +167,7 @@ describe('changing a partner', () => {
 });
 
 describe('npm run partner', () => {
-  const cli = path.resolve('bff/src/flows/partner-admin/cli.ts');
+  const cli = path.resolve('bff/src/cli/partner.ts');
   const env = { ...process.env, ...bffEnv(stack.settings, stack.upstreamUrl), NODE_ENV: 'test' };
   const run = (...args: string[]) => execFileAsync(process.execPath, [cli, ...args], { env, timeout: 60_000 });
 

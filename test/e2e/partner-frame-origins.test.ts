@@ -156,7 +156,7 @@ describe('frame origins through the admin API', () => {
 });
 
 describe('frame origins through npm run partner', () => {
-  const cli = path.resolve('bff/src/flows/partner-admin/cli.ts');
+  const cli = path.resolve('bff/src/cli/partner.ts');
   const env = { ...process.env, ...bffEnv(stack.settings, stack.upstreamUrl), NODE_ENV: 'test' };
   const run = async (args: string[], extraEnv: Record<string, string> = {}) =>
     JSON.parse((await execFileAsync(process.execPath, [cli, ...args], { env: { ...env, ...extraEnv }, timeout: 60_000 })).stdout) as Json;

@@ -139,6 +139,11 @@ export function phoneField(defaultCountry: string) {
     .refine((v): v is string => v !== null, { error: 'Enter a valid phone number', ...invalidFormat });
 }
 
+/** A body's optional `email` and `phone`, of which it takes exactly one (with `exactlyOneIdentifier`): sign-up and its codes. */
+export function identifierFields(defaultCountry: string) {
+  return { email: emailField().optional(), phone: phoneField(defaultCountry).optional() };
+}
+
 /**
  * Either, in one string (`parseIdentifier`), as the state claim's page asks for it. A string that is
  * neither an e-mail nor a phone number is `invalid_format`, as a bad `email` or `phone` field is.

@@ -7,13 +7,14 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import type Koa from 'koa';
 import { describe, expect, it } from 'vitest';
 import { brokeredLoginRouter } from '../flows/brokered-login/routes.ts';
-import type { BrokeredLoginDeps } from '../flows/brokered-login/brokered-login.ts';
+import type { BrokeredLoginDeps } from '../flows/brokered-login/use-cases.ts';
 import { upstreamLoginRouter } from '../flows/upstream-login/routes.ts';
-import type { UpstreamLoginDeps } from '../flows/upstream-login/upstream-login.ts';
+import type { UpstreamLoginDeps } from '../flows/upstream-login/use-cases.ts';
 import { signUpPagesRouter } from '../flows/sign-up/pages.ts';
-import { signUpApiRouter, type SignUpDeps } from '../flows/sign-up/routes.ts';
-import { partnerAdminRouter, type PartnerAdminRouteDeps } from '../flows/partner-admin/routes.ts';
-import { memberAdminRouter, type MemberAdminRouteDeps } from '../flows/member-admin/routes.ts';
+import { signUpApiRouter, type SignUpRouteDeps } from '../flows/sign-up/routes.ts';
+import { otpRouter, type OtpRouteDeps } from '../otp/routes.ts';
+import { partnerAdminRouter, type PartnerAdminRouteDeps } from '../admin/partners/routes.ts';
+import { memberAdminRouter, type MemberAdminRouteDeps } from '../admin/members/routes.ts';
 import { partnerEnrollmentRouter, type PartnerEnrollmentRouteDeps } from '../flows/partner-enrollment/routes.ts';
 import { partnerUserApiRouter, type PartnerUserApiDeps } from '../flows/partner-user-api/routes.ts';
 import { userManagementRouter } from '../flows/user-management/routes.ts';
@@ -33,7 +34,8 @@ function buildApp(extraRouters: Router[] = []): Koa {
   const flowRouters = [
     signUpPagesRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform' }),
     portalRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform', clientId: 'portal', stateIdp: 'state-demo', googleIdp: 'google-demo', build: undefined, frameOriginsOf: async () => [] }),
-    signUpApiRouter(unusedDeps<SignUpDeps>()),
+    otpRouter(unusedDeps<OtpRouteDeps>()),
+    signUpApiRouter(unusedDeps<SignUpRouteDeps>()),
     userManagementRouter(unusedDeps<UserManagementDeps>()),
     partnerEnrollmentRouter(unusedDeps<PartnerEnrollmentRouteDeps>()),
     partnerUserApiRouter(unusedDeps<PartnerUserApiDeps>()),

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { requireSharedSecret } from '../../http/shared-secret.ts';
-import { decideBrokeredLogin, type BrokeredLoginDeps } from './brokered-login.ts';
+import { decideBrokeredLogin, type BrokeredLoginDeps } from './use-cases.ts';
 import { parseBrokeredLoginRequest } from './schemas.ts';
 
 /**

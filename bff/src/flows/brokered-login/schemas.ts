@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseInput } from '../../http/validation.ts';
-import type { BrokeredLoginRequest } from './brokered-login.ts';
+import type { BrokeredLoginRequest } from './use-cases.ts';
 
 const text = z.string().trim().min(1).max(255);
 const common = {

@@ -1,34 +1,15 @@
 import { z } from 'zod';
-import { emailField, exactlyOneIdentifier, phoneField } from '../../accounts/identifiers.ts';
+import { exactlyOneIdentifier, identifierFields } from '../../accounts/identifiers.ts';
 import { personName } from '../../accounts/person-name.ts';
 import { USERNAME_PATTERN } from '../../accounts/username.ts';
-import { LANGUAGES } from '../../kernel/languages.ts';
 
 /**
- * Requests of the sign-up API (bff/openapi.yaml, tag sign-up). Objects are strict: a field the API
- * does not take (`emailVerified`, `phoneVerified`, `roles`, ...) is refused by name, not ignored.
- * Exactly one of `email` and `phone`; a phone is parsed with the default country into E.164.
+ * The request of `POST /api/v1/signup` (bff/openapi.yaml, tag sign-up; the code routes' requests are
+ * otp/schemas.ts). Strict: a field the API does not take (`emailVerified`, `phoneVerified`, `roles`,
+ * ...) is refused by name, not ignored. Exactly one of `email` and `phone`; a phone is parsed with the
+ * default country into E.164.
  */
 const reason = (r: string) => ({ params: { reason: r } });
-
-const identifierFields = (defaultPhoneCountry: string) => ({ email: emailField().optional(), phone: phoneField(defaultPhoneCountry).optional() });
-
-const purpose = z.enum(['sign-up', 'change-identifier']).default('sign-up');
-const language = z.enum(LANGUAGES);
-
-export function sendCodeBody(defaultPhoneCountry: string) {
-  return z.strictObject({ ...identifierFields(defaultPhoneCountry), purpose, language: language.optional() }).superRefine(exactlyOneIdentifier);
-}
-
-export function verifyCodeBody(defaultPhoneCountry: string) {
-  return z
-    .strictObject({
-      ...identifierFields(defaultPhoneCountry),
-      purpose,
-      code: z.string().regex(/^\d{6}$/, { error: 'Enter the 6-digit code', ...reason('invalid_format') }),
-    })
-    .superRefine(exactlyOneIdentifier);
-}
 
 const optionalText = (max: number) =>
   z.string().trim().max(max, { error: `At most ${max} characters` }).transform((v) => (v === '' ? undefined : v)).optional();

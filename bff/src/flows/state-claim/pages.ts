@@ -1,7 +1,7 @@
 import { html, type Html } from '../../http/html.ts';
 import { page } from '../../http/pages.ts';
 import type { Language } from '../../kernel/languages.ts';
-import type { StateClaimView } from './state-claim-service.ts';
+import type { StateClaimView } from './service.ts';
 import type { StepError } from './state-claim.machine.ts';
 
 /**

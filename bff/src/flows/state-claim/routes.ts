@@ -13,7 +13,7 @@ import type { StateClaimAudit } from './audit.ts';
 import type { IdentifierSeal } from './effects.ts';
 import { renderGone, renderStep } from './pages.ts';
 import { answerBody, auditQuery, codeBody, completeBody, emptyBody, identifierBody, passwordBody, startBody } from './schemas.ts';
-import type { StateClaimService, StateClaimView } from './state-claim-service.ts';
+import type { StateClaimService, StateClaimView } from './service.ts';
 import type { StateClaimEvent } from './state-claim.machine.ts';
 
 export const stateClaimAssets: Record<string, Asset> = {

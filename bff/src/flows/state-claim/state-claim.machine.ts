@@ -129,7 +129,7 @@ export type StateClaimEvent =
   | { type: 'CONTINUE' }
   /** `otp`: the authenticator app's code, for an account that has one. */
   | { type: 'PASSWORD'; password: string; otp: string | null }
-  /** Sent only after the handoff was checked against the Keycloak session (state-claim-service.ts). */
+  /** Sent only after the handoff was checked against the Keycloak session (service.ts). */
   | { type: 'COMPLETE'; flowId: string };
 
 export interface MigrationInput {

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { requireSharedSecret } from '../../http/shared-secret.ts';
-import { prepareReset, signIn, type UpstreamLoginDeps } from './upstream-login.ts';
+import { prepareReset, signIn, type UpstreamLoginDeps } from './use-cases.ts';
 import { parseResetRequest, parseSignInRequest } from './schemas.ts';
 
 /**

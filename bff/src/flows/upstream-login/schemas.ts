@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseInput } from '../../http/validation.ts';
-import type { SignInRequest } from './upstream-login.ts';
+import type { SignInRequest } from './use-cases.ts';
 
 const login = z.string().trim().min(1).max(255);
 

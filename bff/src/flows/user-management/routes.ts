@@ -7,7 +7,7 @@ import { parseInput } from '../../http/validation.ts';
 import { isDomainError } from '../../kernel/errors.ts';
 import { safeError } from '../../kernel/logger.ts';
 import { refusedCredential } from '../../rate-limits/rate-limiter.ts';
-import { sendConfirmationPage, wantsPage } from './confirmation-page.ts';
+import { sendConfirmationPage, wantsPage } from './pages.ts';
 import { confirmQuery, idempotencyKey, loginBody, profileUpdateBody, registerBody, sendBody, userListQuery } from './schemas.ts';
 import * as uc from './use-cases.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../kernel/errors.ts';
 import type { DirectoryUser } from '../../ports/identity-directory.ts';
 import type { UpstreamUser } from '../../ports/upstream-core.ts';
-import { decideBrokeredLogin, type BrokeredLoginDeps, type BrokeredLoginRequest } from './brokered-login.ts';
+import { decideBrokeredLogin, type BrokeredLoginDeps, type BrokeredLoginRequest } from './use-cases.ts';
 
 const EMAIL = 'priya.sharma@gmail.example';
 

@@ -4,7 +4,7 @@ import { PLATFORM_ADMIN_ROLE, requireAccessToken, type AccessTokenDeps } from '.
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerSettings } from '../../partners/partner-store.ts';
 import { parseInput } from '../../http/validation.ts';
-import type { PartnerAdmin } from './partner-admin.ts';
+import type { PartnerAdmin } from './use-cases.ts';
 import { appKeyParam, appKeySettings, clientIdParam, registerPartnerBody, updatePartnerBody } from './schemas.ts';
 
 export interface PartnerAdminRouteDeps extends AccessTokenDeps {

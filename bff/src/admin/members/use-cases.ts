@@ -7,7 +7,7 @@ import type { OutboxRow, OutboxStatus, OutboxStore } from '../../upstream-sync/o
 /**
  * Administration of members across Keycloak and the upstream core (decision 0013): converting a
  * prospective member (a Keycloak account without an upstream link) into an active one, and watching
- * the upstream outbox. The admin API (`routes.ts`) and `npm run members` (`cli.ts`) share these.
+ * the upstream outbox. The admin API (`routes.ts`) and `npm run members` (`bff/src/cli/members.ts`) share these.
  */
 export interface MemberAdminDeps {
   directory: Pick<IdentityDirectory, 'getUser'>;

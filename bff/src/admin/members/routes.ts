@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DomainError } from '../../kernel/errors.ts';
 import { parseInput } from '../../http/validation.ts';
 import { PLATFORM_ADMIN_ROLE, requireAccessToken, type AccessTokenDeps } from '../../http/bearer.ts';
-import type { MemberAdmin } from './member-admin.ts';
+import type { MemberAdmin } from './use-cases.ts';
 
 export interface MemberAdminRouteDeps extends AccessTokenDeps {
   admin: MemberAdmin;

@@ -6,7 +6,7 @@ const identifier = z.string().regex(PARTNER_ID, 'expected 3-128 of A-Z a-z 0-9 .
 
 /**
  * An origin as browsers send it (normalised here). Whether plain http is allowed for a host other
- * than this machine is the deployment's setting, checked by the use case (partner-admin.ts).
+ * than this machine is the deployment's setting, checked by the use case (use-cases.ts).
  */
 export const frameOrigin = z.string().transform((raw, ctx) => {
   const checked = checkFrameOrigin(raw, { allowHttp: true });

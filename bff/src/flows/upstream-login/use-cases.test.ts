@@ -3,7 +3,7 @@ import { DomainError } from '../../kernel/errors.ts';
 import { createLogger } from '../../kernel/logger.ts';
 import type { DirectoryUser, NewDirectoryUser } from '../../ports/identity-directory.ts';
 import type { UpstreamUser } from '../../ports/upstream-core.ts';
-import { prepareReset, readLogin, signIn, type UpstreamLoginDeps } from './upstream-login.ts';
+import { prepareReset, readLogin, signIn, type UpstreamLoginDeps } from './use-cases.ts';
 
 const PASSWORD = 'Member#2026';
 

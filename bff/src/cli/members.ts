@@ -1,0 +1,58 @@
+/**
+ * Members and the upstream outbox from the command line (`npm run members -- <command>`), with the
+ * BFF's own configuration (the same environment variables): the same use cases as the admin API.
+ *
+ *   convert USER_ID                          prospective member -> active (idempotent)
+ *   resync USER_ID                           queue the member's whole profile and status for the core
+ *   outbox [--status pending|failed|delivered|skipped] [--user USER_ID] [--limit N]
+ *   outbox-row ID | retry ID | skip ID
+ *
+ * Prints JSON on stdout. `--help` prints the usage (exit 0); a wrong command or option prints it on
+ * stderr (exit 2); a refusal exits 1 with its code and fields on stderr (run.ts).
+ */
+import type { MemberAdmin } from '../admin/members/use-cases.ts';
+import { parseCommandLine, runAdminCommand, usageError } from './run.ts';
+
+const USAGE = `usage: npm run members -- <command>   (help: --help)
+  convert USER_ID
+  resync USER_ID
+  outbox [--status pending|failed|delivered|skipped] [--user USER_ID] [--limit N]
+  outbox-row ID | retry ID | skip ID`;
+
+const COMMANDS = ['convert', 'resync', 'outbox', 'outbox-row', 'retry', 'skip'];
+
+const { command, args, values } = parseCommandLine(USAGE, { status: { type: 'string' }, user: { type: 'string' }, limit: { type: 'string' } });
+if (!COMMANDS.includes(command)) usageError(USAGE, `unknown command "${command}"`);
+const [id] = args;
+
+const status = values.status;
+if (status !== undefined && status !== 'pending' && status !== 'failed' && status !== 'delivered' && status !== 'skipped') usageError(USAGE, `--status must be pending, failed, delivered or skipped`);
+const limit = values.limit === undefined ? 100 : Number(values.limit);
+if (!Number.isInteger(limit) || limit < 1 || limit > 500) usageError(USAGE, '--limit must be a whole number from 1 to 500');
+const idArg = () => id ?? usageError(USAGE, `${command} needs an id`);
+
+// Every argument is read and checked before the configuration is (`plan` answers what to run), and
+// the composition root is loaded only then: `--help` and usage errors answer at once.
+await runAdminCommand(async (config) => (await import('../composition-root.ts')).buildMemberAdmin(config), (): ((admin: MemberAdmin) => Promise<unknown>) => {
+  switch (command) {
+    case 'outbox':
+      return (admin) => admin.listOutbox({ ...(status ? { status } : {}), ...(values.user ? { userId: values.user } : {}), limit });
+    case 'convert':
+    case 'resync':
+    case 'outbox-row':
+    case 'retry':
+    case 'skip': {
+      const id = idArg();
+      const run = {
+        convert: (admin: MemberAdmin) => admin.convert(id),
+        resync: (admin: MemberAdmin) => admin.resyncMember(id),
+        'outbox-row': (admin: MemberAdmin) => admin.getOutboxRow(id),
+        retry: (admin: MemberAdmin) => admin.retryOutboxRow(id),
+        skip: (admin: MemberAdmin) => admin.skipOutboxRow(id),
+      };
+      return run[command];
+    }
+    default:
+      usageError(USAGE);
+  }
+});
