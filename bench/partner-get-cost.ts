@@ -1,19 +1,21 @@
 // Where the partner GET's own CPU goes (bench/partner-api.ts measures it whole): the enrollment step
-// (Redis lock and read, XState, Redis delete) run in this process against the machine's Redis, with
+// (Redis lock and read, opening the sealed snapshot, XState, Redis delete) run in this process against the machine's Redis, with
 // the userToken effect swapped part by part. Keycloak is replaced by a local server that answers
 // after KEYCLOAK_DELAY_MS (120), its pace in bench/partner-api.ts, so the BFF sees the same light load.
 // 50 steps run at a time, like the bench's connections. Koa's request handling is not included.
 //   node bench/partner-get-cost.ts
 import { fork } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { fromPromise } from 'xstate';
 import { AssertionUserTokens, p256PrivateKey, signEs256 } from '../bff/src/adapters/keycloak/assertion-user-tokens.ts';
 import { connectRedis } from '../bff/src/adapters/redis/redis-client.ts';
 import { RedisEphemeralStore } from '../bff/src/adapters/redis/redis-ephemeral-store.ts';
-import { AuthTokenStore } from '../bff/src/flows/partner-enrollment/auth-token-store.ts';
-import { PartnerEnrollmentService } from '../bff/src/flows/partner-enrollment/enrollment-service.ts';
-import { partnerEnrollmentMachine } from '../bff/src/flows/partner-enrollment/partner-enrollment.machine.ts';
+import { RedisFlowStore } from '../bff/src/adapters/redis/redis-flow-store.ts';
+import { AUTH_TOKEN_KEYS, PartnerEnrollmentService } from '../bff/src/flows/partner-enrollment/enrollment-service.ts';
+import { PARTNER_ENROLLMENT_KIND, partnerEnrollmentMachine } from '../bff/src/flows/partner-enrollment/partner-enrollment.machine.ts';
+import { FieldEncryption } from '../bff/src/kernel/crypto/field-encryption.ts';
+import { FlowRuntime } from '../bff/src/kernel/flow/index.ts';
 import type { PartnerStore } from '../bff/src/partners/partner-store.ts';
 import { redisUrl, testKeyPrefix } from '../test/support/redis.ts';
 
@@ -59,6 +61,7 @@ if (process.argv[2] === 'keycloak') {
       return { accessToken: t.accessToken, expiresAt: t.expiresAt.toISOString() };
     },
   };
+  const encryption = new FieldEncryption({ keys: new Map([['bench', randomBytes(32)]]), activeKeyId: 'bench' });
   const enrolled = { clientId: 'bench', clientEnabled: true, trustAuth: true, autoEnroll: true, kbaBypass: false, userId: 'user' };
   const request = { appKey: 'bench-app', dbpUserId: 'bench-user', pii: { firstName: 'Bench', lastName: 'User', dob: '1990-01-01' } };
   try {
@@ -66,10 +69,14 @@ if (process.argv[2] === 'keycloak') {
     // Two passes over the variants, the first unreported: it warms up (JIT) what they share.
     for (const [pass, [name, effect]] of [...Object.entries(effects), ...Object.entries(effects)].entries()) {
       const service = new PartnerEnrollmentService({
+        runtime: new FlowRuntime({
+          store: new RedisFlowStore({ store: new RedisEphemeralStore({ redis, keyPrefix: keys.prefix }), keys: { [PARTNER_ENROLLMENT_KIND]: AUTH_TOKEN_KEYS } }),
+          encryption,
+          settleTimeoutMs: 30_000,
+        }),
         machine: partnerEnrollmentMachine.provide({ actors: { issueUserToken: fromPromise(effect) } }),
-        tokens: new AuthTokenStore({ store: new RedisEphemeralStore({ redis, keyPrefix: keys.prefix }) }),
         partners: { resolve: async () => enrolled } as unknown as PartnerStore,
-        encryption: {} as never,
+        encryption,
         ttlSeconds: 900,
         kbaMaxAttempts: 3,
         kbaMaxStarts: 3,

@@ -13,19 +13,19 @@ import { ServiceAccountTokens } from './adapters/keycloak/service-account-tokens
 import { SmtpMailer } from './adapters/mail/smtp-mailer.ts';
 import { connectRedis } from './adapters/redis/redis-client.ts';
 import { RedisEphemeralStore } from './adapters/redis/redis-ephemeral-store.ts';
+import { RedisFlowStore } from './adapters/redis/redis-flow-store.ts';
 import { HttpSmsGateway } from './adapters/sms/http-sms-gateway.ts';
 import { HttpUpstreamCore } from './adapters/upstream-core/http-upstream-core.ts';
 import { brokeredLoginRouter } from './flows/brokered-login/routes.ts';
 import { upstreamLoginRouter } from './flows/upstream-login/routes.ts';
 import { partnerAdmin, type PartnerAdmin } from './admin/partners/use-cases.ts';
 import { partnerAdminRouter } from './admin/partners/routes.ts';
-import { AuthTokenStore } from './flows/partner-enrollment/auth-token-store.ts';
 import { partnerEnrollmentActors } from './flows/partner-enrollment/effects.ts';
 import { enrollUser } from './flows/partner-enrollment/enroll-user.ts';
-import { PartnerEnrollmentService } from './flows/partner-enrollment/enrollment-service.ts';
+import { AUTH_TOKEN_KEYS, PartnerEnrollmentService } from './flows/partner-enrollment/enrollment-service.ts';
 import { IdempotencyKeys } from './flows/partner-enrollment/idempotency.ts';
 import { KbaStartLimits, PgKbaStartAudit } from './flows/partner-enrollment/kba-starts.ts';
-import { partnerEnrollmentMachine } from './flows/partner-enrollment/partner-enrollment.machine.ts';
+import { PARTNER_ENROLLMENT_KIND, partnerEnrollmentMachine } from './flows/partner-enrollment/partner-enrollment.machine.ts';
 import { partnerEnrollmentRouter } from './flows/partner-enrollment/routes.ts';
 import { partnerUserApiRouter } from './flows/partner-user-api/routes.ts';
 import { signUpAssets, signUpPagesRouter } from './flows/sign-up/pages.ts';
@@ -50,7 +50,7 @@ import { pageAssets } from './http/pages.ts';
 import { staticAssets } from './http/static-assets.ts';
 import { loadPortalBuild, portalRouter } from './portal/portal.ts';
 import { FieldEncryption, parseKeyRing } from './kernel/crypto/field-encryption.ts';
-import { FlowRuntime, defineFlow } from './kernel/flow/index.ts';
+import { FlowRuntime, PostgresFlowStore, defineFlow } from './kernel/flow/index.ts';
 import { createLogger, type Logger } from './kernel/logger.ts';
 import { PartnerStore } from './partners/partner-store.ts';
 import { createOrm, type Orm } from './persistence/orm.ts';
@@ -116,7 +116,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
   const { serviceAccountTokens, identityDirectory, upstreamCore } = keycloakAndUpstream(config, logger);
   const accessTokenVerifier = new AccessTokenVerifier({ issuer: `${config.keycloakUrl}/realms/${config.realm}` });
   const fieldEncryption = new FieldEncryption(parseKeyRing(config.fieldEncryptionKeys, config.fieldEncryptionActiveKey));
-  const flowRuntime = new FlowRuntime({ em: orm.em, encryption: fieldEncryption });
+  const flowRuntime = new FlowRuntime({ store: new PostgresFlowStore(orm.em), encryption: fieldEncryption });
   const partners = partnerComponents(config, { orm, serviceAccountTokens });
   const mailer = new SmtpMailer({ host: config.smtpHost, port: config.smtpPort, from: config.smtpFrom, user: config.smtpUser, password: config.smtpPassword });
   const smsGateway = new HttpSmsGateway({ url: config.smsGatewayUrl, token: config.smsGatewayToken });
@@ -163,6 +163,13 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
   });
   const partnerEnrollment = partnerEnrollmentRouter({
     service: new PartnerEnrollmentService({
+      // Its flows live in Redis and expire with their authTokens. A step may wait for a concurrent
+      // enrollment of the same DBP user (up to 25 s), so it may take longer than the default.
+      runtime: new FlowRuntime({
+        store: new RedisFlowStore({ store: ephemeralStore, keys: { [PARTNER_ENROLLMENT_KIND]: AUTH_TOKEN_KEYS } }),
+        encryption: fieldEncryption,
+        settleTimeoutMs: 30_000,
+      }),
       machine: partnerEnrollmentMachine.provide({
         actors: partnerEnrollmentActors({
           enrollUser: enrollUser({ accounts, partners: partners.store, userTokens: partnerUserTokens, locks: ephemeralStore, encryption: fieldEncryption }),
@@ -171,7 +178,6 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
           encryption: fieldEncryption,
         }),
       }),
-      tokens: new AuthTokenStore({ store: ephemeralStore }),
       partners: partners.store,
       encryption: fieldEncryption,
       ttlSeconds: config.partnerAuthTokenTtlSeconds,

@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../bff/src/adapters/redis/redis-client.ts';
 import { RedisEphemeralStore } from '../../bff/src/adapters/redis/redis-ephemeral-store.ts';
-import { AuthTokenStore } from '../../bff/src/flows/partner-enrollment/auth-token-store.ts';
 import { IdempotencyKeys, canonicalJson } from '../../bff/src/flows/partner-enrollment/idempotency.ts';
 import { FieldEncryption } from '../../bff/src/kernel/crypto/field-encryption.ts';
 import { DomainError } from '../../bff/src/kernel/errors.ts';
@@ -13,7 +12,10 @@ import { createOrm, type Orm } from '../../bff/src/persistence/orm.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { redisUrl, testKeyPrefix } from '../support/redis.ts';
 
-/** Partner settings and mappings (PostgreSQL), authTokens and Idempotency-Keys (Redis): no Keycloak needed. */
+/**
+ * Partner settings and mappings (PostgreSQL) and Idempotency-Keys (Redis): no Keycloak needed. The
+ * authTokens' flows are kept by the flow runtime's Redis store (test/integration/flow-runtime.test.ts).
+ */
 const keys = testKeyPrefix('partner');
 let db: TestDatabase;
 let orm: Orm;
@@ -88,37 +90,6 @@ describe('PartnerStore', () => {
     expect(await errorCode(partners.putAppKey('bank-a', { appKey: 'c-app', autoEnroll: true, kbaBypass: true }))).toBe('CONFLICT');
     expect((await partners.getPartner('bank-c'))?.appKeys).toEqual([{ appKey: 'c-app', autoEnroll: false, kbaBypass: false }]);
     expect(await errorCode(partners.putAppKey('no-bank', { appKey: 'x-app', autoEnroll: true, kbaBypass: true }))).toBe('NOT_FOUND');
-  });
-});
-
-describe('AuthTokenStore', () => {
-  it('keeps a record until its own expiry and refuses to write an expired one', async () => {
-    let now = Date.now();
-    const tokens = new AuthTokenStore({ store: ephemeral, now: () => now });
-    const record = { machineVersion: 1, expiresAt: now + 60_000, snapshot: { status: 'active' } as never };
-    expect(await tokens.save('t1', record)).toBe(true);
-    const ttl = await redis.pttl(`${keys.prefix}partner:auth:t1`);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(60_000);
-    expect(await tokens.lockAndLoad('t1')).toEqual({ record });
-    await tokens.unlock('t1');
-    now += 60_000;
-    expect(await tokens.lockAndLoad('t1')).toEqual({ record: null });
-    await tokens.unlock('t1');
-    expect(await tokens.save('t1', record)).toBe(false);
-  });
-
-  it('lets one step at a time hold a token, and drops record and lock together at the end', async () => {
-    const tokens = new AuthTokenStore({ store: ephemeral });
-    const record = { machineVersion: 1, expiresAt: Date.now() + 60_000, snapshot: { status: 'active' } as never };
-    await tokens.save('t2', record);
-    const results = await Promise.all(Array.from({ length: 10 }, () => tokens.lockAndLoad('t2')));
-    expect(results.filter((r) => r !== null)).toEqual([{ record }]);
-    await tokens.unlock('t2');
-    expect(await tokens.lockAndLoad('t2')).toEqual({ record });
-    await tokens.deleteAndUnlock('t2');
-    expect(await redis.exists(`${keys.prefix}partner:auth:t2`, `${keys.prefix}partner:auth-lock:t2`)).toBe(0);
-    expect(await tokens.lockAndLoad('t2')).toEqual({ record: null });
   });
 });
 

@@ -5,7 +5,7 @@ import { AccountCreationSeal } from '../../bff/src/accounts/account-creation-sea
 import { retentionSweep } from '../../bff/src/composition-root.ts';
 import { HandoffStore } from '../../bff/src/flows/state-claim/handoffs.ts';
 import { FieldEncryption } from '../../bff/src/kernel/crypto/field-encryption.ts';
-import { FlowRuntime } from '../../bff/src/kernel/flow/index.ts';
+import { FlowRuntime, PostgresFlowStore } from '../../bff/src/kernel/flow/index.ts';
 import { migrateUp } from '../../bff/src/persistence/migrate.ts';
 import { createOrm, type Orm } from '../../bff/src/persistence/orm.ts';
 import { OutboxStore } from '../../bff/src/upstream-sync/outbox-store.ts';
@@ -89,7 +89,7 @@ describe('retention sweep', () => {
         { retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 },
         pino({ level: 'silent' }),
         {
-          flowRuntime: new FlowRuntime({ em: orm.em, encryption }),
+          flowRuntime: new FlowRuntime({ store: new PostgresFlowStore(orm.em), encryption }),
           handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }),
           outbox: new OutboxStore({ em: orm.em, encryption }),
           resealUsernames,
@@ -133,7 +133,7 @@ describe('retention sweep', () => {
     }
     const sweep = () =>
       retentionSweep({ retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 }, pino({ level: 'silent' }), {
-        flowRuntime: new FlowRuntime({ em: orm.em, encryption }),
+        flowRuntime: new FlowRuntime({ store: new PostgresFlowStore(orm.em), encryption }),
         handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }),
         outbox: new OutboxStore({ em: orm.em, encryption }),
         resealUsernames,
@@ -150,7 +150,7 @@ describe('retention sweep', () => {
     const old = await flow(at(-3 * DAY));
     const broken = { pruneDelivered: async () => Promise.reject(new Error('connection lost')) } as unknown as OutboxStore;
     const result = await retentionSweep({ retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 }, pino({ level: 'silent' }), {
-      flowRuntime: new FlowRuntime({ em: orm.em, encryption }),
+      flowRuntime: new FlowRuntime({ store: new PostgresFlowStore(orm.em), encryption }),
       handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }),
       outbox: broken,
       resealUsernames,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
+import { bindSeal, type BoundSeal } from '../kernel/crypto/bound-seal.ts';
 import type { FieldEncryption } from '../kernel/crypto/field-encryption.ts';
 import { keyedHash } from '../kernel/crypto/keyed-hash.ts';
 
@@ -20,20 +21,23 @@ export const LEGACY_USERNAME_PREFIX = 'legacy:';
 
 export class AccountCreationSeal {
   readonly #encryption: FieldEncryption;
+  /** The username, bound to its row's key hash. */
+  readonly #usernames: BoundSeal<string, [keyHash: string]>;
   readonly #hashKey: string;
 
   constructor(deps: { encryption: FieldEncryption; hashKey: string }) {
     this.#encryption = deps.encryption;
+    this.#usernames = bindSeal<[keyHash: string]>(deps.encryption, 'text', (keyHash) => `account-creation:${keyHash}:username`);
     this.#hashKey = deps.hashKey;
   }
 
   sealUsername(keyHash: string, username: string): string {
-    return this.#encryption.seal(username, usernameAad(keyHash));
+    return this.#usernames.seal(username, keyHash);
   }
 
   openUsername(keyHash: string, stored: string): string {
     if (stored.startsWith(LEGACY_USERNAME_PREFIX)) return stored.slice(LEGACY_USERNAME_PREFIX.length);
-    return this.#encryption.open(stored, usernameAad(keyHash));
+    return this.#usernames.open(stored, keyHash);
   }
 
   /** `request`: the normalised request without the password, serialised in a fixed key order. */
@@ -76,5 +80,3 @@ export class AccountCreationSeal {
     return resealed;
   }
 }
-
-const usernameAad = (keyHash: string) => `account-creation:${keyHash}:username`;

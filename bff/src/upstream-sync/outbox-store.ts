@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Gauge, type Registry } from 'prom-client';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { bindSeal } from '../kernel/crypto/bound-seal.ts';
 import type { FieldEncryption } from '../kernel/crypto/field-encryption.ts';
 import type { MemberSnapshot, OutboxChange } from './changes.ts';
 
@@ -228,7 +229,7 @@ export class OutboxStore {
   #open(r: RawRow): OutboxRow {
     let change: OutboxChange | null = null;
     if (r.kind === 'delete') change = { kind: 'delete' };
-    else if (r.payload !== null) change = JSON.parse(this.#crypto.open(r.payload, payloadAad(r.id))) as OutboxChange;
+    else if (r.payload !== null) change = payloadSeal(this.#crypto).open(r.payload, r.id);
     return {
       id: r.id,
       seq: Number(r.seq),
@@ -269,11 +270,11 @@ export class RecordingTx {
     );
     const row = rows[0];
     if (!row) return null;
-    return { upstreamUserId: row.upstream_user_id, snapshot: JSON.parse(this.#crypto.open(row.snapshot, mirrorAad(userId))) as MemberSnapshot };
+    return { upstreamUserId: row.upstream_user_id, snapshot: mirrorSeal(this.#crypto).open(row.snapshot, userId) };
   }
 
   async setMirror(userId: string, upstreamUserId: string, snapshot: MemberSnapshot): Promise<void> {
-    const sealed = this.#crypto.seal(JSON.stringify(snapshot), mirrorAad(userId));
+    const sealed = mirrorSeal(this.#crypto).seal(snapshot, userId);
     await this.#em.execute(
       `insert into upstream_outbox_mirror (user_id, upstream_user_id, snapshot, updated_at) values (?, ?, ?, ?)
        on conflict (user_id) do update set upstream_user_id = excluded.upstream_user_id, snapshot = excluded.snapshot, updated_at = excluded.updated_at`,
@@ -290,7 +291,7 @@ export class RecordingTx {
   async append(row: { userId: string; upstreamUserId: string | null; change: OutboxChange; sourceEventId: string }): Promise<boolean> {
     const id = randomUUID();
     const now = this.#now();
-    const payload = row.change.kind === 'delete' ? null : this.#crypto.seal(JSON.stringify(row.change), payloadAad(id));
+    const payload = row.change.kind === 'delete' ? null : payloadSeal(this.#crypto).seal(row.change, id);
     const rows = await this.#em.execute<{ id: string }[]>(
       `insert into upstream_outbox (id, user_id, upstream_user_id, kind, payload, fields, source_event_id, status, attempts, next_attempt_at, created_at, updated_at)
        values (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) on conflict (source_event_id, kind) do nothing returning id`,
@@ -312,8 +313,10 @@ function fieldsOf(c: OutboxChange): string[] {
   return c.kind === 'status' ? [c.active ? 'active' : 'inactive'] : [];
 }
 
-const payloadAad = (id: string) => `upstream-outbox:${id}:payload`;
-const mirrorAad = (userId: string) => `upstream-outbox-mirror:${userId}`;
+/** A row's change, bound to the row. */
+const payloadSeal = (encryption: FieldEncryption) => bindSeal<OutboxChange, [id: string]>(encryption, 'json', (id) => `upstream-outbox:${id}:payload`);
+/** A member's last delivered profile, bound to the member. */
+const mirrorSeal = (encryption: FieldEncryption) => bindSeal<MemberSnapshot, [userId: string]>(encryption, 'json', (userId) => `upstream-outbox-mirror:${userId}`);
 
 /** `upstream_outbox_rows{status}` for /metrics: pending and failed rows are what an operator watches. */
 export function registerOutboxMetrics(registry: Registry, store: OutboxStore): void {

@@ -2,9 +2,8 @@ import { fromPromise } from 'xstate';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import type { PartnerUserTokens } from '../../ports/partner-user-tokens.ts';
 import type { UpstreamCore } from '../../ports/upstream-core.ts';
-import { piiAad } from './enroll-user.ts';
+import { partnerPiiSeal } from './enroll-user.ts';
 import type { EnrollInput, KbaQuestionView } from './partner-enrollment.machine.ts';
-import type { Pii } from './schemas.ts';
 
 export interface PartnerEnrollmentEffectDeps {
   enrollUser: (input: EnrollInput) => Promise<string>;
@@ -15,6 +14,7 @@ export interface PartnerEnrollmentEffectDeps {
 
 /** The real effects of the partner enrollment machine, for `partnerEnrollmentMachine.provide({ actors })`. */
 export function partnerEnrollmentActors(deps: PartnerEnrollmentEffectDeps) {
+  const piiSeal = partnerPiiSeal(deps.encryption);
   return {
     enroll: fromPromise<string, EnrollInput>(({ input }) => deps.enrollUser(input)),
     issueUserToken: fromPromise<{ accessToken: string; expiresAt: string }, { userId: string; partnerClientId: string }>(async ({ input }) => {
@@ -22,7 +22,7 @@ export function partnerEnrollmentActors(deps: PartnerEnrollmentEffectDeps) {
       return { accessToken: token.accessToken, expiresAt: token.expiresAt.toISOString() };
     }),
     startKba: fromPromise<{ verificationId: string; questions: KbaQuestionView[] } | null, { tokenId: string; pii: string }>(async ({ input }) => {
-      const pii = JSON.parse(deps.encryption.open(input.pii, piiAad(input.tokenId))) as Pii;
+      const pii = piiSeal.open(input.pii, input.tokenId);
       const verification = await deps.upstream.startIdentityVerification({
         firstName: pii.firstName,
         lastName: pii.lastName,

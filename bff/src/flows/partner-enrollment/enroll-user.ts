@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountService } from '../../accounts/account-service.ts';
 import { CUSTODIAN_TENANT } from '../../accounts/tenants.ts';
+import { bindSeal } from '../../kernel/crypto/bound-seal.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerStore } from '../../partners/partner-store.ts';
@@ -10,7 +11,8 @@ import type { PartnerUserTokens } from '../../ports/partner-user-tokens.ts';
 import type { EnrollInput } from './partner-enrollment.machine.ts';
 import type { Pii } from './schemas.ts';
 
-export const piiAad = (tokenId: string) => `partner-auth:${tokenId}:pii`;
+/** The partner's PII, sealed bound to its authToken (by the token's hash). */
+export const partnerPiiSeal = (encryption: FieldEncryption) => bindSeal<Pii, [tokenId: string]>(encryption, 'json', (tokenId) => `partner-auth:${tokenId}:pii`);
 
 export interface EnrollUserDeps {
   accounts: AccountService;
@@ -34,6 +36,7 @@ const POLL_MS = 100;
  */
 export function enrollUser(deps: EnrollUserDeps): (input: EnrollInput) => Promise<string> {
   const waitMs = deps.waitMs ?? 25_000;
+  const piiSeal = partnerPiiSeal(deps.encryption);
   return async ({ tokenId, subject, pii }) => {
     const subjectHash = createHash('sha256').update(`${subject.appKey}\u0000${subject.dbpUserId}`).digest('hex');
     const lock = `partner:enroll-lock:${subjectHash}`;
@@ -47,7 +50,7 @@ export function enrollUser(deps: EnrollUserDeps): (input: EnrollInput) => Promis
     try {
       const mapped = await deps.partners.findMapping(subject.appKey, subject.dbpUserId);
       if (mapped) return mapped;
-      const details = JSON.parse(deps.encryption.open(pii, piiAad(tokenId))) as Pii;
+      const details = piiSeal.open(pii, tokenId);
       const { userId } = await deps.accounts.create(
         {
           firstName: details.firstName,

@@ -1,12 +1,15 @@
-import { createActor, waitFor, type Actor, type AnyMachineSnapshot, type AnyStateMachine, type Snapshot, type SnapshotFrom } from 'xstate';
+import { createHash } from 'node:crypto';
+import type { SnapshotFrom } from 'xstate';
+import type { BoundSeal } from '../../kernel/crypto/bound-seal.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
+import { randomBytesPooled } from '../../kernel/crypto/random-bytes.ts';
 import { DomainError } from '../../kernel/errors.ts';
-import { isAtRest } from '../../kernel/flow/index.ts';
+import { FlowError, defineFlow, type FlowDefinition, type FlowRuntime, type FlowView } from '../../kernel/flow/index.ts';
 import type { PartnerStore } from '../../partners/partner-store.ts';
-import { AuthTokenStore, newAuthToken, tokenIdOf, type AuthTokenRecord } from './auth-token-store.ts';
-import { piiAad } from './enroll-user.ts';
+import { partnerPiiSeal } from './enroll-user.ts';
 import type { KbaStart, KbaStartLimits } from './kba-starts.ts';
 import {
+  PARTNER_ENROLLMENT_KIND,
   PARTNER_ENROLLMENT_MACHINE_VERSION,
   type PartnerEnrollmentEvent,
   type PartnerEnrollmentMachine,
@@ -15,49 +18,65 @@ import { AUTH_TOKEN, type AuthRequest, type Pii } from './schemas.ts';
 
 export type EnrollmentSnapshot = SnapshotFrom<PartnerEnrollmentMachine>;
 
+/**
+ * Where the flows live in Redis (`RedisFlowStore` keys for this kind): the names authToken records
+ * always had, so tokens issued before an upgrade stay usable. The id is the token's SHA-256: the token
+ * itself is never stored.
+ */
+export const AUTH_TOKEN_KEYS = { record: 'partner:auth:', lock: 'partner:auth-lock:' };
+
+/** 256 random bits, base64url (43 characters). */
+export const newAuthToken = (): string => randomBytesPooled(32).toString('base64url');
+export const tokenIdOf = (authToken: string): string => createHash('sha256').update(authToken).digest('hex');
+
 export interface EnrollmentServiceDeps {
+  /** The flow runtime on the ephemeral store (`RedisFlowStore`): a flow expires with its authToken. */
+  runtime: FlowRuntime;
   /** The machine with its effects provided (composition root). */
   machine: PartnerEnrollmentMachine;
-  tokens: AuthTokenStore;
+  /** The authToken's lifetime, and its flow's. */
+  ttlSeconds: number;
   partners: PartnerStore;
   encryption: FieldEncryption;
-  ttlSeconds: number;
   kbaMaxAttempts: number;
   /** KBA starts one authToken allows (PARTNER_KBA_STARTS_PER_TOKEN). */
   kbaMaxStarts: number;
   /** The per-partner limit and the audit of KBA starts. */
   kbaStarts: KbaStartLimits;
-  /** Longest a step may take, effects included (waiting for a concurrent enrollment too). */
-  settleTimeoutMs?: number;
-}
-
-/** A flow come to rest after an event; `persisted` is null when it has ended. */
-interface Settled {
-  snapshot: EnrollmentSnapshot;
-  persisted: Snapshot<unknown> | null;
 }
 
 const notFound = () => new DomainError('NOT_FOUND', 'Unknown or expired authToken');
 
 /**
- * Runs the enrollment machine of each authToken: restore from the token's record, send one typed event
- * built by the route, wait until it rests, then save the snapshot, or delete the record when the
- * flow has ended (the PII goes with it). Nothing stays in memory between requests.
+ * The partner API's use cases over the enrollment flow of each authToken, run by the flow runtime:
+ * the flow's id is the token's hash, it expires with the token, and it is deleted when it ends (the
+ * PII goes with it; the token is used up).
  */
 export class PartnerEnrollmentService {
   readonly #deps: EnrollmentServiceDeps;
-  readonly #settleTimeoutMs: number;
+  readonly #flow: FlowDefinition<PartnerEnrollmentMachine>;
+  readonly #pii: BoundSeal<Pii, [tokenId: string]>;
 
   constructor(deps: EnrollmentServiceDeps) {
     this.#deps = deps;
-    this.#settleTimeoutMs = deps.settleTimeoutMs ?? 30_000;
+    this.#flow = defineFlow({
+      kind: PARTNER_ENROLLMENT_KIND,
+      machineVersion: PARTNER_ENROLLMENT_MACHINE_VERSION,
+      machine: deps.machine,
+      ttlSeconds: deps.ttlSeconds,
+      whenDone: 'delete',
+      // Its PII is sealed on its own (bound to the token), the rest are ids and settings: the POST and
+      // GET are hot, and a second seal of the whole would cost each of them (decision 0022).
+      sealSnapshot: false,
+    });
+    this.#pii = partnerPiiSeal(deps.encryption);
   }
 
   /**
    * POST /api/auth/v1: the appKey must belong to the server token's client; the machine decides; the
-   * new authToken is stored unless the settings conflict. 200 for an enrolled user, 201 otherwise.
+   * new authToken is stored unless the settings conflict. `enrolled`: the DBP user was enrolled already.
    */
-  async authorize(clientId: string, request: AuthRequest): Promise<{ status: 200 | 201; authToken: string; expiresAt: Date }> {
+  async authorize(clientId: string, request: AuthRequest): Promise<{ enrolled: boolean; authToken: string; expiresAt: Date }> {
     const resolution = await this.#deps.partners.resolve(request.appKey, request.dbpUserId);
     // An unknown appKey and another partner's appKey look the same to the caller.
     if (!resolution || resolution.clientId !== clientId || !resolution.clientEnabled) {
@@ -65,46 +84,39 @@ export class PartnerEnrollmentService {
     }
     const authToken = newAuthToken();
     const tokenId = tokenIdOf(authToken);
-    const expiresAt = Date.now() + this.#deps.ttlSeconds * 1000;
     const input = {
       tokenId,
       subject: { appKey: request.appKey, dbpUserId: request.dbpUserId, clientId },
       settings: { autoEnroll: resolution.autoEnroll, kbaBypass: resolution.kbaBypass, trustAuth: resolution.trustAuth },
       userId: resolution.userId,
       // Data minimisation, and the enrolled POST is the hot one: nothing after it needs the PII.
-      pii: resolution.userId ? null : this.sealPii(tokenId, request.pii),
+      pii: resolution.userId ? null : this.#pii.seal(request.pii, tokenId),
       kbaMaxAttempts: this.#deps.kbaMaxAttempts,
       kbaMaxStarts: this.#deps.kbaMaxStarts,
     };
-    // Most decisions need no effect (enrolled, consent, KBA, conflict): the actor's initial snapshot
-    // already rests, so it is never started; that saves most of the POST's own cost. Enrolling at once
-    // starts it. (XState's initialTransition would build the initial state twice, once without input.)
-    const actor = createActor(this.#deps.machine, { input });
-    const first = actor.getSnapshot();
-    const { snapshot, persisted } = isAtRest(first)
-      ? { snapshot: first, persisted: actor.getPersistedSnapshot() }
-      : await this.#runToRest(actor, () => undefined);
-    if (snapshot.matches('conflict')) {
+    // Most decisions need no effect (enrolled, consent, KBA, conflict): the first state already rests
+    // and the runtime stores it without starting the actor. Enrolling at once runs the effect.
+    const created = await this.#deps.runtime.create(this.#flow, input, { id: tokenId });
+    // A flow that ends at once is not stored: the conflict is its only such end.
+    if (created.snapshot.matches('conflict')) {
       throw new DomainError('PARTNER_SETTINGS_CONFLICT', 'autoEnroll is on for this appKey, but the partner is neither trusted (trustAuth) nor allowed consent-based enrollment (kbaBypass)');
     }
-    // Not null: the only end a POST can reach is the conflict above.
-    await this.#deps.tokens.save(tokenId, { machineVersion: PARTNER_ENROLLMENT_MACHINE_VERSION, expiresAt, snapshot: persisted! });
-    return { status: resolution.userId ? 200 : 201, authToken, expiresAt: new Date(expiresAt) };
+    return { enrolled: resolution.userId !== null, authToken, expiresAt: created.expiresAt };
   }
 
   /**
    * One step: `choose` sees the flow as it rests and names the event to send, or null to only look
    * (nothing runs). The event must be possible in the current state (404 otherwise, as the contract
    * wants for a PATCH on a token that does not await consent). Concurrent steps on one token: the
-   * second is a CONFLICT. A failed effect leaves the record as it was, so the step can be retried.
+   * second is a CONFLICT. A failed effect leaves the flow as it was, so the step can be retried.
    */
   async step(authToken: string, choose: (current: EnrollmentSnapshot) => PartnerEnrollmentEvent | null): Promise<EnrollmentSnapshot> {
-    return this.#locked(this.#tokenId(authToken), async (actor) => {
-      const event = choose(actor.getSnapshot());
-      if (event === null) return null;
-      if (!actor.getSnapshot().can(event)) throw notFound();
-      return this.#runToRest(actor, () => actor.send(event));
-    });
+    return this.#answer(
+      this.#deps.runtime.step(this.#flow, this.#tokenId(authToken), (current) => {
+        const event = choose(current.snapshot);
+        return event && { event };
+      }),
+    );
   }
 
   /**
@@ -117,37 +129,40 @@ export class PartnerEnrollmentService {
    */
   async startKba(authToken: string, pii: Pii): Promise<EnrollmentSnapshot> {
     const tokenId = this.#tokenId(authToken);
-    const event: PartnerEnrollmentEvent = { type: 'START_KBA', pii: this.sealPii(tokenId, pii) };
-    return this.#locked(tokenId, async (actor, record) => {
-      const current = actor.getSnapshot();
-      if (!current.matches('awaitingEnrollment') && !current.matches('awaitingKbaAnswers')) throw notFound();
-      const start: KbaStart = { tokenId, subject: current.context.subject, tokenExpiresAt: record.expiresAt };
-      await this.#deps.kbaStarts.admit(start, current.context.kbaStartsLeft);
-      let settled: Settled;
-      try {
-        settled = await this.#runToRest(actor, () => actor.send(event));
-      } catch (error) {
-        // The core's (or the flow's) failure is the answer; an audit that fails too must not hide it.
-        await this.#deps.kbaStarts.settled(start, 'failed').catch(() => undefined);
-        throw error;
-      }
-      await this.#deps.kbaStarts.settled(start, settled.snapshot.context.kba ? 'questions' : 'not_verifiable');
-      return settled;
-    });
+    const event: PartnerEnrollmentEvent = { type: 'START_KBA', pii: this.#pii.seal(pii, tokenId) };
+    // A start admitted whose outcome is not audited yet.
+    const pending: { start: KbaStart | null } = { start: null };
+    try {
+      return await this.#answer(
+        this.#deps.runtime.step(this.#flow, tokenId, async ({ snapshot, expiresAt }) => {
+          if (!snapshot.matches('awaitingEnrollment') && !snapshot.matches('awaitingKbaAnswers')) throw notFound();
+          const start: KbaStart = { tokenId, subject: snapshot.context.subject, tokenExpiresAt: expiresAt.getTime() };
+          await this.#deps.kbaStarts.admit(start, snapshot.context.kbaStartsLeft);
+          pending.start = start;
+          return {
+            event,
+            beforeSave: async (settled) => {
+              pending.start = null;
+              await this.#deps.kbaStarts.settled(start, settled.context.kba ? 'questions' : 'not_verifiable');
+            },
+          };
+        }),
+      );
+    } catch (error) {
+      // The core's (or the flow's) failure is the answer; an audit that fails too must not hide it.
+      if (pending.start) await this.#deps.kbaStarts.settled(pending.start, 'failed').catch(() => undefined);
+      throw error;
+    }
   }
 
   send(authToken: string, event: PartnerEnrollmentEvent): Promise<EnrollmentSnapshot> {
     return this.step(authToken, () => event);
   }
 
-  sealPii(tokenId: string, pii: Pii): string {
-    return this.#deps.encryption.seal(JSON.stringify(pii), piiAad(tokenId));
-  }
-
   openPii(snapshot: EnrollmentSnapshot): Pii {
     const sealed = snapshot.context.pii;
     if (sealed === null) throw new Error('this flow keeps no PII: its user is enrolled already');
-    return JSON.parse(this.#deps.encryption.open(sealed, piiAad(snapshot.context.tokenId))) as Pii;
+    return this.#pii.open(sealed, snapshot.context.tokenId);
   }
 
   #tokenId(authToken: string): string {
@@ -156,65 +171,17 @@ export class PartnerEnrollmentService {
   }
 
   /**
-   * Runs `body` on the token's flow under its lock (one step at a time per token; a concurrent one is
-   * a CONFLICT), then saves what it settled on, or deletes the record when the flow has ended (the PII
-   * goes with it). `body` returns null to only look. A throw leaves the record as it was, so the step
-   * can be retried.
+   * The partner contract has two answers for a token that cannot take a step: 404 (unknown, expired,
+   * used up, or the step is not possible now) and 409 while another request is using it. Errors of
+   * the flow's effects pass as they are.
    */
-  async #locked(tokenId: string, body: (actor: Actor<PartnerEnrollmentMachine>, record: AuthTokenRecord) => Promise<Settled | null>): Promise<EnrollmentSnapshot> {
-    // Lock and read in one round trip, and at the end drop record and lock in one: this step is on
-    // every partner GET, and each Redis round trip costs the shared cores a socket write and read.
-    const locked = await this.#deps.tokens.lockAndLoad(tokenId);
-    if (locked === null) throw new DomainError('CONFLICT', 'Another request is using this authToken; try again');
-    let unlocked = false;
+  async #answer(step: Promise<FlowView<PartnerEnrollmentMachine>>): Promise<EnrollmentSnapshot> {
     try {
-      const record = this.#current(locked.record);
-      const actor = this.#restore(record.snapshot);
-      const settled = await body(actor, record);
-      if (settled === null) return actor.getSnapshot();
-      const { snapshot, persisted } = settled;
-      if (persisted === null) {
-        await this.#deps.tokens.deleteAndUnlock(tokenId);
-        unlocked = true;
-      } else if (!(await this.#deps.tokens.save(tokenId, { ...record, snapshot: persisted }))) throw notFound();
-      return snapshot;
-    } finally {
-      if (!unlocked) await this.#deps.tokens.unlock(tokenId);
-    }
-  }
-
-  #restore(snapshot: Snapshot<unknown>): Actor<PartnerEnrollmentMachine> {
-    // Restoring takes no input (it is in the snapshot), which the machine's typing cannot express.
-    return createActor(this.#deps.machine as AnyStateMachine, { snapshot }) as unknown as Actor<PartnerEnrollmentMachine>;
-  }
-
-  #current(record: AuthTokenRecord | null): AuthTokenRecord {
-    // A token minted by another machine version cannot be continued: the partner starts again.
-    if (!record || record.machineVersion !== PARTNER_ENROLLMENT_MACHINE_VERSION) throw notFound();
-    return record;
-  }
-
-  /** `persisted` is null when the flow has ended: there is nothing left to save. */
-  async #runToRest(actor: Actor<PartnerEnrollmentMachine>, act: () => void): Promise<Settled> {
-    // Without an error observer XState rethrows actor errors from a timer, where nothing catches them.
-    const subscription = actor.subscribe({ error: () => undefined });
-    try {
-      actor.start();
-      act();
-      let snapshot: AnyMachineSnapshot = actor.getSnapshot();
-      try {
-        // Most steps come to rest synchronously (a decision, no effect): no need for a waiter then.
-        if (!isAtRest(snapshot)) snapshot = await waitFor(actor, isAtRest, { timeout: this.#settleTimeoutMs });
-      } catch (error) {
-        const current = actor.getSnapshot();
-        if (current.status === 'error') throw current.error;
-        throw new Error(`partner enrollment did not come to rest within ${this.#settleTimeoutMs} ms`, { cause: error });
-      }
-      if (snapshot.status === 'error') throw snapshot.error;
-      return { snapshot: snapshot as EnrollmentSnapshot, persisted: snapshot.status === 'done' ? null : actor.getPersistedSnapshot() };
-    } finally {
-      subscription.unsubscribe();
-      actor.stop();
+      return (await step).snapshot;
+    } catch (error) {
+      if (!(error instanceof FlowError)) throw error;
+      if (error.code === 'FLOW_CONFLICT') throw new DomainError('CONFLICT', 'Another request is using this authToken; try again');
+      throw notFound();
     }
   }
 }

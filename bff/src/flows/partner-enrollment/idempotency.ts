@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { bindSeal, type BoundSeal } from '../../kernel/crypto/bound-seal.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
 import { DomainError } from '../../kernel/errors.ts';
@@ -21,13 +22,14 @@ type Entry = { fingerprint: string; state: 'pending' } | { fingerprint: string; 
  */
 export class IdempotencyKeys {
   readonly #store: EphemeralStore;
-  readonly #encryption: FieldEncryption;
+  /** The first answer, bound to its key. */
+  readonly #responses: BoundSeal<StoredResponse, [id: string]>;
   readonly #ttlSeconds: number;
   readonly #hashKey: string;
 
   constructor(deps: { store: EphemeralStore; encryption: FieldEncryption; ttlSeconds: number; hashKey: string }) {
     this.#store = deps.store;
-    this.#encryption = deps.encryption;
+    this.#responses = bindSeal<StoredResponse, [id: string]>(deps.encryption, 'json', (id) => `partner-idempotency:${id}`);
     this.#ttlSeconds = deps.ttlSeconds;
     this.#hashKey = deps.hashKey;
   }
@@ -48,7 +50,7 @@ export class IdempotencyKeys {
         });
       }
       if (entry.state === 'pending') throw new DomainError('CONFLICT', 'A request with this Idempotency-Key is still running; retry shortly');
-      return JSON.parse(this.#encryption.open(entry.response, `partner-idempotency:${id}`)) as StoredResponse;
+      return this.#responses.open(entry.response, id);
     }
     let response: StoredResponse;
     try {
@@ -57,7 +59,7 @@ export class IdempotencyKeys {
       await this.#store.delete(storeKey);
       throw err;
     }
-    const sealed = this.#encryption.seal(JSON.stringify(response), `partner-idempotency:${id}`);
+    const sealed = this.#responses.seal(response, id);
     await this.#store.set(storeKey, JSON.stringify({ fingerprint, state: 'done', response: sealed } satisfies Entry), ttl);
     return response;
   }

@@ -3,10 +3,11 @@ import { REST_TAG } from '../../kernel/flow/index.ts';
 
 /**
  * The partner enrollment and consent flow of one authToken (seed 003; SPEC Flow 3's table is the
- * contract). Pure: every effect is a named actor the composition root provides. The snapshot is
- * persisted with the authToken (Redis, expiring with it) at every `rest` state, so it holds only
- * JSON and no plaintext PII: `pii` is sealed by the field encryption, bound to this token, and not
- * kept at all for a DBP user who is enrolled already (no step of theirs needs it).
+ * contract). Pure: every effect is a named actor the composition root provides. The flow runtime
+ * persists the snapshot at every `rest` state (Redis, expiring with the authToken), as it is (the
+ * flow's `sealSnapshot: false`), so it holds only JSON and no plaintext PII: `pii` is sealed by the
+ * field encryption, bound to this token, and not kept at all for a DBP user who is enrolled already
+ * (no step of theirs needs it).
  *
  *   deciding ─┬─ enrolled (mapping exists) ────────────────────────────── enrolled ─EXCHANGE─▶ issuing ─▶ done
  *             ├─ autoEnroll off ─────────────▶ awaitingEnrollment ─START_KBA─▶ startingKba ─▶ awaitingKbaAnswers
@@ -23,6 +24,7 @@ import { REST_TAG } from '../../kernel/flow/index.ts';
  * core whether a person exists). A start replaces the verification being answered: answers always go
  * to the last one started, whose id never leaves the BFF.
  */
+export const PARTNER_ENROLLMENT_KIND = 'partner-enrollment';
 export const PARTNER_ENROLLMENT_MACHINE_VERSION = 2;
 
 export interface EnrollmentSubject {

@@ -28,8 +28,9 @@ export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Route
     const { clientId } = principalOf(ctx);
     const request = parseInput(authRequestSchema, ctx.request.body);
     const handle = async (): Promise<StoredResponse> => {
-      const { status, authToken, expiresAt } = await deps.service.authorize(clientId, request);
-      return { status, body: { authToken, expiresAt: expiresAt.toISOString() } };
+      const { enrolled, authToken, expiresAt } = await deps.service.authorize(clientId, request);
+      // The contract's statuses: 200 for a DBP user enrolled already, 201 for a new enrollment.
+      return { status: enrolled ? 200 : 201, body: { authToken, expiresAt: expiresAt.toISOString() } };
     };
     const key = ctx.get('idempotency-key');
     if (key !== '' && !IDEMPOTENCY_KEY.test(key)) {

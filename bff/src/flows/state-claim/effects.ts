@@ -3,6 +3,7 @@ import type { AccountService } from '../../accounts/account-service.ts';
 import { maskIdentifier, type Identifier } from '../../accounts/identifiers.ts';
 import { CUSTODIAN_TENANT } from '../../accounts/tenants.ts';
 import { generateUsername, USERNAME_PATTERN } from '../../accounts/username.ts';
+import { bindSeal, type BoundSeal } from '../../kernel/crypto/bound-seal.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
 import type { OtpPurpose } from '../../otp/verification-proofs.ts';
@@ -22,19 +23,20 @@ import {
 } from './state-claim.machine.ts';
 
 const PURPOSE: OtpPurpose = 'state-claim';
-const IDENTIFIER_AAD = 'state-claim:identifier';
 
 /** Seals identifiers for the flow's snapshot; masks them for the pages and the audit. */
 export class IdentifierSeal {
-  readonly #encryption: FieldEncryption;
+  readonly #identifiers: BoundSeal<Identifier, []>;
   constructor(encryption: FieldEncryption) {
-    this.#encryption = encryption;
+    // Bound to its use only: it travels in events and effect inputs, and rests inside the flow's
+    // snapshot, which the runtime seals bound to the flow.
+    this.#identifiers = bindSeal<Identifier, []>(encryption, 'json', () => 'state-claim:identifier');
   }
   seal(identifier: Identifier): SealedIdentifier {
-    return { sealed: this.#encryption.seal(JSON.stringify(identifier), IDENTIFIER_AAD), masked: maskIdentifier(identifier), kind: identifier.kind };
+    return { sealed: this.#identifiers.seal(identifier), masked: maskIdentifier(identifier), kind: identifier.kind };
   }
   open(sealed: SealedIdentifier): Identifier {
-    return JSON.parse(this.#encryption.open(sealed.sealed, IDENTIFIER_AAD)) as Identifier;
+    return this.#identifiers.open(sealed.sealed);
   }
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
+import { bindSeal, type BoundSeal } from '../../kernel/crypto/bound-seal.ts';
 import { FieldEncryptionError, type FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { IdentifierHandoffSchema } from './state-claim.entities.ts';
@@ -21,23 +22,24 @@ export interface HandoffStoreDeps {
   now?: () => Date;
 }
 
-const aad = (flowId: string, id: string) => `identifier-handoff:${flowId}:${id}`;
-
 /**
  * Handoffs in PostgreSQL (MikroORM). Every refusal is VALIDATION_FAILED on `handoffId` with a stable
  * reason (unknown, expired, used, tampered, other_flow, other_person) and changes nothing.
  */
 export class HandoffStore {
   readonly #d: Required<Omit<HandoffStoreDeps, 'now'>> & { now: () => Date };
+  /** The payload, bound to its flow and handoff. */
+  readonly #payloads: BoundSeal<HandoffPayload, [flowId: string, id: string]>;
 
   constructor(deps: HandoffStoreDeps) {
     this.#d = { leaseSeconds: 60, now: () => new Date(), ...deps };
+    this.#payloads = bindSeal<HandoffPayload, [flowId: string, id: string]>(deps.encryption, 'json', (flowId, id) => `identifier-handoff:${flowId}:${id}`);
   }
 
   async issue(flowId: string, payload: HandoffPayload): Promise<string> {
     const id = randomUUID();
     const now = this.#d.now();
-    const ciphertext = this.#d.encryption.seal(JSON.stringify(payload), aad(flowId, id));
+    const ciphertext = this.#payloads.seal(payload, flowId, id);
     await this.#d.em.fork().insert(IdentifierHandoffSchema, {
       id,
       flowId,
@@ -65,7 +67,7 @@ export class HandoffStore {
     if (row.expiresAt <= now) throw refused('expired', 'The handoff has expired');
     let payload: HandoffPayload;
     try {
-      payload = JSON.parse(this.#d.encryption.open(row.ciphertext, aad(row.flowId, row.id))) as HandoffPayload;
+      payload = this.#payloads.open(row.ciphertext, row.flowId, row.id);
     } catch (err) {
       if (err instanceof FieldEncryptionError || err instanceof SyntaxError) throw refused('tampered', 'The handoff failed authentication');
       throw err;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { bindSeal, type BoundSeal } from '../../kernel/crypto/bound-seal.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import { keyedHash } from '../../kernel/crypto/keyed-hash.ts';
 import { DomainError } from '../../kernel/errors.ts';
@@ -35,7 +36,6 @@ const HOUR = ttlSeconds(3600);
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 const linkKey = (token: string) => `${KEY}confirm:${sha256(token)}`;
 const issuedKey = (userId: string) => `${KEY}confirm-issued:${userId}`;
-const emailAad = (key: string, userId: string) => `confirmation-link:${key}:${userId}:email`;
 
 export const invalidLink = () =>
   new DomainError('VALIDATION_FAILED', 'This confirmation link is not valid: it was used, it expired, or it is not ours', {
@@ -56,14 +56,15 @@ export class ConfirmationLinks {
   readonly #store: EphemeralStore;
   readonly #mailer: Mailer;
   readonly #settings: ConfirmationSettings;
-  readonly #encryption: FieldEncryption;
+  /** The address, bound to its link and account. */
+  readonly #emails: BoundSeal<string, [key: string, userId: string]>;
   readonly #hashKey: string;
 
   constructor(deps: { store: EphemeralStore; mailer: Mailer; settings: ConfirmationSettings; encryption: FieldEncryption; hashKey: string }) {
     this.#store = deps.store;
     this.#mailer = deps.mailer;
     this.#settings = deps.settings;
-    this.#encryption = deps.encryption;
+    this.#emails = bindSeal<[key: string, userId: string]>(deps.encryption, 'text', (key, userId) => `confirmation-link:${key}:${userId}:email`);
     this.#hashKey = deps.hashKey;
   }
 
@@ -76,7 +77,7 @@ export class ConfirmationLinks {
     const token = randomBytes(32).toString('base64url');
     const key = linkKey(token);
     const ttl = ttlSeconds(this.#settings.ttlSeconds);
-    const stored: StoredLink = { userId: to.userId, sealedEmail: this.#encryption.seal(to.email, emailAad(key, to.userId)), expiresAt: Date.now() + ttl };
+    const stored: StoredLink = { userId: to.userId, sealedEmail: this.#emails.seal(to.email, key, to.userId), expiresAt: Date.now() + ttl };
     await this.#store.set(key, JSON.stringify(stored), ttl);
     const link = new URL('/api/v1/auth/confirm', this.#settings.publicUrl);
     link.searchParams.set('token', token);
@@ -131,7 +132,7 @@ export class ConfirmationLinks {
     // A record that does not open (altered, or moved from another link) confirms nobody.
     let email: string;
     try {
-      email = 'sealedEmail' in stored ? this.#encryption.open(stored.sealedEmail, emailAad(key, stored.userId)) : stored.email;
+      email = 'sealedEmail' in stored ? this.#emails.open(stored.sealedEmail, key, stored.userId) : stored.email;
     } catch {
       throw invalidLink();
     }

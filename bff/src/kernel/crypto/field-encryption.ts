@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { randomBytesPooled } from './random-bytes.ts';
 
 /**
  * Authenticated encryption of single values at rest (PII, identifier handoffs): AES-256-GCM with a
@@ -43,7 +44,7 @@ export class FieldEncryption {
 
   /** Seals `plaintext` with the active key, bound to `aad` (the same `aad` is needed to open it). */
   seal(plaintext: string, aad: string): string {
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = randomBytesPooled(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#activeKeyId)!, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(additionalData(this.#activeKeyId, aad));
     const body = Buffer.concat([nonce, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);

@@ -62,30 +62,49 @@ export function expiryFrom(now: Date, ttlSeconds: number): Date {
 }
 
 /**
- * Where `value` holds something that does not survive a trip through jsonb unchanged (a Date, a Map,
+ * Where `value` holds something that does not survive a trip through JSON unchanged (a Date, a Map,
  * a class instance, NaN, a bigint, a function), as a path like `context.issuedAt`; `null` when it is
  * all plain JSON. Properties whose value is `undefined` are fine: they are simply absent on reload.
  * The runtime refuses to persist such a snapshot: the flow would come back subtly different.
  */
 export function findNonJsonValue(value: unknown, path = '$'): string | null {
+  const found = nonJsonAt(value);
+  return found === null ? null : path + found.reverse().join('');
+}
+
+/**
+ * The path to the first non-JSON value as segments, innermost first, or null. Built only on the way
+ * out of a failure: this runs on every persisted snapshot (the partner POST among them), where most
+ * snapshots are fine and building a path per property would cost more than the walk.
+ */
+function nonJsonAt(value: unknown): string[] | null {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return null;
-  if (typeof value === 'number') return Number.isFinite(value) ? null : path;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : [];
   if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = item === undefined ? `${path}[${index}]` : findNonJsonValue(item, `${path}[${index}]`);
-      if (found !== null) return found;
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      const found = item === undefined ? [] : nonJsonAt(item);
+      if (found !== null) {
+        found.push(`[${index}]`);
+        return found;
+      }
     }
     return null;
   }
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) return path;
-    for (const [key, item] of Object.entries(value)) {
+    if (proto !== Object.prototype && proto !== null) return [];
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const item = (value as Record<string, unknown>)[key];
       if (item === undefined) continue;
-      const found = findNonJsonValue(item, `${path}.${key}`);
-      if (found !== null) return found;
+      const found = nonJsonAt(item);
+      if (found !== null) {
+        found.push(`.${key}`);
+        return found;
+      }
     }
     return null;
   }
-  return path; // undefined at the top, bigint, symbol, function
+  return []; // undefined at the top, bigint, symbol, function
 }
