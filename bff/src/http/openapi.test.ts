@@ -7,60 +7,44 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import type Koa from 'koa';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { brokeredLoginRouter } from '../flows/brokered-login/routes.ts';
-import type { BrokeredLoginDeps } from '../flows/brokered-login/use-cases.ts';
-import { upstreamLoginRouter } from '../flows/upstream-login/routes.ts';
-import type { UpstreamLoginDeps } from '../flows/upstream-login/use-cases.ts';
-import { signUpPagesRouter } from '../flows/sign-up/pages.ts';
-import { signUpApiRouter, type SignUpRouteDeps } from '../flows/sign-up/routes.ts';
-import { otpRouter, type OtpRouteDeps } from '../otp/routes.ts';
-import { partnerAdminRouter, type PartnerAdminRouteDeps } from '../admin/partners/routes.ts';
-import { memberAdminRouter, type MemberAdminRouteDeps } from '../admin/members/routes.ts';
-import { partnerEnrollmentRouter, type PartnerEnrollmentRouteDeps } from '../flows/partner-enrollment/routes.ts';
-import { partnerUserApiRouter, type PartnerUserApiDeps } from '../flows/partner-user-api/routes.ts';
-import { userManagementRouter } from '../flows/user-management/routes.ts';
-import type { UserManagementDeps } from '../flows/user-management/use-cases.ts';
+import { type Infrastructure, wireFeatures } from '../composition-root.ts';
+import { loadConfig } from '../config.ts';
 import { createLogger } from '../kernel/logger.ts';
-import { portalRouter } from '../portal/portal.ts';
-import { stateClaimRouters, type StateClaimRouteDeps } from '../flows/state-claim/routes.ts';
 import { createApp, listRoutes, type AppDeps } from './app.ts';
 import { OPENAPI_FILE, documentedRoutes, loadOpenApi, type RouteInfo } from './openapi.ts';
 
 /**
- * The app as the composition root builds it, minus real dependencies. Flow routers are passed the
- * same way `bff/src/composition-root.ts` passes them (`routers`): when flows land there, hand the
- * same list here (e.g. from an exported `flowRouters(deps)`) so their routes are checked too.
+ * The app with the composition root's own list of features (`wireFeatures`), minus real
+ * dependencies: only the configuration and a logger are real, so a feature added there is checked
+ * here too.
  */
 function buildApp(extraRouters: Router[] = []): Koa {
-  const flowRouters = [
-    signUpPagesRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform' }),
-    portalRouter({ keycloakUrl: 'http://localhost:8080', realm: 'platform', clientId: 'portal', stateIdp: 'state-demo', googleIdp: 'google-demo', build: undefined, frameOriginsOf: async () => [] }),
-    otpRouter(unusedDeps<OtpRouteDeps>()),
-    signUpApiRouter(unusedDeps<SignUpRouteDeps>()),
-    userManagementRouter(unusedDeps<UserManagementDeps>()),
-    partnerEnrollmentRouter(unusedDeps<PartnerEnrollmentRouteDeps>()),
-    partnerUserApiRouter(unusedDeps<PartnerUserApiDeps>()),
-    partnerAdminRouter(unusedDeps<PartnerAdminRouteDeps>()),
-    memberAdminRouter(unusedDeps<MemberAdminRouteDeps>()),
-    brokeredLoginRouter({ ...unusedDeps<BrokeredLoginDeps>(), callbackSecret: 'unused-in-route-listing' }),
-    ...stateClaimRouters({ ...unusedDeps<StateClaimRouteDeps>(), callbackSecret: 'unused-in-route-listing' }),
-    upstreamLoginRouter({ ...unusedDeps<UpstreamLoginDeps>(), callbackSecret: 'unused-in-route-listing' }),
-  ];
+  const logger = createLogger({ level: 'silent' });
+  const infra = new Proxy({} as Infrastructure, {
+    get: (_target, name) =>
+      name === 'config'
+        ? loadConfig({ NODE_ENV: 'test' })
+        : name === 'logger'
+          ? logger
+          : // The flow runtime reads its store's lock time when it is built.
+            unusedDeps(String(name), name === 'ephemeralFlowStore' ? { holdMs: 35_000 } : {}),
+  });
   const deps: AppDeps = {
-    logger: createLogger({ level: 'silent' }),
+    logger,
     readiness: [],
     readinessTimeoutMs: 100,
     openApi: loadOpenApi(),
-    routers: [...flowRouters, ...extraRouters],
+    routers: [...wireFeatures(infra).features.flatMap((f) => f.routers), ...extraRouters],
   };
   return createApp(deps);
 }
 
-/** Dependencies of a router whose routes are only listed here: touching one fails the test. */
-function unusedDeps<T extends object>(): T {
-  return new Proxy({} as T, {
-    get(_target, name) {
-      throw new Error(`a route-listing test used the dependency ${String(name)}`);
+/** A dependency that routes are only listed with: wiring may hold it (and read `settings`), using it fails the test. */
+function unusedDeps(dependency: string, settings: Record<string, unknown> = {}): object {
+  return new Proxy(settings, {
+    get(target, name) {
+      if (Object.hasOwn(target, name)) return target[name as string];
+      throw new Error(`a route-listing test used ${dependency}.${String(name)}`);
     },
   });
 }

@@ -7,6 +7,9 @@
  * Errors: IDENTITY_DIRECTORY_UNAVAILABLE (Keycloak did not answer), IDENTITY_DIRECTORY_FAILED
  * (Keycloak refused: user disabled or gone, client or IdP misconfigured).
  */
+/** The one audience of userTokens (client scope `partner-user`, realm-config): the platform API partners call for the user. */
+export const PARTNER_API_AUDIENCE = 'platform-partner-api';
+
 export interface PartnerUserToken {
   /** A Keycloak access token, `sub` = the user, verifiable against the realm's JWKS. */
   accessToken: string;

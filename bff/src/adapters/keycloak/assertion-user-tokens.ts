@@ -13,8 +13,6 @@ export const ASSERTION_IDP_ALIAS = 'bff-assertions';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Keycloak accepts at most 60 s (the IdP's max allowed assertion expiration); the assertion is used at once. */
 const ASSERTION_LIFETIME_SECONDS = 30;
-/** The one audience of userTokens (client scope `partner-user`): the platform API partners call for the user. */
-export const PARTNER_API_AUDIENCE = 'platform-partner-api';
 
 export interface AssertionUserTokensOptions {
   keycloakUrl: string;
