@@ -12,7 +12,7 @@ import { AssertionUserTokens, p256PrivateKey, signEs256 } from '../bff/src/adapt
 import { connectRedis } from '../bff/src/adapters/redis/redis-client.ts';
 import { RedisEphemeralStore } from '../bff/src/adapters/redis/redis-ephemeral-store.ts';
 import { RedisFlowStore } from '../bff/src/adapters/redis/redis-flow-store.ts';
-import { AUTH_TOKEN_KEYS, PartnerEnrollmentService } from '../bff/src/flows/partner-enrollment/enrollment-service.ts';
+import { AUTH_TOKEN_KEYS, PartnerEnrollmentService } from '../bff/src/flows/partner-enrollment/service.ts';
 import { PARTNER_ENROLLMENT_KIND, partnerEnrollmentMachine } from '../bff/src/flows/partner-enrollment/partner-enrollment.machine.ts';
 import { FieldEncryption } from '../bff/src/kernel/crypto/field-encryption.ts';
 import { FlowRuntime } from '../bff/src/kernel/flow/index.ts';

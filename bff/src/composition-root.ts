@@ -24,7 +24,7 @@ import { wireMemberAdmin } from './admin/members/wire.ts';
 import type { PartnerAdmin } from './admin/partners/use-cases.ts';
 import { wirePartnerAdmin } from './admin/partners/wire.ts';
 import { wireBrokeredLogin } from './flows/brokered-login/wire.ts';
-import { AUTH_TOKEN_KEYS } from './flows/partner-enrollment/enrollment-service.ts';
+import { AUTH_TOKEN_KEYS } from './flows/partner-enrollment/service.ts';
 import { PARTNER_ENROLLMENT_KIND } from './flows/partner-enrollment/partner-enrollment.machine.ts';
 import { wirePartnerEnrollment } from './flows/partner-enrollment/wire.ts';
 import { wirePartnerUserApi } from './flows/partner-user-api/wire.ts';

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { tokenIdOf } from '../../bff/src/flows/partner-enrollment/enrollment-service.ts';
+import { tokenIdOf } from '../../bff/src/flows/partner-enrollment/service.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { call, clientCredentialsToken, platformAdminToken, registerPartner, uniqueId, type TestPartner } from '../support/partners.ts';

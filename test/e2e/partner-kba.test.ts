@@ -3,7 +3,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { startUpstreamServer, type RunningUpstreamServer } from '../../upstream/src/server.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { tokenIdOf } from '../../bff/src/flows/partner-enrollment/enrollment-service.ts';
+import { tokenIdOf } from '../../bff/src/flows/partner-enrollment/service.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { call, platformAdminToken, registerPartner, uniqueId, type TestPartner } from '../support/partners.ts';

@@ -6,7 +6,7 @@ import { connectRedis } from '../../bff/src/adapters/redis/redis-client.ts';
 import { RedisEphemeralStore } from '../../bff/src/adapters/redis/redis-ephemeral-store.ts';
 import { partnerPiiSeal } from '../../bff/src/flows/partner-enrollment/enroll-user.ts';
 import { IdempotencyKeys } from '../../bff/src/flows/partner-enrollment/idempotency.ts';
-import { IdentifierSeal } from '../../bff/src/flows/state-claim/effects.ts';
+import { IdentifierSeal } from '../../bff/src/flows/state-claim/actors.ts';
 import { HandoffStore } from '../../bff/src/flows/state-claim/handoffs.ts';
 import { ConfirmationLinks } from '../../bff/src/flows/user-management/confirmation-links.ts';
 import { bindSeal } from '../../bff/src/kernel/crypto/bound-seal.ts';

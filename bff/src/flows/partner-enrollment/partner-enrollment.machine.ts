@@ -3,7 +3,7 @@ import { REST_TAG } from '../../kernel/flow/index.ts';
 
 /**
  * The partner enrollment and consent flow of one authToken (seed 003; SPEC Flow 3's table is the
- * contract). Pure: every effect is a named actor the composition root provides. The flow runtime
+ * contract). Pure: every effect is a named actor its wire.ts provides. The flow runtime
  * persists the snapshot at every `rest` state (Redis, expiring with the authToken), as it is (the
  * flow's `sealSnapshot: false`), so it holds only JSON and no plaintext PII: `pii` is sealed by the
  * field encryption, bound to this token, and not kept at all for a DBP user who is enrolled already
@@ -91,19 +91,19 @@ export const partnerEnrollmentMachine = setup({
   actors: {
     /** Creates (or finds) the platform user and maps the DBP user to it; the user id. Idempotent. */
     enroll: fromPromise<string, EnrollInput>(async () => {
-      throw new Error('enroll is provided by the composition root');
+      throw new Error('enroll is provided by wire.ts');
     }),
     /** A userToken for the user, attributed to the partner client. */
     issueUserToken: fromPromise<{ accessToken: string; expiresAt: string }, { userId: string; partnerClientId: string }>(async () => {
-      throw new Error('issueUserToken is provided by the composition root');
+      throw new Error('issueUserToken is provided by wire.ts');
     }),
     /** KBA questions from the upstream core for the sealed PII; null when it cannot verify that person. */
     startKba: fromPromise<{ verificationId: string; questions: KbaQuestionView[] } | null, { tokenId: string; pii: string }>(async () => {
-      throw new Error('startKba is provided by the composition root');
+      throw new Error('startKba is provided by wire.ts');
     }),
     /** The upstream core's verdict on the answers. */
     checkKba: fromPromise<'passed' | 'failed', { verificationId: string; answers: { questionId: string; answer: string }[] }>(async () => {
-      throw new Error('checkKba is provided by the composition root');
+      throw new Error('checkKba is provided by wire.ts');
     }),
   },
   actions: {

@@ -4,7 +4,7 @@ import { principalOf, requireAccessToken } from '../../http/bearer.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { parseInput } from '../../http/validation.ts';
 import type { AccessTokens } from '../../ports/access-tokens.ts';
-import type { EnrollmentSnapshot, PartnerEnrollmentService } from './enrollment-service.ts';
+import type { EnrollmentSnapshot, PartnerEnrollmentService } from './service.ts';
 import type { IdempotencyKeys, StoredResponse } from './idempotency.ts';
 import { IDEMPOTENCY_KEY, authRequestSchema, kbaAnswersSchema, startKbaSchema } from './schemas.ts';
 

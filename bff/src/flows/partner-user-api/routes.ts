@@ -1,9 +1,9 @@
 import Router from '@koa/router';
 import { accountOf, principalOf, requireAccessToken } from '../../http/bearer.ts';
-import { DomainError } from '../../kernel/errors.ts';
 import type { PartnerStore } from '../../partners/partner-store.ts';
 import type { AccessTokens } from '../../ports/access-tokens.ts';
 import type { IdentityDirectory } from '../../ports/identity-directory.ts';
+import { userForPartner } from './use-cases.ts';
 
 export interface PartnerUserApiDeps {
   accessTokens: AccessTokens;
@@ -33,17 +33,7 @@ export function partnerUserApiRouter(deps: PartnerUserApiDeps): Router {
   }));
 
   router.get('/user', userToken, async (ctx) => {
-    const partnerClientId = principalOf(ctx).actor!;
-    const partner = await deps.partners.getPartner(partnerClientId);
-    if (!partner?.enabled) throw new DomainError('FORBIDDEN', 'The partner of this userToken is not enabled');
-    const user = accountOf(ctx);
-    ctx.body = {
-      userId: user.id,
-      username: user.username,
-      ...(user.firstName ? { firstName: user.firstName } : {}),
-      ...(user.lastName ? { lastName: user.lastName } : {}),
-      partner: { clientId: partnerClientId },
-    };
+    ctx.body = await userForPartner(deps, accountOf(ctx), principalOf(ctx).actor!);
   });
 
   return router;

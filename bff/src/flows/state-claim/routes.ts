@@ -10,7 +10,7 @@ import type { Asset } from '../../http/static-assets.ts';
 import type { Limit, RateLimiter } from '../../rate-limits/rate-limiter.ts';
 import { parseInput } from '../../http/validation.ts';
 import type { StateClaimAudit } from './audit.ts';
-import type { IdentifierSeal } from './effects.ts';
+import type { IdentifierSeal } from './actors.ts';
 import { renderGone, renderStep } from './pages.ts';
 import { answerBody, auditQuery, codeBody, completeBody, emptyBody, identifierBody, passwordBody, startBody } from './schemas.ts';
 import type { StateClaimService, StateClaimView } from './service.ts';

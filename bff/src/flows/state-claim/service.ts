@@ -4,7 +4,7 @@ import type { FlowDefinition, FlowRuntime, FlowView } from '../../kernel/flow/in
 import type { Identifier } from '../../accounts/identifiers.ts';
 import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { StateClaimAudit } from './audit.ts';
-import type { IdentifierSeal } from './effects.ts';
+import type { IdentifierSeal } from './actors.ts';
 import type { HandoffStore } from './handoffs.ts';
 import type { StateClaimEvent, StateClaimMachine, StateIdentity } from './state-claim.machine.ts';
 

@@ -3,7 +3,7 @@ import { REST_TAG } from '../../kernel/flow/index.ts';
 
 /**
  * Custodian-to-state claim (SPEC Flow 2, seed 004; docs/decisions/0011-state-claim.md). Pure: every
- * effect is an actor the composition root provides. Identifiers travel sealed (`SealedIdentifier`,
+ * effect is an actor its wire.ts provides. Identifiers travel sealed (`SealedIdentifier`,
  * AES-GCM via FieldEncryption): the persisted snapshot holds no identifier in clear, only its mask.
  *
  *   needIdentifier -> sendingCode -> codeSent -> verifyingCode -> lookup     (IdP gave no email/phone)
@@ -55,7 +55,7 @@ export type Decision = 'claim' | 'new' | 'resume';
 export type DecisionReason = 'claimed' | 'refuted' | 'password-tries' | 'no-match' | 'already-migrated' | 'held-elsewhere' | 'closed-holder';
 
 /**
- * Who holds the verified identifier, as the server found it (effects.ts `findHolder`); null: nobody
+ * Who holds the verified identifier, as the server found it (actors.ts `findHolder`); null: nobody
  * the new account has to wait for (nobody, or accounts outside custodian holding it unproven, which
  * lose it to the proven one when the account is created, decision 0019).
  * - `account`: an enabled custodian account: claimed with its Keycloak password.

@@ -5,7 +5,7 @@ import { defineFlow, type FlowRuntime } from '../../kernel/flow/index.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import { passwordFailuresPerIp, type RateLimiter } from '../../rate-limits/rate-limiter.ts';
 import { StateClaimAudit } from './audit.ts';
-import { IdentifierSeal, stateClaimActors, type StateClaimEffectDeps } from './effects.ts';
+import { IdentifierSeal, stateClaimActors, type StateClaimEffectDeps } from './actors.ts';
 import { HandoffStore } from './handoffs.ts';
 import { stateClaimAssets, stateClaimRouters, type StateClaimRouteDeps } from './routes.ts';
 import { StateClaimService } from './service.ts';

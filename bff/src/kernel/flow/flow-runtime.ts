@@ -18,7 +18,7 @@ import { expiryFrom, findNonJsonValue, isAtRest, isExpired, stateValueToString }
 
 /**
  * What the runtime needs to know about one kind of flow. The flow's folder owns `kind`,
- * `machineVersion` and the pure machine; the composition root passes the machine through
+ * `machineVersion` and the pure machine; its `wire.ts` passes the machine through
  * `.provide({ actors })` with the real effects and the TTL from configuration.
  */
 export interface FlowDefinition<TMachine extends AnyStateMachine> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DirectoryUser, IdentityDirectory } from '../../ports/identity-directory.ts';
 import type { UpstreamCore, UpstreamUser } from '../../ports/upstream-core.ts';
-import { findHolder } from './effects.ts';
+import { findHolder } from './actors.ts';
 
 /**
  * Who holds an identifier (issue 15 §4; the table in README.md): the look-up's rules over small

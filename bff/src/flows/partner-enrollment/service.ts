@@ -32,7 +32,7 @@ export const tokenIdOf = (authToken: string): string => createHash('sha256').upd
 export interface EnrollmentServiceDeps {
   /** The flow runtime on the ephemeral store (`RedisFlowStore`): a flow expires with its authToken. */
   runtime: FlowRuntime;
-  /** The machine with its effects provided (composition root). */
+  /** The machine with its effects provided (wire.ts). */
   machine: PartnerEnrollmentMachine;
   /** The authToken's lifetime, and its flow's. */
   ttlSeconds: number;
