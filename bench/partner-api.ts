@@ -165,7 +165,9 @@ try {
   const posts: Run[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     bares.push(await load({ url: `http://127.0.0.1:${barePort}/`, method: 'POST', headers: { 'content-type': 'application/json' }, body }, bareProcess));
-    stacks.push(await load({ url: `http://127.0.0.1:${stackPort}/token`, method: 'POST', headers: { 'content-type': 'application/json' }, body }, stackProcess));
+    stacks.push(
+      await load({ url: `http://127.0.0.1:${stackPort}/token`, method: 'POST', headers: { 'content-type': 'application/json' }, body }, stackProcess),
+    );
     posts.push(await load({ url: `${bffUrl}/api/auth/v1`, method: 'POST', headers, body }, bffProcess));
   }
 
@@ -223,7 +225,12 @@ try {
     exhausted ||= assertions.length === 0;
     (warmUp ? [] : gets).push(
       await load(
-        { ...(warmUp ? { duration: 5 } : {}), url: bffUrl, method: 'GET', requests: [{ setupRequest: (req) => ({ ...req, path: `/api/auth/v1/${pool.pop() ?? 'exhausted'}` }) }] },
+        {
+          ...(warmUp ? { duration: 5 } : {}),
+          url: bffUrl,
+          method: 'GET',
+          requests: [{ setupRequest: (req) => ({ ...req, path: `/api/auth/v1/${pool.pop() ?? 'exhausted'}` }) }],
+        },
         bffProcess,
       ),
     );
@@ -250,17 +257,32 @@ try {
   console.log(row("bare Koa + Redis SET at the GET's rate", bareAtGetRate));
   const postRatio = post.rps / bare.rps;
   const getRatio = get.rps / keycloak.rps;
-  console.log(`\nPOST: ${(postRatio * 100).toFixed(0)} % of the bare baseline (target >= 50 %), p99 ${post.p99} ms (target < 15 ms): ${postRatio >= 0.5 && post.p99 < 15 ? 'met' : 'NOT met'}`);
+  console.log(
+    `\nPOST: ${(postRatio * 100).toFixed(0)} % of the bare baseline (target >= 50 %), p99 ${post.p99} ms (target < 15 ms): ${postRatio >= 0.5 && post.p99 < 15 ? 'met' : 'NOT met'}`,
+  );
   console.log(`GET:  ${(getRatio * 100).toFixed(0)} % of Keycloak's own throughput (target >= 90 %): ${getRatio >= 0.9 ? 'met' : 'NOT met'}`);
-  console.log(`rounds (req/s): bare ${rounds(bares)} | BFF stack ${rounds(stacks)} | POST ${rounds(posts)} | Keycloak ${rounds(keycloaks)} | GET ${rounds(gets)}`);
+  console.log(
+    `rounds (req/s): bare ${rounds(bares)} | BFF stack ${rounds(stacks)} | POST ${rounds(posts)} | Keycloak ${rounds(keycloaks)} | GET ${rounds(gets)}`,
+  );
   console.log('CPU µs per request by process (machine = all busy time, 2 cores):');
-  for (const [name, r] of [['bare', bare], ['BFF stack', bffStack], ['POST', post], ['Keycloak grant', keycloak], ['GET', get], ['bare, GET rate', bareAtGetRate]] as const) {
+  for (const [name, r] of [
+    ['bare', bare],
+    ['BFF stack', bffStack],
+    ['POST', post],
+    ['Keycloak grant', keycloak],
+    ['GET', get],
+    ['bare, GET rate', bareAtGetRate],
+  ] as const) {
     console.log(`  ${name.padEnd(15)} ${formatCpu(r.cpu)}`);
   }
   // The same comparison as CPU budgets, which do not depend on who else runs on the cores.
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || !b ? 'n/a' : (a / b).toFixed(1));
-  console.log(`BFF CPU per POST: ${ratio(post.cpuUsPerRequest, bare.cpuUsPerRequest)}× the bare baseline's, ${ratio(post.cpuUsPerRequest, bffStack.cpuUsPerRequest)}× the BFF-stack reference's`);
-  console.log(`BFF CPU per GET: ${ratio(get.cpuUsPerRequest, bareAtGetRate.cpuUsPerRequest)}× the bare baseline's at the same rate, ${((get.cpuUsPerRequest! / keycloak.cpu.keycloak!) * 100).toFixed(0)} % of Keycloak's CPU per grant (baseline run); Keycloak's CPU per grant in the GET run: ${((get.cpu.keycloak! / keycloak.cpu.keycloak!) * 100).toFixed(0)} % of the baseline run's`);
+  console.log(
+    `BFF CPU per POST: ${ratio(post.cpuUsPerRequest, bare.cpuUsPerRequest)}× the bare baseline's, ${ratio(post.cpuUsPerRequest, bffStack.cpuUsPerRequest)}× the BFF-stack reference's`,
+  );
+  console.log(
+    `BFF CPU per GET: ${ratio(get.cpuUsPerRequest, bareAtGetRate.cpuUsPerRequest)}× the bare baseline's at the same rate, ${((get.cpuUsPerRequest! / keycloak.cpu.keycloak!) * 100).toFixed(0)} % of Keycloak's CPU per grant (baseline run); Keycloak's CPU per grant in the GET run: ${((get.cpu.keycloak! / keycloak.cpu.keycloak!) * 100).toFixed(0)} % of the baseline run's`,
+  );
   if (exhausted) console.log('(tokens ran out in a round: raise BENCH_TOKENS)');
 } finally {
   for (const c of children) {

@@ -25,7 +25,9 @@ const CONCURRENCY = 50;
 
 if (process.argv[2] === 'keycloak') {
   // A token endpoint answering a JWT-shaped access token the size of Keycloak's, after the delay.
-  const payload = Buffer.from(JSON.stringify({ exp: 4_000_000_000, sub: 'user', act: { client_id: 'bench' }, filler: 'x'.repeat(1_000) })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ exp: 4_000_000_000, sub: 'user', act: { client_id: 'bench' }, filler: 'x'.repeat(1_000) })).toString(
+    'base64url',
+  );
   const body = JSON.stringify({ access_token: `eyJhbGciOiJSUzI1NiJ9.${payload}.c2ln`, expires_in: 300, token_type: 'Bearer' });
   const server: Server = createServer((req, res) => {
     req.resume();
@@ -70,7 +72,10 @@ if (process.argv[2] === 'keycloak') {
     for (const [pass, [name, effect]] of [...Object.entries(effects), ...Object.entries(effects)].entries()) {
       const service = new PartnerEnrollmentService({
         runtime: new FlowRuntime({
-          store: new RedisFlowStore({ store: new RedisEphemeralStore({ redis, keyPrefix: keys.prefix }), keys: { [PARTNER_ENROLLMENT_KIND]: AUTH_TOKEN_KEYS } }),
+          store: new RedisFlowStore({
+            store: new RedisEphemeralStore({ redis, keyPrefix: keys.prefix }),
+            keys: { [PARTNER_ENROLLMENT_KIND]: AUTH_TOKEN_KEYS },
+          }),
           encryption,
           settleTimeoutMs: 30_000,
         }),

@@ -16,4 +16,7 @@ const forward = (client: net.Socket) => {
 };
 // localhost may resolve to ::1 first; containers without IPv6 have no ::1, which is fine.
 net.createServer(forward).listen(port, '127.0.0.1', () => console.log(`localhost:${port} -> ${host}:${port}`));
-net.createServer(forward).on('error', () => {}).listen(port, '::1');
+net
+  .createServer(forward)
+  .on('error', () => {})
+  .listen(port, '::1');

@@ -17,7 +17,9 @@ function sourceFiles(): string[] {
   const walk = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
   return [
-    ...readdirSync(portalDir).filter((f) => /\.(html|ts)$/.test(f)).map((f) => path.join(portalDir, f)),
+    ...readdirSync(portalDir)
+      .filter((f) => /\.(html|ts)$/.test(f))
+      .map((f) => path.join(portalDir, f)),
     ...walk(path.join(portalDir, 'src')),
     path.join(repoRoot, 'themes', 'platform', 'login', 'resources', 'css', 'brand.css'),
     path.join(repoRoot, 'themes', 'platform', 'login', 'resources', 'css', 'pages.css'),
@@ -42,7 +44,10 @@ export async function ensurePortalBuilt(log: (line: string) => void = console.lo
   const out = path.join(portalDir, `dist-${process.pid}`);
   const vite = path.join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js');
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [vite, 'build', '--config', path.join(portalDir, 'vite.config.ts'), '--outDir', out], { cwd: repoRoot, stdio: 'inherit' });
+    const child = spawn(process.execPath, [vite, 'build', '--config', path.join(portalDir, 'vite.config.ts'), '--outDir', out], {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    });
     child.once('error', reject);
     child.once('exit', resolve);
   });

@@ -51,7 +51,9 @@ const commandOf = (name: string): string[] => {
 /** Published ports as [host, container]; "127.0.0.1:8080:8080", "8080:8080" or "8080". */
 function ports(name: string): [number, number][] {
   return (service(name).ports ?? []).map((p) => {
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     const container = Number(parts.at(-1));
     return [parts.length > 1 ? Number(parts.at(-2)) : container, container];
   });
@@ -85,7 +87,7 @@ describe('docker-compose.yml matches the native stack', () => {
     for (const buildOption of BUILD_OPTIONS) expect(args).toContain(buildOption);
   });
 
-  it("gives Keycloak the native ports, public URL, database and bootstrap admin", () => {
+  it('gives Keycloak the native ports, public URL, database and bootstrap admin', () => {
     const args = commandOf('keycloak');
     expect(option(args, '--http-port')).toBe(String(s.keycloakPort));
     expect(option(args, '--http-management-port')).toBe(String(s.keycloakManagementPort));
@@ -119,7 +121,9 @@ describe('docker-compose.yml matches the native stack', () => {
   });
 
   it("mounts exactly the repository's theme folders into Keycloak", () => {
-    const themes = readdirSync(themesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    const themes = readdirSync(themesDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
     expect(themes.length).toBeGreaterThan(0);
     const mounted = binds('keycloak').filter(([, target]) => target.startsWith('/opt/keycloak/themes/'));
     expect(mounted.map(([source]) => source).sort()).toEqual(themes.map((t) => path.relative(repoRoot, path.join(themesDir, t))).sort());
@@ -199,7 +203,9 @@ describe('docker-compose.yml matches the native stack', () => {
 
   it("lets the demo bank's page frame the super component, as `npm start` does", () => {
     const port = Number(env('partner-demo').PARTNER_DEMO_PORT);
-    expect(commandOf('bff').join(' ')).toContain(`node bff/src/cli/partner.ts add-frame-origin ${DEMO_PARTNER.clientId} ${demoFrameOrigins(port).join(' ')} &&`);
+    expect(commandOf('bff').join(' ')).toContain(
+      `node bff/src/cli/partner.ts add-frame-origin ${DEMO_PARTNER.clientId} ${demoFrameOrigins(port).join(' ')} &&`,
+    );
   });
 
   it('runs the upstream core with its native settings and the demo data', () => {

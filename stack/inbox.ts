@@ -135,7 +135,9 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 function renderPage(mails: InboxMail[], sms: InboxSms[]): string {
   const mailRows = [...mails]
     .reverse()
-    .map((m) => `<article><h3>${escapeHtml(m.subject)}</h3><p>to ${escapeHtml(m.to.join(', '))} · ${m.receivedAt}</p><pre>${escapeHtml(m.text)}</pre></article>`)
+    .map(
+      (m) => `<article><h3>${escapeHtml(m.subject)}</h3><p>to ${escapeHtml(m.to.join(', '))} · ${m.receivedAt}</p><pre>${escapeHtml(m.text)}</pre></article>`,
+    )
     .join('');
   const smsRows = [...sms]
     .reverse()

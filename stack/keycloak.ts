@@ -35,7 +35,8 @@ export function ensureKeycloakDistribution(log: (line: string) => void = console
       'mvn',
       [
         '-N', // the parent only: its modules (the providers) are not needed for a download
-        '-f', path.join(repoRoot, 'keycloak', 'pom.xml'),
+        '-f',
+        path.join(repoRoot, 'keycloak', 'pom.xml'),
         'dependency:copy',
         `-Dartifact=org.keycloak:keycloak-quarkus-dist:${version}:tar.gz`,
         `-DoutputDirectory=${KEYCLOAK_DIR}`,
@@ -79,7 +80,9 @@ const PROVIDERS_MODULE = path.join(repoRoot, 'keycloak', 'providers');
 function providerJars(): string[] {
   const dir = path.join(PROVIDERS_MODULE, 'target');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.jar') && !f.endsWith('-sources.jar')).map((f) => path.join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jar') && !f.endsWith('-sources.jar'))
+    .map((f) => path.join(dir, f));
 }
 
 /**
@@ -96,7 +99,9 @@ function buildProviders(log: (line: string) => void): void {
   const jar = providerJars()[0];
   if (jar && statSync(jar).mtimeMs >= newestSource) return;
 
-  log(`==> building the Keycloak providers (keycloak/providers) with Maven${jar ? '' : ' (the first build downloads the Keycloak libraries; a minute or two)'}`);
+  log(
+    `==> building the Keycloak providers (keycloak/providers) with Maven${jar ? '' : ' (the first build downloads the Keycloak libraries; a minute or two)'}`,
+  );
   const mvn = spawnSync('mvn', ['-q', '-f', path.join(repoRoot, 'keycloak', 'pom.xml'), 'package'], { stdio: 'inherit' });
   const built = providerJars();
   if (mvn.status !== 0 || built.length === 0) throw new Error('Maven build of keycloak/providers failed (see output above)');
@@ -170,9 +175,7 @@ export async function startKeycloak(opts: KeycloakOptions): Promise<KeycloakInst
     '--cache=local',
     '--log-console-output=json',
     '--log-level=info',
-    ...(opts.themeCaching
-      ? []
-      : ['--spi-theme--cache-themes=false', '--spi-theme--cache-templates=false', '--spi-theme--static-max-age=-1']),
+    ...(opts.themeCaching ? [] : ['--spi-theme--cache-themes=false', '--spi-theme--cache-templates=false', '--spi-theme--static-max-age=-1']),
   ];
   const proc = startProcess({
     name: 'keycloak',

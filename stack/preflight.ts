@@ -39,9 +39,7 @@ export async function checkRedis(url: string): Promise<void> {
 export async function assertPortFree(port: number, what: string, variable: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = net.createServer();
-    server.once('error', () =>
-      reject(new Error(`Port ${port} (${what}) is already in use: stop what uses it (another npm start?) or set ${variable}.`)),
-    );
+    server.once('error', () => reject(new Error(`Port ${port} (${what}) is already in use: stop what uses it (another npm start?) or set ${variable}.`)));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
   });
 }

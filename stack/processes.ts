@@ -28,14 +28,7 @@ export interface ManagedProcess {
  * Starts a child process whose output goes to a log file. Children stay in our process group, so a
  * Ctrl-C in the terminal reaches them too; `stop()` sends SIGTERM, then SIGKILL after a timeout.
  */
-export function startProcess(opts: {
-  name: string;
-  command: string;
-  args: string[];
-  logFile: string;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-}): ManagedProcess {
+export function startProcess(opts: { name: string; command: string; args: string[]; logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess {
   mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   const child = spawn(opts.command, opts.args, {

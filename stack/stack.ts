@@ -126,11 +126,26 @@ export async function startStack(
         const cli = path.join(repoRoot, 'bff', 'src', 'cli', 'partner.ts');
         const origins = demoFrameOrigins(s.partnerDemoPort);
         const steps = [
-          ['register', '--if-absent', '--client-id', DEMO_PARTNER.clientId, '--name', DEMO_PARTNER.name, ...demoAppKeyArgs(), ...origins.flatMap((o) => ['--frame-origin', o])],
+          [
+            'register',
+            '--if-absent',
+            '--client-id',
+            DEMO_PARTNER.clientId,
+            '--name',
+            DEMO_PARTNER.name,
+            ...demoAppKeyArgs(),
+            ...origins.flatMap((o) => ['--frame-origin', o]),
+          ],
           ['add-frame-origin', DEMO_PARTNER.clientId, ...origins],
         ];
         for (const args of steps) {
-          const partner = startProcess({ name: 'demo-partner', command: process.execPath, args: [cli, ...args], logFile: path.join(instanceDir, 'demo-partner.log'), env });
+          const partner = startProcess({
+            name: 'demo-partner',
+            command: process.execPath,
+            args: [cli, ...args],
+            logFile: path.join(instanceDir, 'demo-partner.log'),
+            env,
+          });
           if ((await partner.exited) !== 0) throw new Error(`demo partner registration failed; see ${partner.logFile}`);
         }
         log(`==> demo partner partner-demo-bank registered (appKeys demo-bank-standard, demo-bank-consent; frame origins ${origins.join(', ')})`);
@@ -200,5 +215,4 @@ export function bffEnv(s: StackSettings, upstreamUrl: string): Record<string, st
   };
 }
 
-const exitedReason = (p: ManagedProcess) => () =>
-  p.child.exitCode !== null ? `exited with ${p.child.exitCode}; see ${p.logFile}` : undefined;
+const exitedReason = (p: ManagedProcess) => () => (p.child.exitCode !== null ? `exited with ${p.child.exitCode}; see ${p.logFile}` : undefined);

@@ -67,5 +67,7 @@ function upstreamMembers(): string {
   const src = readFileSync(new URL('../upstream/src/demo-data.ts', import.meta.url), 'utf8');
   const names = [...src.matchAll(/username:\s*'([^']+)'/g)].map((m) => m[1]);
   const password = /DEMO_PASSWORD = '([^']+)'/.exec(src)?.[1] ?? '';
-  return names.length ? `${names.join(', ')} / ${password}  (upstream only: their first sign-in on the login page migrates them; e.g. ravi.kumar or 98123 45678)` : '(none)';
+  return names.length
+    ? `${names.join(', ')} / ${password}  (upstream only: their first sign-in on the login page migrates them; e.g. ravi.kumar or 98123 45678)`
+    : '(none)';
 }

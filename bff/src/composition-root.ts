@@ -270,7 +270,12 @@ async function buildCore(config: Config, logger: Logger): Promise<Core> {
     upstreamCore,
     accessTokens: new AccessTokenVerifier({ issuer }),
     userChangeFeed: new KeycloakUserChangeFeed({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: serviceAccountTokens }),
-    partnerClients: new KeycloakPartnerClients({ keycloakUrl: config.keycloakUrl, realm: config.realm, tokens: serviceAccountTokens, audience: config.clientId }),
+    partnerClients: new KeycloakPartnerClients({
+      keycloakUrl: config.keycloakUrl,
+      realm: config.realm,
+      tokens: serviceAccountTokens,
+      audience: config.clientId,
+    }),
     partners,
     mailer,
     smsGateway,

@@ -79,9 +79,7 @@ describe('loadConfig', () => {
 
   it('refuses production secrets that are empty or equal to the development default', () => {
     expect(configError({ NODE_ENV: 'production', ...productionSecrets, BFF_CLIENT_SECRET: '' }).message).toContain('BFF_CLIENT_SECRET');
-    expect(configError({ NODE_ENV: 'production', ...productionSecrets, UPSTREAM_API_KEY: 'dev-upstream-api-key' }).message).toContain(
-      'UPSTREAM_API_KEY',
-    );
+    expect(configError({ NODE_ENV: 'production', ...productionSecrets, UPSTREAM_API_KEY: 'dev-upstream-api-key' }).message).toContain('UPSTREAM_API_KEY');
     expect(configError({ NODE_ENV: 'production', ...productionSecrets, KEYCLOAK_CALLBACK_SECRET: 'dev-keycloak-callback-secret' }).message).toContain(
       'KEYCLOAK_CALLBACK_SECRET',
     );
@@ -103,7 +101,8 @@ describe('loadConfig', () => {
 
   it('refuses the development keys of field encryption and partner userTokens in production', () => {
     const err = configError({ NODE_ENV: 'production' });
-    for (const name of ['FIELD_ENCRYPTION_KEYS', 'PARTNER_USER_TOKEN_CLIENT_SECRET', 'PARTNER_ASSERTION_PRIVATE_KEY']) expect(err.message).toContain(`${name}:`);
+    for (const name of ['FIELD_ENCRYPTION_KEYS', 'PARTNER_USER_TOKEN_CLIENT_SECRET', 'PARTNER_ASSERTION_PRIVATE_KEY'])
+      expect(err.message).toContain(`${name}:`);
   });
 
   it('refuses a field-encryption key ring that is malformed or lacks the active key, naming the variables', () => {

@@ -33,10 +33,18 @@ const entries = {
     doc: 'reverse proxies in front of the BFF whose X-Forwarded-For is believed: IPs and CIDR ranges, comma-separated (empty: X-Forwarded-For is ignored, the TCP peer is the client)',
   },
   publicUrl: { env: 'BFF_PUBLIC_URL', schema: url.default('http://localhost:3000'), doc: 'URL browsers and partners use to reach the BFF' },
-  databaseUrl: { env: 'BFF_DATABASE_URL', schema: url.default('postgres://postgres@127.0.0.1:5432/platform_bff'), doc: 'PostgreSQL database of the BFF (flows, mappings, handoffs)' },
+  databaseUrl: {
+    env: 'BFF_DATABASE_URL',
+    schema: url.default('postgres://postgres@127.0.0.1:5432/platform_bff'),
+    doc: 'PostgreSQL database of the BFF (flows, mappings, handoffs)',
+  },
   redisUrl: { env: 'REDIS_URL', schema: url.default('redis://127.0.0.1:6379'), doc: 'Redis for short-lived data (OTPs, counters, tokens)' },
   redisPrefix: { env: 'REDIS_PREFIX', schema: z.string().min(1).default('platform:dev:'), doc: 'prefix of every Redis key the BFF writes' },
-  keycloakUrl: { env: 'KEYCLOAK_URL', schema: url.default('http://localhost:8080'), doc: "Keycloak's base URL (also the token issuer's base: keep it the public one)" },
+  keycloakUrl: {
+    env: 'KEYCLOAK_URL',
+    schema: url.default('http://localhost:8080'),
+    doc: "Keycloak's base URL (also the token issuer's base: keep it the public one)",
+  },
   realm: { env: 'PLATFORM_REALM', schema: z.string().min(1).default('platform'), doc: 'realm of the platform' },
   clientId: { env: 'BFF_CLIENT_ID', schema: z.string().min(1).default('bff'), doc: "the BFF's confidential client in the platform realm" },
   clientSecret: { env: 'BFF_CLIENT_SECRET', schema: z.string().min(8).default('dev-bff-secret-change-me'), doc: "that client's secret", devDefault: true },
@@ -47,7 +55,12 @@ const entries = {
     devDefault: true,
   },
   upstreamUrl: { env: 'UPSTREAM_URL', schema: url.default('http://127.0.0.1:4010'), doc: 'base URL of the upstream core system' },
-  upstreamApiKey: { env: 'UPSTREAM_API_KEY', schema: z.string().min(8).default('dev-upstream-api-key'), doc: 'API key for the upstream core', devDefault: true },
+  upstreamApiKey: {
+    env: 'UPSTREAM_API_KEY',
+    schema: z.string().min(8).default('dev-upstream-api-key'),
+    doc: 'API key for the upstream core',
+    devDefault: true,
+  },
   upstreamTimeoutMs: { env: 'UPSTREAM_TIMEOUT_MS', schema: ms.default(3000), doc: 'timeout of one upstream call' },
   upstreamRetries: { env: 'UPSTREAM_RETRIES', schema: z.coerce.number().int().min(0).max(5).default(2), doc: 'retries of idempotent upstream calls' },
   upstreamLoginMaxFailures: {
@@ -71,35 +84,98 @@ const entries = {
   smsGatewayToken: { env: 'SMS_GATEWAY_TOKEN', schema: z.string().default(''), doc: 'bearer token for the SMS gateway (empty: none)' },
   defaultPhoneCountry: {
     env: 'DEFAULT_PHONE_COUNTRY',
-    schema: z.string().default('IN').refine((c) => isPhoneCountry(c), 'an ISO 3166 alpha-2 country code with a phone numbering plan'),
+    schema: z
+      .string()
+      .default('IN')
+      .refine((c) => isPhoneCountry(c), 'an ISO 3166 alpha-2 country code with a phone numbering plan'),
     doc: 'country of phone numbers typed without a country code',
   },
-  otpHashKey: { env: 'OTP_HASH_KEY', schema: z.string().min(32).default('dev-otp-hash-key-change-me-0123456789'), doc: 'HMAC key of stored OTP hashes, identifier keys, rate-limit counter keys and every keyed hash of personal data kept only to compare (32+ characters)', devDefault: true },
+  otpHashKey: {
+    env: 'OTP_HASH_KEY',
+    schema: z.string().min(32).default('dev-otp-hash-key-change-me-0123456789'),
+    doc: 'HMAC key of stored OTP hashes, identifier keys, rate-limit counter keys and every keyed hash of personal data kept only to compare (32+ characters)',
+    devDefault: true,
+  },
   otpTtlSeconds: { env: 'OTP_TTL_SECONDS', schema: z.coerce.number().int().min(30).default(600), doc: 'how long a one-time code is valid' },
-  otpMaxAttempts: { env: 'OTP_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).default(5), doc: 'wrong codes per identifier (across codes, per failure window) before the code dies' },
-  otpFailureWindowSeconds: { env: 'OTP_FAILURE_WINDOW_SECONDS', schema: z.coerce.number().int().min(60).default(3600), doc: 'window in which wrong codes are counted; a new code does not reset it' },
-  otpResendCooldownSeconds: { env: 'OTP_RESEND_COOLDOWN_SECONDS', schema: z.coerce.number().int().min(0).default(60), doc: 'least time between two codes to one identifier (0: none)' },
-  otpPerIdentifierPerHour: { env: 'OTP_PER_IDENTIFIER_PER_HOUR', schema: z.coerce.number().int().positive().default(5), doc: 'codes one identifier may be sent per hour' },
-  otpPerIdentifierPerDay: { env: 'OTP_PER_IDENTIFIER_PER_DAY', schema: z.coerce.number().int().positive().default(20), doc: 'codes one identifier may be sent per day' },
-  otpSendsPerIpPerHour: { env: 'OTP_SENDS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(30), doc: 'codes one client IP may ask for per hour' },
-  otpVerifiesPerIpPerHour: { env: 'OTP_VERIFIES_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(60), doc: 'code checks one client IP may make per hour' },
-  otpProofTtlSeconds: { env: 'OTP_PROOF_TTL_SECONDS', schema: z.coerce.number().int().min(60).default(900), doc: 'how long the proof of a verified identifier can be used (e.g. to finish sign-up)' },
+  otpMaxAttempts: {
+    env: 'OTP_MAX_ATTEMPTS',
+    schema: z.coerce.number().int().min(1).default(5),
+    doc: 'wrong codes per identifier (across codes, per failure window) before the code dies',
+  },
+  otpFailureWindowSeconds: {
+    env: 'OTP_FAILURE_WINDOW_SECONDS',
+    schema: z.coerce.number().int().min(60).default(3600),
+    doc: 'window in which wrong codes are counted; a new code does not reset it',
+  },
+  otpResendCooldownSeconds: {
+    env: 'OTP_RESEND_COOLDOWN_SECONDS',
+    schema: z.coerce.number().int().min(0).default(60),
+    doc: 'least time between two codes to one identifier (0: none)',
+  },
+  otpPerIdentifierPerHour: {
+    env: 'OTP_PER_IDENTIFIER_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(5),
+    doc: 'codes one identifier may be sent per hour',
+  },
+  otpPerIdentifierPerDay: {
+    env: 'OTP_PER_IDENTIFIER_PER_DAY',
+    schema: z.coerce.number().int().positive().default(20),
+    doc: 'codes one identifier may be sent per day',
+  },
+  otpSendsPerIpPerHour: {
+    env: 'OTP_SENDS_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(30),
+    doc: 'codes one client IP may ask for per hour',
+  },
+  otpVerifiesPerIpPerHour: {
+    env: 'OTP_VERIFIES_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(60),
+    doc: 'code checks one client IP may make per hour',
+  },
+  otpProofTtlSeconds: {
+    env: 'OTP_PROOF_TTL_SECONDS',
+    schema: z.coerce.number().int().min(60).default(900),
+    doc: 'how long the proof of a verified identifier can be used (e.g. to finish sign-up)',
+  },
   fieldEncryptionKeys: {
     env: 'FIELD_ENCRYPTION_KEYS',
     schema: z.string().min(1).default('dev1:Qh7TAdfrSGz7/A+QjTJjkISPFfuH2bqPq5VroWa433c='),
     doc: 'key ring of field encryption at rest (PII, handoffs): kid:base64(32 bytes), comma-separated; keep old keys until nothing sealed with them is alive',
     devDefault: true,
   },
-  fieldEncryptionActiveKey: { env: 'FIELD_ENCRYPTION_ACTIVE_KEY', schema: z.string().min(1).default('dev1'), doc: 'kid of FIELD_ENCRYPTION_KEYS that seals new values' },
-  partnerAuthTokenTtlSeconds: { env: 'PARTNER_AUTH_TOKEN_TTL_SECONDS', schema: z.coerce.number().int().min(60).max(3600).default(900), doc: 'lifetime of a partner authToken (and of the PII kept with it)' },
+  fieldEncryptionActiveKey: {
+    env: 'FIELD_ENCRYPTION_ACTIVE_KEY',
+    schema: z.string().min(1).default('dev1'),
+    doc: 'kid of FIELD_ENCRYPTION_KEYS that seals new values',
+  },
+  partnerAuthTokenTtlSeconds: {
+    env: 'PARTNER_AUTH_TOKEN_TTL_SECONDS',
+    schema: z.coerce.number().int().min(60).max(3600).default(900),
+    doc: 'lifetime of a partner authToken (and of the PII kept with it)',
+  },
   partnerFrameOriginsAllowHttp: {
     env: 'PARTNER_FRAME_ORIGINS_ALLOW_HTTP',
-    schema: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-    doc: "accept plain http frame origins of partners (who may frame the super component) for any host; off: http only for localhost, 127.0.0.1 and [::1], https otherwise",
+    schema: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    doc: 'accept plain http frame origins of partners (who may frame the super component) for any host; off: http only for localhost, 127.0.0.1 and [::1], https otherwise',
   },
-  partnerCacheSeconds: { env: 'PARTNER_CACHE_SECONDS', schema: z.coerce.number().int().min(0).max(60).default(5), doc: "how long a process answers an enrolled user's POST from memory; settings changed by another process (CLI, another BFF) apply within it; 0 reads every time" },
-  stateClaimTtlSeconds: { env: 'STATE_CLAIM_TTL_SECONDS', schema: z.coerce.number().int().min(300).max(3600).default(1800), doc: 'lifetime of a state claim flow (first login through a state IdP); at most Keycloak\'s login action lifespan' },
-  stateClaimHandoffTtlSeconds: { env: 'STATE_CLAIM_HANDOFF_TTL_SECONDS', schema: z.coerce.number().int().min(30).max(900).default(300), doc: 'lifetime of an identifier handoff (BFF -> Keycloak -> BFF)' },
+  partnerCacheSeconds: {
+    env: 'PARTNER_CACHE_SECONDS',
+    schema: z.coerce.number().int().min(0).max(60).default(5),
+    doc: "how long a process answers an enrolled user's POST from memory; settings changed by another process (CLI, another BFF) apply within it; 0 reads every time",
+  },
+  stateClaimTtlSeconds: {
+    env: 'STATE_CLAIM_TTL_SECONDS',
+    schema: z.coerce.number().int().min(300).max(3600).default(1800),
+    doc: "lifetime of a state claim flow (first login through a state IdP); at most Keycloak's login action lifespan",
+  },
+  stateClaimHandoffTtlSeconds: {
+    env: 'STATE_CLAIM_HANDOFF_TTL_SECONDS',
+    schema: z.coerce.number().int().min(30).max(900).default(300),
+    doc: 'lifetime of an identifier handoff (BFF -> Keycloak -> BFF)',
+  },
   stateClaimTenants: {
     env: 'STATE_CLAIM_TENANTS',
     schema: z
@@ -111,20 +187,39 @@ const entries = {
   },
   upstreamOutboxEnabled: {
     env: 'UPSTREAM_OUTBOX_ENABLED',
-    schema: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    schema: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
     doc: 'run the upstream outbox in this process: read Keycloak events, deliver changes of linked members to the upstream core (decision 0013)',
   },
   upstreamOutboxIntervalMs: { env: 'UPSTREAM_OUTBOX_INTERVAL_MS', schema: ms.default(2000), doc: 'pause between outbox passes when there was nothing to do' },
-  upstreamOutboxMaxAttempts: { env: 'UPSTREAM_OUTBOX_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).max(100).default(15), doc: 'delivery attempts of an outbox row before it is failed (refusals fail at once)' },
-  upstreamOutboxBaseDelayMs: { env: 'UPSTREAM_OUTBOX_BASE_DELAY_MS', schema: ms.default(2000), doc: 'first retry delay of an outbox row; doubles per attempt, with jitter' },
+  upstreamOutboxMaxAttempts: {
+    env: 'UPSTREAM_OUTBOX_MAX_ATTEMPTS',
+    schema: z.coerce.number().int().min(1).max(100).default(15),
+    doc: 'delivery attempts of an outbox row before it is failed (refusals fail at once)',
+  },
+  upstreamOutboxBaseDelayMs: {
+    env: 'UPSTREAM_OUTBOX_BASE_DELAY_MS',
+    schema: ms.default(2000),
+    doc: 'first retry delay of an outbox row; doubles per attempt, with jitter',
+  },
   upstreamOutboxMaxDelayMs: { env: 'UPSTREAM_OUTBOX_MAX_DELAY_MS', schema: ms.default(600_000), doc: 'upper bound of the retry delay' },
-  retentionSweepIntervalMs: { env: 'RETENTION_SWEEP_INTERVAL_MS', schema: ms.default(600_000), doc: 'pause between passes of the retention sweep (expired flows and handoffs, old delivered outbox rows; decision 0015)' },
+  retentionSweepIntervalMs: {
+    env: 'RETENTION_SWEEP_INTERVAL_MS',
+    schema: ms.default(600_000),
+    doc: 'pause between passes of the retention sweep (expired flows and handoffs, old delivered outbox rows; decision 0015)',
+  },
   upstreamOutboxRetentionDays: {
     env: 'UPSTREAM_OUTBOX_RETENTION_DAYS',
     schema: z.coerce.number().int().min(1).max(3650).default(30),
     doc: 'days a delivered outbox row is kept (for the admin view) before the retention sweep deletes it',
   },
-  partnerKbaMaxAttempts: { env: 'PARTNER_KBA_MAX_ATTEMPTS', schema: z.coerce.number().int().min(1).max(10).default(3), doc: 'wrong KBA answer sets an authToken allows before it dies' },
+  partnerKbaMaxAttempts: {
+    env: 'PARTNER_KBA_MAX_ATTEMPTS',
+    schema: z.coerce.number().int().min(1).max(10).default(3),
+    doc: 'wrong KBA answer sets an authToken allows before it dies',
+  },
   partnerKbaStartsPerToken: {
     env: 'PARTNER_KBA_STARTS_PER_TOKEN',
     schema: z.coerce.number().int().min(1).max(10).default(3),
@@ -135,45 +230,129 @@ const entries = {
     schema: z.coerce.number().int().min(1).max(1_000_000).default(100),
     doc: 'KBA starts one partner client may make per hour, over all its authTokens and every BFF process (counted in Redis); beyond it 429',
   },
-  partnerUserTokenClientId: { env: 'PARTNER_USER_TOKEN_CLIENT_ID', schema: z.string().min(1).default('partner-user-tokens'), doc: 'confidential client that obtains userTokens with the JWT authorization grant' },
-  partnerUserTokenClientSecret: { env: 'PARTNER_USER_TOKEN_CLIENT_SECRET', schema: z.string().min(8).default('dev-partner-user-tokens-secret'), doc: "that client's secret", devDefault: true },
+  partnerUserTokenClientId: {
+    env: 'PARTNER_USER_TOKEN_CLIENT_ID',
+    schema: z.string().min(1).default('partner-user-tokens'),
+    doc: 'confidential client that obtains userTokens with the JWT authorization grant',
+  },
+  partnerUserTokenClientSecret: {
+    env: 'PARTNER_USER_TOKEN_CLIENT_SECRET',
+    schema: z.string().min(8).default('dev-partner-user-tokens-secret'),
+    doc: "that client's secret",
+    devDefault: true,
+  },
   partnerAssertionKey: {
     env: 'PARTNER_ASSERTION_PRIVATE_KEY',
-    schema: z.string().min(1).default('MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgRDZzsOrLYvxKtvJ+5lAJ3DdahmttlnyyAle3pD+GE4mhRANCAASbu6cGf2FtPsnBYXIV1av3lJhzl4rjeExLjPG6+KlYQokhbPz4kBLoL/33ZWQ21Vj4M4C04bMW4NF+6cyX3FzO'),
+    schema: z
+      .string()
+      .min(1)
+      .default(
+        'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgRDZzsOrLYvxKtvJ+5lAJ3DdahmttlnyyAle3pD+GE4mhRANCAASbu6cGf2FtPsnBYXIV1av3lJhzl4rjeExLjPG6+KlYQokhbPz4kBLoL/33ZWQ21Vj4M4C04bMW4NF+6cyX3FzO',
+      ),
     doc: 'P-256 private key (PKCS#8, PEM or base64 DER) signing the JWT assertions for userTokens; its public key is the bff-assertions IdP key',
     devDefault: true,
   },
   partnerAssertionKeyId: { env: 'PARTNER_ASSERTION_KEY_ID', schema: z.string().min(1).default('dev-1'), doc: 'kid of that key (the IdP names the same kid)' },
-  userApiClientId: { env: 'USER_API_CLIENT_ID', schema: z.string().min(1).default('user-api'), doc: 'confidential client whose password grant signs people in through the user-management API' },
-  userApiClientSecret: { env: 'USER_API_CLIENT_SECRET', schema: z.string().min(8).default('dev-user-api-secret-change-me'), doc: "that client's secret", devDefault: true },
+  userApiClientId: {
+    env: 'USER_API_CLIENT_ID',
+    schema: z.string().min(1).default('user-api'),
+    doc: 'confidential client whose password grant signs people in through the user-management API',
+  },
+  userApiClientSecret: {
+    env: 'USER_API_CLIENT_SECRET',
+    schema: z.string().min(8).default('dev-user-api-secret-change-me'),
+    doc: "that client's secret",
+    devDefault: true,
+  },
   userApiTokenClients: {
     env: 'USER_API_TOKEN_CLIENTS',
-    schema: z.string().default('user-api,portal').transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean)).pipe(z.array(z.string()).min(1)),
+    schema: z
+      .string()
+      .default('user-api,portal')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string()).min(1)),
     doc: 'clients whose access tokens /api/v1/user(s) accept (comma-separated; partner server tokens also carry audience bff)',
   },
-  emailConfirmationTtlSeconds: { env: 'EMAIL_CONFIRMATION_TTL_SECONDS', schema: z.coerce.number().int().min(60).default(86_400), doc: 'how long a registration confirmation link is valid' },
-  emailConfirmationCooldownSeconds: { env: 'EMAIL_CONFIRMATION_COOLDOWN_SECONDS', schema: z.coerce.number().int().min(0).default(60), doc: 'least time between two confirmation mails to one address (0: none)' },
-  emailConfirmationMailsPerHour: { env: 'EMAIL_CONFIRMATION_MAILS_PER_HOUR', schema: z.coerce.number().int().positive().default(5), doc: 'confirmation resends one address may ask for per hour' },
-  emailConfirmationRequestsPerIpPerHour: { env: 'EMAIL_CONFIRMATION_REQUESTS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'confirmation resends one client IP may ask for per hour' },
-  registerRequestsPerIpPerHour: { env: 'REGISTER_REQUESTS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'registrations one client IP (IPv6: /64) may ask for per hour' },
-  registerRequestsPerEmailPerHour: { env: 'REGISTER_REQUESTS_PER_EMAIL_PER_HOUR', schema: z.coerce.number().int().positive().default(5), doc: 'registrations one email address may be given in per hour (each mails the address)' },
-  loginFailuresPerIpPerHour: { env: 'LOGIN_FAILURES_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(100), doc: "refused passwords one client IP may have per hour (API login and the state claim's password step together); then 429 until the hour ends" },
+  emailConfirmationTtlSeconds: {
+    env: 'EMAIL_CONFIRMATION_TTL_SECONDS',
+    schema: z.coerce.number().int().min(60).default(86_400),
+    doc: 'how long a registration confirmation link is valid',
+  },
+  emailConfirmationCooldownSeconds: {
+    env: 'EMAIL_CONFIRMATION_COOLDOWN_SECONDS',
+    schema: z.coerce.number().int().min(0).default(60),
+    doc: 'least time between two confirmation mails to one address (0: none)',
+  },
+  emailConfirmationMailsPerHour: {
+    env: 'EMAIL_CONFIRMATION_MAILS_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(5),
+    doc: 'confirmation resends one address may ask for per hour',
+  },
+  emailConfirmationRequestsPerIpPerHour: {
+    env: 'EMAIL_CONFIRMATION_REQUESTS_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(20),
+    doc: 'confirmation resends one client IP may ask for per hour',
+  },
+  registerRequestsPerIpPerHour: {
+    env: 'REGISTER_REQUESTS_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(20),
+    doc: 'registrations one client IP (IPv6: /64) may ask for per hour',
+  },
+  registerRequestsPerEmailPerHour: {
+    env: 'REGISTER_REQUESTS_PER_EMAIL_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(5),
+    doc: 'registrations one email address may be given in per hour (each mails the address)',
+  },
+  loginFailuresPerIpPerHour: {
+    env: 'LOGIN_FAILURES_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(100),
+    doc: "refused passwords one client IP may have per hour (API login and the state claim's password step together); then 429 until the hour ends",
+  },
   loginFailuresPerEmailAndIpPerHour: {
     env: 'LOGIN_FAILURES_PER_EMAIL_AND_IP_PER_HOUR',
     schema: z.coerce.number().int().positive().default(10),
     doc: 'refused passwords for one email from one client IP per hour (other IPs are not affected: no lockout by strangers)',
   },
-  confirmFailuresPerIpPerHour: { env: 'CONFIRM_FAILURES_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'confirmation links one client IP may open that are not valid, per hour' },
-  refreshFailuresPerIpPerHour: { env: 'REFRESH_FAILURES_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(60), doc: 'refresh tokens Keycloak refuses (refresh, logout) one client IP may send per hour' },
-  signUpRequestsPerIpPerHour: { env: 'SIGNUP_REQUESTS_PER_IP_PER_HOUR', schema: z.coerce.number().int().positive().default(20), doc: 'account creations (POST /api/v1/signup) one client IP may ask for per hour' },
+  confirmFailuresPerIpPerHour: {
+    env: 'CONFIRM_FAILURES_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(20),
+    doc: 'confirmation links one client IP may open that are not valid, per hour',
+  },
+  refreshFailuresPerIpPerHour: {
+    env: 'REFRESH_FAILURES_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(60),
+    doc: 'refresh tokens Keycloak refuses (refresh, logout) one client IP may send per hour',
+  },
+  signUpRequestsPerIpPerHour: {
+    env: 'SIGNUP_REQUESTS_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(20),
+    doc: 'account creations (POST /api/v1/signup) one client IP may ask for per hour',
+  },
   signUpRequestsPerIdentifierPerHour: {
     env: 'SIGNUP_REQUESTS_PER_IDENTIFIER_PER_HOUR',
     schema: z.coerce.number().int().positive().default(10),
     doc: 'account creations per proven email/phone per hour (counted only once the proof is good, so only its owner uses them up)',
   },
-  portalClientId: { env: 'PORTAL_CLIENT_ID', schema: z.string().min(1).default('portal'), doc: 'public client the demo portal (/portal/) signs in with (keycloak-js, code + PKCE)' },
-  portalStateIdp: { env: 'PORTAL_STATE_IDP', schema: z.string().min(1).default('state-demo'), doc: "IdP alias of the portal's \"Sign in with your state\" (keycloak-js idpHint)" },
-  portalGoogleIdp: { env: 'PORTAL_GOOGLE_IDP', schema: z.string().min(1).default('google-demo'), doc: "IdP alias of the portal's \"Sign in with Google\" (google when the real Google IdP is configured)" },
+  portalClientId: {
+    env: 'PORTAL_CLIENT_ID',
+    schema: z.string().min(1).default('portal'),
+    doc: 'public client the demo portal (/portal/) signs in with (keycloak-js, code + PKCE)',
+  },
+  portalStateIdp: {
+    env: 'PORTAL_STATE_IDP',
+    schema: z.string().min(1).default('state-demo'),
+    doc: 'IdP alias of the portal\'s "Sign in with your state" (keycloak-js idpHint)',
+  },
+  portalGoogleIdp: {
+    env: 'PORTAL_GOOGLE_IDP',
+    schema: z.string().min(1).default('google-demo'),
+    doc: 'IdP alias of the portal\'s "Sign in with Google" (google when the real Google IdP is configured)',
+  },
 } as const;
 
 type Entries = typeof entries;

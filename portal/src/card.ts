@@ -25,7 +25,11 @@ export function card(header: CardHeader, ...content: (Node | false | null)[]): {
     'nav',
     { class: 'languages', 'aria-label': m.languages },
     LANGUAGES.map((l) =>
-      h('button', { type: 'button', class: 'link', lang: l, 'aria-pressed': String(l === lang), onclick: () => l !== lang && setLanguage(l) }, MESSAGES[l].languageName),
+      h(
+        'button',
+        { type: 'button', class: 'link', lang: l, 'aria-pressed': String(l === lang), onclick: () => l !== lang && setLanguage(l) },
+        MESSAGES[l].languageName,
+      ),
     ),
   );
   return {

@@ -92,7 +92,12 @@ function showHome(opts: Notes = {}) {
       h('button', { type: 'button', class: 'secondary', id: 'sign-in-state', onclick: login(config.stateIdp) }, m.signInState),
       h('button', { type: 'button', class: 'secondary', id: 'sign-in-google', onclick: login(config.googleIdp) }, m.signInGoogle),
     ),
-    h('p', { class: 'footer-band' }, `${m.noAccount} `, h('a', { href: `${config.signUpUrl}?lang=${lang}`, id: 'create-account', onclick: createAccount }, m.createAccount)),
+    h(
+      'p',
+      { class: 'footer-band' },
+      `${m.noAccount} `,
+      h('a', { href: `${config.signUpUrl}?lang=${lang}`, id: 'create-account', onclick: createAccount }, m.createAccount),
+    ),
   );
 }
 
@@ -112,7 +117,11 @@ function showSessionEnded() {
     m.sessionEndedTitle,
     {},
     h('p', { class: 'lead', id: 'session-ended' }, m.sessionEnded),
-    h('button', { type: 'button', class: 'primary', id: 'sign-in-again', onclick: () => void keycloak.login({ redirectUri: REDIRECT_URI, locale: lang }) }, m.signInAgain),
+    h(
+      'button',
+      { type: 'button', class: 'primary', id: 'sign-in-again', onclick: () => void keycloak.login({ redirectUri: REDIRECT_URI, locale: lang }) },
+      m.signInAgain,
+    ),
   ).focus();
 }
 
@@ -218,7 +227,9 @@ function showProfile(p: Profile, opts: { notice?: string } = {}) {
         { class: 'facts' },
         h('dt', {}, m.tenant),
         h('dd', { id: 'tenant', 'data-alias': p.tenant?.alias ?? '' }, tenant),
-        p.createdAt ? [h('dt', {}, m.memberSince), h('dd', {}, new Date(p.createdAt).toLocaleDateString(lang === 'hi' ? 'hi-IN' : 'en-IN', { dateStyle: 'long' }))] : null,
+        p.createdAt
+          ? [h('dt', {}, m.memberSince), h('dd', {}, new Date(p.createdAt).toLocaleDateString(lang === 'hi' ? 'hi-IN' : 'en-IN', { dateStyle: 'long' }))]
+          : null,
       ),
     ),
     h(
@@ -234,7 +245,13 @@ function showProfile(p: Profile, opts: { notice?: string } = {}) {
       h('h2', { id: 'linked-heading' }, m.linked),
       p.identityProviders.length === 0
         ? h('p', { class: 'hint', id: 'linked-none' }, m.linkedNone)
-        : h('ul', { class: 'linked', id: 'linked' }, p.identityProviders.map((idp) => h('li', { 'data-provider': idp.provider }, h('strong', {}, m.idps[idp.provider] ?? idp.provider), ` · ${idp.username}`))),
+        : h(
+            'ul',
+            { class: 'linked', id: 'linked' },
+            p.identityProviders.map((idp) =>
+              h('li', { 'data-provider': idp.provider }, h('strong', {}, m.idps[idp.provider] ?? idp.provider), ` · ${idp.username}`),
+            ),
+          ),
     ),
     h('div', { class: 'footer-band' }, signOutButton()),
   );
@@ -286,7 +303,11 @@ function identifierBlock(p: Profile, kind: 'email' | 'phone'): HTMLElement {
       h(
         'div',
         { class: 'row-actions' },
-        h('button', { type: 'button', class: 'link', id: `${kind}-change`, 'aria-expanded': 'false', onclick: () => openChange(block, p, kind) }, value ? m.change : m.add),
+        h(
+          'button',
+          { type: 'button', class: 'link', id: `${kind}-change`, 'aria-expanded': 'false', onclick: () => openChange(block, p, kind) },
+          value ? m.change : m.add,
+        ),
         kind === 'phone' && value ? h('button', { type: 'button', class: 'link', id: 'phone-remove', onclick: () => void removePhone(block) }, m.remove) : null,
       ),
     ),

@@ -41,7 +41,8 @@ export const DEMO_CUSTOMERS: Record<string, DemoCustomer> = {
   jordan: {
     dbpUserId: 'customer-000123',
     appKey: 'demo-bank-standard',
-    story: 'Standard enrollment: the first time, a prefilled form and security questions (answers: "Maple Avenue", "Honda"); afterwards, the credit overview at once.',
+    story:
+      'Standard enrollment: the first time, a prefilled form and security questions (answers: "Maple Avenue", "Honda"); afterwards, the credit overview at once.',
     pii: {
       firstName: 'Jordan',
       lastName: 'Lee',

@@ -124,7 +124,10 @@ function homePage(opts: PartnerDemoOptions): string {
 
 function creditPage(opts: PartnerDemoOptions, heading: string, result: AuthTokenResult, lang: string): string {
   if ('error' in result) {
-    return layout(opts, `<h1>${escapeHtml(heading)}</h1><p class="bank-error" role="alert">The credit service could not be opened: ${escapeHtml(result.error)}.</p><p><a href="/">Back</a></p>`);
+    return layout(
+      opts,
+      `<h1>${escapeHtml(heading)}</h1><p class="bank-error" role="alert">The credit service could not be opened: ${escapeHtml(result.error)}.</p><p><a href="/">Back</a></p>`,
+    );
   }
   // `?partner=`: the platform lets only this partner's registered origins frame the component.
   const src = `${opts.bffPublicUrl}/portal/super-component.html?partner=${DEMO_PARTNER.clientId}#${new URLSearchParams({ authToken: result.authToken, lang }).toString()}`;

@@ -16,4 +16,8 @@ const changes = await applyRealmConfig({
   demo,
   log: (line) => console.log(line),
 });
-console.log(changes.length === 0 ? 'realm-config: no changes' : `realm-config: ${changes.length} change(s) applied from ${path.relative(process.cwd(), realmConfigDir) || '.'}`);
+console.log(
+  changes.length === 0
+    ? 'realm-config: no changes'
+    : `realm-config: ${changes.length} change(s) applied from ${path.relative(process.cwd(), realmConfigDir) || '.'}`,
+);

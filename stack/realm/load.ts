@@ -56,7 +56,12 @@ export interface RealmFiles {
 const readJson = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
 
 const listJson = (dir: string): string[] =>
-  existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(dir, f)) : [];
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .map((f) => path.join(dir, f))
+    : [];
 
 /** Reads every realm folder (and, with `demo`, the demo users), substituting placeholders from `env`. */
 export function loadRealmConfig(configDir: string, env: Record<string, string | undefined>, opts: { demo: boolean }): RealmFiles[] {

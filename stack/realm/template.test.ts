@@ -75,7 +75,12 @@ describe('isSubset', () => {
 
   it('compares arrays of objects element by element, each as a subset', () => {
     const desired = [{ name: 'm1', config: { claim: 'x' } }, { name: 'm2' }];
-    expect(isSubset(desired, [{ id: '1', name: 'm1', config: { claim: 'x', extra: 'y' } }, { id: '2', name: 'm2' }])).toBe(true);
+    expect(
+      isSubset(desired, [
+        { id: '1', name: 'm1', config: { claim: 'x', extra: 'y' } },
+        { id: '2', name: 'm2' },
+      ]),
+    ).toBe(true);
     expect(isSubset(desired, [{ name: 'm2' }, { name: 'm1', config: { claim: 'x' } }])).toBe(false);
     expect(isSubset(desired, [{ name: 'm1', config: { claim: 'other' } }, { name: 'm2' }])).toBe(false);
     expect(isSubset(desired, [{ name: 'm1', config: { claim: 'x' } }])).toBe(false);

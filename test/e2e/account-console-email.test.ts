@@ -44,7 +44,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-
 const { outbox, rowsOf: outboxRowsOf } = outboxAdmin(() => ({ bffUrl: bff.url, adminToken }));
 
 /** Signs in with Keycloak's password grant on `user-api` (the status, and the tokens when 200). */
@@ -84,7 +83,8 @@ interface Mail {
   subject: string;
   text: string;
 }
-const mailsTo = async (address: string): Promise<Mail[]> => (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(address)}`)).json()) as Mail[];
+const mailsTo = async (address: string): Promise<Mail[]> =>
+  (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(address)}`)).json()) as Mail[];
 async function mailTo(address: string, subject: string): Promise<Mail> {
   let found: Mail | undefined;
   await expect.poll(async () => (found = (await mailsTo(address)).find((m) => m.subject === subject)), { timeout: 20_000 }).toBeDefined();
@@ -113,7 +113,9 @@ async function member(locale: 'en' | 'hi'): Promise<{ id: string; upstreamUserId
     enabled: true,
     attributes: { phone: [phone], phoneVerified: ['true'], locale: [locale] },
     credentials: [{ type: 'password', value: password, temporary: false }],
-  }))!.split('/').pop()!;
+  }))!
+    .split('/')
+    .pop()!;
   made.push(id);
   const converted = await call(`${bff.url}/api/admin/v1/users/${id}/upstream-link`, 'PUT', { token: adminToken });
   expect(converted.status).toBe(201);
@@ -130,8 +132,20 @@ async function signInToConsole(page: Page, who: { username: string; password: st
 }
 
 const texts = {
-  en: { updateEmail: 'Update email', sentTitle: 'Check your new email address', updatedTitle: 'Email updated', confirmSubject: 'Confirm your new email address for Identity Platform', noticeSubject: 'The email address of your account was changed' },
-  hi: { updateEmail: 'ईमेल पता बदलें', sentTitle: 'अपना नया ईमेल पता देखें', updatedTitle: 'ईमेल पता बदल गया', confirmSubject: 'पहचान प्लेटफ़ॉर्म के लिए अपने नए ईमेल पते की पुष्टि करें', noticeSubject: 'आपके खाते का ईमेल पता बदला गया' },
+  en: {
+    updateEmail: 'Update email',
+    sentTitle: 'Check your new email address',
+    updatedTitle: 'Email updated',
+    confirmSubject: 'Confirm your new email address for Identity Platform',
+    noticeSubject: 'The email address of your account was changed',
+  },
+  hi: {
+    updateEmail: 'ईमेल पता बदलें',
+    sentTitle: 'अपना नया ईमेल पता देखें',
+    updatedTitle: 'ईमेल पता बदल गया',
+    confirmSubject: 'पहचान प्लेटफ़ॉर्म के लिए अपने नए ईमेल पते की पुष्टि करें',
+    noticeSubject: 'आपके खाते का ईमेल पता बदला गया',
+  },
 } as const;
 
 describe("the account console's e-mail", () => {
@@ -198,7 +212,7 @@ describe("the account console's e-mail", () => {
     });
   }
 
-  it("the account API behind the console refuses a new e-mail or phone sent directly, and nothing changes", async () => {
+  it('the account API behind the console refuses a new e-mail or phone sent directly, and nothing changes', async () => {
     const who = await member('en');
     const { accessToken: token } = await passwordGrant(who.username, who.password);
     const account = `${stack.keycloakUrl}/realms/${realm}/account`;
@@ -207,7 +221,11 @@ describe("the account console's e-mail", () => {
       ['email', { email: `${who.username}.squat@example.org` }],
       ['phone', { attributes: { ...me.attributes, phone: ['+919800000009'] } }],
     ] as const) {
-      const res = await fetch(account, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...me, ...change }) });
+      const res = await fetch(account, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...me, ...change }),
+      });
       expect(res.status, field).toBe(400);
       expect(((await res.json()) as Json).errors).toEqual([expect.objectContaining({ field, errorMessage: 'error-user-attribute-read-only' })]);
     }
@@ -239,7 +257,11 @@ describe("the account console's e-mail", () => {
     expect(notice.text).toContain(`${newEmail.slice(0, 1)}•••@example.org`);
     expect(notice.text).not.toContain(newEmail);
     let sms: string | undefined;
-    await expect.poll(async () => (sms = (await inboxMessages(stack, 'sms', who.phone)).map((m) => m.text).find((t) => t.includes('was changed to'))), { timeout: 20_000 }).toBeDefined();
+    await expect
+      .poll(async () => (sms = (await inboxMessages(stack, 'sms', who.phone)).map((m) => m.text).find((t) => t.includes('was changed to'))), {
+        timeout: 20_000,
+      })
+      .toBeDefined();
     expect(sms).toContain(`${newPhone.slice(0, 3)}`);
     expect(sms).not.toContain(newPhone);
   });
@@ -255,7 +277,9 @@ describe("the account console's e-mail", () => {
       enabled: true,
       attributes: { phone: [`+9197${String(randomInt(10 ** 8)).padStart(8, '0')}`], phoneVerified: ['true'] },
       credentials: [{ type: 'password', value: password, temporary: false }],
-    }))!.split('/').pop()!;
+    }))!
+      .split('/')
+      .pop()!;
     made.push(id);
     const wanted = `${username}@example.org`;
     const page = await browser().newPage({ locale: 'en-GB' });

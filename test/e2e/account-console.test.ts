@@ -133,6 +133,6 @@ describe('account console and admin console', () => {
     await screenshot(page, 'admin-user-details-invalid-phone');
     await context.close();
     // Nothing was saved.
-    expect(((await admin.get<Json>(`/${realm}/users/${userId}`))!.attributes.phone)).toEqual(['+919812345678']);
+    expect((await admin.get<Json>(`/${realm}/users/${userId}`))!.attributes.phone).toEqual(['+919812345678']);
   });
 });

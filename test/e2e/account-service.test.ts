@@ -115,7 +115,15 @@ describe('AccountService.create', () => {
   it('a phone account joins the channel root and the sub-organisation; phone in E.164 with phoneVerified', async () => {
     const phone = `+9198${String(Date.now()).slice(-8)}`;
     const result = await create(
-      newAccount({ email: undefined, emailVerified: false, phone, phoneVerified: true, channel: 'state-demo', organisationId: 'org_state_demo_school_1', tenant: 'state-demo' }),
+      newAccount({
+        email: undefined,
+        emailVerified: false,
+        phone,
+        phoneVerified: true,
+        channel: 'state-demo',
+        organisationId: 'org_state_demo_school_1',
+        tenant: 'state-demo',
+      }),
     );
     const user = await directory.getUser(result.userId);
     expect(user?.email).toBeUndefined();
@@ -208,9 +216,10 @@ describe('AccountService.create', () => {
     expect((await directory.findUsersByEmail(email)).map((u) => u.id)).toEqual([holder.userId]);
     // Same key, same candidates: the same account; other candidates under that key: a different request.
     expect(await accounts.create(input, { idempotencyKey: key })).toMatchObject({ userId: first.userId, created: false });
-    expect(
-      await failure(accounts.create({ ...input, contactCandidates: { email: `other.${run}@example.com` } }, { idempotencyKey: key })),
-    ).toEqual({ code: 'CONFLICT', fields: [] });
+    expect(await failure(accounts.create({ ...input, contactCandidates: { email: `other.${run}@example.com` } }, { idempotencyKey: key }))).toEqual({
+      code: 'CONFLICT',
+      fields: [],
+    });
     expect(
       await failure(accounts.create(newAccount({ contactCandidates: { email: 'not an address', phone: '12345' } }), { idempotencyKey: randomUUID() })),
     ).toEqual({ code: 'VALIDATION_FAILED', fields: ['contactCandidates.email:invalid_format', 'contactCandidates.phone:invalid_format'] });
@@ -254,7 +263,14 @@ describe('AccountService.create', () => {
   });
 
   it('all or nothing: a failure after the upstream profile is undone everywhere when possible; the same key then creates afresh', async () => {
-    const broken = new PlatformAccountService({ directory, upstream: await upstreamFailing('addMembership'), em: orm.em, logger, identifierHashKey, encryption });
+    const broken = new PlatformAccountService({
+      directory,
+      upstream: await upstreamFailing('addMembership'),
+      em: orm.em,
+      logger,
+      identifierHashKey,
+      encryption,
+    });
     const input = newAccount({ channel: 'custodian' });
     const key = randomUUID();
     expect(await failure(broken.create(input, { idempotencyKey: key }))).toEqual({ code: 'UPSTREAM_UNAVAILABLE', fields: [] });
@@ -346,4 +362,3 @@ describe('AccountService.delete', () => {
     expect((await upstream.getUser(result.upstreamUserId))?.status).toBe('inactive');
   });
 });
-

@@ -30,8 +30,7 @@ const redirectUri = `${stack.settings.bffPublicUrl}/portal/`;
 const sfx = () => randomBytes(4).toString('hex');
 
 /** The portal's "Sign in with Google": keycloak-js' idpHint sends Keycloak straight to the provider. */
-const googleSignIn = (page: Page, interact: (p: Page) => Promise<void>): Promise<Tokens> =>
-  portalSignIn(stack, page, interact, { kc_idp_hint: 'google-demo' });
+const googleSignIn = (page: Page, interact: (p: Page) => Promise<void>): Promise<Tokens> => portalSignIn(stack, page, interact, { kc_idp_hint: 'google-demo' });
 
 /** The same start, for logins that end on one of Keycloak's pages instead of back at the portal. */
 async function openGoogleSignIn(page: Page): Promise<void> {

@@ -234,7 +234,14 @@ describe('an e-mail address held unproven', () => {
     // The audit: who lost what to which operation, the address only masked and keyed-hashed.
     const [takeover, ...more] = await takeoversOf(squatter.userId!);
     expect(more).toEqual([]);
-    expect(takeover).toMatchObject({ status: 'done', operation: 'sign-up', kind: 'email', winnerUserId: winner, notifiedVia: 'none', identifierMasked: `p•••@example.com` });
+    expect(takeover).toMatchObject({
+      status: 'done',
+      operation: 'sign-up',
+      kind: 'email',
+      winnerUserId: winner,
+      notifiedVia: 'none',
+      identifierMasked: `p•••@example.com`,
+    });
     expect(takeover!.doneAt).toBeInstanceOf(Date);
     expect(JSON.stringify(takeover)).not.toContain(email);
 
@@ -411,7 +418,10 @@ describe('what still blocks', () => {
     const proven = await confirmedAccount();
     for (const email of [unproven, proven.email]) {
       const refused = await bff.container.accounts
-        .create({ firstName: 'Late', email, emailVerified: false, phoneVerified: false, password: PASSWORD, signUpType: 'api' }, { idempotencyKey: randomUUID() })
+        .create(
+          { firstName: 'Late', email, emailVerified: false, phoneVerified: false, password: PASSWORD, signUpType: 'api' },
+          { idempotencyKey: randomUUID() },
+        )
         .catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(DomainError);
       expect(refused).toMatchObject({ code: 'ACCOUNT_EXISTS', fields: [{ field: 'email', reason: 'taken' }] });

@@ -157,7 +157,10 @@ describe('npm run members', () => {
     await expect(run('skip', randomUUID())).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('NOT_FOUND') });
     await expect(run('resync', (await prospective()).id)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('CONFLICT') });
     const resynced = JSON.parse((await run('resync', user.id)).stdout) as Json;
-    expect(resynced).toMatchObject({ userId: user.id, rows: [expect.objectContaining({ kind: 'profile' }), expect.objectContaining({ kind: 'status', fields: ['active'] })] });
+    expect(resynced).toMatchObject({
+      userId: user.id,
+      rows: [expect.objectContaining({ kind: 'profile' }), expect.objectContaining({ kind: 'status', fields: ['active'] })],
+    });
     expect(JSON.parse((await run('outbox', '--status', 'skipped', '--limit', '1')).stdout)).toMatchObject({ counts: { skipped: expect.any(Number) } });
     await expect(run('outbox', '--status', 'odd')).rejects.toMatchObject({ code: 2 });
   });

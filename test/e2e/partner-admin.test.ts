@@ -174,7 +174,9 @@ describe('npm run partner', () => {
   it('registers a partner whose server token works, and changes and disables it', async () => {
     const clientId = uniqueId('cli-bank');
     const appKey = uniqueId('cli-app');
-    const registered = JSON.parse((await run('register', '--client-id', clientId, '--name', 'CLI Bank', '--trust-auth', '--app-key', `${appKey}:auto-enroll`)).stdout) as Json;
+    const registered = JSON.parse(
+      (await run('register', '--client-id', clientId, '--name', 'CLI Bank', '--trust-auth', '--app-key', `${appKey}:auto-enroll`)).stdout,
+    ) as Json;
     expect(registered.partner).toMatchObject({ clientId, trustAuth: true, appKeys: [{ appKey, autoEnroll: true, kbaBypass: false }] });
     const serverToken = await clientCredentialsToken(stack, clientId, registered.clientSecret);
     expect((await authorize(serverToken, appKey)).status).toBe(201);

@@ -110,7 +110,10 @@ describe('standard enrollment (appKey demo-bank-standard): 202 -> prefilled form
     await component.locator('#lastName').fill('Lee');
     await component.getByRole('button', { name: 'Continue' }).click();
     await component.locator('#kba').waitFor();
-    expect(await component.locator('#kba label').allInnerTexts()).toEqual(['On which street did you live in 2015?', 'Which make was the car you financed in 2018?']);
+    expect(await component.locator('#kba label').allInnerTexts()).toEqual([
+      'On which street did you live in 2015?',
+      'Which make was the car you financed in 2018?',
+    ]);
     expect(await component.locator('#attempts-left').innerText()).toBe('Tries left: 3');
 
     await component.locator('#q-previous-street').fill('Oak Street');

@@ -33,7 +33,14 @@ const appKey = {
   conflict: uniqueId('conflict'),
 };
 
-const PII = { firstName: 'Riya', lastName: 'Partner', dob: '1991-02-03', email: undefined as string | undefined, ssn: '123-45-6789', address: { line1: '1 Main St', city: 'Springfield', state: 'IL', postalCode: '62701' } };
+const PII = {
+  firstName: 'Riya',
+  lastName: 'Partner',
+  dob: '1991-02-03',
+  email: undefined as string | undefined,
+  ssn: '123-45-6789',
+  address: { line1: '1 Main St', city: 'Springfield', state: 'IL', postalCode: '62701' },
+};
 const piiFor = (dbpUserId: string) => ({ ...PII, email: `${dbpUserId.toLowerCase()}@partner.example` });
 
 beforeAll(async () => {
@@ -156,22 +163,23 @@ describe('a deleted account', () => {
 });
 
 describe('enrolled (the mapping exists), any settings', () => {
-  it.each([
-    ['autoEnroll on, trustAuth on', () => trusted, () => appKey.trustedAuto],
-  ])('%s: POST 200 {authToken}; GET 200 {userToken}; PATCH 404', async (_label, partner, key) => {
-    const dbpUserId = uniqueId('u');
-    await post(partner(), { appKey: key(), dbpUserId, pii: piiFor(dbpUserId) });
-    const [userId] = await mappingOf(key(), dbpUserId);
+  it.each([['autoEnroll on, trustAuth on', () => trusted, () => appKey.trustedAuto]])(
+    '%s: POST 200 {authToken}; GET 200 {userToken}; PATCH 404',
+    async (_label, partner, key) => {
+      const dbpUserId = uniqueId('u');
+      await post(partner(), { appKey: key(), dbpUserId, pii: piiFor(dbpUserId) });
+      const [userId] = await mappingOf(key(), dbpUserId);
 
-    const res = await post(partner(), { appKey: key(), dbpUserId, pii: piiFor(dbpUserId) });
-    expect(res.status).toBe(200);
-    expectAuthToken(res.body);
-    expect((await patch(res.body.authToken)).status).toBe(404);
-    const exchanged = await get(res.body.authToken);
-    expect(exchanged.status).toBe(200);
-    await expectUserToken(exchanged.body, userId!);
-    expect(await mappingOf(key(), dbpUserId)).toEqual([userId]);
-  });
+      const res = await post(partner(), { appKey: key(), dbpUserId, pii: piiFor(dbpUserId) });
+      expect(res.status).toBe(200);
+      expectAuthToken(res.body);
+      expect((await patch(res.body.authToken)).status).toBe(404);
+      const exchanged = await get(res.body.authToken);
+      expect(exchanged.status).toBe(200);
+      await expectUserToken(exchanged.body, userId!);
+      expect(await mappingOf(key(), dbpUserId)).toEqual([userId]);
+    },
+  );
 
   it('an enrolled user of a consent-based appKey: POST 200, GET 200 {userToken}, PATCH 404', async () => {
     const dbpUserId = uniqueId('u');
@@ -230,7 +238,18 @@ describe('authToken storage', () => {
     const key = `${keys.prefix}partner:auth:${tokenIdOf(res.body.authToken)}`;
     const raw = (await redis.get(key))!;
     expect(raw).toBeTruthy();
-    for (const plain of ['Riya', 'Partner', '1991-02-03', '123-45-6789', '6789', 'Main St', 'Springfield', '62701', `${dbpUserId.toLowerCase()}@partner.example`, res.body.authToken]) {
+    for (const plain of [
+      'Riya',
+      'Partner',
+      '1991-02-03',
+      '123-45-6789',
+      '6789',
+      'Main St',
+      'Springfield',
+      '62701',
+      `${dbpUserId.toLowerCase()}@partner.example`,
+      res.body.authToken,
+    ]) {
       expect(raw, plain).not.toContain(plain);
     }
     expect(raw).toMatch(/"pii":"v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"/);
@@ -275,7 +294,12 @@ describe('server token', () => {
     const otherRealm = await fetch(`${stack.keycloakUrl}/realms/master/protocol/openid-connect/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: stack.settings.keycloakAdminUser, password: stack.settings.keycloakAdminPassword }),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: 'admin-cli',
+        username: stack.settings.keycloakAdminUser,
+        password: stack.settings.keycloakAdminPassword,
+      }),
     }).then(async (r) => ((await r.json()) as { access_token: string }).access_token);
     for (const token of [tampered, 'not.a.jwt', otherRealm]) {
       const res = await call(`${bff.url}/api/auth/v1`, 'POST', { token, body: body() });
@@ -323,12 +347,25 @@ describe('bad bodies', () => {
     expect(res.body.code).toBe('VALIDATION_FAILED');
     const fields = (res.body.fields as { field: string }[]).map((f) => f.field).sort();
     expect(fields).toEqual(
-      expect.arrayContaining(['dbpUserId', 'pii.address.postalCode', 'pii.address.state', 'pii.dob', 'pii.email', 'pii.extra', 'pii.firstName', 'pii.lastName', 'pii.phone', 'pii.ssn']),
+      expect.arrayContaining([
+        'dbpUserId',
+        'pii.address.postalCode',
+        'pii.address.state',
+        'pii.dob',
+        'pii.email',
+        'pii.extra',
+        'pii.firstName',
+        'pii.lastName',
+        'pii.phone',
+        'pii.ssn',
+      ]),
     );
     // One vocabulary (http/validation.ts): an unknown field by its own path, missing told from wrong.
     expect(fields).not.toContain('pii');
     const reasons = (res.body.fields as { field: string; reason: string }[]).map((f) => `${f.field}:${f.reason}`);
-    expect(reasons).toEqual(expect.arrayContaining(['dbpUserId:too_short', 'pii.extra:not_allowed', 'pii.lastName:required', 'pii.dob:invalid_format', 'pii.address.state:required']));
+    expect(reasons).toEqual(
+      expect.arrayContaining(['dbpUserId:too_short', 'pii.extra:not_allowed', 'pii.lastName:required', 'pii.dob:invalid_format', 'pii.address.state:required']),
+    );
     expect(JSON.stringify(res.body)).not.toContain('not-an-email');
     expect(await redis.keys(`${keys.prefix}partner:auth:*`)).toEqual(before);
   });

@@ -48,7 +48,13 @@ beforeAll(async () => {
     trustAuth: DEMO_PARTNER.trustAuth,
     appKeys: DEMO_PARTNER.appKeys.map((k) => ({ ...k })),
   });
-  demo = await startPartnerDemo({ port: 0, bffPublicUrl: bff.url, keycloakUrl: stack.keycloakUrl, realm, clientSecret: stack.settings.demoPartnerClientSecret });
+  demo = await startPartnerDemo({
+    port: 0,
+    bffPublicUrl: bff.url,
+    keycloakUrl: stack.keycloakUrl,
+    realm,
+    clientSecret: stack.settings.demoPartnerClientSecret,
+  });
   demoOrigin = new URL(demo.url).origin;
   // Added for this run and removed after it: other files use the demo partner too.
   await bff.container.partnerAdmin.addFrameOrigins(DEMO_PARTNER.clientId, [demoOrigin]);
@@ -74,8 +80,11 @@ afterAll(async () => {
 const api = (p = '') => `${bff.url}/api/admin/v1/partners${p}`;
 const kcClientExists = async (clientId: string) => ((await kcAdmin.get<Json[]>(`/${realm}/clients?clientId=${clientId}`)) ?? []).length > 0;
 const storedOrigins = async (clientId: string) =>
-  (await bff.container.orm.em.getConnection().execute<{ frame_origins: string[] }[]>('select frame_origins from partner_client where client_id = ?', [clientId]))[0]
-    ?.frame_origins;
+  (
+    await bff.container.orm.em
+      .getConnection()
+      .execute<{ frame_origins: string[] }[]>('select frame_origins from partner_client where client_id = ?', [clientId])
+  )[0]?.frame_origins;
 const fieldsOf = (body: Json) => (body.fields as Json[]).map((f) => `${f.field}:${f.reason}`).sort();
 const componentCsp = async (partner: string) =>
   (await fetch(`${bff.url}/portal/super-component.html?partner=${encodeURIComponent(partner)}`)).headers.get('content-security-policy') ?? '';
@@ -85,11 +94,20 @@ describe('frame origins through the admin API', () => {
     const clientId = uniqueId('frame-bank');
     const res = await call(api(), 'POST', {
       token: adminToken,
-      body: { clientId, name: 'Frame Bank', trustAuth: false, appKeys: [], frameOrigins: ['HTTPS://Web.Frame-Bank.example/', 'https://web.frame-bank.example:443', 'http://localhost:4100'] },
+      body: {
+        clientId,
+        name: 'Frame Bank',
+        trustAuth: false,
+        appKeys: [],
+        frameOrigins: ['HTTPS://Web.Frame-Bank.example/', 'https://web.frame-bank.example:443', 'http://localhost:4100'],
+      },
     });
     expect(res.status).toBe(201);
     expect(res.body.frameOrigins).toEqual(['https://web.frame-bank.example', 'http://localhost:4100']);
-    expect((await call(api(`/${clientId}`), 'GET', { token: adminToken })).body.frameOrigins).toEqual(['https://web.frame-bank.example', 'http://localhost:4100']);
+    expect((await call(api(`/${clientId}`), 'GET', { token: adminToken })).body.frameOrigins).toEqual([
+      'https://web.frame-bank.example',
+      'http://localhost:4100',
+    ]);
     expect(await storedOrigins(clientId)).toEqual(['https://web.frame-bank.example', 'http://localhost:4100']);
     expect(await componentCsp(clientId)).toContain('frame-ancestors https://web.frame-bank.example http://localhost:4100;');
 
@@ -120,9 +138,21 @@ describe('frame origins through the admin API', () => {
 
   it.each([
     ['a path', ['https://bank.example/app'], ['frameOrigins.0:invalid_format']],
-    ['a query and a fragment', ['https://ok.example', 'https://bank.example?x=1', 'https://bank.example#x'], ['frameOrigins.1:invalid_format', 'frameOrigins.2:invalid_format']],
-    ['wildcards', ['*', 'https://*.bank.example', 'https://bank.example:*'], ['frameOrigins.0:invalid_format', 'frameOrigins.1:invalid_format', 'frameOrigins.2:invalid_format']],
-    ['another scheme or a CSP keyword', ['ftp://bank.example', "'self'", 'javascript:alert(1)'], ['frameOrigins.0:invalid_format', 'frameOrigins.1:invalid_format', 'frameOrigins.2:invalid_format']],
+    [
+      'a query and a fragment',
+      ['https://ok.example', 'https://bank.example?x=1', 'https://bank.example#x'],
+      ['frameOrigins.1:invalid_format', 'frameOrigins.2:invalid_format'],
+    ],
+    [
+      'wildcards',
+      ['*', 'https://*.bank.example', 'https://bank.example:*'],
+      ['frameOrigins.0:invalid_format', 'frameOrigins.1:invalid_format', 'frameOrigins.2:invalid_format'],
+    ],
+    [
+      'another scheme or a CSP keyword',
+      ['ftp://bank.example', "'self'", 'javascript:alert(1)'],
+      ['frameOrigins.0:invalid_format', 'frameOrigins.1:invalid_format', 'frameOrigins.2:invalid_format'],
+    ],
     ['a second directive smuggled in', ['https://bank.example; script-src *'], ['frameOrigins.0:invalid_format']],
     ['plain http on a public host', ['https://ok.example', 'http://bank.example'], ['frameOrigins.1:insecure_scheme']],
     ['not a list', 'https://bank.example', ['frameOrigins:invalid_type']],
@@ -164,7 +194,17 @@ describe('frame origins through npm run partner', () => {
 
   it('register --frame-origin, add, remove and set them; bad origins exit 1 naming the field and change nothing', async () => {
     const clientId = uniqueId('cli-frame-bank');
-    const registered = await run(['register', '--client-id', clientId, '--name', 'CLI Frames', '--frame-origin', 'https://Web.CLI.example/', '--frame-origin', 'http://127.0.0.1:4200']);
+    const registered = await run([
+      'register',
+      '--client-id',
+      clientId,
+      '--name',
+      'CLI Frames',
+      '--frame-origin',
+      'https://Web.CLI.example/',
+      '--frame-origin',
+      'http://127.0.0.1:4200',
+    ]);
     expect(registered.partner.frameOrigins).toEqual(['https://web.cli.example', 'http://127.0.0.1:4200']);
 
     expect((await run(['add-frame-origin', clientId, 'https://app.cli.example', 'https://web.cli.example'])).frameOrigins).toEqual([
@@ -172,8 +212,14 @@ describe('frame origins through npm run partner', () => {
       'http://127.0.0.1:4200',
       'https://app.cli.example',
     ]);
-    expect((await run(['remove-frame-origin', clientId, 'HTTP://127.0.0.1:4200', 'https://never.cli.example'])).frameOrigins).toEqual(['https://web.cli.example', 'https://app.cli.example']);
-    expect((await run(['set', clientId, '--frame-origins', 'https://one.cli.example, https://two.cli.example'])).frameOrigins).toEqual(['https://one.cli.example', 'https://two.cli.example']);
+    expect((await run(['remove-frame-origin', clientId, 'HTTP://127.0.0.1:4200', 'https://never.cli.example'])).frameOrigins).toEqual([
+      'https://web.cli.example',
+      'https://app.cli.example',
+    ]);
+    expect((await run(['set', clientId, '--frame-origins', 'https://one.cli.example, https://two.cli.example'])).frameOrigins).toEqual([
+      'https://one.cli.example',
+      'https://two.cli.example',
+    ]);
     expect(await componentCsp(clientId)).toContain('frame-ancestors https://one.cli.example https://two.cli.example;');
 
     await expect(refused(['add-frame-origin', clientId, 'https://ok.cli.example', 'https://cli.example/path'])).rejects.toMatchObject({
@@ -184,14 +230,18 @@ describe('frame origins through npm run partner', () => {
       code: 1,
       stderr: expect.stringMatching(/VALIDATION_FAILED[\s\S]*frameOrigins\.0: http is allowed only for localhost/),
     });
-    await expect(refused(['register', '--client-id', uniqueId('cli-frame-bank'), '--name', 'x', '--frame-origin', 'https://*.cli.example'])).rejects.toMatchObject({
+    await expect(
+      refused(['register', '--client-id', uniqueId('cli-frame-bank'), '--name', 'x', '--frame-origin', 'https://*.cli.example']),
+    ).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining('frameOrigins.0'),
     });
     expect(await storedOrigins(clientId)).toEqual(['https://one.cli.example', 'https://two.cli.example']);
 
     // A deployment that allows plain http (PARTNER_FRAME_ORIGINS_ALLOW_HTTP=true) takes it for any host.
-    expect((await run(['add-frame-origin', clientId, 'http://intranet.cli.example'], { PARTNER_FRAME_ORIGINS_ALLOW_HTTP: 'true' })).frameOrigins).toContain('http://intranet.cli.example');
+    expect((await run(['add-frame-origin', clientId, 'http://intranet.cli.example'], { PARTNER_FRAME_ORIGINS_ALLOW_HTTP: 'true' })).frameOrigins).toContain(
+      'http://intranet.cli.example',
+    );
     expect((await run(['set', clientId, '--frame-origins', ''])).frameOrigins).toEqual([]);
   });
 });
@@ -208,7 +258,10 @@ describe('security headers of every BFF response', () => {
   };
 
   it.each([
-    ['the partner API, no server token (401)', () => [`${bff.url}/api/auth/v1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }]],
+    [
+      'the partner API, no server token (401)',
+      () => [`${bff.url}/api/auth/v1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }],
+    ],
     ['the partner API, unknown authToken (404)', () => [`${bff.url}/api/auth/v1/${randomBytes(32).toString('base64url')}`]],
     ['the admin API (200)', () => [api(), { headers: { authorization: `Bearer ${adminToken}` } }]],
     ['the user API, no token (401)', () => [`${bff.url}/api/v1/user`]],
@@ -230,7 +283,9 @@ describe('security headers of every BFF response', () => {
   ])("%s: a strict page policy with frame-ancestors 'none'", async (_, path) => {
     const res = await headers(`${bff.url}${path}`);
     expect(res.res.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(res.csp).toMatch(/^default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'[^;]*; form-action [^;]+; frame-ancestors 'none'; base-uri 'none'/);
+    expect(res.csp).toMatch(
+      /^default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'[^;]*; form-action [^;]+; frame-ancestors 'none'; base-uri 'none'/,
+    );
     expect(res.csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(res.xfo).toBe('DENY');
     expectCommon(res.res);
@@ -304,10 +359,15 @@ describe('in Chromium', () => {
 
   it('the same harness does show the component for a partner that registered that site (the refusal above is the CSP, not the harness)', async () => {
     const clientId = uniqueId('other-site-bank');
-    const res = await call(api(), 'POST', { token: adminToken, body: { clientId, name: 'Other Site Bank', trustAuth: false, appKeys: [], frameOrigins: [other.url] } });
+    const res = await call(api(), 'POST', {
+      token: adminToken,
+      body: { clientId, name: 'Other Site Bank', trustAuth: false, appKeys: [], frameOrigins: [other.url] },
+    });
     expect(res.status).toBe(201);
     const page = await browser().newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${other.url}/?src=${encodeURIComponent(`${bff.url}/portal/super-component.html?partner=${clientId}#authToken=${randomBytes(32).toString('base64url')}&lang=en`)}`);
+    await page.goto(
+      `${other.url}/?src=${encodeURIComponent(`${bff.url}/portal/super-component.html?partner=${clientId}#authToken=${randomBytes(32).toString('base64url')}&lang=en`)}`,
+    );
     await page.frameLocator('#embed').locator('#expired').waitFor();
     await screenshot(page, 'frame-origins-3-registered-site-embeds');
     await page.close();

@@ -27,7 +27,10 @@ const createdUserIds: string[] = [];
 beforeAll(async () => {
   bff = await startTestBff(stack, { REDIS_PREFIX: keys.prefix });
   const adminToken = await platformAdminToken(stack);
-  trusted = await registerPartner(stack, bff.url, adminToken, { trustAuth: true, appKeys: [{ appKey: appKey.trustedAuto, autoEnroll: true, kbaBypass: false }] });
+  trusted = await registerPartner(stack, bff.url, adminToken, {
+    trustAuth: true,
+    appKeys: [{ appKey: appKey.trustedAuto, autoEnroll: true, kbaBypass: false }],
+  });
   untrusted = await registerPartner(stack, bff.url, adminToken, {
     trustAuth: false,
     appKeys: [
@@ -208,7 +211,12 @@ async function forgotPassword(email: string): Promise<void> {
   keep(res);
   const action = /action="([^"]+)"/.exec(await res.text())?.[1]?.replaceAll('&amp;', '&');
   expect(action).toContain('reset-credentials');
-  res = await fetch(action!, { method: 'POST', headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: email }), redirect: 'manual' });
+  res = await fetch(action!, {
+    method: 'POST',
+    headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username: email }),
+    redirect: 'manual',
+  });
   expect(res.status).toBeLessThan(400);
 }
 
@@ -241,7 +249,10 @@ describe('PII that an existing account holds', () => {
 
       // The DBP user is enrolled (the SPEC table's "enrolled" row), as the new account.
       const [partner, key] = path === 'trustAuth' ? [trusted, appKey.trustedAuto] : [untrusted, appKey.consent];
-      const again = await call(`${bff.url}/api/auth/v1`, 'POST', { token: partner.serverToken, body: { appKey: key, dbpUserId, pii: person({ email, phone }) } });
+      const again = await call(`${bff.url}/api/auth/v1`, 'POST', {
+        token: partner.serverToken,
+        body: { appKey: key, dbpUserId, pii: person({ email, phone }) },
+      });
       expect(again.status).toBe(200);
       const exchanged = await call(`${bff.url}/api/auth/v1/${again.body.authToken}`, 'GET');
       expect(exchanged.status).toBe(200);
@@ -253,7 +264,14 @@ describe('PII that an existing account holds', () => {
   it('held by another profile in the upstream core: the enrollment still succeeds (nothing of it is sent upstream)', async () => {
     const email = newEmail();
     const phone = newPhone();
-    const upstreamOnly = await bff.container.upstreamCore.createUser({ externalId: randomUUID(), firstName: 'Upstream', lastName: null, username: null, email, phone });
+    const upstreamOnly = await bff.container.upstreamCore.createUser({
+      externalId: randomUUID(),
+      firstName: 'Upstream',
+      lastName: null,
+      username: null,
+      email,
+      phone,
+    });
     try {
       const { userId } = await enroll('trustAuth', person({ email, phone }));
       await expectCandidatesOnly(userId, { email, phone });
@@ -269,7 +287,10 @@ describe('enrollment and sign-up of the same address at the same moment', () => 
     const email = newEmail();
     const phone = newPhone();
     const dbpUserId = uniqueId('race');
-    const posted = await call(`${bff.url}/api/auth/v1`, 'POST', { token: untrusted.serverToken, body: { appKey: appKey.consent, dbpUserId, pii: person({ email, phone }) } });
+    const posted = await call(`${bff.url}/api/auth/v1`, 'POST', {
+      token: untrusted.serverToken,
+      body: { appKey: appKey.consent, dbpUserId, pii: person({ email, phone }) },
+    });
     expect(posted.status).toBe(201);
     const [emailProof, phoneProof] = [await proofFor({ email }), await proofFor({ phone })];
 
@@ -301,7 +322,11 @@ describe('standard enrollment (KBA)', () => {
     const seeded = await fetch(`${stack.upstreamUrl}/v1/identity-records/${uniqueId('rec')}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${stack.settings.upstreamApiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...who, ssnLast4: '6789', questions: [{ id: 'previous-street', text: 'On which street did you live in 2015?', answer: 'Maple Avenue' }] }),
+      body: JSON.stringify({
+        ...who,
+        ssnLast4: '6789',
+        questions: [{ id: 'previous-street', text: 'On which street did you live in 2015?', answer: 'Maple Avenue' }],
+      }),
     });
     expect(seeded.status).toBe(200);
 
@@ -311,9 +336,13 @@ describe('standard enrollment (KBA)', () => {
       body: { appKey: appKey.standard, dbpUserId, pii: { ...who, email: newEmail() } },
     });
     expect(posted.status).toBe(201);
-    const asked = await call(`${bff.url}/api/auth/v1/${posted.body.authToken}/kba`, 'POST', { body: { pii: { ...who, ssn: '123-45-6789', email: typedEmail, phone: typedPhone } } });
+    const asked = await call(`${bff.url}/api/auth/v1/${posted.body.authToken}/kba`, 'POST', {
+      body: { pii: { ...who, ssn: '123-45-6789', email: typedEmail, phone: typedPhone } },
+    });
     expect(asked.status, JSON.stringify(asked.body)).toBe(200);
-    const done = await call(`${bff.url}/api/auth/v1/${posted.body.authToken}/kba/answers`, 'POST', { body: { answers: [{ questionId: 'previous-street', answer: 'Maple Avenue' }] } });
+    const done = await call(`${bff.url}/api/auth/v1/${posted.body.authToken}/kba/answers`, 'POST', {
+      body: { answers: [{ questionId: 'previous-street', answer: 'Maple Avenue' }] },
+    });
     expect(done.status, JSON.stringify(done.body)).toBe(200);
 
     const [userId] = await mappingOf(appKey.standard, dbpUserId);
@@ -358,7 +387,12 @@ async function adminToken(): Promise<string> {
   const res = await fetch(`${stack.keycloakUrl}/realms/master/protocol/openid-connect/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: stack.settings.keycloakAdminUser, password: stack.settings.keycloakAdminPassword }),
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: 'admin-cli',
+      username: stack.settings.keycloakAdminUser,
+      password: stack.settings.keycloakAdminPassword,
+    }),
   });
   return ((await res.json()) as { access_token: string }).access_token;
 }

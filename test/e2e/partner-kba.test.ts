@@ -69,8 +69,14 @@ beforeAll(async () => {
   upstreamDb = new pg.Pool({ connectionString: stack.settings.upstreamDatabaseUrl, max: 2 });
   bff = await startTestBff(stack, { REDIS_PREFIX: keys.prefix, UPSTREAM_URL: upstream.url });
   const adminToken = await platformAdminToken(stack);
-  partner = await registerPartner(stack, bff.url, adminToken, { trustAuth: false, appKeys: [{ appKey: appKey.standard, autoEnroll: false, kbaBypass: false }] });
-  trusted = await registerPartner(stack, bff.url, adminToken, { trustAuth: true, appKeys: [{ appKey: appKey.trustedAuto, autoEnroll: true, kbaBypass: false }] });
+  partner = await registerPartner(stack, bff.url, adminToken, {
+    trustAuth: false,
+    appKeys: [{ appKey: appKey.standard, autoEnroll: false, kbaBypass: false }],
+  });
+  trusted = await registerPartner(stack, bff.url, adminToken, {
+    trustAuth: true,
+    appKeys: [{ appKey: appKey.trustedAuto, autoEnroll: true, kbaBypass: false }],
+  });
 });
 
 afterAll(async () => {
@@ -177,7 +183,10 @@ describe('standard enrollment with KBA', () => {
       expect(res.status).toBe(422);
       expect(res.body).toMatchObject({ code: 'KBA_FAILED', attemptsLeft: left });
     }
-    const last = await answer(authToken, RIGHT.map((a) => ({ ...a, answer: 'nope' })));
+    const last = await answer(
+      authToken,
+      RIGHT.map((a) => ({ ...a, answer: 'nope' })),
+    );
     expect(last.status).toBe(422);
     expect(last.body).toMatchObject({ code: 'KBA_FAILED', attemptsLeft: 0 });
     expect((await answer(authToken, RIGHT)).status).toBe(404);
@@ -278,7 +287,9 @@ describe('KBA starts: limited per authToken and per partner, audited (issue 14 Â
     expect(stale.status).toBe(422);
     expect(stale.body).toMatchObject({ code: 'KBA_FAILED', attemptsLeft: 2 });
     // No body field can name a verification.
-    const named = await call(`${bff.url}/api/auth/v1/${authToken}/kba/answers`, 'POST', { body: { answers: RIGHT, verificationId: '00000000-0000-4000-8000-000000000000' } });
+    const named = await call(`${bff.url}/api/auth/v1/${authToken}/kba/answers`, 'POST', {
+      body: { answers: RIGHT, verificationId: '00000000-0000-4000-8000-000000000000' },
+    });
     expect(named.status).toBe(400);
     expect(JSON.stringify(named.body.fields)).toContain('verificationId');
 
@@ -299,8 +310,20 @@ describe('KBA starts: limited per authToken and per partner, audited (issue 14 Â
     try {
       const adminToken = await platformAdminToken(stack);
       const keysOf = { capped: uniqueId('cap'), other: uniqueId('oth') };
-      const capped = { partner: await registerPartner(stack, bff.url, adminToken, { trustAuth: false, appKeys: [{ appKey: keysOf.capped, autoEnroll: false, kbaBypass: false }] }), appKey: keysOf.capped };
-      const other = { partner: await registerPartner(stack, bff.url, adminToken, { trustAuth: false, appKeys: [{ appKey: keysOf.other, autoEnroll: false, kbaBypass: false }] }), appKey: keysOf.other };
+      const capped = {
+        partner: await registerPartner(stack, bff.url, adminToken, {
+          trustAuth: false,
+          appKeys: [{ appKey: keysOf.capped, autoEnroll: false, kbaBypass: false }],
+        }),
+        appKey: keysOf.capped,
+      };
+      const other = {
+        partner: await registerPartner(stack, bff.url, adminToken, {
+          trustAuth: false,
+          appKeys: [{ appKey: keysOf.other, autoEnroll: false, kbaBypass: false }],
+        }),
+        appKey: keysOf.other,
+      };
       const known = { firstName: 'Noa', lastName: uniqueId('Hour'), dob: '1992-02-02' };
       await seedIdentity(known);
 
@@ -326,7 +349,9 @@ describe('KBA starts: limited per authToken and per partner, audited (issue 14 Â
       expect(asked.status).toBe(200);
       expect(await verificationsOf(known.lastName)).toHaveLength(1);
 
-      expect((await auditOf(tokens[3]!)).map((r) => [r.client_id, r.app_key, r.outcome, r.refused_by])).toEqual([[capped.partner.clientId, keysOf.capped, 'rate_limited', 'partner']]);
+      expect((await auditOf(tokens[3]!)).map((r) => [r.client_id, r.app_key, r.outcome, r.refused_by])).toEqual([
+        [capped.partner.clientId, keysOf.capped, 'rate_limited', 'partner'],
+      ]);
       expect((await auditOf(tokens[0]!)).map((r) => [r.outcome, r.refused_by])).toEqual([
         ['not_verifiable', null],
         ['rate_limited', 'partner'],
@@ -340,7 +365,12 @@ describe('KBA starts: limited per authToken and per partner, audited (issue 14 Â
 
 describe('outages: 503, nothing half-written, the authToken still usable', () => {
   it('upstream core down: KBA questions 503, the token still shows the form; autoEnroll + trustAuth POST 503 with no user, mapping or token', async () => {
-    const down = await startTestBff(stack, { REDIS_PREFIX: keys.prefix, UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0', UPSTREAM_TIMEOUT_MS: '500' });
+    const down = await startTestBff(stack, {
+      REDIS_PREFIX: keys.prefix,
+      UPSTREAM_URL: 'http://127.0.0.1:9',
+      UPSTREAM_RETRIES: '0',
+      UPSTREAM_TIMEOUT_MS: '500',
+    });
     try {
       const person = { firstName: 'Ola', lastName: uniqueId('Down'), dob: '1970-01-02' };
       await seedIdentity(person);
@@ -407,7 +437,10 @@ describe('outages: 503, nothing half-written, the authToken still usable', () =>
       expect(res.status).toBe(503);
       expect(res.body.code).toBe('IDENTITY_DIRECTORY_UNAVAILABLE');
       // Server tokens cannot be checked without the realm's keys: 503, not 403.
-      const noKeys = await call(`${down.url}/api/auth/v1`, 'POST', { token: trusted.serverToken, body: { appKey: appKey.trustedAuto, dbpUserId, pii: person } });
+      const noKeys = await call(`${down.url}/api/auth/v1`, 'POST', {
+        token: trusted.serverToken,
+        body: { appKey: appKey.trustedAuto, dbpUserId, pii: person },
+      });
       expect(noKeys.status).toBe(503);
     } finally {
       await down.close();

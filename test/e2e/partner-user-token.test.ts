@@ -102,7 +102,7 @@ describe('the userToken', () => {
     expect(asServer.status).toBe(403);
   });
 
-  it('is accepted by GET /api/partner/v1/user, which answers for the token\'s user and partner only', async () => {
+  it("is accepted by GET /api/partner/v1/user, which answers for the token's user and partner only", async () => {
     const { userToken, userId } = await userTokenFor(bankA, appKeyA);
     const res = await call(`${bff.url}/api/partner/v1/user`, 'GET', { token: userToken });
     expect(res.status).toBe(200);
@@ -119,11 +119,23 @@ describe("a partner cannot get a user's token from Keycloak itself", () => {
       fetch(tokenEndpoint, { method: 'POST', body: new URLSearchParams({ client_id: bankA.clientId, client_secret: bankA.clientSecret, ...params }) });
     // An assertion it signed itself, naming the user: the partner has no key Keycloak trusts.
     const header = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
-    const body = Buffer.from(JSON.stringify({ iss: 'https://bff.identity-platform.invalid/partner-assertions', sub: userId, aud: issuer, exp: Math.floor(Date.now() / 1000) + 30, jti: uniqueId('j') })).toString('base64url');
+    const body = Buffer.from(
+      JSON.stringify({
+        iss: 'https://bff.identity-platform.invalid/partner-assertions',
+        sub: userId,
+        aud: issuer,
+        exp: Math.floor(Date.now() / 1000) + 30,
+        jti: uniqueId('j'),
+      }),
+    ).toString('base64url');
     const jwtGrant = await attempt({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: `${header}.${body}.` });
     expect(jwtGrant.status).toBeGreaterThanOrEqual(400);
     expect(jwtGrant.status).toBeLessThan(500);
-    const exchange = await attempt({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: bankA.serverToken, requested_subject: userId });
+    const exchange = await attempt({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: bankA.serverToken,
+      requested_subject: userId,
+    });
     expect(exchange.status).toBeGreaterThanOrEqual(400);
     expect(exchange.status).toBeLessThan(500);
     // And the userToken client's own secret is the BFF's, not the partner's.
@@ -152,7 +164,10 @@ describe('GET /api/partner/v1/user refuses everything but a live userToken', () 
   });
 
   it("a disabled partner's userTokens stop working (403); a disabled user's too (401)", async () => {
-    const bank = await registerPartner(stack, bff.url, adminToken, { trustAuth: true, appKeys: [{ appKey: uniqueId('ut-c'), autoEnroll: true, kbaBypass: false }] });
+    const bank = await registerPartner(stack, bff.url, adminToken, {
+      trustAuth: true,
+      appKeys: [{ appKey: uniqueId('ut-c'), autoEnroll: true, kbaBypass: false }],
+    });
     const partner = (await call(`${bff.url}/api/admin/v1/partners/${bank.clientId}`, 'GET', { token: adminToken })).body;
     const { userToken, userId } = await userTokenFor(bank, partner.appKeys[0].appKey);
     expect((await call(`${bff.url}/api/partner/v1/user`, 'GET', { token: userToken })).status).toBe(200);

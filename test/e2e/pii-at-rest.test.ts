@@ -82,10 +82,15 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const api = (method: string, path: string, opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) => call(`${bff.url}${path}`, method, opts);
+const api = (method: string, path: string, opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) =>
+  call(`${bff.url}${path}`, method, opts);
 
 /** OTP send -> code from the dev inbox -> verify: the proof. `typed` is what the person types. */
-async function proofFor(identifier: { email: string } | { phone: string }, inbox: string, purpose: 'sign-up' | 'change-identifier' = 'sign-up'): Promise<string> {
+async function proofFor(
+  identifier: { email: string } | { phone: string },
+  inbox: string,
+  purpose: 'sign-up' | 'change-identifier' = 'sign-up',
+): Promise<string> {
   const kind = 'email' in identifier ? 'mails' : 'sms';
   const before = (await inboxMessages(stack, kind, inbox)).length;
   const sent = await api('POST', '/api/v1/otp', { body: { ...identifier, purpose } });
@@ -158,7 +163,10 @@ describe('the main flows, with distinctive values', () => {
     const newPhone = phone('changed');
     const emailProof = await proofFor({ email: newEmail }, newEmail, 'change-identifier');
     const phoneProof = await proofFor({ phone: newPhone.national }, newPhone.e164, 'change-identifier');
-    const changed = await api('PUT', '/api/v1/user', { token, body: { firstName: name('changed'), email: newEmail, emailProof, phone: newPhone.national, phoneProof } });
+    const changed = await api('PUT', '/api/v1/user', {
+      token,
+      body: { firstName: name('changed'), email: newEmail, emailProof, phone: newPhone.national, phoneProof },
+    });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
     expect(changed.body).toMatchObject({ email: newEmail, phone: newPhone.e164 });
   });
@@ -206,8 +214,14 @@ describe('the main flows, with distinctive values', () => {
 
   it('partner enrollment: an auto-enrolled user (with an Idempotency-Key) and a standard one waiting with its PII', async () => {
     const appKeys = { auto: uniqueId('auto'), standard: uniqueId('std') };
-    const partner = await registerPartner(stack, bff.url, adminToken, { trustAuth: true, appKeys: [{ appKey: appKeys.auto, autoEnroll: true, kbaBypass: false }] });
-    const standard = await registerPartner(stack, bff.url, adminToken, { trustAuth: false, appKeys: [{ appKey: appKeys.standard, autoEnroll: false, kbaBypass: false }] });
+    const partner = await registerPartner(stack, bff.url, adminToken, {
+      trustAuth: true,
+      appKeys: [{ appKey: appKeys.auto, autoEnroll: true, kbaBypass: false }],
+    });
+    const standard = await registerPartner(stack, bff.url, adminToken, {
+      trustAuth: false,
+      appKeys: [{ appKey: appKeys.standard, autoEnroll: false, kbaBypass: false }],
+    });
     const pii = (label: string) => ({
       firstName: name(`partner ${label}`),
       lastName: name(`partner ${label} last`),
@@ -215,7 +229,12 @@ describe('the main flows, with distinctive values', () => {
       email: email(`partner-${label}`),
       phone: phone(`partner ${label}`).e164,
       ssn: other(`${100 + randomInt(800)}-${10 + randomInt(89)}-${1000 + randomInt(8999)}`, `ssn (${label})`),
-      address: { line1: other(`${1 + randomInt(900)} ${name(`street ${label}`)} Road`, `address (${label})`), city: 'Springfield', state: 'IL', postalCode: '62701' },
+      address: {
+        line1: other(`${1 + randomInt(900)} ${name(`street ${label}`)} Road`, `address (${label})`),
+        city: 'Springfield',
+        state: 'IL',
+        postalCode: '62701',
+      },
     });
 
     const auto = await call(`${bff.url}/api/auth/v1`, 'POST', {
@@ -228,7 +247,10 @@ describe('the main flows, with distinctive values', () => {
     state.partnerUserId = mapping!.user_id;
     createdUserIds.push(state.partnerUserId);
 
-    const waiting = await call(`${bff.url}/api/auth/v1`, 'POST', { token: standard.serverToken, body: { appKey: appKeys.standard, dbpUserId: uniqueId('dbp'), pii: pii('standard') } });
+    const waiting = await call(`${bff.url}/api/auth/v1`, 'POST', {
+      token: standard.serverToken,
+      body: { appKey: appKeys.standard, dbpUserId: uniqueId('dbp'), pii: pii('standard') },
+    });
     expect(waiting.status, JSON.stringify(waiting.body)).toBe(201);
     expect((await call(`${bff.url}/api/auth/v1/${waiting.body.authToken}`, 'GET')).status).toBe(202);
   });
@@ -264,7 +286,11 @@ describe('the main flows, with distinctive values', () => {
 describe('what the BFF keeps at rest', () => {
   it('holds none of it in clear: not in any row of any table, not in any Redis key name or value', async () => {
     const sql = <T>(q: string) => bff.container.orm.em.getConnection().execute<T[]>(q);
-    const tables = (await sql<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`)).map((t) => t.table_name);
+    const tables = (
+      await sql<{ table_name: string }>(
+        `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`,
+      )
+    ).map((t) => t.table_name);
     const rows: { where: string; text: string }[] = [];
     const counts: Record<string, number> = {};
     for (const table of tables) {
@@ -288,18 +314,34 @@ describe('what the BFF keeps at rest', () => {
     for (const key of redisKeys) {
       const type = await redis.type(key);
       const value =
-        type === 'string' ? await redis.get(key)
-        : type === 'hash' ? JSON.stringify(await redis.hgetall(key))
-        : type === 'set' ? JSON.stringify(await redis.smembers(key))
-        : type === 'zset' ? JSON.stringify(await redis.zrange(key, '0', '-1', 'WITHSCORES'))
-        : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
-        : type === 'stream' ? JSON.stringify(await redis.xrange(key, '-', '+'))
-        : '';
+        type === 'string'
+          ? await redis.get(key)
+          : type === 'hash'
+            ? JSON.stringify(await redis.hgetall(key))
+            : type === 'set'
+              ? JSON.stringify(await redis.smembers(key))
+              : type === 'zset'
+                ? JSON.stringify(await redis.zrange(key, '0', '-1', 'WITHSCORES'))
+                : type === 'list'
+                  ? JSON.stringify(await redis.lrange(key, 0, -1))
+                  : type === 'stream'
+                    ? JSON.stringify(await redis.xrange(key, '-', '+'))
+                    : '';
       rows.push({ where: `redis ${type} ${key.slice(keys.prefix.length).replace(/:[^:]{16,}$/, ':…')}`, text: `${key}\n${value ?? ''}` });
     }
     const kinds = redisKeys.map((k) => k.slice(keys.prefix.length));
-    for (const kind of ['user-management:confirm:', 'user-management:proof-used:', 'user-management:register-key:', 'otp:proof:', 'partner:auth:', 'partner:idempotency:']) {
-      expect(kinds.some((k) => k.startsWith(kind)), `a Redis key ${kind}*`).toBe(true);
+    for (const kind of [
+      'user-management:confirm:',
+      'user-management:proof-used:',
+      'user-management:register-key:',
+      'otp:proof:',
+      'partner:auth:',
+      'partner:idempotency:',
+    ]) {
+      expect(
+        kinds.some((k) => k.startsWith(kind)),
+        `a Redis key ${kind}*`,
+      ).toBe(true);
     }
 
     expect(needles.size).toBeGreaterThan(40);

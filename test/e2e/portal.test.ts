@@ -79,7 +79,6 @@ async function newAccount(label: string): Promise<{ userId: string; username: st
 
 const inbox = (kind: 'mails' | 'sms', to: string) => inboxMessages(stack, kind, to);
 
-
 const keycloakUser = async (id: string) => (await admin.get<Json>(`/${realm}/users/${id}`))!;
 
 describe('signing in', () => {
@@ -87,7 +86,8 @@ describe('signing in', () => {
     const page = await browser().newPage({ viewport: DESKTOP });
     await openPortal(page);
     expect(await page.locator('h1').innerText()).toBe('Welcome');
-    for (const name of ['Sign in', 'Sign in with your state', 'Sign in with Google']) await expect.poll(() => page.getByRole('button', { name, exact: true }).count()).toBe(1);
+    for (const name of ['Sign in', 'Sign in with your state', 'Sign in with Google'])
+      await expect.poll(() => page.getByRole('button', { name, exact: true }).count()).toBe(1);
     expect(await page.getByRole('link', { name: 'Create an account' }).count()).toBe(1);
     await screenshots(page, 'portal-1-home');
 

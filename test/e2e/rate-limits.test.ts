@@ -56,7 +56,8 @@ async function account(bff: TestBff): Promise<{ id: string; email: string }> {
 }
 
 const accountsWith = async (email: string) => (await admin.get<Json[]>(`/${realm}/users?email=${encodeURIComponent(email)}&exact=true`))!;
-const mailsTo = async (email: string) => (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(email)}`)).json()) as { subject: string; text: string }[];
+const mailsTo = async (email: string) =>
+  (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(email)}`)).json()) as { subject: string; text: string }[];
 
 function expectLimited(res: { status: number; body: Json; headers: Headers }, limit: string, atLeastSeconds = 3000) {
   expect(res.status, JSON.stringify(res.body)).toBe(429);
@@ -75,7 +76,8 @@ const badLink = (bff: TestBff, headers: Record<string, string> = {}) =>
 describe('POST /api/v1/auth/register', () => {
   it('over the per-address or per-IP limit: 429 with Retry-After, nothing created, nothing mailed', async () => {
     const bff = await bffWith({ REGISTER_REQUESTS_PER_IP_PER_HOUR: '3', REGISTER_REQUESTS_PER_EMAIL_PER_HOUR: '1' });
-    const register = (email: string) => call(`${bff.url}/api/v1/auth/register`, 'POST', { body: { firstName: 'Limited', lastName: `Rl${run}`, email, password: PASSWORD } });
+    const register = (email: string) =>
+      call(`${bff.url}/api/v1/auth/register`, 'POST', { body: { firstName: 'Limited', lastName: `Rl${run}`, email, password: PASSWORD } });
     const [a, b, c] = [newEmail(), newEmail(), newEmail()];
     expect((await register(a)).status).toBe(202);
     expectLimited(await register(a), 'register-email');

@@ -91,7 +91,19 @@ describe('realm configuration as declared', () => {
     const rm = await client(realm, 'realm-management');
     const roles = (await admin.get<Json[]>(`/${realm}/users/${sa.id}/role-mappings/clients/${rm.id}`))!.map((r) => r.name).sort();
     expect(roles).toEqual(
-      ['manage-clients', 'manage-organizations', 'manage-users', 'query-groups', 'query-users', 'view-clients', 'view-events', 'view-identity-providers', 'view-organizations', 'view-realm', 'view-users'].sort(),
+      [
+        'manage-clients',
+        'manage-organizations',
+        'manage-users',
+        'query-groups',
+        'query-users',
+        'view-clients',
+        'view-events',
+        'view-identity-providers',
+        'view-organizations',
+        'view-realm',
+        'view-users',
+      ].sort(),
     );
     expect(roles).not.toContain('realm-admin');
     expect(roles).not.toContain('manage-realm');
@@ -116,7 +128,11 @@ describe('realm configuration as declared', () => {
     expect(userTokens.attributes).toMatchObject({ 'oauth2.jwt.authorization.grant.enabled': 'true', 'oauth2.jwt.authorization.grant.idp': 'bff-assertions' });
     const assertions = (await admin.get<Json>(`/${realm}/identity-provider/instances/bff-assertions`))!;
     expect(assertions).toMatchObject({ providerId: 'jwt-authorization-grant', enabled: true, hideOnLogin: true });
-    expect(assertions.config).toMatchObject({ useJwksUrl: 'false', jwtAuthorizationGrantAssertionSignatureAlg: 'ES256', jwtAuthorizationGrantAssertionReuseAllowed: 'false' });
+    expect(assertions.config).toMatchObject({
+      useJwksUrl: 'false',
+      jwtAuthorizationGrantAssertionSignatureAlg: 'ES256',
+      jwtAuthorizationGrantAssertionReuseAllowed: 'false',
+    });
 
     // Direct grants are off on every client of ours.
     const all = (await admin.get<Json[]>(`/${realm}/clients`))!.filter((c) => ['portal', 'bff', 'partner-demo-bank'].includes(c.clientId));
@@ -148,10 +164,19 @@ it('Google logins use the platform flows: the BFF decides before any account is 
   const googleDemo = (await admin.get<Json>(`/${realm}/identity-provider/instances/google-demo`))!;
   const google = (await admin.get<Json>(`/${realm}/identity-provider/instances/google`))!;
   for (const idp of [googleDemo, google]) {
-    expect(idp).toMatchObject({ trustEmail: true, firstBrokerLoginFlowAlias: 'platform google first login', postBrokerLoginFlowAlias: 'platform google post login' });
+    expect(idp).toMatchObject({
+      trustEmail: true,
+      firstBrokerLoginFlowAlias: 'platform google first login',
+      postBrokerLoginFlowAlias: 'platform google post login',
+    });
   }
   const mappers = (await admin.get<Json[]>(`/${realm}/identity-provider/instances/google-demo/mappers`))!;
-  expect(mappers).toContainEqual(expect.objectContaining({ identityProviderMapper: 'hardcoded-attribute-idp-mapper', config: expect.objectContaining({ attribute: 'signUpType', 'attribute.value': 'google', syncMode: 'IMPORT' }) }));
+  expect(mappers).toContainEqual(
+    expect.objectContaining({
+      identityProviderMapper: 'hardcoded-attribute-idp-mapper',
+      config: expect.objectContaining({ attribute: 'signUpType', 'attribute.value': 'google', syncMode: 'IMPORT' }),
+    }),
+  );
 
   // No e-mail verification link and no automatic link: an existing account is linked only after
   // the person confirms and signs in to it (docs/decisions/0008-brokered-login-provisioning.md).
@@ -181,8 +206,7 @@ describe('applying realm-config', () => {
     try {
       const adminRole = await admin.get<Json>('/master/roles/admin');
       await admin.post(`/master/users/${userId}/role-mappings/realm`, [adminRole]);
-      const ours = async () =>
-        ((await admin.get<Json[]>(`/${realm}/admin-events?max=10000`)) ?? []).filter((e) => e.authDetails?.userId === userId).length;
+      const ours = async () => ((await admin.get<Json[]>(`/${realm}/admin-events?max=10000`)) ?? []).filter((e) => e.authDetails?.userId === userId).length;
       const changes = await applyRealmConfig({
         keycloakUrl: stack.keycloakUrl,
         adminUser: username,
@@ -227,7 +251,10 @@ describe('applying realm-config', () => {
       edit('clients/partner-demo-bank.json', (c) => (c.protocolMappers = []));
       edit('clients/bff.json', (c) => (c.serviceAccountClientRoles['realm-management'] = ['view-users']));
       edit('localization/hi.json', (t) => (t['profile.attributes.phone'] = 'changed by a test'));
-      writeFileSync(path.join(dir, 'realms', 'platform', 'required-actions.json'), JSON.stringify([{ alias: 'UPDATE_EMAIL', enabled: true, config: { verifyEmail: 'false' } }]));
+      writeFileSync(
+        path.join(dir, 'realms', 'platform', 'required-actions.json'),
+        JSON.stringify([{ alias: 'UPDATE_EMAIL', enabled: true, config: { verifyEmail: 'false' } }]),
+      );
       writeFileSync(
         path.join(dir, 'realms', 'platform', 'organizations', 'state-two.json'),
         JSON.stringify({ alias: 'state-two', name: 'State Two', enabled: true, domains: [{ name: 'state-two.tenant.invalid' }], identityProviders: [] }),
@@ -303,7 +330,9 @@ describe('applying realm-config', () => {
         `update authentication-execution platform google prove existing account ${twoFactor} (requirement)`,
         `update authentication-execution platform google prove existing account ${twoFactor} (description)`,
       ]);
-      const row = (await admin.get<Json[]>(`/${copyRealm}/authentication/flows/${encodeURIComponent(flow)}/executions`))!.find((e) => e.displayName === twoFactor)!;
+      const row = (await admin.get<Json[]>(`/${copyRealm}/authentication/flows/${encodeURIComponent(flow)}/executions`))!.find(
+        (e) => e.displayName === twoFactor,
+      )!;
       expect(row).toMatchObject({ requirement: 'CONDITIONAL', description: 'changed by a test' });
       expect(await apply({ configDir: dir, env })).toEqual([]);
     });

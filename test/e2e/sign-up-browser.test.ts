@@ -34,7 +34,6 @@ const unique = () => `${Date.now().toString(36)}${randomInt(1000)}`;
 /** An Indian mobile number nobody has: 98 and 8 random digits. */
 const newMobile = () => `98${String(randomInt(100_000_000)).padStart(8, '0')}`;
 
-
 /** Screenshots of the page as it is now, at desktop and phone width. */
 async function screenshots(page: Page, name: string) {
   const viewport = page.viewportSize();

@@ -37,7 +37,14 @@ async function startBff(env: Record<string, string> = {}): Promise<RunningBff> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig({ ...bffEnv(stack.settings, stack.upstreamUrl), NODE_ENV: 'test', BFF_PUBLIC_URL: url, REDIS_PREFIX: keys.prefix, UPSTREAM_OUTBOX_ENABLED: 'false', ...env });
+  const config = loadConfig({
+    ...bffEnv(stack.settings, stack.upstreamUrl),
+    NODE_ENV: 'test',
+    BFF_PUBLIC_URL: url,
+    REDIS_PREFIX: keys.prefix,
+    UPSTREAM_OUTBOX_ENABLED: 'false',
+    ...env,
+  });
   const orm = await createOrm({ databaseUrl: config.databaseUrl });
   await migrateUp(orm);
   await orm.close();
@@ -217,10 +224,22 @@ describe('self sign-up over HTTP', () => {
 
   it('refuses a taken username with 409 naming it, and creates nothing', async () => {
     const first = newEmail();
-    const taken = await signUp({ firstName: 'First', email: first, password: PASSWORD, proof: await proofFor({ email: first }, first), username: `taken_${run}` });
+    const taken = await signUp({
+      firstName: 'First',
+      email: first,
+      password: PASSWORD,
+      proof: await proofFor({ email: first }, first),
+      username: `taken_${run}`,
+    });
     expect(taken.status).toBe(201);
     const second = newEmail();
-    const refused = await signUp({ firstName: 'Second', email: second, password: PASSWORD, proof: await proofFor({ email: second }, second), username: `TAKEN_${run}` });
+    const refused = await signUp({
+      firstName: 'Second',
+      email: second,
+      password: PASSWORD,
+      proof: await proofFor({ email: second }, second),
+      username: `TAKEN_${run}`,
+    });
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'ACCOUNT_EXISTS', fields: [{ field: 'username', reason: 'taken' }] });
     expect(await bff.container.identityDirectory.findUsersByEmail(second)).toEqual([]);
@@ -321,4 +340,3 @@ describe('self sign-up over HTTP', () => {
     for (const secret of secrets) expect(log.includes(secret), `log contains a secret (${secret.length} characters)`).toBe(false);
   });
 });
-

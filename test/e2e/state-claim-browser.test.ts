@@ -270,7 +270,9 @@ describe('who holds the identifier: never a dead end', () => {
   const OTHER_STATE = 'state-other-test';
   const sql = (query: string, params: unknown[] = []) => bff.container.orm.em.getConnection().execute(query, params);
   const auditOf = async (brokeredUserId: string) =>
-    ((await sql('select event, outcome, custodian_user_id, result_user_id, detail from state_claim_audit where brokered_user_id = ? order by at', [brokeredUserId])) as Json[]);
+    (await sql('select event, outcome, custodian_user_id, result_user_id, detail from state_claim_audit where brokered_user_id = ? order by at', [
+      brokeredUserId,
+    ])) as Json[];
 
   it('a disabled custodian account: the page says it is closed; the new state account gets the identifier, the closed one loses it (history, audit) and stays closed', async () => {
     const email = `closed-${kit.sfx()}@example.test`;
@@ -318,7 +320,7 @@ describe('who holds the identifier: never a dead end', () => {
     await page.close();
   });
 
-  it('an account of another state holding it proven: no claim across states; continuing without it gives a new account with the IdP\'s free phone only, the other account untouched', async () => {
+  it("an account of another state holding it proven: no claim across states; continuing without it gives a new account with the IdP's free phone only, the other account untouched", async () => {
     const email = `elsewhere-${kit.sfx()}@example.test`;
     const phone = kit.freshPhone();
     const otherId = await kit.tenantAccount(bff, OTHER_STATE, { email });
@@ -420,7 +422,7 @@ describe('who holds the identifier: never a dead end', () => {
     await page.close();
   });
 
-  it('e-mail and phone held by two different custodian accounts: the e-mail\'s account is asked about; the phone stays with its holder', async () => {
+  it("e-mail and phone held by two different custodian accounts: the e-mail's account is asked about; the phone stays with its holder", async () => {
     const email = `pair-${kit.sfx()}@example.test`;
     const phone = kit.freshPhone();
     const emailHolder = await kit.custodianAccount(bff, { email });

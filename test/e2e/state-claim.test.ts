@@ -95,7 +95,10 @@ describe('internal endpoints', () => {
     const bad = await call(`${bff.url}/internal/v1/keycloak/state-claim`, 'POST', { token: secret, body: { identityProvider: 'state-demo' } });
     expect(bad.status).toBe(400);
     expect(bad.body.fields.map((f: Json) => f.field).sort()).toEqual(['brokeredUserId', 'loginSession', 'returnUrl']);
-    const unknownIdp = await call(`${bff.url}/internal/v1/keycloak/state-claim`, 'POST', { token: secret, body: { ...person(), identityProvider: 'google', returnUrl } });
+    const unknownIdp = await call(`${bff.url}/internal/v1/keycloak/state-claim`, 'POST', {
+      token: secret,
+      body: { ...person(), identityProvider: 'google', returnUrl },
+    });
     expect(unknownIdp.status).toBe(400);
     expect(unknownIdp.body.fields[0]).toMatchObject({ field: 'identityProvider', reason: 'unknown' });
   });
@@ -117,7 +120,10 @@ describe('page steps refuse through the one problem table (issue 15 §7)', () =>
     expect(extra.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', fields: [expect.objectContaining({ field: 'go', reason: 'not_allowed' })] });
 
     // The flow waits for an identifier: "continue" and "mine" are not its steps (another tab, a hand-made request).
-    for (const [name, body] of [['continue', {}], ['answer', { answer: 'mine' }]] as const) {
+    for (const [name, body] of [
+      ['continue', {}],
+      ['answer', { answer: 'mine' }],
+    ] as const) {
       const wrongStep = problemOf(await step(bff, flowId, name, body));
       expect(wrongStep).toMatchObject({ status: 409, type: expect.stringContaining('application/problem+json') });
       expect(wrongStep.body).toMatchObject({ code: 'CONFLICT', location: page });
@@ -375,7 +381,8 @@ describe('persisted flow', () => {
       // Logged at trace level, yet no password, identifier, handoff or login session.
       const logs = second.logs();
       expect(logs).toContain('state claim completed');
-      for (const secret of [kit.PASSWORD, 'Not-the-password-1', email, p.loginSession, new URL(right.body.location).searchParams.get('handoff')!]) expect(logs).not.toContain(secret);
+      for (const secret of [kit.PASSWORD, 'Not-the-password-1', email, p.loginSession, new URL(right.body.location).searchParams.get('handoff')!])
+        expect(logs).not.toContain(secret);
     } finally {
       await second.close();
     }
@@ -518,11 +525,28 @@ describe('audit', () => {
     const res = await call(api, 'GET', { token: adminToken });
     expect(res.status).toBe(200);
     // Two handoffs: one with the answer's redirect, one with the page's (a reload makes a fresh one).
-    expect(res.body.items.map((i: Json) => i.event)).toEqual(['started', 'match-found', 'step:not_mine', 'decided', 'handoff-issued', 'handoff-issued', 'migrated']);
-    expect(res.body.items.at(-1)).toMatchObject({ custodianUserId: custodianId, resultUserId: done.body.userId, detail: 'new:refuted', identityProvider: 'state-demo', brokeredUserId: p.brokeredUserId, identifierMasked: 'a•••@example.test' });
+    expect(res.body.items.map((i: Json) => i.event)).toEqual([
+      'started',
+      'match-found',
+      'step:not_mine',
+      'decided',
+      'handoff-issued',
+      'handoff-issued',
+      'migrated',
+    ]);
+    expect(res.body.items.at(-1)).toMatchObject({
+      custodianUserId: custodianId,
+      resultUserId: done.body.userId,
+      detail: 'new:refuted',
+      identityProvider: 'state-demo',
+      brokeredUserId: p.brokeredUserId,
+      identifierMasked: 'a•••@example.test',
+    });
     expect(JSON.stringify(res.body)).not.toContain(email);
 
-    const byIdentifier = await call(`${bff.url}/api/admin/v1/state-claims/audit?identifier=${encodeURIComponent(email.toUpperCase())}&max=2`, 'GET', { token: adminToken });
+    const byIdentifier = await call(`${bff.url}/api/admin/v1/state-claims/audit?identifier=${encodeURIComponent(email.toUpperCase())}&max=2`, 'GET', {
+      token: adminToken,
+    });
     expect(byIdentifier.body).toMatchObject({ total: 7, first: 0 });
     expect(byIdentifier.body.items).toHaveLength(2);
     const bad = await call(`${bff.url}/api/admin/v1/state-claims/audit?max=0&flowId=x`, 'GET', { token: adminToken });

@@ -25,13 +25,21 @@ describe('login theme', () => {
     ['hi', 'अपने खाते में साइन इन करें', 'साइन इन करें', 'पहचान प्लेटफ़ॉर्म'],
   ] as const) {
     it(`renders our branded login page in ${locale}`, async () => {
-      for (const [viewport, suffix] of [[{ width: 1280, height: 800 }, ''], [{ width: 390, height: 844 }, '-phone']] as const) {
+      for (const [viewport, suffix] of [
+        [{ width: 1280, height: 800 }, ''],
+        [{ width: 390, height: 844 }, '-phone'],
+      ] as const) {
         const page = await browser().newPage({ viewport });
         const res = await page.goto(loginUrl(locale));
         expect(res?.status()).toBe(200);
         expect(await page.locator('html').getAttribute('lang')).toBe(locale);
         await expect.poll(() => page.locator('h1#kc-page-title').innerText()).toContain(title);
-        expect(await page.locator('#kc-login').inputValue().catch(() => page.locator('#kc-login').innerText())).toContain(button);
+        expect(
+          await page
+            .locator('#kc-login')
+            .inputValue()
+            .catch(() => page.locator('#kc-login').innerText()),
+        ).toContain(button);
         // Our stylesheets and logo are served from the platform theme, not the parent's.
         const styles = await page.locator('link[rel=stylesheet]').evaluateAll((ls) => ls.map((l) => (l as HTMLLinkElement).href));
         expect(styles.some((h) => /\/resources\/[^/]+\/login\/platform\/css\/brand\.css$/.test(h))).toBe(true);
@@ -53,11 +61,14 @@ describe('email theme and SMTP', () => {
     type Mail = { subject: string; html: string; text: string; to: string[] };
     let mail: Mail | undefined;
     await expect
-      .poll(async () => {
-        const mails = (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(asha!.email)}`)).json()) as Mail[];
-        mail = mails.find((m) => m.subject.includes('Identity Platform'));
-        return Boolean(mail);
-      }, { timeout: 20_000 })
+      .poll(
+        async () => {
+          const mails = (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(asha!.email)}`)).json()) as Mail[];
+          mail = mails.find((m) => m.subject.includes('Identity Platform'));
+          return Boolean(mail);
+        },
+        { timeout: 20_000 },
+      )
       .toBe(true);
     expect(mail!.subject).toBe('Update your Identity Platform account');
     expect(mail!.html).toContain('Identity Platform');

@@ -33,7 +33,12 @@ function tableRows(): Row[] {
     .trim()
     .split('\n')
     .slice(2)
-    .map((line) => line.split('|').slice(1, -1).map((c) => c.trim()))
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    )
     .map(([realm, client, , grants, fullScope, defaults, optionals, rolesInScope, saRoles, aud]) => ({
       realm: realm!,
       // A partner-clients row names the marker attribute first.
@@ -68,10 +73,13 @@ function grantsOf(c: Json): string[] {
 /** `client: role, role` groups of a table cell, as "client:role" strings; `—` is none. */
 function rolesOfCell(cell: string): string[] {
   if (cell === '—' || cell === 'all') return [];
-  return cell.split(/;\s*/).flatMap((group) => {
-    const [owner, ...roles] = names(group);
-    return roles.map((r) => `${owner}:${r}`);
-  }).sort();
+  return cell
+    .split(/;\s*/)
+    .flatMap((group) => {
+      const [owner, ...roles] = names(group);
+      return roles.map((r) => `${owner}:${r}`);
+    })
+    .sort();
 }
 
 async function rowFor(realm: string, client: Json): Promise<Row | undefined> {
@@ -117,7 +125,9 @@ describe('docs/tokens.md matches Keycloak', () => {
       expect(client.fullScopeAllowed, `${where} full scope`).toBe(row!.fullScope);
       expect([...client.defaultClientScopes].sort(), `${where} default scopes`).toEqual([...row!.defaultScopes].sort());
       // The BFF's attribution scopes match `partner-client.*`, and only on the userToken client.
-      const optional = (client.optionalClientScopes as string[]).filter((s) => !(managed.has(s) && row!.optionalScopes.includes('partner-client.*') && s.startsWith('partner-client.')));
+      const optional = (client.optionalClientScopes as string[]).filter(
+        (s) => !(managed.has(s) && row!.optionalScopes.includes('partner-client.*') && s.startsWith('partner-client.')),
+      );
       expect(optional.sort(), `${where} optional scopes`).toEqual(row!.optionalScopes.filter((s) => s !== 'partner-client.*').sort());
       if (!client.fullScopeAllowed) expect(await scopeMappings(realm, client), `${where} roles in scope`).toEqual(rolesOfCell(row!.rolesInScope));
       else expect(row!.rolesInScope, `${where} roles in scope`).toBe('all');
@@ -131,7 +141,9 @@ describe('docs/tokens.md matches Keycloak', () => {
     const clients = (await admin.get<Json[]>(`/${realm}/clients?max=1000`))!;
     for (const scope of scopes.filter((s) => s.attributes?.['platform.managed-by'])) {
       expect(scope.name).toMatch(/^partner-client\./);
-      expect((scope.protocolMappers as Json[]).map((m) => [m.protocolMapper, m.config['claim.name']])).toEqual([['oidc-hardcoded-claim-mapper', 'act.client_id']]);
+      expect((scope.protocolMappers as Json[]).map((m) => [m.protocolMapper, m.config['claim.name']])).toEqual([
+        ['oidc-hardcoded-claim-mapper', 'act.client_id'],
+      ]);
       const holders = clients.filter((c) => [...c.defaultClientScopes, ...c.optionalClientScopes].includes(scope.name)).map((c) => c.clientId);
       expect(holders).toEqual(['partner-user-tokens']);
     }
@@ -154,12 +166,25 @@ describe('docs/tokens.md matches Keycloak', () => {
     expect(audOf(partner)).toEqual(expected('platform.partner'));
     expect(partner).not.toHaveProperty('realm_access');
     expect(partner).not.toHaveProperty('resource_access');
-    const person = await mint({ grant_type: 'password', client_id: 'user-api', client_secret: stack.settings.userApiClientSecret, username: 'asha', password: stack.settings.demoUserPassword });
+    const person = await mint({
+      grant_type: 'password',
+      client_id: 'user-api',
+      client_secret: stack.settings.userApiClientSecret,
+      username: 'asha',
+      password: stack.settings.demoUserPassword,
+    });
     expect(audOf(person)).toEqual(expected('user-api'));
     // No optional scope can be asked for: no offline tokens through the password grant.
     const offline = await fetch(tokenEndpoint, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'user-api', client_secret: stack.settings.userApiClientSecret, username: 'asha', password: stack.settings.demoUserPassword, scope: 'offline_access' }),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: 'user-api',
+        client_secret: stack.settings.userApiClientSecret,
+        username: 'asha',
+        password: stack.settings.demoUserPassword,
+        scope: 'offline_access',
+      }),
     });
     const body = (await offline.json()) as Json;
     expect(body.refresh_token ? decodeJwt(body.refresh_token).typ : 'none').not.toBe('Offline');

@@ -42,7 +42,9 @@ async function account(opts: { platformAdmin?: boolean } = {}): Promise<{ id: st
     firstName: 'Tara',
     enabled: true,
     credentials: [{ type: 'password', value: password, temporary: false }],
-  }))!.split('/').pop()!;
+  }))!
+    .split('/')
+    .pop()!;
   made.push(id);
   if (opts.platformAdmin) await admin.post(`/${realm}/users/${id}/role-mappings/realm`, [(await admin.get<Json>(`/${realm}/roles/platform-admin`))!]);
   return { id, username, password };
@@ -59,7 +61,8 @@ const api = (method: string, path: string, token?: string, body?: unknown) =>
   call(`${bff.url}${path}`, method, { ...(token ? { token } : {}), ...(body === undefined ? {} : { body }) });
 const refresh = (refreshToken: string) => api('GET', '/api/v1/auth/refresh', refreshToken);
 const sessionsOf = async (userId: string) => (await admin.get<Json[]>(`/${realm}/users/${userId}/sessions`)) ?? [];
-const setEnabled = async (userId: string, enabled: boolean) => admin.put(`/${realm}/users/${userId}`, { ...(await admin.get<Json>(`/${realm}/users/${userId}`)), enabled });
+const setEnabled = async (userId: string, enabled: boolean) =>
+  admin.put(`/${realm}/users/${userId}`, { ...(await admin.get<Json>(`/${realm}/users/${userId}`)), enabled });
 
 describe('refresh-token rotation with reuse detection', () => {
   it('rotates: each refresh answers a new refresh token, which works in turn', async () => {
@@ -93,7 +96,9 @@ describe('refresh-token rotation with reuse detection', () => {
     expect((await refresh(legit.body.refreshToken)).status).toBe(401);
     // Keycloak's own endpoints refuse the ended session's access token; the BFF checks it locally
     // (signature, expiry, account state) and takes it until it expires (accessTokenLifespan, 5 min).
-    const userinfo = await fetch(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/userinfo`, { headers: { authorization: `Bearer ${legit.body.accessToken}` } });
+    const userinfo = await fetch(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/userinfo`, {
+      headers: { authorization: `Bearer ${legit.body.accessToken}` },
+    });
     expect(userinfo.status).toBeGreaterThanOrEqual(400);
 
     expect((await refresh(other.refreshToken)).status).toBe(200);
@@ -167,9 +172,20 @@ describe("Keycloak's password grant on an account with a step pending", () => {
   it('a right password is told apart from a wrong one (account_action_required): the state claim must not count it as a failed try', async () => {
     const who = await account();
     // What a pending e-mail change leaves (decision 0020): Keycloak then puts UPDATE_EMAIL on the account.
-    await admin.put(`/${realm}/users/${who.id}`, { ...(await admin.get<Json>(`/${realm}/users/${who.id}`)), attributes: { 'kc.email.pending': [`${who.username}.new@example.org`] } });
-    const tokens = new KeycloakUserTokens({ issuer: `${stack.keycloakUrl}/realms/${realm}`, clientId: 'user-api', clientSecret: stack.settings.userApiClientSecret });
-    const refusal = (password: string) => tokens.passwordGrant(who.username, password).then(() => 'signed in', (err: { code?: string; details?: Json }) => `${err.code}:${err.details?.reason ?? '-'}`);
+    await admin.put(`/${realm}/users/${who.id}`, {
+      ...(await admin.get<Json>(`/${realm}/users/${who.id}`)),
+      attributes: { 'kc.email.pending': [`${who.username}.new@example.org`] },
+    });
+    const tokens = new KeycloakUserTokens({
+      issuer: `${stack.keycloakUrl}/realms/${realm}`,
+      clientId: 'user-api',
+      clientSecret: stack.settings.userApiClientSecret,
+    });
+    const refusal = (password: string) =>
+      tokens.passwordGrant(who.username, password).then(
+        () => 'signed in',
+        (err: { code?: string; details?: Json }) => `${err.code}:${err.details?.reason ?? '-'}`,
+      );
     expect(await refusal(who.password)).toBe('UNAUTHENTICATED:account_action_required');
     expect(await refusal('Not-the-password-1')).toBe('UNAUTHENTICATED:-');
   });

@@ -233,7 +233,7 @@ describe('forgot password before the first sign-in', () => {
     return (await page.locator('body').innerText()).replace(/\s+/g, ' ');
   }
 
-  it('sends Keycloak\'s reset mail (found by phone); the link sets a new password and signs in', async () => {
+  it("sends Keycloak's reset mail (found by phone); the link sets a new password and signs in", async () => {
     const member = await upstreamOnlyMember('kiran');
     const page = await browser().newPage();
     const notice = await requestReset(page, member.phone, 'upstream-login-4-reset');

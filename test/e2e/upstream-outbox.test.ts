@@ -36,7 +36,13 @@ let adminToken: string;
 let upstream: HttpUpstreamCore;
 
 const startCore = async () => {
-  core = await startUpstreamServer({ databaseUrl: db.url, schema: SCHEMA, apiKey: API_KEY, port: upstreamPort, logger: (await import('pino')).default({ level: 'silent' }) });
+  core = await startUpstreamServer({
+    databaseUrl: db.url,
+    schema: SCHEMA,
+    apiKey: API_KEY,
+    port: upstreamPort,
+    logger: (await import('pino')).default({ level: 'silent' }),
+  });
 };
 
 beforeAll(async () => {
@@ -74,9 +80,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-
 const { outbox, rowsOf } = outboxAdmin(() => ({ bffUrl: bff.url, adminToken }));
-
 
 /** A Keycloak change as the admin console makes it: read the whole user, change it, write it back. */
 async function changeInKeycloak(userId: string, change: (u: Json) => void): Promise<void> {
@@ -88,7 +92,13 @@ async function changeInKeycloak(userId: string, change: (u: Json) => void): Prom
 /** A linked member: a Keycloak account converted through the admin API (its upstream account is in this file's core). */
 async function member(): Promise<{ id: string; upstreamUserId: string; name: string }> {
   const name = uniqueId('outbox').replace('-', '');
-  const location = await kcAdmin.post(`/${realm}/users`, { username: name, email: `${name}@example.org`, firstName: 'First', lastName: 'Member', enabled: true });
+  const location = await kcAdmin.post(`/${realm}/users`, {
+    username: name,
+    email: `${name}@example.org`,
+    firstName: 'First',
+    lastName: 'Member',
+    enabled: true,
+  });
   const id = location!.split('/').pop()!;
   const converted = await call(`${bff.url}/api/admin/v1/users/${id}/upstream-link`, 'PUT', { token: adminToken });
   expect(converted.status).toBe(201);
@@ -108,7 +118,9 @@ async function refusedEmailChange(userId: string, label: string): Promise<{ emai
 }
 
 async function applied(upstreamUserId: string): Promise<{ idempotency_key: string; operation: string; response: Json }[]> {
-  const { rows } = await sql.query(`SELECT idempotency_key, operation, response FROM ${SCHEMA}.applied_changes WHERE user_id = $1 ORDER BY seq`, [upstreamUserId]);
+  const { rows } = await sql.query(`SELECT idempotency_key, operation, response FROM ${SCHEMA}.applied_changes WHERE user_id = $1 ORDER BY seq`, [
+    upstreamUserId,
+  ]);
   return rows;
 }
 
@@ -182,10 +194,15 @@ describe('upstream outbox', () => {
     expect(log[1]!.response).toMatchObject({ firstName: 'Second', email: `${m.name}.new@example.org`, phone: null });
     expect(log[2]!.response).toMatchObject({ email: `${m.name}.new@example.org`, phone: '+919812345678', status: 'active' });
     expect(log[3]!.response).toMatchObject({ status: 'inactive' });
-    expect(await upstream.getUser(m.upstreamUserId)).toMatchObject({ firstName: 'Second', email: `${m.name}.new@example.org`, phone: '+919812345678', status: 'inactive' });
+    expect(await upstream.getUser(m.upstreamUserId)).toMatchObject({
+      firstName: 'Second',
+      email: `${m.name}.new@example.org`,
+      phone: '+919812345678',
+      status: 'inactive',
+    });
   });
 
-  it('a refused change fails at once, holds the member\'s later changes, and an admin retry delivers it once the cause is fixed', async () => {
+  it("a refused change fails at once, holds the member's later changes, and an admin retry delivers it once the cause is fixed", async () => {
     const m = await member();
     const { email, holderId } = await refusedEmailChange(m.id, 'taken');
     await changeInKeycloak(m.id, (u) => (u.firstName = 'After'));
@@ -209,7 +226,7 @@ describe('upstream outbox', () => {
     expect(await upstream.getUser(m.upstreamUserId)).toMatchObject({ email, firstName: 'After' });
   });
 
-  it('an admin skip gives up on a refused change for good; the member\'s later changes go through', async () => {
+  it("an admin skip gives up on a refused change for good; the member's later changes go through", async () => {
     const m = await member();
     await refusedEmailChange(m.id, 'kept');
     await changeInKeycloak(m.id, (u) => (u.lastName = 'Later'));
@@ -249,7 +266,9 @@ describe('upstream outbox', () => {
     const resync = (userId: string, token?: string) => call(`${bff.url}/api/admin/v1/users/${userId}/upstream-resync`, 'POST', token ? { token } : {});
     expect((await resync(m.id)).status).toBe(401);
     expect((await resync(crypto.randomUUID(), adminToken)).status).toBe(404);
-    const prospective = (await kcAdmin.post(`/${realm}/users`, { username: uniqueId('prospect').replace('-', ''), firstName: 'Pro', enabled: true }))!.split('/').pop()!;
+    const prospective = (await kcAdmin.post(`/${realm}/users`, { username: uniqueId('prospect').replace('-', ''), firstName: 'Pro', enabled: true }))!
+      .split('/')
+      .pop()!;
     const notLinked = await resync(prospective, adminToken);
     expect(notLinked.status).toBe(409);
     expect(notLinked.body).toMatchObject({ code: 'CONFLICT', fields: [expect.objectContaining({ field: 'upstreamUserId', reason: 'not_linked' })] });
@@ -278,7 +297,14 @@ describe('upstream outbox', () => {
     await until(async () => (await rowsOf(m.id)).length === 1);
     const grant = await fetch(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'user-api', client_secret: stack.settings.userApiClientSecret, username: m.name, password, scope: 'openid' }),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: 'user-api',
+        client_secret: stack.settings.userApiClientSecret,
+        username: m.name,
+        password,
+        scope: 'openid',
+      }),
     });
     expect(grant.status).toBe(200);
     const { access_token: token } = (await grant.json()) as { access_token: string };
@@ -299,8 +325,14 @@ describe('upstream outbox', () => {
     const m = await member();
     const at = new Date();
     const clientId = uniqueId('outbox-bank');
-    await sql.query('INSERT INTO partner_client (client_id, name, trust_auth, enabled, created_at, updated_at) VALUES ($1, $1, true, true, $2, $2)', [clientId, at]);
-    await sql.query('INSERT INTO partner_app_key (app_key, client_id, auto_enroll, kba_bypass, created_at, updated_at) VALUES ($1, $1, true, false, $2, $2)', [clientId, at]);
+    await sql.query('INSERT INTO partner_client (client_id, name, trust_auth, enabled, created_at, updated_at) VALUES ($1, $1, true, true, $2, $2)', [
+      clientId,
+      at,
+    ]);
+    await sql.query('INSERT INTO partner_app_key (app_key, client_id, auto_enroll, kba_bypass, created_at, updated_at) VALUES ($1, $1, true, false, $2, $2)', [
+      clientId,
+      at,
+    ]);
     await sql.query('INSERT INTO partner_user_mapping (app_key, dbp_user_id, user_id, created_at) VALUES ($1, $2, $3, $4)', [clientId, 'dbp-1', m.id, at]);
     await sql.query(
       "INSERT INTO account_creation (key_hash, fingerprint, status, username, user_id, started_at, updated_at) VALUES ($1, 'f', 'completed', $2, $3, $4, $4)",
@@ -324,7 +356,13 @@ describe('upstream outbox', () => {
 
   it('records nothing for a prospective account (no upstream link)', async () => {
     const name = uniqueId('prospect').replace('-', '');
-    const location = await kcAdmin.post(`/${realm}/users`, { username: name, email: `${name}@example.org`, firstName: 'Pro', lastName: 'Spect', enabled: true });
+    const location = await kcAdmin.post(`/${realm}/users`, {
+      username: name,
+      email: `${name}@example.org`,
+      firstName: 'Pro',
+      lastName: 'Spect',
+      enabled: true,
+    });
     const id = location!.split('/').pop()!;
     await changeInKeycloak(id, (u) => (u.firstName = 'Changed'));
     // A linked member changed after it: once its row is there, the prospective change was read too.

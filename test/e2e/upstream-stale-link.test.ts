@@ -38,7 +38,13 @@ const madeAccounts: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase('stale_link');
-  core = await startUpstreamServer({ databaseUrl: db.url, schema: SCHEMA, apiKey: API_KEY, port: 0, logger: (await import('pino')).default({ level: 'silent' }) });
+  core = await startUpstreamServer({
+    databaseUrl: db.url,
+    schema: SCHEMA,
+    apiKey: API_KEY,
+    port: 0,
+    logger: (await import('pino')).default({ level: 'silent' }),
+  });
   upstream = new HttpUpstreamCore({ baseUrl: core.url, apiKey: API_KEY });
   sql = new pg.Pool({ connectionString: db.url, max: 2 });
   bff = await startTestBff(stack, { UPSTREAM_URL: core.url, UPSTREAM_API_KEY: API_KEY, UPSTREAM_RETRIES: '0' }, { atStackUrl: true, captureLogs: true });
@@ -71,7 +77,8 @@ async function memberCreatedByAnotherClient(externalId: string): Promise<{ id: s
   return { id: user.id, username: user.username!, email: user.email! };
 }
 
-const externalIdOf = async (id: string) => (await sql.query<{ external_id: string }>(`SELECT external_id FROM ${SCHEMA}.users WHERE id = $1`, [id])).rows[0]!.external_id;
+const externalIdOf = async (id: string) =>
+  (await sql.query<{ external_id: string }>(`SELECT external_id FROM ${SCHEMA}.users WHERE id = $1`, [id])).rows[0]!.external_id;
 const accountsOf = async (upstreamUserId: string) =>
   ((await admin.get<Json[]>(`/${realm}/users?q=${encodeURIComponent(`upstreamUserId:${upstreamUserId}`)}&briefRepresentation=false`)) ?? []).filter(
     (u) => u.attributes?.upstreamUserId?.[0] === upstreamUserId,
@@ -87,7 +94,7 @@ async function ask(path: 'upstream-login' | 'upstream-reset', body: Json) {
 }
 
 describe('a member whose externalId names no platform account', () => {
-  it('signs in on Keycloak\'s login page as a new account, and the core is relinked to it', async () => {
+  it("signs in on Keycloak's login page as a new account, and the core is relinked to it", async () => {
     const stale = randomUUID();
     const member = await memberCreatedByAnotherClient(stale);
     expect(await admin.get(`/${realm}/users/${stale}`)).toBeUndefined();
@@ -127,7 +134,9 @@ describe('a member whose externalId names no platform account', () => {
 
   it('is not relinked when the account it names was deleted in Keycloak: the usual refusal, nothing imported', async () => {
     // A platform account an admin deleted; its member's deactivation travels through the outbox.
-    const deleted = (await admin.post(`/${realm}/users`, { username: `gone-${randomBytes(4).toString('hex')}`, firstName: 'Gone', enabled: true }))!.split('/').pop()!;
+    const deleted = (await admin.post(`/${realm}/users`, { username: `gone-${randomBytes(4).toString('hex')}`, firstName: 'Gone', enabled: true }))!
+      .split('/')
+      .pop()!;
     await admin.delete(`/${realm}/users/${deleted}`);
     const member = await memberCreatedByAnotherClient(deleted);
 

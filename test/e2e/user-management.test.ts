@@ -52,7 +52,12 @@ interface Answer {
   headers: Headers;
 }
 
-async function call(base: string, method: string, path: string, opts: { body?: unknown; bearer?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  opts: { body?: unknown; bearer?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: {
@@ -78,8 +83,7 @@ interface Mail {
   subject: string;
   text: string;
 }
-const mailsTo = async (email: string): Promise<Mail[]> =>
-  (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(email)}`)).json()) as Mail[];
+const mailsTo = async (email: string): Promise<Mail[]> => (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(email)}`)).json()) as Mail[];
 
 /** The inbox stores a mail a moment after SMTP accepted it: poll until `count` are there. */
 async function waitForMails(email: string, count: number): Promise<Mail[]> {
@@ -131,7 +135,9 @@ async function confirmedUser(overrides: Json = {}) {
 
 const kcUser = (id: string) => admin.get<Json>(`/${realm}/users/${id}`);
 const upstreamUser = async (externalId: string): Promise<Json> => {
-  const res = await fetch(`${stack.upstreamUrl}/v1/users/by-external-id/${externalId}`, { headers: { authorization: `Bearer ${stack.settings.upstreamApiKey}` } });
+  const res = await fetch(`${stack.upstreamUrl}/v1/users/by-external-id/${externalId}`, {
+    headers: { authorization: `Bearer ${stack.settings.upstreamApiKey}` },
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as Json;
 };
@@ -220,7 +226,10 @@ describe('register, confirm, login', () => {
     expect(fieldsOf(asEmail.body)).toEqual(['password:policy']);
     const holder = await confirmedUser();
     const weakForKnown = await api('POST', '/api/v1/auth/register', { body: { ...p, email: holder.email, password: 'short1' } });
-    expect({ status: weakForKnown.status, body: { ...weakForKnown.body, requestId: undefined } }).toEqual({ status: 400, body: { ...weak.body, requestId: undefined } });
+    expect({ status: weakForKnown.status, body: { ...weakForKnown.body, requestId: undefined } }).toEqual({
+      status: 400,
+      body: { ...weak.body, requestId: undefined },
+    });
     await bff.container.background.idle();
     expect(await accountsWith(p.email)).toEqual([]);
     expect(await mailsTo(p.email)).toEqual([]);
@@ -373,7 +382,10 @@ describe('register, confirm, login', () => {
     expect(await waitForMails(unconfirmed.email, 2)).toHaveLength(2);
     expect(await mailsTo(unknown.email)).toEqual([]);
     expect(await mailsTo(confirmed.email)).toHaveLength(1);
-    expect(fieldsOf((await api('POST', '/api/v1/auth/send', { body: { email: 'nope', extra: 1 } })).body)).toEqual(['email:invalid_format', 'extra:not_allowed']);
+    expect(fieldsOf((await api('POST', '/api/v1/auth/send', { body: { email: 'nope', extra: 1 } })).body)).toEqual([
+      'email:invalid_format',
+      'extra:not_allowed',
+    ]);
   });
 
   it('throttles resends per address and per client IP with 429 and Retry-After, known or unknown address alike', async () => {
@@ -429,7 +441,9 @@ describe('register, confirm, login', () => {
     const unknown = await api('POST', '/api/v1/auth/login', { body: { email: person().email, password: PASSWORD, otp: app.nextCode() } });
     expect(withoutCode.status).toBe(401);
     expect({ ...withoutCode.body, requestId: undefined }).toEqual({ ...unknown.body, requestId: undefined });
-    expect(fieldsOf((await api('POST', '/api/v1/auth/login', { body: { email: u.email, password: PASSWORD, otp: '12345' } })).body)).toEqual(['otp:invalid_format']);
+    expect(fieldsOf((await api('POST', '/api/v1/auth/login', { body: { email: u.email, password: PASSWORD, otp: '12345' } })).body)).toEqual([
+      'otp:invalid_format',
+    ]);
     const login = await api('POST', '/api/v1/auth/login', { body: { email: u.email, password: PASSWORD, otp: app.nextCode() } });
     expect(login.status, JSON.stringify(login.body)).toBe(200);
     expect(decodeJwt(login.body.accessToken).sub).toBe(u.id);
@@ -521,7 +535,11 @@ describe('GET /api/v1/user', () => {
 
   it('shows the identity providers linked to the account', async () => {
     const u = await confirmedUser();
-    await admin.post(`/${realm}/users/${u.id}/federated-identity/state-demo`, { identityProvider: 'state-demo', userId: `sd-${run}`, userName: `state.${run}` });
+    await admin.post(`/${realm}/users/${u.id}/federated-identity/state-demo`, {
+      identityProvider: 'state-demo',
+      userId: `sd-${run}`,
+      userName: `state.${run}`,
+    });
     const profile = await api('GET', '/api/v1/user', { bearer: u.tokens.accessToken });
     expect(profile.body.identityProviders).toEqual([{ provider: 'state-demo', username: `state.${run}` }]);
   });
@@ -565,7 +583,13 @@ describe('PUT /api/v1/user', () => {
       body: { id: other.id, username: 'taken.over', realmRoles: ['platform-admin'], enabled: false, emailVerified: true, firstName: 'Mallory' },
     });
     expect(res.status).toBe(400);
-    expect(fieldsOf(res.body)).toEqual(['emailVerified:not_allowed', 'enabled:not_allowed', 'id:not_allowed', 'realmRoles:not_allowed', 'username:not_allowed']);
+    expect(fieldsOf(res.body)).toEqual([
+      'emailVerified:not_allowed',
+      'enabled:not_allowed',
+      'id:not_allowed',
+      'realmRoles:not_allowed',
+      'username:not_allowed',
+    ]);
     expect(await kcUser(u.id)).toEqual(before);
     expect((await kcUser(other.id))!.firstName).toBe('Test');
     const roles = (await admin.get<Json[]>(`/${realm}/users/${u.id}/role-mappings/realm`))!.map((r) => r.name);
@@ -596,7 +620,10 @@ describe('PUT /api/v1/user', () => {
     expect((await upstreamUser(u.id)).email).toBe(newEmail);
     // Single use: once the address is free again, its used proof does not give it to anyone else.
     const later = `um.${run}.later${counter}@example.com`;
-    const moved = await api('PUT', '/api/v1/user', { bearer: u.tokens.accessToken, body: { email: later, emailProof: await otpProof({ kind: 'email', value: later }) } });
+    const moved = await api('PUT', '/api/v1/user', {
+      bearer: u.tokens.accessToken,
+      body: { email: later, emailProof: await otpProof({ kind: 'email', value: later }) },
+    });
     expect(moved.body.email).toBe(later);
     const other = await confirmedUser();
     const reused = await api('PUT', '/api/v1/user', { bearer: other.tokens.accessToken, body: { email: newEmail, emailProof } });
@@ -738,7 +765,11 @@ describe('GET /api/v1/users', () => {
 describe('when a dependency fails half-way', () => {
   it('a registration whose upstream step failed (answered 202, nothing mailed) completes on a later attempt, with one account', async () => {
     const p = person();
-    const down = await startTestBff(stack, { ...ROOMY, REDIS_PREFIX: keys.prefix, UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' }, { captureLogs: true });
+    const down = await startTestBff(
+      stack,
+      { ...ROOMY, REDIS_PREFIX: keys.prefix, UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' },
+      { captureLogs: true },
+    );
     try {
       // The answer does not wait for (or tell) what happens next.
       const res = await call(down.url, 'POST', '/api/v1/auth/register', { body: p });
@@ -802,4 +833,3 @@ async function otpProof(identifier: { kind: 'email' | 'phone'; value: string }):
   expect(verified.status, JSON.stringify(verified.body)).toBe(200);
   return verified.body.proof as string;
 }
-

@@ -54,7 +54,9 @@ const redeemed = async (token: string) => {
 describe('ConfirmationLinks at rest', () => {
   it('keeps the address sealed in the link and hashed in the throttle keys; the link still confirms it', async () => {
     await links().issue({ userId: 'user-1', email: ADDRESS, firstName: 'Quillon' });
-    await links().admitResend(ADDRESS, '203.0.113.9').catch(() => undefined);
+    await links()
+      .admitResend(ADDRESS, '203.0.113.9')
+      .catch(() => undefined);
     const token = tokenOfLastMail();
     const stored = await everything();
     expect(stored).toContain('sealedEmail');

@@ -80,12 +80,10 @@ describe('migrations', () => {
   });
 
   it('create the flow table with the specified columns', async () => {
-    const columns = await orm.em
-      .getConnection()
-      .execute<{ column_name: string; data_type: string; is_nullable: string }[]>(
-        `select column_name, data_type, is_nullable from information_schema.columns
+    const columns = await orm.em.getConnection().execute<{ column_name: string; data_type: string; is_nullable: string }[]>(
+      `select column_name, data_type, is_nullable from information_schema.columns
          where table_schema = 'public' and table_name = 'flow' order by ordinal_position`,
-      );
+    );
     expect(columns.map((c) => [c.column_name, c.data_type])).toEqual([
       ['id', 'uuid'],
       ['kind', 'character varying'],
@@ -474,7 +472,10 @@ describe.each([postgres, redisStore])('FlowRuntime on $name', (under) => {
     expect(seen).toEqual(['idle']);
     expect(looked).toMatchObject({ state: 'idle', version: 1 });
     expect(await under.read(id)).toEqual(before);
-    expect(await runtime.step(flow, id, (current) => (current.snapshot.matches('idle') ? { event: { type: 'GREET' as const } } : null))).toMatchObject({ state: 'greeted', version: 2 });
+    expect(await runtime.step(flow, id, (current) => (current.snapshot.matches('idle') ? { event: { type: 'GREET' as const } } : null))).toMatchObject({
+      state: 'greeted',
+      version: 2,
+    });
     expect(greeted).toEqual(['Ada']);
   });
 
@@ -488,7 +489,9 @@ describe.each([postgres, redisStore])('FlowRuntime on $name', (under) => {
       seen.push({ state: String(snapshot.value), stored: (await under.read(id))?.state });
       if (fail) throw new DomainError('UPSTREAM_UNAVAILABLE', 'audit down');
     };
-    expect((await domainErrorOf(runtime.step(flow, id, () => ({ event: { type: 'GREET' as const }, beforeSave: beforeSave(true) })))).code).toBe('UPSTREAM_UNAVAILABLE');
+    expect((await domainErrorOf(runtime.step(flow, id, () => ({ event: { type: 'GREET' as const }, beforeSave: beforeSave(true) })))).code).toBe(
+      'UPSTREAM_UNAVAILABLE',
+    );
     expect(await under.read(id)).toEqual(before);
     const greeted = await runtime.step(flow, id, () => ({ event: { type: 'GREET' as const }, beforeSave: beforeSave(false) }));
     expect(greeted).toMatchObject({ state: 'greeted', version: 2 });
@@ -601,7 +604,9 @@ describe('FlowRuntime on PostgreSQL only', () => {
     const runtime = runtimeOn();
     const flow = testFlow();
     const { id } = await runtime.create(flow, { name: 'Ada' });
-    const [row] = await orm.em.getConnection().execute<{ expires_at: string; created_at: string; updated_at: string }[]>('select * from flow where id = ?', [id]);
+    const [row] = await orm.em
+      .getConnection()
+      .execute<{ expires_at: string; created_at: string; updated_at: string }[]>('select * from flow where id = ?', [id]);
     expect(new Date(row!.expires_at).getTime() - new Date(row!.created_at).getTime()).toBe(600_000);
     expect(row!.updated_at).toEqual(row!.created_at);
     await runtime.send(flow, id, { type: 'GREET' });
@@ -657,7 +662,15 @@ describe('FlowRuntime on Redis only', () => {
   it('keeps a record until its own expiry and refuses to write an expired one', async () => {
     const store = new RedisFlowStore({ store: ephemeral() });
     const now = Date.now();
-    const flow: StoredFlow = { id: 't1', kind: 'test', state: 'idle', snapshot: { sealed: 'x' }, machineVersion: 1, expiresAt: new Date(now + 60_000), version: 1 };
+    const flow: StoredFlow = {
+      id: 't1',
+      kind: 'test',
+      state: 'idle',
+      snapshot: { sealed: 'x' },
+      machineVersion: 1,
+      expiresAt: new Date(now + 60_000),
+      version: 1,
+    };
     await store.insert(flow, new Date(now));
     const ttl = await redis.pttl(redisRecordKey('t1'));
     expect(ttl).toBeGreaterThan(0);
@@ -670,7 +683,15 @@ describe('FlowRuntime on Redis only', () => {
 
   it('lets one step at a time hold a flow, and drops record and lock together at the end', async () => {
     const store = new RedisFlowStore({ store: ephemeral() });
-    const flow: StoredFlow = { id: 't2', kind: 'test', state: 'idle', snapshot: { sealed: 'x' }, machineVersion: 1, expiresAt: new Date(Date.now() + 60_000), version: 1 };
+    const flow: StoredFlow = {
+      id: 't2',
+      kind: 'test',
+      state: 'idle',
+      snapshot: { sealed: 'x' },
+      machineVersion: 1,
+      expiresAt: new Date(Date.now() + 60_000),
+      version: 1,
+    };
     await store.insert(flow, new Date());
     const results = await Promise.all(Array.from({ length: 10 }, () => store.take('test', 't2')));
     expect(results.filter((r) => r !== null)).toEqual([{ flow }]);

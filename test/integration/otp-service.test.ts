@@ -80,7 +80,8 @@ async function failure(p: Promise<unknown>) {
   try {
     await p;
   } catch (e) {
-    if (e instanceof DomainError) return { code: e.code, fields: e.fields.map((f) => `${f.field}:${f.reason}`), retryAfterSeconds: e.details.retryAfterSeconds };
+    if (e instanceof DomainError)
+      return { code: e.code, fields: e.fields.map((f) => `${f.field}:${f.reason}`), retryAfterSeconds: e.details.retryAfterSeconds };
     throw e;
   }
   throw new Error('expected a failure');

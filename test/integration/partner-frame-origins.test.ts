@@ -24,8 +24,13 @@ afterAll(async () => {
 });
 
 const stored = async (clientId: string) =>
-  (await orm.em.getConnection().execute<{ frame_origins: string[] }[]>('select frame_origins from partner_client where client_id = ?', [clientId]))[0]?.frame_origins;
-const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (e: DomainError) => ({ code: e.code, fields: e.fields.map((f) => `${f.field}:${f.reason}`) }));
+  (await orm.em.getConnection().execute<{ frame_origins: string[] }[]>('select frame_origins from partner_client where client_id = ?', [clientId]))[0]
+    ?.frame_origins;
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: DomainError) => ({ code: e.code, fields: e.fields.map((f) => `${f.field}:${f.reason}`) }),
+  );
 const origin = (i: number) => `https://web${i}.bank.example`;
 
 describe('PartnerStore frame origins', () => {
@@ -89,6 +94,8 @@ describe('PartnerStore frame origins', () => {
     });
     expect(await stored('full-bank')).toEqual(full);
     // Swapping one for another in the same change is fine.
-    expect((await partners.changeFrameOrigins('full-bank', { add: ['https://one-more.example'], remove: [origin(0)] })).frameOrigins).toHaveLength(MAX_FRAME_ORIGINS);
+    expect((await partners.changeFrameOrigins('full-bank', { add: ['https://one-more.example'], remove: [origin(0)] })).frameOrigins).toHaveLength(
+      MAX_FRAME_ORIGINS,
+    );
   });
 });

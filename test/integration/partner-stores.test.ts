@@ -40,12 +40,23 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
-const errorCode = (p: Promise<unknown>) => p.then(() => 'ok', (e: DomainError) => e.code);
+const errorCode = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: DomainError) => e.code,
+  );
 
 describe('PartnerStore', () => {
   it('resolves settings and the mapping in one read; unknown appKeys are null', async () => {
     await partners.createPartner({ clientId: 'bank-a', name: 'A', trustAuth: true, appKeys: [{ appKey: 'a-app', autoEnroll: true, kbaBypass: false }] });
-    expect(await partners.resolve('a-app', 'u1')).toEqual({ clientId: 'bank-a', clientEnabled: true, trustAuth: true, autoEnroll: true, kbaBypass: false, userId: null });
+    expect(await partners.resolve('a-app', 'u1')).toEqual({
+      clientId: 'bank-a',
+      clientEnabled: true,
+      trustAuth: true,
+      autoEnroll: true,
+      kbaBypass: false,
+      userId: null,
+    });
     expect(await partners.resolve('nope', 'u1')).toBeNull();
     const userId = '6f1c2a9e-0000-4000-8000-0000000000aa';
     expect(await partners.map('a-app', 'u1', userId)).toBe(userId);
@@ -85,7 +96,11 @@ describe('PartnerStore', () => {
   it("refuses a taken client id and another partner's appKey, changing nothing", async () => {
     await partners.createPartner({ clientId: 'bank-c', name: 'C', trustAuth: false, appKeys: [{ appKey: 'c-app', autoEnroll: false, kbaBypass: false }] });
     expect(await errorCode(partners.createPartner({ clientId: 'bank-c', name: 'C2', trustAuth: true, appKeys: [] }))).toBe('CONFLICT');
-    expect(await errorCode(partners.createPartner({ clientId: 'bank-d', name: 'D', trustAuth: true, appKeys: [{ appKey: 'c-app', autoEnroll: true, kbaBypass: true }] }))).toBe('CONFLICT');
+    expect(
+      await errorCode(
+        partners.createPartner({ clientId: 'bank-d', name: 'D', trustAuth: true, appKeys: [{ appKey: 'c-app', autoEnroll: true, kbaBypass: true }] }),
+      ),
+    ).toBe('CONFLICT');
     expect(await partners.getPartner('bank-d')).toBeNull();
     expect(await errorCode(partners.putAppKey('bank-a', { appKey: 'c-app', autoEnroll: true, kbaBypass: true }))).toBe('CONFLICT');
     expect((await partners.getPartner('bank-c'))?.appKeys).toEqual([{ appKey: 'c-app', autoEnroll: false, kbaBypass: false }]);
@@ -127,7 +142,9 @@ describe('IdempotencyKeys', () => {
     for (const value of ['Ottoline', 'Vashtikar', '1979-04-23', 'ottoline.v@example.com', '9812345678']) expect(all).not.toContain(value);
     expect(all).not.toContain(createHash('sha256').update(canonicalJson(body)).digest('hex'));
     // Keyed: the same body under another key (another deployment) is another fingerprint.
-    expect(await errorCode(idem('another-deployment-hash-key-987654').run('bank-a', 'k-pii', body, async () => ({ status: 201, body: {} })))).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await errorCode(idem('another-deployment-hash-key-987654').run('bank-a', 'k-pii', body, async () => ({ status: 201, body: {} })))).toBe(
+      'IDEMPOTENCY_KEY_REUSED',
+    );
   });
 
   it('a key whose first request is still running is a CONFLICT', async () => {

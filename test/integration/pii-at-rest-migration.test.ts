@@ -32,20 +32,26 @@ const sql = <T>(query: string, params: unknown[] = []) => orm.em.fork().execute<
 
 describe('Migration20261209100000_pii_at_rest', () => {
   it('marks clear usernames for sealing, drops expired clear snapshots, keeps live ones; the app then seals what is left', async () => {
-    const request = JSON.stringify([['email', 'ottoline@example.com'], ['firstName', 'Ottoline']]);
+    const request = JSON.stringify([
+      ['email', 'ottoline@example.com'],
+      ['firstName', 'Ottoline'],
+    ]);
     const keyHash = randomBytes(32).toString('hex');
     const legacyFingerprint = createHash('sha256').update(request).digest('hex');
-    await sql(`insert into account_creation (key_hash, fingerprint, status, username, started_at, updated_at) values (?, ?, 'completed', 'ottoline_vashtikar0042', now(), now())`, [
-      keyHash,
-      legacyFingerprint,
-    ]);
+    await sql(
+      `insert into account_creation (key_hash, fingerprint, status, username, started_at, updated_at) values (?, ?, 'completed', 'ottoline_vashtikar0042', now(), now())`,
+      [keyHash, legacyFingerprint],
+    );
     const clear = JSON.stringify({ status: 'active', value: 'x', context: { identity: { firstName: 'Ottoline' } } });
     const [expired, live] = [randomUUID(), randomUUID()];
     for (const [id, expiresAt] of [
       [expired, new Date(Date.now() - 60_000)],
       [live, new Date(Date.now() + 600_000)],
     ] as const) {
-      await sql(`insert into flow (id, kind, state, snapshot, machine_version, expires_at, created_at, updated_at) values (?, 'state-claim', 'x', ?, 1, ?, now(), now())`, [id, clear, expiresAt]);
+      await sql(
+        `insert into flow (id, kind, state, snapshot, machine_version, expires_at, created_at, updated_at) values (?, 'state-claim', 'x', ?, 1, ?, now(), now())`,
+        [id, clear, expiresAt],
+      );
     }
 
     expect((await migrateUp(orm)).applied).toEqual(['Migration20261209100000_pii_at_rest']);
@@ -87,10 +93,10 @@ describe('Migration20261209100000_pii_at_rest', () => {
 
   it('makes the username column wide enough for a sealed 255-character username', async () => {
     const keyHash = randomBytes(32).toString('hex');
-    await sql(`insert into account_creation (key_hash, fingerprint, status, username, started_at, updated_at) values (?, 'f', 'in_progress', ?, now(), now())`, [
-      keyHash,
-      seal.sealUsername(keyHash, 'u'.repeat(255)),
-    ]);
+    await sql(
+      `insert into account_creation (key_hash, fingerprint, status, username, started_at, updated_at) values (?, 'f', 'in_progress', ?, now(), now())`,
+      [keyHash, seal.sealUsername(keyHash, 'u'.repeat(255))],
+    );
     const [row] = await sql<{ username: string }>(`select username from account_creation where key_hash = ?`, [keyHash]);
     expect(seal.openUsername(keyHash, row!.username)).toBe('u'.repeat(255));
   });

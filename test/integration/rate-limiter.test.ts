@@ -99,7 +99,9 @@ describe('RateLimiter', () => {
     // Any number of successes and outages use nothing up.
     for (let i = 0; i < 5; i++) expect(await limiter.attempt(who, [failures], async () => 'tokens', refusedCredential)).toBe('tokens');
     for (let i = 0; i < 3; i++) {
-      const down = await refusal(limiter.attempt(who, [failures], () => Promise.reject(new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', 'down')), refusedCredential));
+      const down = await refusal(
+        limiter.attempt(who, [failures], () => Promise.reject(new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', 'down')), refusedCredential),
+      );
       expect(down.code).toBe('IDENTITY_DIRECTORY_UNAVAILABLE');
     }
     expect((await refusal(limiter.attempt(who, [failures], wrongPassword, refusedCredential))).code).toBe('UNAUTHENTICATED');
@@ -107,10 +109,15 @@ describe('RateLimiter', () => {
     // Over: the attempt is not made at all (the right password would not be checked either).
     let ran = false;
     const limited = await refusal(
-      limiter.attempt(who, [failures], async () => {
-        ran = true;
-        return 'tokens';
-      }, refusedCredential),
+      limiter.attempt(
+        who,
+        [failures],
+        async () => {
+          ran = true;
+          return 'tokens';
+        },
+        refusedCredential,
+      ),
     );
     expect(limited.code).toBe('RATE_LIMITED');
     expect(ran).toBe(false);

@@ -40,7 +40,10 @@ const sql = <T>(query: string, params: unknown[] = []) => orm.em.fork().execute<
 
 async function flow(expiresAt: Date): Promise<string> {
   const id = randomUUID();
-  await sql(`insert into flow (id, kind, state, snapshot, machine_version, expires_at, created_at, updated_at) values (?, 'state-claim', 'x', '{}', 1, ?, ?, ?)`, [id, expiresAt, now, now]);
+  await sql(
+    `insert into flow (id, kind, state, snapshot, machine_version, expires_at, created_at, updated_at) values (?, 'state-claim', 'x', '{}', 1, ?, ?, ?)`,
+    [id, expiresAt, now, now],
+  );
   return id;
 }
 
@@ -85,16 +88,12 @@ describe('retention sweep', () => {
     };
 
     const sweep = () =>
-      retentionSweep(
-        { retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 },
-        pino({ level: 'silent' }),
-        {
-          flowRuntime: new FlowRuntime({ store: new PostgresFlowStore(orm.em), encryption }),
-          handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }),
-          outbox: new OutboxStore({ em: orm.em, encryption }),
-          resealUsernames,
-        },
-      ).runOnce();
+      retentionSweep({ retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 }, pino({ level: 'silent' }), {
+        flowRuntime: new FlowRuntime({ store: new PostgresFlowStore(orm.em), encryption }),
+        handoffs: new HandoffStore({ em: orm.em, encryption, ttlSeconds: 60 }),
+        outbox: new OutboxStore({ em: orm.em, encryption }),
+        resealUsernames,
+      }).runOnce();
     const [a, b] = await Promise.all([sweep(), sweep()]);
     // Nothing failed, and each row was deleted by exactly one of the two.
     expect(Object.values(a).every((n) => n >= 0) && Object.values(b).every((n) => n >= 0)).toBe(true);
@@ -126,10 +125,12 @@ describe('retention sweep', () => {
   it('seals the account_creation usernames an older version left in clear (decision 0022), once, also with two sweeps at once', async () => {
     const keyHashes = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
     for (const [i, keyHash] of keyHashes.entries()) {
-      await sql(
-        `insert into account_creation (key_hash, fingerprint, status, username, started_at, updated_at) values (?, 'f', 'completed', ?, ?, ?)`,
-        [keyHash, `legacy:ottoline_vashtikar${i}`, now, now],
-      );
+      await sql(`insert into account_creation (key_hash, fingerprint, status, username, started_at, updated_at) values (?, 'f', 'completed', ?, ?, ?)`, [
+        keyHash,
+        `legacy:ottoline_vashtikar${i}`,
+        now,
+        now,
+      ]);
     }
     const sweep = () =>
       retentionSweep({ retentionSweepIntervalMs: 60_000, upstreamOutboxRetentionDays: 30 }, pino({ level: 'silent' }), {

@@ -76,11 +76,19 @@ describe('upstream core: reference server through the HTTP adapter', () => {
 
   describe('start-up and schema', () => {
     it('creates its tables in its own schema, and a second start on the same schema is a no-op', async () => {
-      const { rows } = await sql.query<{ table_name: string }>(
-        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
-        [SCHEMA],
-      );
-      expect(rows.map((r) => r.table_name)).toEqual(['applied_changes', 'identity_record_questions', 'identity_records', 'identity_verifications', 'kba_questions', 'memberships', 'organisations', 'users']);
+      const { rows } = await sql.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [
+        SCHEMA,
+      ]);
+      expect(rows.map((r) => r.table_name)).toEqual([
+        'applied_changes',
+        'identity_record_questions',
+        'identity_records',
+        'identity_verifications',
+        'kba_questions',
+        'memberships',
+        'organisations',
+        'users',
+      ]);
       expect(await count(`information_schema.tables WHERE table_schema = 'public'`, [])).toBe(0);
 
       // Two more processes starting at once against the same schema (advisory lock) keep the data.
@@ -115,7 +123,11 @@ describe('upstream core: reference server through the HTTP adapter', () => {
           ['POST', '/v1/credentials/verify-password'],
           ['GET', '/v1/no-such-route'],
         ] as const) {
-          const res = await raw(path, { method, key, ...(method === 'POST' ? { body: JSON.stringify({ login: asha.username, password: DEMO_PASSWORD }) } : {}) });
+          const res = await raw(path, {
+            method,
+            key,
+            ...(method === 'POST' ? { body: JSON.stringify({ login: asha.username, password: DEMO_PASSWORD }) } : {}),
+          });
           expect(res.status, `${method} ${path}`).toBe(401);
           expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
           expect(res.headers.get('www-authenticate')).toBe('Bearer');
@@ -158,7 +170,13 @@ describe('upstream core: reference server through the HTTP adapter', () => {
 
     it('looks up an organisation by id together with its root', async () => {
       const sub = await core.getOrganisation('org_state_demo_school_2');
-      expect(sub?.organisation).toMatchObject({ id: 'org_state_demo_school_2', isRootOrg: false, rootOrgId: 'org_state_demo', channel: 'state-demo', status: 'inactive' });
+      expect(sub?.organisation).toMatchObject({
+        id: 'org_state_demo_school_2',
+        isRootOrg: false,
+        rootOrgId: 'org_state_demo',
+        channel: 'state-demo',
+        status: 'inactive',
+      });
       expect(sub?.rootOrg).toMatchObject({ id: 'org_state_demo', isRootOrg: true, channel: 'state-demo', status: 'active' });
       const root = await core.getOrganisation('org_custodian');
       expect(root?.rootOrg).toEqual(root?.organisation);
@@ -321,7 +339,9 @@ describe('upstream core: reference server through the HTTP adapter', () => {
       expect((await domainError(core.activateUser(user.id, { idempotencyKey: statusKey }))).details.upstreamCode).toBe('IDEMPOTENCY_KEY_REUSED');
       const other = await core.createUser(newUser());
       const takenKey = `outbox-row-${randomUUID()}`;
-      expect((await domainError(core.updateProfile(user.id, { email: other.user.email }, { idempotencyKey: takenKey }))).details.upstreamCode).toBe('IDENTIFIER_TAKEN');
+      expect((await domainError(core.updateProfile(user.id, { email: other.user.email }, { idempotencyKey: takenKey }))).details.upstreamCode).toBe(
+        'IDENTIFIER_TAKEN',
+      );
       expect(await count('applied_changes WHERE idempotency_key = $1', [takenKey])).toBe(0);
     });
 
@@ -461,7 +481,9 @@ describe('upstream core: reference server through the HTTP adapter', () => {
       const { user } = await core.createUser(newUser());
       const set = await raw(`/v1/users/${user.id}/password`, { method: 'PUT', body: JSON.stringify({ password: 'S3cret-pass!' }) });
       expect(set.status).toBe(204);
-      const { rows } = await sql.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = ANY($1::uuid[]) ORDER BY id', [[user.id, asha.id]]);
+      const { rows } = await sql.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = ANY($1::uuid[]) ORDER BY id', [
+        [user.id, asha.id],
+      ]);
       for (const { password_hash } of rows) {
         expect(password_hash).toMatch(/^scrypt\$\d+\$\d+\$\d+\$[\w-]+\$[\w-]+$/);
         expect(password_hash).not.toMatch(/S3cret|Member/);
@@ -519,11 +541,21 @@ describe('upstream core: reference server through the HTTP adapter', () => {
     it('sets questions for a user, replacing earlier ones', async () => {
       const { user } = await core.createUser(newUser());
       const put = (questions: unknown) => raw(`/v1/users/${user.id}/kba`, { method: 'PUT', body: JSON.stringify({ questions }) });
-      expect((await put([{ id: 'a', text: 'A?', answer: 'one' }, { id: 'b', text: 'B?', answer: 'two' }])).status).toBe(200);
+      expect(
+        (
+          await put([
+            { id: 'a', text: 'A?', answer: 'one' },
+            { id: 'b', text: 'B?', answer: 'two' },
+          ])
+        ).status,
+      ).toBe(200);
       const replaced = await put([{ id: 'c', text: 'C?', answer: 'Three' }]);
       expect(await replaced.json()).toEqual({ questions: [{ id: 'c', text: 'C?' }] });
       expect(await core.verifyKbaAnswers(user.id, [{ questionId: 'c', answer: 'three' }])).toBe('ok');
-      const dup = await put([{ id: 'c', text: 'C?', answer: 'x' }, { id: 'c', text: 'C?', answer: 'y' }]);
+      const dup = await put([
+        { id: 'c', text: 'C?', answer: 'x' },
+        { id: 'c', text: 'C?', answer: 'y' },
+      ]);
       expect(dup.status).toBe(400);
       expect(await count('kba_questions WHERE user_id = $1', [user.id])).toBe(1);
     });
@@ -637,10 +669,21 @@ describe('HTTP adapter resilience', () => {
     // As an HTTP date, read against the injected clock; capped at maxDelayMs.
     const now = Date.parse('2026-01-01T00:00:00Z');
     const dated = await stub((n, _req, res) =>
-      n === 1 ? json(res, 503, {}, { 'retry-after': 'Thu, 01 Jan 2026 00:00:01 GMT' }) : n === 2 ? json(res, 503, {}, { 'retry-after': '60' }) : json(res, 200, { items: [] }),
+      n === 1
+        ? json(res, 503, {}, { 'retry-after': 'Thu, 01 Jan 2026 00:00:01 GMT' })
+        : n === 2
+          ? json(res, 503, {}, { 'retry-after': '60' })
+          : json(res, 200, { items: [] }),
     );
     const datedSleeps: number[] = [];
-    const core2 = new HttpUpstreamCore({ baseUrl: dated.url, apiKey: 'k', retry: { baseDelayMs: 100, maxDelayMs: 2_000 }, now: () => now, random: () => 0, sleep: async (ms) => void datedSleeps.push(ms) });
+    const core2 = new HttpUpstreamCore({
+      baseUrl: dated.url,
+      apiKey: 'k',
+      retry: { baseDelayMs: 100, maxDelayMs: 2_000 },
+      now: () => now,
+      random: () => 0,
+      sleep: async (ms) => void datedSleeps.push(ms),
+    });
     expect(await core2.findUser({ username: 'x' })).toBeNull();
     expect(datedSleeps).toEqual([1_000, 2_000]);
   });
@@ -730,15 +773,31 @@ describe('HTTP adapter resilience', () => {
       calls.push({ url: String(url), init: init ?? {} });
       if (calls.length === 1) throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } });
       return new Response(
-        JSON.stringify({ type: 'about:blank', title: 'Conflict', status: 409, code: 'IDENTIFIER_TAKEN', fields: [{ field: 'email', reason: 'taken', message: 'taken' }] }),
+        JSON.stringify({
+          type: 'about:blank',
+          title: 'Conflict',
+          status: 409,
+          code: 'IDENTIFIER_TAKEN',
+          fields: [{ field: 'email', reason: 'taken', message: 'taken' }],
+        }),
         { status: 409, headers: { 'content-type': 'application/problem+json' } },
       );
     }) as typeof fetch;
     const sleeps: number[] = [];
-    const core = new HttpUpstreamCore({ baseUrl: 'http://core.invalid/', apiKey: 'secret-key', fetch: fakeFetch, sleep: async (ms) => void sleeps.push(ms), random: () => 0 });
+    const core = new HttpUpstreamCore({
+      baseUrl: 'http://core.invalid/',
+      apiKey: 'secret-key',
+      fetch: fakeFetch,
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0,
+    });
     const input = { externalId: 'kc-9', firstName: 'Priya', email: 'priya@example.org', phone: '+919999999999' };
     const error = await domainError(core.createUser(input));
-    expect(error).toMatchObject({ code: 'CONFLICT', fields: [{ field: 'email', reason: 'taken' }], details: { upstreamCode: 'IDENTIFIER_TAKEN', status: 409 } });
+    expect(error).toMatchObject({
+      code: 'CONFLICT',
+      fields: [{ field: 'email', reason: 'taken' }],
+      details: { upstreamCode: 'IDENTIFIER_TAKEN', status: 409 },
+    });
     expect(calls).toHaveLength(2);
     expect(sleeps).toEqual([50]);
     expect(calls[1]!.url).toBe('http://core.invalid/v1/users');

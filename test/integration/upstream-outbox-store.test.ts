@@ -75,17 +75,22 @@ describe('outbox store', () => {
     expect(rows.every((r) => r.status === 'delivered' && r.change === null && r.fields.join() === 'firstName' && r.attempts === 1)).toBe(true);
   });
 
-  it('a retry waits its backoff and holds the member\'s later rows; a failed row holds them until an admin retry', async () => {
+  it("a retry waits its backoff and holds the member's later rows; a failed row holds them until an admin retry", async () => {
     const user = randomUUID();
     await record(user, [...names(2), { kind: 'status', active: false }]);
     const seen: string[] = [];
     const attempt = (result: 'retry' | 'failed' | 'delivered') => (row: OutboxRow) => {
       seen.push(row.id);
       return Promise.resolve(
-        result === 'retry' ? { outcome: 'retry' as const, error: 'UPSTREAM_UNAVAILABLE', at: new Date(Date.now() + 60_000) } : result === 'failed' ? { outcome: 'failed' as const, error: 'CONFLICT:IDENTIFIER_TAKEN' } : { outcome: 'delivered' as const },
+        result === 'retry'
+          ? { outcome: 'retry' as const, error: 'UPSTREAM_UNAVAILABLE', at: new Date(Date.now() + 60_000) }
+          : result === 'failed'
+            ? { outcome: 'failed' as const, error: 'CONFLICT:IDENTIFIER_TAKEN' }
+            : { outcome: 'delivered' as const },
       );
     };
-    const only = (fn: (row: OutboxRow) => Promise<never> | Promise<any>) => (row: OutboxRow) => (row.userId === user ? fn(row) : Promise.resolve({ outcome: 'delivered' as const }));
+    const only = (fn: (row: OutboxRow) => Promise<never> | Promise<any>) => (row: OutboxRow) =>
+      row.userId === user ? fn(row) : Promise.resolve({ outcome: 'delivered' as const });
     await store.deliverDue(50, only(attempt('retry')));
     const [first, second, third] = await store.list({ userId: user, limit: 10 });
     expect(first).toMatchObject({ status: 'pending', attempts: 1, lastError: 'UPSTREAM_UNAVAILABLE' });
@@ -98,7 +103,7 @@ describe('outbox store', () => {
     // A second back: the store compares with the process's clock in milliseconds, PostgreSQL's now() has microseconds.
     await orm.em.fork().execute("update upstream_outbox set next_attempt_at = now() - interval '1 second' where id = ?", [first!.id], 'run');
     await store.deliverDue(50, only(attempt('failed')));
-    expect((await store.get(first!.id))).toMatchObject({ status: 'failed', attempts: 2, lastError: 'CONFLICT:IDENTIFIER_TAKEN' });
+    expect(await store.get(first!.id)).toMatchObject({ status: 'failed', attempts: 2, lastError: 'CONFLICT:IDENTIFIER_TAKEN' });
     seen.length = 0;
     await store.deliverDue(50, only(attempt('delivered')));
     expect(seen).toEqual([]);
@@ -118,14 +123,25 @@ describe('outbox store', () => {
       const change: OutboxChange = { kind: 'profile', changes: { email: 'secret@example.org' } };
       expect(await tx.append({ userId: user, upstreamUserId: null, change, sourceEventId: eventId })).toBe(true);
       expect(await tx.append({ userId: user, upstreamUserId: null, change, sourceEventId: eventId })).toBe(false);
-      await tx.append({ userId: randomUUID(), upstreamUserId: null, change: { kind: 'profile', changes: { email: 'other@example.org' } }, sourceEventId: randomUUID() });
+      await tx.append({
+        userId: randomUUID(),
+        upstreamUserId: null,
+        change: { kind: 'profile', changes: { email: 'other@example.org' } },
+        sourceEventId: randomUUID(),
+      });
     });
     const [raw] = await orm.em.fork().execute<{ id: string; payload: string }[]>('select id, payload from upstream_outbox where user_id = ?', [user], 'all');
     expect(raw!.payload).toMatch(/^v1\.k1\./);
     expect(raw!.payload).not.toContain('secret');
     expect((await store.get(raw!.id))?.change).toEqual({ kind: 'profile', changes: { email: 'secret@example.org' } });
     // Another row's sealed payload copied onto this row does not open here.
-    await orm.em.fork().execute('update upstream_outbox set payload = (select payload from upstream_outbox where id <> ? and payload is not null order by seq desc limit 1) where id = ?', [raw!.id, raw!.id], 'run');
+    await orm.em
+      .fork()
+      .execute(
+        'update upstream_outbox set payload = (select payload from upstream_outbox where id <> ? and payload is not null order by seq desc limit 1) where id = ?',
+        [raw!.id, raw!.id],
+        'run',
+      );
     await expect(store.get(raw!.id)).rejects.toThrow();
   });
 

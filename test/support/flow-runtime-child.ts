@@ -40,9 +40,7 @@ if (storeName === 'postgres') {
 try {
   const runtime = new FlowRuntime({ store, encryption: testFlowEncryption });
   const view = await runtime.send(testFlow({ greet: async ({ name }) => `hello ${name} from pid ${process.pid}` }), flowId, event);
-  process.stdout.write(
-    `${JSON.stringify({ pid: process.pid, state: view.state, version: view.version, context: view.snapshot.context })}\n`,
-  );
+  process.stdout.write(`${JSON.stringify({ pid: process.pid, state: view.state, version: view.version, context: view.snapshot.context })}\n`);
 } finally {
   await close();
 }

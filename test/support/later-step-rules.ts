@@ -27,8 +27,7 @@ const javaTrim = (value: string) => value.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g
 // PersonNameProhibitedCharactersValidator: Pattern.compile("^[^<>&\"\\v$%!#?§;*~/\\\\|^=\\[\\]{}()\\p{Cntrl}]+$").
 // Java's \v is [\n\x0B\f\r\x85\u2028\u2029]; \p{Cntrl} (without UNICODE_CHARACTER_CLASS) is [\x00-\x1F\x7F].
 const PERSON_NAME_PROHIBITED = new Set([...'<>&"$%!#?§;*~/\\|^=[]{}()', '\n', '\x0b', '\f', '\r', '\x85', '\u2028', '\u2029']);
-const personNameAllowed = (value: string) =>
-  value.length > 0 && [...value].every((c) => !PERSON_NAME_PROHIBITED.has(c) && !(c <= '\x1f' || c === '\x7f'));
+const personNameAllowed = (value: string) => value.length > 0 && [...value].every((c) => !PERSON_NAME_PROHIBITED.has(c) && !(c <= '\x1f' || c === '\x7f'));
 
 // UsernameProhibitedCharactersValidator: "^[^<>&\"'\\s\\v\\h$%!#?§,;:*~/\\\\|^=\\[\\]{}()`\\p{Cntrl}]+$" (\h: horizontal whitespace).
 const USERNAME_PROHIBITED = new Set([...'<>&"\'$%!#?§,;:*~/\\|^=[]{}()`', ...' \t\n\x0b\f\r\x85\u2028\u2029\u00a0\u1680\u180e\u202f\u205f\u3000']);

@@ -29,24 +29,26 @@ export async function platformAdminToken(stack: E2EStack): Promise<string> {
   let client = (await admin.get<Json[]>(`${base}/clients?clientId=${ADMIN_CLIENT}`))?.[0];
   if (!client) {
     // Test files run side by side: another one may create it at the same moment (409), which is fine.
-    await admin.request('POST', `${base}/clients`, {
-      clientId: ADMIN_CLIENT,
-      secret,
-      publicClient: false,
-      serviceAccountsEnabled: true,
-      standardFlowEnabled: false,
-      directAccessGrantsEnabled: false,
-      protocolMappers: [
-        {
-          name: 'audience-bff',
-          protocol: 'openid-connect',
-          protocolMapper: 'oidc-audience-mapper',
-          config: { 'included.client.audience': 'bff', 'access.token.claim': 'true' },
-        },
-      ],
-    }).catch((err: Error) => {
-      if (!/HTTP 409/.test(err.message)) throw err;
-    });
+    await admin
+      .request('POST', `${base}/clients`, {
+        clientId: ADMIN_CLIENT,
+        secret,
+        publicClient: false,
+        serviceAccountsEnabled: true,
+        standardFlowEnabled: false,
+        directAccessGrantsEnabled: false,
+        protocolMappers: [
+          {
+            name: 'audience-bff',
+            protocol: 'openid-connect',
+            protocolMapper: 'oidc-audience-mapper',
+            config: { 'included.client.audience': 'bff', 'access.token.claim': 'true' },
+          },
+        ],
+      })
+      .catch((err: Error) => {
+        if (!/HTTP 409/.test(err.message)) throw err;
+      });
     client = (await admin.get<Json[]>(`${base}/clients?clientId=${ADMIN_CLIENT}`))![0]!;
   }
   // Idempotent: adding a role the service account has already changes nothing.

@@ -10,22 +10,113 @@ import fc from 'fast-check';
 /** Characters that some later step refuses, or that change under NFC, or that are fine but unusual. */
 export const TROUBLE_CHARS = [
   // Cc: C0 (NUL, BEL, tab, line breaks), DEL, C1 (NEL is also Java's \v)
-  '\u0000', '\u0007', '\t', '\n', '\r', '\u000b', '\f', '\u001b', '\u001f', '\u007f', '\u0085', '\u009f',
+  '\u0000',
+  '\u0007',
+  '\t',
+  '\n',
+  '\r',
+  '\u000b',
+  '\f',
+  '\u001b',
+  '\u001f',
+  '\u007f',
+  '\u0085',
+  '\u009f',
   // Cf: soft hyphen, zero-width space/non-joiner/joiner, LRM, RLO, LRI, word joiner, BOM, Mongolian vowel separator
-  '\u00ad', '\u200b', '\u200c', '\u200d', '\u200e', '\u202e', '\u2066', '\u2060', '\ufeff', '\u180e',
+  '\u00ad',
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u200e',
+  '\u202e',
+  '\u2066',
+  '\u2060',
+  '\ufeff',
+  '\u180e',
   // Zl, Zp (Java's \v), lone surrogates, private use, unassigned and noncharacters
-  '\u2028', '\u2029', '\ud800', '\udbff', '\udc00', '\ue000', '\uf8ff', '\u0378', '\ufffe', '\uffff', '\u{10ffff}',
+  '\u2028',
+  '\u2029',
+  '\ud800',
+  '\udbff',
+  '\udc00',
+  '\ue000',
+  '\uf8ff',
+  '\u0378',
+  '\ufffe',
+  '\uffff',
+  '\u{10ffff}',
   // Keycloak's person-name-prohibited-characters
-  '<', '>', '&', '"', '$', '%', '!', '#', '?', '§', ';', '*', '~', '/', '\\', '|', '^', '=', '[', ']', '{', '}', '(', ')',
+  '<',
+  '>',
+  '&',
+  '"',
+  '$',
+  '%',
+  '!',
+  '#',
+  '?',
+  '§',
+  ';',
+  '*',
+  '~',
+  '/',
+  '\\',
+  '|',
+  '^',
+  '=',
+  '[',
+  ']',
+  '{',
+  '}',
+  '(',
+  ')',
   // NFC turns these into other characters: GREEK QUESTION MARK -> ';', OHM SIGN -> Ω, KELVIN SIGN -> K
-  '\u037e', '\u2126', '\u212a',
+  '\u037e',
+  '\u2126',
+  '\u212a',
   // Fine: combining marks, emoji (with variation selector), spaces, name punctuation
-  '\u0301', '\u0308', '\u093c', '😀', '👩', '\ufe0f', '\u00a0', '\u3000', ' ', "'", '-', '.', ',', '’', '`', '@', ':', '+', '_',
+  '\u0301',
+  '\u0308',
+  '\u093c',
+  '😀',
+  '👩',
+  '\ufe0f',
+  '\u00a0',
+  '\u3000',
+  ' ',
+  "'",
+  '-',
+  '.',
+  ',',
+  '’',
+  '`',
+  '@',
+  ':',
+  '+',
+  '_',
 ];
 
 const NAMES = [
-  'Riya', 'José', 'Jose\u0301', 'Zoë Ångström', 'राहुल शर्मा', 'मुहम्मद', 'مهدی\u200cزاده', "O'Neil-Smith", '李小龍', 'Nguyễn Thị Minh',
-  'MD MANZARUL HAQUE', 'Łukasz Żółć', 'Ὀδυσσεύς', 'Dr. Mary-Jane', 'X Æ A-12', 'Ño', 'A', '😀', '\u0301', '·',
+  'Riya',
+  'José',
+  'Jose\u0301',
+  'Zoë Ångström',
+  'राहुल शर्मा',
+  'मुहम्मद',
+  'مهدی\u200cزاده',
+  "O'Neil-Smith",
+  '李小龍',
+  'Nguyễn Thị Minh',
+  'MD MANZARUL HAQUE',
+  'Łukasz Żółć',
+  'Ὀδυσσεύς',
+  'Dr. Mary-Jane',
+  'X Æ A-12',
+  'Ño',
+  'A',
+  '😀',
+  '\u0301',
+  '·',
 ];
 
 const trouble = fc.constantFrom(...TROUBLE_CHARS);
@@ -72,8 +163,20 @@ export const dobArb: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.constantFrom(
-      '2000-02-29', '2001-02-29', '1900-02-29', '1991-02-31', '1991-13-01', '1991-00-10', '91-02-03', '1991-2-3',
-      '1991-02-03T00:00:00Z', '', '0000-01-01', '9999-12-31', '1896-01-01', '１９９１-０２-０３',
+      '2000-02-29',
+      '2001-02-29',
+      '1900-02-29',
+      '1991-02-31',
+      '1991-13-01',
+      '1991-00-10',
+      '91-02-03',
+      '1991-2-3',
+      '1991-02-03T00:00:00Z',
+      '',
+      '0000-01-01',
+      '9999-12-31',
+      '1896-01-01',
+      '１９９１-０２-０３',
     ),
   },
   { weight: 1, arbitrary: fc.constantFrom(0, 1, -1, 130 * 365 - 2, 130 * 366 + 2).map(daysAgo) },
@@ -94,9 +197,26 @@ export const emailArb: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.constantFrom(
-      `${'a'.repeat(64)}@example.com`, `${'a'.repeat(65)}@example.com`, `a@${label(63)}.com`, `a@${label(64)}.com`, `a@${label(5, '-')}.com`,
-      'A.B@EXAMPLE.COM', ' padded@example.com ', 'josé@example.com', 'a@exämple.com', 'a..b@example.com', '.a@example.com', 'a.@example.com',
-      'a@example', 'a@example.c', 'a@[127.0.0.1]', '"a b"@example.com', "o'neil@example.com", 'a@b@example.com', 'plain', '',
+      `${'a'.repeat(64)}@example.com`,
+      `${'a'.repeat(65)}@example.com`,
+      `a@${label(63)}.com`,
+      `a@${label(64)}.com`,
+      `a@${label(5, '-')}.com`,
+      'A.B@EXAMPLE.COM',
+      ' padded@example.com ',
+      'josé@example.com',
+      'a@exämple.com',
+      'a..b@example.com',
+      '.a@example.com',
+      'a.@example.com',
+      'a@example',
+      'a@example.c',
+      'a@[127.0.0.1]',
+      '"a b"@example.com',
+      "o'neil@example.com",
+      'a@b@example.com',
+      'plain',
+      '',
     ),
   },
   { weight: 1, arbitrary: withInserted(fc.constant('riya@example.com'), trouble) },
@@ -121,7 +241,12 @@ export const ssnArb: fc.Arbitrary<string> = fc.oneof(
 );
 
 const cleanAddressText = fc.constantFrom('1 Main St', 'Flat 4/5, MG Road', 'Apt #7 (rear)', 'Springfield', 'IL', 'Karnataka', 'São Paulo');
-const cleanAddressArb = fc.record({ line1: cleanAddressText, city: cleanAddressText, state: cleanAddressText, postalCode: fc.constantFrom('62701', '560001', 'SW1A 1AA') });
+const cleanAddressArb = fc.record({
+  line1: cleanAddressText,
+  city: cleanAddressText,
+  state: cleanAddressText,
+  postalCode: fc.constantFrom('62701', '560001', 'SW1A 1AA'),
+});
 
 const addressText = fc.oneof(
   { weight: 3, arbitrary: cleanAddressText },
@@ -166,13 +291,11 @@ export const piiArb: fc.Arbitrary<GeneratedPii> = fc.oneof(
   { weight: 2, arbitrary: cleanPiiArb },
   {
     weight: 4,
-    arbitrary: fc
-      .tuple(cleanPiiArb, anyPiiArb, fc.subarray([...FIELDS], { minLength: 1, maxLength: 2 }))
-      .map(([clean, wild, fields]) => {
-        const pii: Record<string, unknown> = { ...clean };
-        for (const f of fields) pii[f] = wild[f] ?? clean[f];
-        return pii as unknown as GeneratedPii;
-      }),
+    arbitrary: fc.tuple(cleanPiiArb, anyPiiArb, fc.subarray([...FIELDS], { minLength: 1, maxLength: 2 })).map(([clean, wild, fields]) => {
+      const pii: Record<string, unknown> = { ...clean };
+      for (const f of fields) pii[f] = wild[f] ?? clean[f];
+      return pii as unknown as GeneratedPii;
+    }),
   },
   { weight: 1, arbitrary: anyPiiArb },
 );

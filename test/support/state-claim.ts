@@ -35,7 +35,12 @@ export function stateClaimKit(stack: E2EStack) {
   }
 
   /** An account made the way sign-up makes them (Keycloak + upstream profile + tenant); `verified: false` as register leaves it before the link. */
-  async function accountIn(bff: TestBff, tenant: string, name: { firstName: string; lastName: string }, opts: { email?: string; phone?: string; verified?: boolean }): Promise<string> {
+  async function accountIn(
+    bff: TestBff,
+    tenant: string,
+    name: { firstName: string; lastName: string },
+    opts: { email?: string; phone?: string; verified?: boolean },
+  ): Promise<string> {
     const verified = opts.verified ?? true;
     const created = await bff.container.accounts.create(
       {
@@ -67,7 +72,12 @@ export function stateClaimKit(stack: E2EStack) {
     // Keycloak's `search` matches names, not aliases: look through them all (a handful).
     const found = ((await admin.get<Json[]>(`/${realm}/organizations?max=1000`)) ?? []).find((o) => o.alias === alias);
     if (found) return String(found.id);
-    const id = await admin.post(`/${realm}/organizations`, { name: alias, alias, enabled: true, domains: [{ name: `${alias}.tenant.invalid`, verified: false }] });
+    const id = await admin.post(`/${realm}/organizations`, {
+      name: alias,
+      alias,
+      enabled: true,
+      domains: [{ name: `${alias}.tenant.invalid`, verified: false }],
+    });
     return String(id);
   }
 
@@ -113,7 +123,9 @@ export function stateClaimKit(stack: E2EStack) {
   }
   /** The platform accounts linked to an upstream member. */
   const accountsOfMember = async (memberId: string) =>
-    ((await admin.get<Json[]>(`/${realm}/users?q=${encodeURIComponent(`upstreamUserId:${memberId}`)}&briefRepresentation=false`)) ?? []).filter((u) => u.attributes?.upstreamUserId?.[0] === memberId);
+    ((await admin.get<Json[]>(`/${realm}/users?q=${encodeURIComponent(`upstreamUserId:${memberId}`)}&briefRepresentation=false`)) ?? []).filter(
+      (u) => u.attributes?.upstreamUserId?.[0] === memberId,
+    );
   const credentialTypes = async (userId: string) => ((await admin.get<Json[]>(`/${realm}/users/${userId}/credentials`)) ?? []).map((c) => String(c.type));
   /** A mobile number no other test uses (E.164, India). */
   const freshPhone = () => `+9197${String(randomInt(10 ** 8)).padStart(8, '0')}`;
@@ -123,8 +135,10 @@ export function stateClaimKit(stack: E2EStack) {
     (await admin.get<Json[]>(`/${realm}/users?email=${encodeURIComponent(email)}&exact=true&briefRepresentation=false`)) ?? [];
   const usersWithPhone = async (phone: string) =>
     (await admin.get<Json[]>(`/${realm}/users?q=${encodeURIComponent(`phone:${phone}`)}&briefRepresentation=false`)) ?? [];
-  const links = async (userId: string) => ((await admin.get<Json[]>(`/${realm}/users/${userId}/federated-identity`)) ?? []).map((l) => `${l.identityProvider}:${l.userId}`);
-  const tenants = async (userId: string) => ((await admin.get<Json[]>(`/${realm}/organizations/members/${userId}/organizations`)) ?? []).map((o) => o.alias).sort();
+  const links = async (userId: string) =>
+    ((await admin.get<Json[]>(`/${realm}/users/${userId}/federated-identity`)) ?? []).map((l) => `${l.identityProvider}:${l.userId}`);
+  const tenants = async (userId: string) =>
+    ((await admin.get<Json[]>(`/${realm}/organizations/members/${userId}/organizations`)) ?? []).map((o) => o.alias).sort();
 
   async function upstream(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: Json }> {
     const res = await fetch(`${stack.upstreamUrl}${path}`, {
@@ -139,7 +153,9 @@ export function stateClaimKit(stack: E2EStack) {
   /** Invariant: the enabled accounts holding the identifier (at most one, whatever the path). */
   async function enabledHolders(identifier: { email?: string; phone?: string }): Promise<string[]> {
     const users = identifier.email ? await usersWithEmail(identifier.email) : await usersWithPhone(identifier.phone!);
-    return users.filter((u) => u.enabled && (identifier.email ? u.email === identifier.email : u.attributes?.phone?.[0] === identifier.phone)).map((u) => String(u.id));
+    return users
+      .filter((u) => u.enabled && (identifier.email ? u.email === identifier.email : u.attributes?.phone?.[0] === identifier.phone))
+      .map((u) => String(u.id));
   }
 
   /** The state IdP's own login page (another realm). */

@@ -146,17 +146,16 @@ export async function loadDemoData(db: pg.Pool): Promise<void> {
       );
       if (inserted.rowCount === 0) return; // the id or an identifier is taken: leave that data alone
       for (const m of member.memberships) {
-        await tx.query('INSERT INTO memberships (user_id, organisation_id, roles) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-          member.id,
-          m.orgId,
-          m.roles,
-        ]);
+        await tx.query('INSERT INTO memberships (user_id, organisation_id, roles) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [member.id, m.orgId, m.roles]);
       }
       for (const [position, q] of member.kba.entries()) {
-        await tx.query(
-          'INSERT INTO kba_questions (user_id, question_id, position, text, answer_hash) VALUES ($1, $2, $3, $4, $5)',
-          [member.id, q.id, position, q.text, answerHashes[position]],
-        );
+        await tx.query('INSERT INTO kba_questions (user_id, question_id, position, text, answer_hash) VALUES ($1, $2, $3, $4, $5)', [
+          member.id,
+          q.id,
+          position,
+          q.text,
+          answerHashes[position],
+        ]);
       }
     });
   }

@@ -15,9 +15,7 @@ async function loadDocument(): Promise<Record<string, unknown>> {
 /** `METHOD /path/{param}` for every operation of the document. */
 function documentedRoutes(doc: Record<string, unknown>): string[] {
   const paths = doc.paths as Record<string, Record<string, unknown>>;
-  return Object.entries(paths).flatMap(([path, item]) =>
-    METHODS.filter((m) => item[m] !== undefined).map((m) => `${m.toUpperCase()} ${path}`),
-  );
+  return Object.entries(paths).flatMap(([path, item]) => METHODS.filter((m) => item[m] !== undefined).map((m) => `${m.toUpperCase()} ${path}`));
 }
 
 /** The same list from the router's layers; HEAD is the router's automatic twin of GET. */
@@ -25,9 +23,7 @@ function servedRoutes(): string[] {
   // The pool is never used: building the router connects to nothing.
   const router = createRouter(new pg.Pool({ connectionString: 'postgres://unused.invalid/none' }), pino({ enabled: false }));
   return router.stack.flatMap((layer) =>
-    layer.methods
-      .filter((m) => m !== 'HEAD')
-      .map((m) => `${m} ${String(layer.path).replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`),
+    layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`),
   );
 }
 

@@ -25,7 +25,10 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
   const once = async (ctx: RouterContext, operation: string, userId: string, apply: (db: Queryable) => Promise<store.UserJson>) => {
     const key = ctx.get('idempotency-key');
     if (key === '') return apply(pool);
-    if (key.length > 200) throw new Problem('VALIDATION_FAILED', 'the Idempotency-Key is too long', [{ field: 'Idempotency-Key', reason: 'too_long', message: 'at most 200 characters' }]);
+    if (key.length > 200)
+      throw new Problem('VALIDATION_FAILED', 'the Idempotency-Key is too long', [
+        { field: 'Idempotency-Key', reason: 'too_long', message: 'at most 200 characters' },
+      ]);
     const { user, replayed } = await store.applyOnce(pool, key, operation, userId, apply);
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     return user;

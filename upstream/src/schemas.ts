@@ -108,7 +108,10 @@ export const putIdentityRecordBody = z.strictObject({
   firstName: personName,
   lastName: personName,
   dob: isoDate,
-  ssnLast4: z.string().regex(/^[0-9]{4}$/).nullish(),
+  ssnLast4: z
+    .string()
+    .regex(/^[0-9]{4}$/)
+    .nullish(),
   questions: setKbaBody.shape.questions,
 });
 
@@ -116,7 +119,11 @@ export const startVerificationBody = z.strictObject({
   firstName: personName,
   lastName: personName,
   dob: isoDate,
-  ssn: z.string().trim().regex(/^\d{3}-?\d{2}-?\d{4}$/).nullish(),
+  ssn: z
+    .string()
+    .trim()
+    .regex(/^\d{3}-?\d{2}-?\d{4}$/)
+    .nullish(),
 });
 
 export const verificationAnswersBody = verifyKbaBody;

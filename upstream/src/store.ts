@@ -164,10 +164,7 @@ export async function createUser(db: Queryable, input: CreateUserBody): Promise<
 
 export async function searchUsers(db: Queryable, by: { username: string } | { email: string } | { phone: string }): Promise<UserJson[]> {
   const [column, value] = 'username' in by ? ['username', by.username] : 'email' in by ? ['email', by.email] : ['phone', by.phone];
-  const { rows } = await db.query<UserRow>(
-    `SELECT ${USER_COLUMNS} FROM users WHERE ${column} = $1 AND status <> 'deleted' ORDER BY created_at`,
-    [value],
-  );
+  const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE ${column} = $1 AND status <> 'deleted' ORDER BY created_at`, [value]);
   return rows.map(toUser);
 }
 
@@ -241,10 +238,7 @@ export async function setStatus(db: Queryable, id: string, status: 'active' | 'i
 
 /** Soft delete; deleting a deleted user changes nothing. */
 export async function deleteUser(db: Queryable, id: string): Promise<void> {
-  const { rowCount } = await db.query(
-    `UPDATE users SET status = 'deleted', updated_at = now() WHERE id = $1 AND status <> 'deleted'`,
-    [id],
-  );
+  const { rowCount } = await db.query(`UPDATE users SET status = 'deleted', updated_at = now() WHERE id = $1 AND status <> 'deleted'`, [id]);
   if (rowCount === 0 && !(await getUser(db, id))) throw notFound('user');
 }
 
@@ -319,12 +313,7 @@ export async function listMemberships(db: Queryable, userId: string): Promise<Me
 }
 
 /** Creates the membership or sets its roles; the same request twice leaves one unchanged row. */
-export async function putMembership(
-  db: Queryable,
-  userId: string,
-  orgId: string,
-  roles: string[],
-): Promise<{ membership: MembershipJson; created: boolean }> {
+export async function putMembership(db: Queryable, userId: string, orgId: string, roles: string[]): Promise<{ membership: MembershipJson; created: boolean }> {
   await requireLiveUser(db, userId);
   const org = await getOrganisation(db, orgId);
   if (!org) throw notFound('organisation');
@@ -357,10 +346,7 @@ export async function deleteMembership(db: Queryable, userId: string, orgId: str
 
 export async function setPassword(db: Queryable, userId: string, password: string): Promise<void> {
   const hash = await hashSecret(password);
-  const { rowCount } = await db.query(
-    `UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 AND status <> 'deleted'`,
-    [userId, hash],
-  );
+  const { rowCount } = await db.query(`UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 AND status <> 'deleted'`, [userId, hash]);
   if (rowCount === 0) await requireLiveUser(db, userId);
 }
 
@@ -370,8 +356,7 @@ export async function setPassword(db: Queryable, userId: string, password: strin
  */
 export async function verifyPassword(db: Queryable, login: string, password: string): Promise<UserJson> {
   const parsed = classifyLogin(login);
-  const [column, value] =
-    parsed.kind === 'email' ? ['email', parsed.email] : parsed.kind === 'phone' ? ['phone', parsed.phone] : ['username', parsed.username];
+  const [column, value] = parsed.kind === 'email' ? ['email', parsed.email] : parsed.kind === 'phone' ? ['phone', parsed.phone] : ['username', parsed.username];
   const rows =
     parsed.kind === 'phone' && !E164.test(parsed.phone)
       ? []
@@ -393,25 +378,22 @@ export interface KbaQuestionJson {
   text: string;
 }
 
-export async function setKbaQuestions(
-  pool: pg.Pool,
-  userId: string,
-  questions: { id: string; text: string; answer: string }[],
-): Promise<KbaQuestionJson[]> {
+export async function setKbaQuestions(pool: pg.Pool, userId: string, questions: { id: string; text: string; answer: string }[]): Promise<KbaQuestionJson[]> {
   // Hash outside the transaction: scrypt is slow and needs no lock.
-  const hashed = await Promise.all(
-    questions.map(async (q, position) => ({ ...q, position, hash: await hashSecret(normaliseKbaAnswer(q.answer)) })),
-  );
+  const hashed = await Promise.all(questions.map(async (q, position) => ({ ...q, position, hash: await hashSecret(normaliseKbaAnswer(q.answer)) })));
   return withTransaction(pool, async (tx) => {
     const { rows } = await tx.query<{ status: string }>('SELECT status FROM users WHERE id = $1 FOR UPDATE', [userId]);
     if (!rows[0]) throw notFound('user');
     if (rows[0].status === 'deleted') throw new Problem('USER_DELETED', 'the user is deleted');
     await tx.query('DELETE FROM kba_questions WHERE user_id = $1', [userId]);
     for (const q of hashed) {
-      await tx.query(
-        'INSERT INTO kba_questions (user_id, question_id, position, text, answer_hash) VALUES ($1, $2, $3, $4, $5)',
-        [userId, q.id, q.position, q.text, q.hash],
-      );
+      await tx.query('INSERT INTO kba_questions (user_id, question_id, position, text, answer_hash) VALUES ($1, $2, $3, $4, $5)', [
+        userId,
+        q.id,
+        q.position,
+        q.text,
+        q.hash,
+      ]);
     }
     return hashed.map((q) => ({ id: q.id, text: q.text }));
   });
@@ -419,19 +401,12 @@ export async function setKbaQuestions(
 
 export async function getKbaQuestions(db: Queryable, userId: string): Promise<KbaQuestionJson[]> {
   if (!(await getUser(db, userId))) throw notFound('user');
-  const { rows } = await db.query<KbaQuestionJson>(
-    'SELECT question_id AS id, text FROM kba_questions WHERE user_id = $1 ORDER BY position',
-    [userId],
-  );
+  const { rows } = await db.query<KbaQuestionJson>('SELECT question_id AS id, text FROM kba_questions WHERE user_id = $1 ORDER BY position', [userId]);
   return rows;
 }
 
 /** `ok` only when every question is answered right. Bad input (unknown, repeated, missing ids) is a 400. */
-export async function verifyKbaAnswers(
-  db: Queryable,
-  userId: string,
-  answers: { questionId: string; answer: string }[],
-): Promise<'ok' | 'failed'> {
+export async function verifyKbaAnswers(db: Queryable, userId: string, answers: { questionId: string; answer: string }[]): Promise<'ok' | 'failed'> {
   const user = await getUser(db, userId);
   if (!user) throw notFound('user');
   if (user.status !== 'active') throw new Problem('USER_NOT_ACTIVE', 'the user is not active');
@@ -475,9 +450,7 @@ export async function putIdentityRecord(
   id: string,
   record: { firstName: string; lastName: string; dob: string; ssnLast4?: string | null | undefined; questions: { id: string; text: string; answer: string }[] },
 ): Promise<{ id: string; questions: KbaQuestionJson[] }> {
-  const hashed = await Promise.all(
-    record.questions.map(async (q, position) => ({ ...q, position, hash: await hashSecret(normaliseKbaAnswer(q.answer)) })),
-  );
+  const hashed = await Promise.all(record.questions.map(async (q, position) => ({ ...q, position, hash: await hashSecret(normaliseKbaAnswer(q.answer)) })));
   return withTransaction(pool, async (tx) => {
     await tx.query(
       `INSERT INTO identity_records (id, first_name, last_name, dob, ssn_last4) VALUES ($1, $2, $3, $4, $5)

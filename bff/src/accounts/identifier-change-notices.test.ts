@@ -14,14 +14,16 @@ function notices(opts: { failing?: boolean } = {}) {
   const n = new IdentifierChangeNotices({
     mailer: { send: async (m) => (opts.failing ? refuse() : void mails.push(m)) },
     sms: { send: async (m) => (opts.failing ? refuse() : void sms.push(m)) },
-    directory: { getUser: async () => ({ id: 'u1', username: 'kiran', firstName: 'Kiran', emailVerified: true, enabled: true, attributes: { locale: ['hi'] } }) },
+    directory: {
+      getUser: async () => ({ id: 'u1', username: 'kiran', firstName: 'Kiran', emailVerified: true, enabled: true, attributes: { locale: ['hi'] } }),
+    },
     logger: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } }),
   });
   return { n, mails, sms, lines };
 }
 
 describe('IdentifierChangeNotices', () => {
-  it('mails the previous address, naming the new one masked, in the account\'s language', async () => {
+  it("mails the previous address, naming the new one masked, in the account's language", async () => {
     const { n, mails } = notices();
     await n.tell({ userId: 'u1', firstName: 'Kiran' }, { kind: 'email', previous: 'kiran@example.com', current: 'someone.else@example.org' });
     expect(mails).toHaveLength(1);
@@ -51,7 +53,7 @@ describe('IdentifierChangeNotices', () => {
     expect(logged).not.toContain('example');
   });
 
-  it('a change confirmed in Keycloak is told in the account\'s own language', async () => {
+  it("a change confirmed in Keycloak is told in the account's own language", async () => {
     const { n, mails } = notices();
     await n.emailChangedInKeycloak({ userId: 'u1', previous: 'kiran@example.com', updated: 'new@example.org' });
     expect(mails[0]).toMatchObject({ to: 'kiran@example.com', language: 'hi' });

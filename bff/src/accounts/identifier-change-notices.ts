@@ -50,8 +50,7 @@ const TEXTS: Record<Language, Texts> = {
   hi: {
     hello: (name) => `नमस्ते${name ? ` ${name}` : ''},`,
     emailSubject: 'आपके खाते का ईमेल पता बदला गया',
-    emailChanged: (masked) =>
-      `आपके Identity Platform खाते का ईमेल पता इस पते से बदलकर ${masked} कर दिया गया है। साइन-इन और खाता रिकवरी के संदेश अब नए पते पर जाएँगे।`,
+    emailChanged: (masked) => `आपके Identity Platform खाते का ईमेल पता इस पते से बदलकर ${masked} कर दिया गया है। साइन-इन और खाता रिकवरी के संदेश अब नए पते पर जाएँगे।`,
     ifYou: 'यदि यह बदलाव आपने किया है, तो कुछ करने की ज़रूरत नहीं है।',
     ifNotYou: 'यदि नहीं, तो तुरंत सहायता से संपर्क करें: हो सकता है किसी और के पास आपके खाते की पहुँच हो।',
     smsChanged: (masked) => `आपके Identity Platform खाते का मोबाइल नंबर बदलकर ${masked} कर दिया गया है। आपने नहीं किया? तुरंत सहायता से संपर्क करें।`,
@@ -61,7 +60,8 @@ const TEXTS: Record<Language, Texts> = {
 
 export function identifierChangeMessage(language: Language, firstName: string | undefined, change: IdentifierChange): { subject: string; text: string } {
   const t = TEXTS[language];
-  if (change.kind === 'phone') return { subject: '', text: change.current === null ? t.smsRemoved : t.smsChanged(maskIdentifier({ kind: 'phone', value: change.current })) };
+  if (change.kind === 'phone')
+    return { subject: '', text: change.current === null ? t.smsRemoved : t.smsChanged(maskIdentifier({ kind: 'phone', value: change.current })) };
   const masked = change.current === null ? '' : maskIdentifier({ kind: 'email', value: change.current });
   return { subject: t.emailSubject, text: [t.hello(firstName), '', t.emailChanged(masked), '', t.ifYou, t.ifNotYou, ''].join('\n') };
 }

@@ -103,4 +103,3 @@ describe('identifier fields', () => {
     expect(take(emailOrPhoneField('IN'), '  ')).toEqual(['field:too_short']);
   });
 });
-

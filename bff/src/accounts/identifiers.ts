@@ -40,7 +40,13 @@ const ZOD_EMAIL = z.email();
 export function isStrictEmail(value: string): boolean {
   if (value.length > 254 || !ZOD_EMAIL.safeParse(value).success) return false;
   const at = value.lastIndexOf('@');
-  return at <= 64 && value.slice(at + 1).split('.').every((label) => label.length <= 63 && !label.endsWith('-'));
+  return (
+    at <= 64 &&
+    value
+      .slice(at + 1)
+      .split('.')
+      .every((label) => label.length <= 63 && !label.endsWith('-'))
+  );
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/;

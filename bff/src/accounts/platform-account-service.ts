@@ -214,7 +214,11 @@ export class PlatformAccountService implements AccountService {
       await this.#directory.addToOrganization(userId, account.tenant);
       await this.#directory.updateUser(userId, { enabled: true, attributes: { upstreamUserId: [profile.id] } });
       // The audit names this account as the one that got them (also for takeovers an attempt before left pending).
-      await this.#takeovers.settleWinner(identifiersOf(account).filter((i) => isProven(account, i)), userId, since);
+      await this.#takeovers.settleWinner(
+        identifiersOf(account).filter((i) => isProven(account, i)),
+        userId,
+        since,
+      );
       await this.#update(record, { status: 'completed' });
       return record;
     } catch (err) {
@@ -278,9 +282,7 @@ export class PlatformAccountService implements AccountService {
   async #compensate(record: AccountCreationRecord, opts: { adopt: boolean }): Promise<void> {
     const userId = record.userId ?? (opts.adopt ? await this.#adopt(record) : null);
     if (userId) {
-      const profile = record.upstreamUserId
-        ? await this.#upstream.getUser(record.upstreamUserId)
-        : await this.#upstream.getUserByExternalId(userId);
+      const profile = record.upstreamUserId ? await this.#upstream.getUser(record.upstreamUserId) : await this.#upstream.getUserByExternalId(userId);
       if (profile && profile.status !== 'deleted') await this.#upstream.deleteUser(profile.id);
       await ignoreNotFound(this.#directory.deleteUser(userId));
     }
@@ -290,7 +292,16 @@ export class PlatformAccountService implements AccountService {
   /** A new row, or a compensated one started again; leased to this request. */
   async #start(keyHash: string, fingerprint: string, username: string, restart: boolean): Promise<AccountCreationRecord> {
     const now = this.#now();
-    const fields = { fingerprint, status: 'in_progress', username: this.#seal.sealUsername(keyHash, username), userId: null, upstreamUserId: null, leaseUntil: this.#leaseEnd(), startedAt: now, updatedAt: now };
+    const fields = {
+      fingerprint,
+      status: 'in_progress',
+      username: this.#seal.sealUsername(keyHash, username),
+      userId: null,
+      upstreamUserId: null,
+      leaseUntil: this.#leaseEnd(),
+      startedAt: now,
+      updatedAt: now,
+    };
     const em = this.#em.fork();
     if (restart) {
       const updated = await em.nativeUpdate(AccountCreationSchema, { keyHash, status: 'compensated', ...leaseFree(now) }, fields);
@@ -308,11 +319,9 @@ export class PlatformAccountService implements AccountService {
 
   async #lease(keyHash: string): Promise<AccountCreationRecord> {
     const now = this.#now();
-    const updated = await this.#em.fork().nativeUpdate(
-      AccountCreationSchema,
-      { keyHash, status: 'in_progress', ...leaseFree(now) },
-      { leaseUntil: this.#leaseEnd(), updatedAt: now },
-    );
+    const updated = await this.#em
+      .fork()
+      .nativeUpdate(AccountCreationSchema, { keyHash, status: 'in_progress', ...leaseFree(now) }, { leaseUntil: this.#leaseEnd(), updatedAt: now });
     if (updated !== 1) throw inProgress();
     return this.#load(keyHash);
   }
@@ -332,7 +341,10 @@ export class PlatformAccountService implements AccountService {
   }
 
   /** Writes `changes` to the row and to the in-memory copy the steps read. */
-  async #update(record: AccountCreationRecord, changes: Partial<Pick<AccountCreationRecord, 'status' | 'username' | 'userId' | 'upstreamUserId'>>): Promise<void> {
+  async #update(
+    record: AccountCreationRecord,
+    changes: Partial<Pick<AccountCreationRecord, 'status' | 'username' | 'userId' | 'upstreamUserId'>>,
+  ): Promise<void> {
     const updatedAt = this.#now();
     const stored = changes.username === undefined ? changes : { ...changes, username: this.#seal.sealUsername(record.keyHash, changes.username) };
     await this.#em.fork().nativeUpdate(AccountCreationSchema, { keyHash: record.keyHash }, { ...stored, updatedAt });
@@ -457,7 +469,10 @@ export class PlatformAccountService implements AccountService {
       for (const loser of unproven) await this.#takeovers.take(loser, identifier, PROVEN_BY[account.signUpType], userId);
     }
     const { email, emailVerified, attributes } = identifierFields(account, identifiers);
-    await this.#directory.updateUser(userId, { ...(email ? { email, emailVerified: emailVerified ?? false } : {}), ...(attributes.phone ? { attributes } : {}) });
+    await this.#directory.updateUser(userId, {
+      ...(email ? { email, emailVerified: emailVerified ?? false } : {}),
+      ...(attributes.phone ? { attributes } : {}),
+    });
   }
 
   /**
@@ -565,7 +580,8 @@ export class PlatformAccountService implements AccountService {
         if (!free) taken.push({ field: identifier.kind, reason: 'taken', message: `This ${identifier.kind} is already in use` });
         for (const loser of unproven) losers.push([loser, identifier]);
       }
-      if (taken.length > 0) throw new DomainError('ACCOUNT_EXISTS', `This ${taken.map((f) => f.field).join(' and ')} belongs to another account`, { fields: taken });
+      if (taken.length > 0)
+        throw new DomainError('ACCOUNT_EXISTS', `This ${taken.map((f) => f.field).join(' and ')} belongs to another account`, { fields: taken });
       // The proofs are spent only on a change that can happen, and an unproven holder loses nothing to a bad proof.
       await opts.prove();
       for (const [loser, identifier] of losers) await this.#takeovers.take(loser, identifier, 'profile-change', userId);
@@ -677,7 +693,8 @@ function normalise(input: NewAccount, defaultTenant: string): Account {
   }
   const email = input.email === undefined ? undefined : normaliseEmail(input.email);
   if (email !== undefined && !isEmail(email)) issues.push({ field: 'email', reason: 'invalid_format', message: 'Enter a valid email address' });
-  if (input.phone !== undefined && !isE164(input.phone)) issues.push({ field: 'phone', reason: 'invalid_format', message: 'Enter the phone number in international format' });
+  if (input.phone !== undefined && !isE164(input.phone))
+    issues.push({ field: 'phone', reason: 'invalid_format', message: 'Enter the phone number in international format' });
   const channel = input.channel?.trim() || undefined;
   const organisationId = input.organisationId?.trim() || undefined;
   const candidateEmail = input.contactCandidates?.email === undefined ? undefined : normaliseEmail(input.contactCandidates.email);
@@ -720,7 +737,10 @@ function identifiersOf(account: Pick<NewAccount, 'email' | 'phone'>): Identifier
 const isProven = (account: Account, identifier: Identifier): boolean => (identifier.kind === 'email' ? account.emailVerified : account.phoneVerified);
 
 /** `identifiers` of the account as Keycloak user fields (phone and phoneVerified are attributes). */
-function identifierFields(account: Account, identifiers: Identifier[]): Pick<NewDirectoryUser, 'email' | 'emailVerified'> & { attributes: Record<string, string[]> } {
+function identifierFields(
+  account: Account,
+  identifiers: Identifier[],
+): Pick<NewDirectoryUser, 'email' | 'emailVerified'> & { attributes: Record<string, string[]> } {
   const email = identifiers.find((i) => i.kind === 'email');
   const phone = identifiers.find((i) => i.kind === 'phone');
   return {

@@ -54,7 +54,10 @@ describe('option values', () => {
   it('a value the command cannot take is a usage error naming the option', () => {
     expect(run('members', 'outbox', '--limit', '0')).toMatchObject({ status: 2, stdout: '', stderr: expect.stringMatching(/^--limit must be a whole number/) });
     expect(run('members', 'outbox', '--status', 'lost')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^--status must be/) });
-    expect(run('partner', 'register', '--client-id', 'x', '--name', 'X', '--app-key', 'k:oops')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^unknown appKey flag "oops"/) });
+    expect(run('partner', 'register', '--client-id', 'x', '--name', 'X', '--app-key', 'k:oops')).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/^unknown appKey flag "oops"/),
+    });
     expect(run('partner', 'show', '--name')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^Option '--name <value>' argument missing/) });
   });
 

@@ -26,33 +26,37 @@ if (!COMMANDS.includes(command)) usageError(USAGE, `unknown command "${command}"
 const [id] = args;
 
 const status = values.status;
-if (status !== undefined && status !== 'pending' && status !== 'failed' && status !== 'delivered' && status !== 'skipped') usageError(USAGE, `--status must be pending, failed, delivered or skipped`);
+if (status !== undefined && status !== 'pending' && status !== 'failed' && status !== 'delivered' && status !== 'skipped')
+  usageError(USAGE, `--status must be pending, failed, delivered or skipped`);
 const limit = values.limit === undefined ? 100 : Number(values.limit);
 if (!Number.isInteger(limit) || limit < 1 || limit > 500) usageError(USAGE, '--limit must be a whole number from 1 to 500');
 const idArg = () => id ?? usageError(USAGE, `${command} needs an id`);
 
 // Every argument is read and checked before the configuration is (`plan` answers what to run), and
 // the composition root is loaded only then: `--help` and usage errors answer at once.
-await runAdminCommand(async (config) => (await import('../composition-root.ts')).buildMemberAdmin(config), (): ((admin: MemberAdmin) => Promise<unknown>) => {
-  switch (command) {
-    case 'outbox':
-      return (admin) => admin.listOutbox({ ...(status ? { status } : {}), ...(values.user ? { userId: values.user } : {}), limit });
-    case 'convert':
-    case 'resync':
-    case 'outbox-row':
-    case 'retry':
-    case 'skip': {
-      const id = idArg();
-      const run = {
-        convert: (admin: MemberAdmin) => admin.convert(id),
-        resync: (admin: MemberAdmin) => admin.resyncMember(id),
-        'outbox-row': (admin: MemberAdmin) => admin.getOutboxRow(id),
-        retry: (admin: MemberAdmin) => admin.retryOutboxRow(id),
-        skip: (admin: MemberAdmin) => admin.skipOutboxRow(id),
-      };
-      return run[command];
+await runAdminCommand(
+  async (config) => (await import('../composition-root.ts')).buildMemberAdmin(config),
+  (): ((admin: MemberAdmin) => Promise<unknown>) => {
+    switch (command) {
+      case 'outbox':
+        return (admin) => admin.listOutbox({ ...(status ? { status } : {}), ...(values.user ? { userId: values.user } : {}), limit });
+      case 'convert':
+      case 'resync':
+      case 'outbox-row':
+      case 'retry':
+      case 'skip': {
+        const id = idArg();
+        const run = {
+          convert: (admin: MemberAdmin) => admin.convert(id),
+          resync: (admin: MemberAdmin) => admin.resyncMember(id),
+          'outbox-row': (admin: MemberAdmin) => admin.getOutboxRow(id),
+          retry: (admin: MemberAdmin) => admin.retryOutboxRow(id),
+          skip: (admin: MemberAdmin) => admin.skipOutboxRow(id),
+        };
+        return run[command];
+      }
+      default:
+        usageError(USAGE);
     }
-    default:
-      usageError(USAGE);
-  }
-});
+  },
+);

@@ -72,59 +72,70 @@ const originArgs = () => {
 
 // Every argument is read and checked before the configuration is (`plan` answers what to run), and
 // the composition root is loaded only then: `--help` and usage errors answer at once.
-await runAdminCommand(async (config) => (await import('../composition-root.ts')).buildPartnerAdmin(config), (): ((admin: PartnerAdmin) => Promise<unknown>) => {
-  switch (command) {
-    case 'register': {
-      const input = parseInput(registerPartnerBody, {
-        clientId: values['client-id'],
-        name: values.name,
-        trustAuth: bool('trust-auth', values['trust-auth']) ?? false,
-        frameOrigins: values['frame-origin'] ?? [],
-        appKeys: (values['app-key'] ?? []).map(appKeyOf),
-      });
-      return (admin) => (values['if-absent'] ? admin.registerIfAbsent(input) : admin.register(input));
+await runAdminCommand(
+  async (config) => (await import('../composition-root.ts')).buildPartnerAdmin(config),
+  (): ((admin: PartnerAdmin) => Promise<unknown>) => {
+    switch (command) {
+      case 'register': {
+        const input = parseInput(registerPartnerBody, {
+          clientId: values['client-id'],
+          name: values.name,
+          trustAuth: bool('trust-auth', values['trust-auth']) ?? false,
+          frameOrigins: values['frame-origin'] ?? [],
+          appKeys: (values['app-key'] ?? []).map(appKeyOf),
+        });
+        return (admin) => (values['if-absent'] ? admin.registerIfAbsent(input) : admin.register(input));
+      }
+      case 'show': {
+        const id = idArg();
+        return (admin) => admin.get(id);
+      }
+      case 'list':
+        return (admin) => admin.list();
+      case 'rotate-secret': {
+        const id = idArg();
+        return (admin) => admin.rotateSecret(id);
+      }
+      case 'set': {
+        const id = idArg();
+        const trustAuth = bool('trust-auth', values['trust-auth']);
+        const origins = values['frame-origins'];
+        const changes = parseInput(updatePartnerBody, {
+          ...(values.name ? { name: values.name } : {}),
+          ...(trustAuth === undefined ? {} : { trustAuth }),
+          // `--frame-origins ''` removes every origin.
+          ...(origins === undefined
+            ? {}
+            : {
+                frameOrigins: origins
+                  .split(',')
+                  .map((o) => o.trim())
+                  .filter(Boolean),
+              }),
+        });
+        return (admin) => admin.update(id, changes);
+      }
+      case 'add-frame-origin':
+      case 'remove-frame-origin': {
+        const id = idArg();
+        const origins = originArgs();
+        return (admin) => (command === 'add-frame-origin' ? admin.addFrameOrigins(id, origins) : admin.removeFrameOrigins(id, origins));
+      }
+      case 'set-app-key': {
+        const autoEnroll = bool('auto-enroll', values['auto-enroll']);
+        const kbaBypass = bool('kba-bypass', values['kba-bypass']);
+        const [id, appKey] = args;
+        if (id === undefined || appKey === undefined || autoEnroll === undefined || kbaBypass === undefined)
+          usageError(USAGE, 'set-app-key needs ID KEY --auto-enroll true|false --kba-bypass true|false');
+        return (admin) => admin.putAppKey(id, { appKey, autoEnroll, kbaBypass });
+      }
+      case 'disable':
+      case 'enable': {
+        const id = idArg();
+        return (admin) => admin.update(id, { enabled: command === 'enable' });
+      }
+      default:
+        usageError(USAGE);
     }
-    case 'show': {
-      const id = idArg();
-      return (admin) => admin.get(id);
-    }
-    case 'list':
-      return (admin) => admin.list();
-    case 'rotate-secret': {
-      const id = idArg();
-      return (admin) => admin.rotateSecret(id);
-    }
-    case 'set': {
-      const id = idArg();
-      const trustAuth = bool('trust-auth', values['trust-auth']);
-      const origins = values['frame-origins'];
-      const changes = parseInput(updatePartnerBody, {
-        ...(values.name ? { name: values.name } : {}),
-        ...(trustAuth === undefined ? {} : { trustAuth }),
-        // `--frame-origins ''` removes every origin.
-        ...(origins === undefined ? {} : { frameOrigins: origins.split(',').map((o) => o.trim()).filter(Boolean) }),
-      });
-      return (admin) => admin.update(id, changes);
-    }
-    case 'add-frame-origin':
-    case 'remove-frame-origin': {
-      const id = idArg();
-      const origins = originArgs();
-      return (admin) => (command === 'add-frame-origin' ? admin.addFrameOrigins(id, origins) : admin.removeFrameOrigins(id, origins));
-    }
-    case 'set-app-key': {
-      const autoEnroll = bool('auto-enroll', values['auto-enroll']);
-      const kbaBypass = bool('kba-bypass', values['kba-bypass']);
-      const [id, appKey] = args;
-      if (id === undefined || appKey === undefined || autoEnroll === undefined || kbaBypass === undefined) usageError(USAGE, 'set-app-key needs ID KEY --auto-enroll true|false --kba-bypass true|false');
-      return (admin) => admin.putAppKey(id, { appKey, autoEnroll, kbaBypass });
-    }
-    case 'disable':
-    case 'enable': {
-      const id = idArg();
-      return (admin) => admin.update(id, { enabled: command === 'enable' });
-    }
-    default:
-      usageError(USAGE);
-  }
-});
+  },
+);

@@ -29,7 +29,12 @@ export function parseCommandLine<const O extends ParseArgsOptionsConfig>(usage: 
   const withHelp = { ...options, help: { type: 'boolean', short: 'h' } } as Options;
   const parse = () => {
     try {
-      return parseArgs<{ args: string[]; options: Options; allowPositionals: true; strict: true }>({ args, options: withHelp, allowPositionals: true, strict: true });
+      return parseArgs<{ args: string[]; options: Options; allowPositionals: true; strict: true }>({
+        args,
+        options: withHelp,
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (err) {
       if (isParseArgsError(err)) usageError(usage, err.message);
       throw err;

@@ -255,7 +255,11 @@ describe('access log', () => {
     await call('/nope?token=secret123');
     await call('/healthz?token=secret123');
     await call('/readyz?token=secret123');
-    expect(logs().filter((l) => l.msg === 'request').map((l) => l.route)).toEqual(['unmatched', '/readyz']);
+    expect(
+      logs()
+        .filter((l) => l.msg === 'request')
+        .map((l) => l.route),
+    ).toEqual(['unmatched', '/readyz']);
     expect(logLines.join('')).not.toContain('secret123');
   });
 });
@@ -283,7 +287,9 @@ describe('logs of refused requests (issue 15 §7)', () => {
   it('a DomainError 4xx and a wrong method: the access line alone, carrying the code and the refused fields', async () => {
     await call('/test/validate', { method: 'POST', headers: { 'X-Request-Id': 'refused-domain' } });
     await call('/test/items/1', { method: 'POST', headers: { 'X-Request-Id': 'refused-method' } });
-    expect(linesOf('refused-domain')).toEqual([expect.objectContaining({ level: 'info', status: 400, errorCode: 'VALIDATION_FAILED', fields: ['pii.dob:invalid_format'] })]);
+    expect(linesOf('refused-domain')).toEqual([
+      expect.objectContaining({ level: 'info', status: 400, errorCode: 'VALIDATION_FAILED', fields: ['pii.dob:invalid_format'] }),
+    ]);
     expect(linesOf('refused-method')).toEqual([expect.objectContaining({ level: 'info', status: 405, errorCode: 'METHOD_NOT_ALLOWED' })]);
     expect(logs().filter((l) => l.level !== 'info')).toEqual([]);
   });
@@ -291,7 +297,12 @@ describe('logs of refused requests (issue 15 §7)', () => {
   it('a 500 is logged at error level with its stack, besides the access line', async () => {
     await call('/test/boom', { headers: { 'X-Request-Id': 'failed-500' } });
     const [failed, access] = linesOf('failed-500');
-    expect(failed).toMatchObject({ level: 'error', msg: 'request failed', errorCode: 'INTERNAL', err: { type: 'Error', stack: expect.stringContaining('app.test.ts') } });
+    expect(failed).toMatchObject({
+      level: 'error',
+      msg: 'request failed',
+      errorCode: 'INTERNAL',
+      err: { type: 'Error', stack: expect.stringContaining('app.test.ts') },
+    });
     expect(access).toMatchObject({ level: 'info', msg: 'request', status: 500, errorCode: 'INTERNAL' });
   });
 });

@@ -127,13 +127,23 @@ describe('requireAccessToken: a userToken', () => {
     otherClient: { sub: 'u1', azp: 'user-api', exp: future, act: { client_id: 'bank' } },
   });
   const { directory } = fakeDirectory({ u1: true });
-  const userToken = requireAccessToken(() => ({ tokens, directory, audience: 'platform-partner-api', clients: ['partner-user-tokens'], actor: true, credential: 'a userToken' }));
+  const userToken = requireAccessToken(() => ({
+    tokens,
+    directory,
+    audience: 'platform-partner-api',
+    clients: ['partner-user-tokens'],
+    actor: true,
+    credential: 'a userToken',
+  }));
 
   it('names the partner acting for the user; anything else is 401 with the challenge of its audience', async () => {
     expect((await run(userToken, 'Bearer good')).principal).toMatchObject({ actor: 'bank', userId: 'u1', account: { id: 'u1' } });
     expect(calls).toEqual(['good@platform-partner-api']);
     for (const token of ['noActor', 'otherClient']) {
-      expect(await run(userToken, `Bearer ${token}`)).toEqual({ result: 'UNAUTHENTICATED', challenge: 'Bearer realm="platform-partner-api", error="invalid_token"' });
+      expect(await run(userToken, `Bearer ${token}`)).toEqual({
+        result: 'UNAUTHENTICATED',
+        challenge: 'Bearer realm="platform-partner-api", error="invalid_token"',
+      });
     }
   });
 });

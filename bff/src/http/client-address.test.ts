@@ -62,11 +62,18 @@ describe('clientAddressMiddleware', () => {
 
   it('ignores and drops X-Forwarded-* from a peer that is not trusted', async () => {
     const url = await serve(new AddressSet(['10.0.0.1']));
-    expect(await seen(url, { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' })).toEqual({ ip: '127.0.0.1', protocol: 'http', forwardedFor: null });
+    expect(await seen(url, { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' })).toEqual({
+      ip: '127.0.0.1',
+      protocol: 'http',
+      forwardedFor: null,
+    });
   });
 
   it('believes a trusted proxy: the client address, and Koa its X-Forwarded-Proto', async () => {
     const url = await serve(new AddressSet(['127.0.0.1']));
-    expect(await seen(url, { 'x-forwarded-for': '6.6.6.6, 198.51.100.7', 'x-forwarded-proto': 'https' })).toMatchObject({ ip: '198.51.100.7', protocol: 'https' });
+    expect(await seen(url, { 'x-forwarded-for': '6.6.6.6, 198.51.100.7', 'x-forwarded-proto': 'https' })).toMatchObject({
+      ip: '198.51.100.7',
+      protocol: 'https',
+    });
   });
 });

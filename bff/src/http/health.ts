@@ -19,10 +19,7 @@ export function healthRouter(checks: ReadinessCheck[], timeoutMs: number): Route
       checks.map(async (c) => {
         const started = Date.now();
         try {
-          await Promise.race([
-            c.check(),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
-          ]);
+          await Promise.race([c.check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref())]);
           return [c.name, { status: 'up', ms: Date.now() - started }] as const;
         } catch {
           return [c.name, { status: 'down', ms: Date.now() - started }] as const;

@@ -60,7 +60,19 @@ const SCHEMA_KEYWORDS = new Set([
   ...['discriminator', 'xml', 'externalDocs', 'example'],
 ]);
 /** Keywords whose value is one schema, a map of schemas, or a list of schemas. */
-const SUBSCHEMA = ['items', 'contains', 'additionalProperties', 'propertyNames', 'if', 'then', 'else', 'not', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema'];
+const SUBSCHEMA = [
+  'items',
+  'contains',
+  'additionalProperties',
+  'propertyNames',
+  'if',
+  'then',
+  'else',
+  'not',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'contentSchema',
+];
 const SCHEMA_MAPS = ['properties', 'patternProperties', 'dependentSchemas', '$defs'];
 const SCHEMA_LISTS = ['prefixItems', 'allOf', 'anyOf', 'oneOf'];
 /** Values that are data, not document: a null there is meant. */

@@ -22,7 +22,11 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 export function documentedRoutes(document: Record<string, unknown>): RouteInfo[] {
   const paths = (document.paths ?? {}) as Record<string, Record<string, unknown>>;
   return Object.entries(paths)
-    .flatMap(([path, item]) => Object.keys(item).filter((k) => METHODS.includes(k)).map((m) => ({ method: m.toUpperCase(), path })))
+    .flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((k) => METHODS.includes(k))
+        .map((m) => ({ method: m.toUpperCase(), path })),
+    )
     .sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
 }
 

@@ -80,8 +80,15 @@ describe('page', () => {
       body: html``,
       strings: { greeting: 'hi' },
     });
-    expect([...out.matchAll(/<link rel="stylesheet" href="([^"]+)">/g)].map((m) => m[1])).toEqual(['/assets/brand.css', '/assets/pages.css', '/assets/own.css']);
-    expect([...out.matchAll(/<script([^>]*)>/g)].map((m) => m[1]!.trim())).toEqual(['type="module" src="/assets/own.js"', 'type="application/json" id="strings"']);
+    expect([...out.matchAll(/<link rel="stylesheet" href="([^"]+)">/g)].map((m) => m[1])).toEqual([
+      '/assets/brand.css',
+      '/assets/pages.css',
+      '/assets/own.css',
+    ]);
+    expect([...out.matchAll(/<script([^>]*)>/g)].map((m) => m[1]!.trim())).toEqual([
+      'type="module" src="/assets/own.js"',
+      'type="application/json" id="strings"',
+    ]);
     expect(out).toContain('<main class="card stack" id="flow" data-step="code" data-outcome="ok">');
     expect(out).toContain('<noscript><p class="alert">Turn scripts on</p></noscript>');
     expect(out).toContain('<script type="application/json" id="strings">{"greeting":"hi"}</script>');

@@ -88,7 +88,8 @@ export function page(spec: PageSpec): string {
   const product = TEXT[lang].product;
   const data = Object.entries(spec.card.data ?? {}).map(([name, value]) => html` data-${name}="${value}"`);
   const picker = spec.languageHref ? html`\n        ${languagePicker(lang, spec.languageHref)}` : html``;
-  return `<!DOCTYPE html>${html`
+  return `<!DOCTYPE html>${
+    html`
 <html lang="${lang}" dir="ltr">
 <head>
   <meta charset="utf-8">
@@ -97,9 +98,13 @@ export function page(spec: PageSpec): string {
   <title>${title} · ${product}</title>
   <link rel="icon" href="/assets/logo.svg" type="image/svg+xml">
   <link rel="stylesheet" href="/assets/brand.css">
-  <link rel="stylesheet" href="/assets/pages.css">${(spec.styles ?? []).map((name) => html`
-  <link rel="stylesheet" href="/assets/${name}">`)}${(spec.scripts ?? []).map((name) => html`
-  <script type="module" src="/assets/${name}"></script>`)}
+  <link rel="stylesheet" href="/assets/pages.css">${(spec.styles ?? []).map(
+    (name) => html`
+  <link rel="stylesheet" href="/assets/${name}">`,
+  )}${(spec.scripts ?? []).map(
+    (name) => html`
+  <script type="module" src="/assets/${name}"></script>`,
+  )}
 </head>
 <body>
   <div class="page single">
@@ -107,13 +112,22 @@ export function page(spec: PageSpec): string {
     <main class="card${spec.card.stack ? ' stack' : ''}" id="${spec.card.id}"${data}>
       <div class="card-header">
         <h1 id="title" tabindex="-1">${title}</h1>${picker}
-      </div>${spec.noScript ? html`
-      <noscript><p class="alert">${spec.noScript}</p></noscript>` : html``}
+      </div>${
+        spec.noScript
+          ? html`
+      <noscript><p class="alert">${spec.noScript}</p></noscript>`
+          : html``
+      }
       ${spec.body}
     </main>
-  </div>${spec.strings !== undefined ? html`
-  <script type="application/json" id="strings">${json(spec.strings)}</script>` : html``}
+  </div>${
+    spec.strings !== undefined
+      ? html`
+  <script type="application/json" id="strings">${json(spec.strings)}</script>`
+      : html``
+  }
 </body>
 </html>
-`.value}`;
+`.value
+  }`;
 }

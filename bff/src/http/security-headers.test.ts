@@ -21,7 +21,7 @@ function routes(): Router {
   });
   router.get('/page-that-sets-its-own', (ctx) => {
     // A route cannot loosen the policy behind the middleware's back: its header is replaced.
-    ctx.set('Content-Security-Policy', "default-src *; frame-ancestors *");
+    ctx.set('Content-Security-Policy', 'default-src *; frame-ancestors *');
     ctx.set('X-Frame-Options', 'ALLOWALL');
     ctx.type = 'html';
     ctx.body = '<p>x</p>';

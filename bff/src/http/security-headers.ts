@@ -13,16 +13,7 @@ import type { Context, Middleware } from 'koa';
  * - `X-Content-Type-Options: nosniff`; `Referrer-Policy: no-referrer`: authTokens, flow ids and
  *   confirmation tokens travel in our URLs, and no page needs to tell another site where it came from.
  */
-export type Directive =
-  | 'default-src'
-  | 'script-src'
-  | 'style-src'
-  | 'img-src'
-  | 'connect-src'
-  | 'frame-src'
-  | 'form-action'
-  | 'frame-ancestors'
-  | 'base-uri';
+export type Directive = 'default-src' | 'script-src' | 'style-src' | 'img-src' | 'connect-src' | 'frame-src' | 'form-action' | 'frame-ancestors' | 'base-uri';
 
 export type Directives = Partial<Record<Directive, readonly string[]>>;
 

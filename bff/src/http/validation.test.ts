@@ -37,7 +37,11 @@ describe('parseInput: one vocabulary of reasons', () => {
   });
 
   it('names an unknown field by its own path, not its parent', () => {
-    expect(fieldsOf(person, { name: 'x', role: 'admin', pii: { dob: '1990-01-01', extra: 1, more: 2 } })).toEqual(['pii.extra:not_allowed', 'pii.more:not_allowed', 'role:not_allowed']);
+    expect(fieldsOf(person, { name: 'x', role: 'admin', pii: { dob: '1990-01-01', extra: 1, more: 2 } })).toEqual([
+      'pii.extra:not_allowed',
+      'pii.more:not_allowed',
+      'role:not_allowed',
+    ]);
   });
 
   it('lengths are too_short / too_long, amounts out_of_range, forms invalid_format, choices invalid_value', () => {

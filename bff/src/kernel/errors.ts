@@ -41,11 +41,7 @@ export class DomainError extends Error {
   /** Extra, safe-to-show details (never secrets or PII), e.g. `retryAfterSeconds`. */
   readonly details: Record<string, unknown>;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { fields?: FieldIssue[]; details?: Record<string, unknown>; cause?: unknown } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: { fields?: FieldIssue[]; details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DomainError';
     this.code = code;

@@ -63,7 +63,10 @@ describe('createLogger redaction', () => {
 
   it('redacts bindings of grandchildren', () => {
     const { logger, text } = capture();
-    logger.child({ component: 'x' }).child({ session: { token: SECRETS.token } }).info('bound twice');
+    logger
+      .child({ component: 'x' })
+      .child({ session: { token: SECRETS.token } })
+      .info('bound twice');
     expect(text()).toContain('"component":"x"');
     expect(text()).not.toContain(SECRETS.token);
   });

@@ -11,10 +11,27 @@ export type { Logger };
  * lower-cased without separators, so `X-Api-Key`, `api_key` and `apiKey` are the same key.
  */
 const SENSITIVE_KEYS = new Set([
-  'otp', 'code', 'pin',
-  'authorization', 'cookie', 'setcookie', 'apikey', 'xapikey',
-  'pii', 'ssn', 'dob', 'birthdate', 'dateofbirth', 'nationalid',
-  'username', 'firstname', 'lastname', 'givenname', 'familyname', 'fullname', 'address',
+  'otp',
+  'code',
+  'pin',
+  'authorization',
+  'cookie',
+  'setcookie',
+  'apikey',
+  'xapikey',
+  'pii',
+  'ssn',
+  'dob',
+  'birthdate',
+  'dateofbirth',
+  'nationalid',
+  'username',
+  'firstname',
+  'lastname',
+  'givenname',
+  'familyname',
+  'fullname',
+  'address',
 ]);
 const SENSITIVE_SUFFIXES = ['password', 'secret', 'token', 'apikey'];
 const SENSITIVE_PARTS = ['email', 'phone'];

@@ -102,7 +102,12 @@ export class OtpService implements VerificationProofs {
   async send(req: SendRequest): Promise<SendResult> {
     const id = this.#idOf(req.identifier);
     const scope = `${req.purpose}:${id}`;
-    await this.#limit(`otp:ip:send:${this.#hmac('ip', limitedNetworkOf(req.ip))}`, this.#s.sendsPerIpPerHour, HOUR, 'Too many codes were asked for from this network; try again later');
+    await this.#limit(
+      `otp:ip:send:${this.#hmac('ip', limitedNetworkOf(req.ip))}`,
+      this.#s.sendsPerIpPerHour,
+      HOUR,
+      'Too many codes were asked for from this network; try again later',
+    );
     const cooldownKey = `otp:cool:${scope}`;
     if (this.#s.resendCooldownSeconds > 0 && !(await this.#store.setIfAbsent(cooldownKey, '1', ttlSeconds(this.#s.resendCooldownSeconds)))) {
       throw rateLimited('Wait before asking for another code', await this.#store.remainingTtl(cooldownKey));
@@ -133,7 +138,12 @@ export class OtpService implements VerificationProofs {
    * (VALIDATION_FAILED on `code`); once the attempts are used up, RATE_LIMITED until the window ends.
    */
   async verify(req: VerifyRequest): Promise<VerifyResult> {
-    await this.#limit(`otp:ip:verify:${this.#hmac('ip', limitedNetworkOf(req.ip))}`, this.#s.verifiesPerIpPerHour, HOUR, 'Too many code checks from this network; try again later');
+    await this.#limit(
+      `otp:ip:verify:${this.#hmac('ip', limitedNetworkOf(req.ip))}`,
+      this.#s.verifiesPerIpPerHour,
+      HOUR,
+      'Too many code checks from this network; try again later',
+    );
     const scope = `${req.purpose}:${this.#idOf(req.identifier)}`;
     const codeKey = `otp:code:${scope}`;
     const failKey = `otp:fail:${scope}`;

@@ -23,7 +23,10 @@ export type FrameOriginCheck = { origin: string } | { reason: 'invalid_format' |
  * 127.0.0.1, [::1]), where the demo bank and a partner's development pages run.
  */
 export function checkFrameOrigin(raw: string, opts: { allowHttp: boolean }): FrameOriginCheck {
-  const invalid = { reason: 'invalid_format', message: 'expected an origin: https://host or https://host:port, without path, query, fragment or wildcard' } as const;
+  const invalid = {
+    reason: 'invalid_format',
+    message: 'expected an origin: https://host or https://host:port, without path, query, fragment or wildcard',
+  } as const;
   if (raw.length > MAX_LENGTH || !SHAPE.test(raw) || raw.includes('*')) return invalid;
   let url: URL;
   try {

@@ -74,16 +74,16 @@ export class PartnerStore {
   }
 
   async #read(appKey: string, dbpUserId: string): Promise<AppKeyResolution | null> {
-    const rows = await this.#em.getConnection().execute<
-      { client_id: string; enabled: boolean; trust_auth: boolean; auto_enroll: boolean; kba_bypass: boolean; user_id: string | null }[]
-    >(
-      `select k.client_id, c.enabled, c.trust_auth, k.auto_enroll, k.kba_bypass, m.user_id
+    const rows = await this.#em
+      .getConnection()
+      .execute<{ client_id: string; enabled: boolean; trust_auth: boolean; auto_enroll: boolean; kba_bypass: boolean; user_id: string | null }[]>(
+        `select k.client_id, c.enabled, c.trust_auth, k.auto_enroll, k.kba_bypass, m.user_id
          from partner_app_key k
          join partner_client c on c.client_id = k.client_id
          left join partner_user_mapping m on m.app_key = k.app_key and m.dbp_user_id = ?
         where k.app_key = ?`,
-      [dbpUserId, appKey],
-    );
+        [dbpUserId, appKey],
+      );
     const row = rows[0];
     if (!row) return null;
     return {
@@ -154,7 +154,13 @@ export class PartnerStore {
   }
 
   /** Inserts the partner and its appKeys in one transaction; CONFLICT when the client or an appKey is taken. */
-  async createPartner(input: { clientId: string; name: string; trustAuth: boolean; frameOrigins?: string[]; appKeys: AppKeySettings[] }): Promise<PartnerSettings> {
+  async createPartner(input: {
+    clientId: string;
+    name: string;
+    trustAuth: boolean;
+    frameOrigins?: string[];
+    appKeys: AppKeySettings[];
+  }): Promise<PartnerSettings> {
     const now = this.#now();
     await this.#em.fork().transactional(async (em) => {
       if (await em.findOne(PartnerClientSchema, { clientId: input.clientId })) {
@@ -162,7 +168,11 @@ export class PartnerStore {
           fields: [{ field: 'clientId', reason: 'taken', message: 'A partner with this client id exists' }],
         });
       }
-      await this.#assertAppKeysFree(em, input.appKeys.map((k) => k.appKey), input.clientId);
+      await this.#assertAppKeysFree(
+        em,
+        input.appKeys.map((k) => k.appKey),
+        input.clientId,
+      );
       em.create(PartnerClientSchema, {
         clientId: input.clientId,
         name: input.name,
@@ -173,7 +183,14 @@ export class PartnerStore {
         updatedAt: now,
       });
       for (const k of input.appKeys) {
-        em.create(PartnerAppKeySchema, { appKey: k.appKey, clientId: input.clientId, autoEnroll: k.autoEnroll, kbaBypass: k.kbaBypass, createdAt: now, updatedAt: now });
+        em.create(PartnerAppKeySchema, {
+          appKey: k.appKey,
+          clientId: input.clientId,
+          autoEnroll: k.autoEnroll,
+          kbaBypass: k.kbaBypass,
+          createdAt: now,
+          updatedAt: now,
+        });
       }
     });
     this.#enrolled.clear();

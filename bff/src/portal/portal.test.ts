@@ -95,7 +95,7 @@ describe('the portal as the BFF serves it', () => {
     ['no partner', ''],
     ['an unknown partner', '?partner=nobody-bank'],
     ['a partner without origins', '?partner=quiet-bank'],
-    ['a partner id that cannot exist (not looked up)', `?partner=${encodeURIComponent("x; frame-ancestors *")}`],
+    ['a partner id that cannot exist (not looked up)', `?partner=${encodeURIComponent('x; frame-ancestors *')}`],
     ['two partner parameters', '?partner=acme-bank&partner=quiet-bank'],
   ])('lets nobody frame the super component for %s', async (_, query) => {
     asked.length = 0;

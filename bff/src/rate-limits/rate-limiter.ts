@@ -120,7 +120,13 @@ function rateLimited(limit: Limit, remainingMs: number): DomainError {
  * make through the BFF (API login, the state claim's password step).
  */
 export function passwordFailuresPerIp(maxPerHour: number): Limit {
-  return { name: 'password-failures-ip', per: 'ip', max: maxPerHour, windowSeconds: 3600, message: 'Too many wrong passwords from this network; try again later' };
+  return {
+    name: 'password-failures-ip',
+    per: 'ip',
+    max: maxPerHour,
+    windowSeconds: 3600,
+    message: 'Too many wrong passwords from this network; try again later',
+  };
 }
 
 /** Failures that count against password and token limits: the credentials were refused (401). */

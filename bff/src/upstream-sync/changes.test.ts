@@ -87,7 +87,13 @@ describe('advanceCursor', () => {
   it('hands over only events not handled before; a re-read through the look-back is skipped', () => {
     const first = advanceCursor({ position: 1000, seen: [] }, [ev('a', 1100), ev('b', 1200)], 1200, 500);
     expect(first.fresh.map((e) => e.id)).toEqual(['a', 'b']);
-    expect(first.next).toEqual({ position: 1200, seen: [['a', 1100], ['b', 1200]] });
+    expect(first.next).toEqual({
+      position: 1200,
+      seen: [
+        ['a', 1100],
+        ['b', 1200],
+      ],
+    });
     // The next page starts 500 ms before 1200: a and b again, c new, and d committed late with an earlier time.
     const second = advanceCursor(first.next, [ev('a', 1100), ev('d', 1150), ev('b', 1200), ev('c', 1300)], 1300, 500);
     expect(second.fresh.map((e) => e.id)).toEqual(['d', 'c']);
@@ -95,7 +101,18 @@ describe('advanceCursor', () => {
   });
 
   it('forgets ids that fell out of the look-back window; an empty page keeps the position', () => {
-    const next = advanceCursor({ position: 5000, seen: [['old', 4000], ['recent', 4900]] }, [], null, 500);
+    const next = advanceCursor(
+      {
+        position: 5000,
+        seen: [
+          ['old', 4000],
+          ['recent', 4900],
+        ],
+      },
+      [],
+      null,
+      500,
+    );
     expect(next).toEqual({ fresh: [], next: { position: 5000, seen: [['recent', 4900]] } });
   });
 });

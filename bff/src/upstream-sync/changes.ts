@@ -38,10 +38,7 @@ export function resyncChanges(current: MemberSnapshot): OutboxChange[] {
   ];
 }
 
-export type OutboxChange =
-  | { kind: 'profile'; changes: ProfileChanges }
-  | { kind: 'status'; active: boolean }
-  | { kind: 'delete' };
+export type OutboxChange = { kind: 'profile'; changes: ProfileChanges } | { kind: 'status'; active: boolean } | { kind: 'delete' };
 
 /**
  * The changes from `previous` (the last state recorded) to `current`. First sight of a member

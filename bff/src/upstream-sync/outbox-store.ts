@@ -52,10 +52,7 @@ export interface FeedCursor {
 }
 
 /** What a delivery attempt ended with. */
-export type AttemptResult =
-  | { outcome: 'delivered' }
-  | { outcome: 'retry'; error: string; at: Date }
-  | { outcome: 'failed'; error: string };
+export type AttemptResult = { outcome: 'delivered' } | { outcome: 'retry'; error: string; at: Date } | { outcome: 'failed'; error: string };
 
 /**
  * The outbox tables (migration Migration20261128000000_upstream_outbox) in SQL: the recorder writes
@@ -85,8 +82,16 @@ export class OutboxStore {
       // One recorder at a time across BFF processes (feeds share the mirror); the others skip this pass.
       const [lock] = await em.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [RECORDER_LOCK_KEY], 'all');
       if (!lock?.locked) return null;
-      await em.execute('insert into upstream_outbox_cursor (feed, position, updated_at) values (?, ?, ?) on conflict do nothing', [feed, initial, this.#now()], 'run');
-      const rows = await em.execute<{ position: string; seen: string }[]>('select position, seen from upstream_outbox_cursor where feed = ? for update skip locked', [feed], 'all');
+      await em.execute(
+        'insert into upstream_outbox_cursor (feed, position, updated_at) values (?, ?, ?) on conflict do nothing',
+        [feed, initial, this.#now()],
+        'run',
+      );
+      const rows = await em.execute<{ position: string; seen: string }[]>(
+        'select position, seen from upstream_outbox_cursor where feed = ? for update skip locked',
+        [feed],
+        'all',
+      );
       const row = rows[0];
       if (!row) return null;
       return fn(new RecordingTx(em, this.#crypto, this.#now), { position: Number(row.position), seen: JSON.parse(row.seen) as [string, number][] });
@@ -111,7 +116,9 @@ export class OutboxStore {
   }
 
   async cursors(): Promise<{ feed: string; position: Date }[]> {
-    const rows = await this.#em.fork().execute<{ feed: string; position: string }[]>('select feed, position from upstream_outbox_cursor order by feed', [], 'all');
+    const rows = await this.#em
+      .fork()
+      .execute<{ feed: string; position: string }[]>('select feed, position from upstream_outbox_cursor order by feed', [], 'all');
     return rows.map((r) => ({ feed: r.feed, position: new Date(Number(r.position)) }));
   }
 
@@ -146,13 +153,17 @@ export class OutboxStore {
             'run',
           );
         } else {
-          await em.execute(`update upstream_outbox set status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? where id = ?`, [
-            result.outcome === 'failed' ? 'failed' : 'pending',
-            result.error.slice(0, 64),
-            result.outcome === 'retry' ? result.at : row.nextAttemptAt,
-            now,
-            row.id,
-          ], 'run');
+          await em.execute(
+            `update upstream_outbox set status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? where id = ?`,
+            [
+              result.outcome === 'failed' ? 'failed' : 'pending',
+              result.error.slice(0, 64),
+              result.outcome === 'retry' ? result.at : row.nextAttemptAt,
+              now,
+              row.id,
+            ],
+            'run',
+          );
           if (result.outcome === 'retry') break;
         }
       }
@@ -173,16 +184,20 @@ export class OutboxStore {
       where.push('user_id = ?');
       params.push(filter.userId);
     }
-    const rows = await this.#em.fork().execute<RawRow[]>(
-      `select * from upstream_outbox ${where.length > 0 ? `where ${where.join(' and ')}` : ''} order by seq limit ?`,
-      [...params, filter.limit],
-      'all',
-    );
+    const rows = await this.#em
+      .fork()
+      .execute<RawRow[]>(
+        `select * from upstream_outbox ${where.length > 0 ? `where ${where.join(' and ')}` : ''} order by seq limit ?`,
+        [...params, filter.limit],
+        'all',
+      );
     return rows.map((r) => this.#open(r));
   }
 
   async counts(): Promise<Record<OutboxStatus, number>> {
-    const rows = await this.#em.fork().execute<{ status: OutboxStatus; n: string }[]>('select status, count(*) as n from upstream_outbox group by status', [], 'all');
+    const rows = await this.#em
+      .fork()
+      .execute<{ status: OutboxStatus; n: string }[]>('select status, count(*) as n from upstream_outbox group by status', [], 'all');
     const out: Record<OutboxStatus, number> = { pending: 0, delivered: 0, failed: 0, skipped: 0 };
     for (const r of rows) out[r.status] = Number(r.n);
     return out;
@@ -190,11 +205,13 @@ export class OutboxStore {
 
   /** A failed row back to pending, due now, attempts reset; null when there is no such failed row. */
   async retry(id: string): Promise<OutboxRow | null> {
-    const rows = await this.#em.fork().execute<RawRow[]>(
-      `update upstream_outbox set status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? where id = ? and status = 'failed' returning *`,
-      [this.#now(), this.#now(), id],
-      'all',
-    );
+    const rows = await this.#em
+      .fork()
+      .execute<RawRow[]>(
+        `update upstream_outbox set status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? where id = ? and status = 'failed' returning *`,
+        [this.#now(), this.#now(), id],
+        'all',
+      );
     return rows[0] ? this.#open(rows[0]) : null;
   }
 
@@ -203,21 +220,25 @@ export class OutboxStore {
    * calls again next pass). Pending and failed rows are never deleted: they are work still to do.
    */
   async pruneDelivered(before: Date, limit = 1000): Promise<number> {
-    const deleted = await this.#em.fork().execute<{ seq: string }[]>(
-      `delete from upstream_outbox where seq in (select seq from upstream_outbox where (status = 'delivered' and delivered_at < ?) or (status = 'skipped' and updated_at < ?) order by seq limit ?) returning seq`,
-      [before, before, limit],
-      'all',
-    );
+    const deleted = await this.#em
+      .fork()
+      .execute<{ seq: string }[]>(
+        `delete from upstream_outbox where seq in (select seq from upstream_outbox where (status = 'delivered' and delivered_at < ?) or (status = 'skipped' and updated_at < ?) order by seq limit ?) returning seq`,
+        [before, before, limit],
+        'all',
+      );
     return deleted.length;
   }
 
   /** A failed row to skipped, its payload dropped; null when there is no such failed row. */
   async skip(id: string): Promise<OutboxRow | null> {
-    const rows = await this.#em.fork().execute<RawRow[]>(
-      `update upstream_outbox set status = 'skipped', payload = null, updated_at = ? where id = ? and status = 'failed' returning *`,
-      [this.#now(), id],
-      'all',
-    );
+    const rows = await this.#em
+      .fork()
+      .execute<RawRow[]>(
+        `update upstream_outbox set status = 'skipped', payload = null, updated_at = ? where id = ? and status = 'failed' returning *`,
+        [this.#now(), id],
+        'all',
+      );
     return rows[0] ? this.#open(rows[0]) : null;
   }
 
@@ -302,7 +323,11 @@ export class RecordingTx {
   }
 
   async advance(feed: string, cursor: FeedCursor): Promise<void> {
-    await this.#em.execute('update upstream_outbox_cursor set position = ?, seen = ?, updated_at = ? where feed = ?', [cursor.position, JSON.stringify(cursor.seen), this.#now(), feed], 'run');
+    await this.#em.execute(
+      'update upstream_outbox_cursor set position = ?, seen = ?, updated_at = ? where feed = ?',
+      [cursor.position, JSON.stringify(cursor.seen), this.#now(), feed],
+      'run',
+    );
   }
 }
 
@@ -316,7 +341,8 @@ function fieldsOf(c: OutboxChange): string[] {
 /** A row's change, bound to the row. */
 const payloadSeal = (encryption: FieldEncryption) => bindSeal<OutboxChange, [id: string]>(encryption, 'json', (id) => `upstream-outbox:${id}:payload`);
 /** A member's last delivered profile, bound to the member. */
-const mirrorSeal = (encryption: FieldEncryption) => bindSeal<MemberSnapshot, [userId: string]>(encryption, 'json', (userId) => `upstream-outbox-mirror:${userId}`);
+const mirrorSeal = (encryption: FieldEncryption) =>
+  bindSeal<MemberSnapshot, [userId: string]>(encryption, 'json', (userId) => `upstream-outbox-mirror:${userId}`);
 
 /** `upstream_outbox_rows{status}` for /metrics: pending and failed rows are what an operator watches. */
 export function registerOutboxMetrics(registry: Registry, store: OutboxStore): void {

@@ -31,11 +31,13 @@ function row(change: OutboxChange, overrides: Partial<OutboxRow> = {}): OutboxRo
 async function deliver(r: OutboxRow, upstream: Partial<UpstreamSyncDeps['upstream']>): Promise<{ result: AttemptResult; calls: string[] }> {
   const calls: string[] = [];
   let result: AttemptResult | undefined;
-  const record = (name: string) => async (...args: unknown[]) => {
-    calls.push(`${name} ${JSON.stringify(args)}`);
-    const impl = upstream[name as keyof typeof upstream] as ((...a: unknown[]) => Promise<unknown>) | undefined;
-    return impl ? impl(...args) : { id: 'up-1' };
-  };
+  const record =
+    (name: string) =>
+    async (...args: unknown[]) => {
+      calls.push(`${name} ${JSON.stringify(args)}`);
+      const impl = upstream[name as keyof typeof upstream] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+      return impl ? impl(...args) : { id: 'up-1' };
+    };
   const store = {
     deliverDue: async (_max: number, fn: (row: OutboxRow) => Promise<AttemptResult>) => {
       result = await fn(r);

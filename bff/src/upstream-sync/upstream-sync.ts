@@ -137,7 +137,11 @@ export class UpstreamSync {
 
   /** Delivers due rows; returns how many were attempted. */
   async deliver(): Promise<number> {
-    return this.#deps.store.deliverDue(this.#deps.settings.batchSize, (row) => this.#attempt(row), () => !this.#stopping);
+    return this.#deps.store.deliverDue(
+      this.#deps.settings.batchSize,
+      (row) => this.#attempt(row),
+      () => !this.#stopping,
+    );
   }
 
   async #attempt(row: OutboxRow): Promise<AttemptResult> {
@@ -162,7 +166,10 @@ export class UpstreamSync {
       const attempt = row.attempts + 1;
       const transient = isDomainError(err) && (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_FAILED');
       if (!transient || attempt >= settings.maxAttempts) {
-        logger.error({ outboxId: row.id, userId: row.userId, kind: row.kind, attempt, errorCode: code }, 'upstream outbox: change failed; an admin can retry it');
+        logger.error(
+          { outboxId: row.id, userId: row.userId, kind: row.kind, attempt, errorCode: code },
+          'upstream outbox: change failed; an admin can retry it',
+        );
         return { outcome: 'failed', error: code };
       }
       const delay = retryDelayMs(attempt, settings, this.#deps.random);

@@ -250,7 +250,18 @@ function showConsent(opts: { notice?: string } = {}) {
     ),
     h('button', { type: 'button', class: 'secondary', id: 'decline', onclick: () => showDeclined() }, m.sc.decline),
   );
-  screen('consent', m.sc.consentTitle, opts, h('p', { class: 'lead' }, m.sc.consentLead), h('ul', { class: 'points' }, m.sc.consentPoints.map((p) => h('li', {}, p))), actions).focus();
+  screen(
+    'consent',
+    m.sc.consentTitle,
+    opts,
+    h('p', { class: 'lead' }, m.sc.consentLead),
+    h(
+      'ul',
+      { class: 'points' },
+      m.sc.consentPoints.map((p) => h('li', {}, p)),
+    ),
+    actions,
+  ).focus();
 }
 
 function showDeclined() {

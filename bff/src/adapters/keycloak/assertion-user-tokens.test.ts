@@ -8,7 +8,11 @@ describe('signEs256', () => {
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
   it('makes a compact JWS that a JOSE library verifies with the public key', async () => {
-    const jwt = signEs256({ alg: 'ES256', kid: 'k1', typ: 'JWT' }, { iss: 'me', sub: 'user-1', aud: 'realm', iat: 1, exp: 4_000_000_000, jti: 'j' }, p256PrivateKey(pem));
+    const jwt = signEs256(
+      { alg: 'ES256', kid: 'k1', typ: 'JWT' },
+      { iss: 'me', sub: 'user-1', aud: 'realm', iat: 1, exp: 4_000_000_000, jti: 'j' },
+      p256PrivateKey(pem),
+    );
     const { payload } = await jwtVerify(jwt, publicKey, { algorithms: ['ES256'], issuer: 'me', audience: 'realm' });
     expect(payload).toMatchObject({ sub: 'user-1', jti: 'j' });
     expect(decodeProtectedHeader(jwt)).toEqual({ alg: 'ES256', kid: 'k1', typ: 'JWT' });

@@ -78,7 +78,12 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
       if (!current) throw new DomainError('NOT_FOUND', 'No such account');
       const { email, ...rest } = changes;
       // JSON null is how the Admin API removes an e-mail address (an empty string is refused as invalid).
-      const next = { ...current, ...rest, ...(email === undefined ? {} : { email: email as string }), attributes: { ...(current.attributes ?? {}), ...(changes.attributes ?? {}) } };
+      const next = {
+        ...current,
+        ...rest,
+        ...(email === undefined ? {} : { email: email as string }),
+        attributes: { ...(current.attributes ?? {}), ...(changes.attributes ?? {}) },
+      };
       await a.users.update({ id }, next);
     });
   }

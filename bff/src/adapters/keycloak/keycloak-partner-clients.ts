@@ -72,7 +72,12 @@ export class KeycloakPartnerClients implements PartnerClients {
               name: 'audience-bff',
               protocol: 'openid-connect',
               protocolMapper: 'oidc-audience-mapper',
-              config: { 'included.client.audience': this.#audience, 'access.token.claim': 'true', 'id.token.claim': 'false', 'introspection.token.claim': 'true' },
+              config: {
+                'included.client.audience': this.#audience,
+                'access.token.claim': 'true',
+                'id.token.claim': 'false',
+                'introspection.token.claim': 'true',
+              },
             },
           ],
         }),

@@ -22,7 +22,7 @@ function feedAnswering(body: unknown, status = 200) {
 }
 
 describe('KeycloakUserChangeFeed', () => {
-  it('asks for user admin events oldest first from the position, and leaves out the BFF\'s own and non-user paths', async () => {
+  it("asks for user admin events oldest first from the position, and leaves out the BFF's own and non-user paths", async () => {
     const { feed, urls } = feedAnswering([
       { id: 'a', time: 10, operationType: 'UPDATE', resourcePath: `users/${USER}`, authDetails: { userId: 'admin' } },
       { id: 'b', time: 11, operationType: 'UPDATE', resourcePath: `users/${USER}`, authDetails: { userId: SELF } },
@@ -68,7 +68,7 @@ describe('KeycloakUserChangeFeed', () => {
     expect(events.map((e) => e.emailChange)).toEqual([{ previous: 'old@example.com', updated: 'new@example.com' }, undefined, undefined]);
   });
 
-  it('says whether Keycloak recorded the deletion of a user: an admin DELETE, or the user\'s own', async () => {
+  it("says whether Keycloak recorded the deletion of a user: an admin DELETE, or the user's own", async () => {
     const deletedByAdmin = feedAnswering([{ id: 'x', time: 1, operationType: 'DELETE', resourcePath: `users/${USER}` }]);
     expect(await deletedByAdmin.feed.wasDeleted(USER)).toBe(true);
     const q = deletedByAdmin.urls[0]!.searchParams;
@@ -86,10 +86,14 @@ describe('KeycloakUserChangeFeed', () => {
 
   it('an empty page keeps no time; Keycloak down or refusing are our error codes', async () => {
     expect(await feedAnswering([]).feed.read('keycloak-user-events', 0, 100)).toEqual({ events: [], lastTime: null, full: false });
-    const down = await feedAnswering({}, 503).feed.read('keycloak-user-events', 0, 1).catch((e: unknown) => e);
+    const down = await feedAnswering({}, 503)
+      .feed.read('keycloak-user-events', 0, 1)
+      .catch((e: unknown) => e);
     expect(down).toBeInstanceOf(DomainError);
     expect((down as DomainError).code).toBe('IDENTITY_DIRECTORY_UNAVAILABLE');
-    const refused = await feedAnswering({}, 403).feed.read('keycloak-admin-events', 0, 1).catch((e: unknown) => e);
+    const refused = await feedAnswering({}, 403)
+      .feed.read('keycloak-admin-events', 0, 1)
+      .catch((e: unknown) => e);
     expect((refused as DomainError).code).toBe('IDENTITY_DIRECTORY_FAILED');
   });
 });

@@ -105,7 +105,8 @@ export class KeycloakUserChangeFeed implements UserChangeFeed {
       throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', 'Keycloak unreachable while reading events', { cause: err });
     }
     if (res.status === 200) return (await res.json()) as T;
-    if (res.status >= 502 && res.status <= 504) throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unavailable while reading events (HTTP ${res.status})`);
+    if (res.status >= 502 && res.status <= 504)
+      throw new DomainError('IDENTITY_DIRECTORY_UNAVAILABLE', `Keycloak unavailable while reading events (HTTP ${res.status})`);
     throw new DomainError('IDENTITY_DIRECTORY_FAILED', `Keycloak refused reading events (HTTP ${res.status}; service-account role view-events?)`);
   }
 }

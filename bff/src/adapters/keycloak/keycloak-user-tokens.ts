@@ -75,7 +75,10 @@ export class KeycloakUserTokens implements UserTokens {
         // The password was right, but the account has a required action to do in the browser first
         // (e.g. a pending e-mail change, decision 0020): Keycloak says so only after checking the password.
         if (err.error === 'invalid_grant' && err.error_description === ACTION_REQUIRED) {
-          throw new DomainError('UNAUTHENTICATED', 'The account has a step to complete in the browser first', { cause: err, details: { reason: 'account_action_required' } });
+          throw new DomainError('UNAUTHENTICATED', 'The account has a step to complete in the browser first', {
+            cause: err,
+            details: { reason: 'account_action_required' },
+          });
         }
         // Wrong password, unknown user, disabled or temporarily locked account, ended session,
         // refresh token of another client: Keycloak says invalid_grant to all, and so do we.

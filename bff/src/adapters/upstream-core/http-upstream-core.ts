@@ -181,7 +181,10 @@ export class HttpUpstreamCore implements UpstreamCore {
   }
 
   async linkExternalId(userId: string, externalId: string, opts: { replaces?: string } = {}): Promise<UpstreamUser> {
-    return this.#userChange('linkExternalId', 'PUT', `/v1/users/${enc(userId)}/external-id`, { externalId, ...(opts.replaces ? { replaces: opts.replaces } : {}) });
+    return this.#userChange('linkExternalId', 'PUT', `/v1/users/${enc(userId)}/external-id`, {
+      externalId,
+      ...(opts.replaces ? { replaces: opts.replaces } : {}),
+    });
   }
 
   deactivateUser(userId: string, opts: ChangeOptions = {}): Promise<UpstreamUser> {

@@ -118,7 +118,8 @@ async function convert(deps: MemberAdminDeps, userId: string): Promise<Conversio
   if (linked) return { userId, upstreamUserId: linked, converted: false };
   const issues: FieldIssue[] = [];
   if (!user.enabled) issues.push({ field: 'enabled', reason: 'disabled', message: 'A disabled account cannot become a member; enable it first' });
-  if (!user.firstName?.trim()) issues.push({ field: 'firstName', reason: 'required', message: 'The upstream core needs a first name; set it in Keycloak first' });
+  if (!user.firstName?.trim())
+    issues.push({ field: 'firstName', reason: 'required', message: 'The upstream core needs a first name; set it in Keycloak first' });
   if (!user.email && !user.attributes.phone?.[0]) issues.push({ field: 'email', reason: 'required', message: 'The account needs an email or a phone number' });
   if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'This account cannot be converted yet', { fields: issues });
   const { upstreamUserId, created } = await deps.accounts.ensureProvisioned(userId, { signUpType: 'api' });

@@ -44,7 +44,10 @@ export function partnerAdmin(deps: PartnerAdminDeps) {
       });
     }
     // Refused before Keycloak is touched: no client is left behind for a registration that cannot succeed.
-    await deps.store.assertAppKeysFree(input.clientId, input.appKeys.map((k) => k.appKey));
+    await deps.store.assertAppKeysFree(
+      input.clientId,
+      input.appKeys.map((k) => k.appKey),
+    );
     const { secret } = await deps.clients.ensure({ clientId: input.clientId, name: input.name });
     const partner = await deps.store.createPartner(input);
     return { partner, ...(secret ? { clientSecret: secret } : {}) };

@@ -32,7 +32,19 @@ beforeAll(async () => {
       findUser: async (lookup) => {
         if (upstreamDown) throw new DomainError('UPSTREAM_UNAVAILABLE', 'connect ECONNREFUSED');
         return 'email' in lookup && lookup.email === EMAIL
-          ? { id: 'up-9', externalId: null, username: null, firstName: 'C', lastName: null, email: EMAIL, phone: null, status: 'inactive', hasPassword: false, createdAt: new Date(0), updatedAt: new Date(0) }
+          ? {
+              id: 'up-9',
+              externalId: null,
+              username: null,
+              firstName: 'C',
+              lastName: null,
+              email: EMAIL,
+              phone: null,
+              status: 'inactive',
+              hasPassword: false,
+              createdAt: new Date(0),
+              updatedAt: new Date(0),
+            }
           : null;
       },
       getUser: async () => null,

@@ -71,7 +71,13 @@ const before = (email: string | null = EMAIL): BrokeredLoginRequest => ({
   brokeredUserId: 'google-sub-1',
   brokeredEmail: email,
 });
-const after = (userId = 'kc-1'): BrokeredLoginRequest => ({ stage: 'after-login', identityProvider: 'google', brokeredUserId: 'google-sub-1', brokeredEmail: EMAIL, userId });
+const after = (userId = 'kc-1'): BrokeredLoginRequest => ({
+  stage: 'after-login',
+  identityProvider: 'google',
+  brokeredUserId: 'google-sub-1',
+  brokeredEmail: EMAIL,
+  userId,
+});
 
 describe('before Keycloak creates or links an account', () => {
   it('lets a new person through (Keycloak creates the account)', async () => {

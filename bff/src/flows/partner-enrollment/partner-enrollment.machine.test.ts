@@ -57,21 +57,19 @@ function run(
 const settings = (autoEnroll: boolean, trustAuth: boolean, kbaBypass: boolean): EnrollmentSettings => ({ autoEnroll, trustAuth, kbaBypass });
 
 describe('partner enrollment machine: SPEC Flow 3, row by row', () => {
-  it.each([
-    settings(false, false, false),
-    settings(true, true, true),
-    settings(true, false, true),
-    settings(true, false, false),
-  ])('enrolled user, any settings (%o): rests in enrolled; EXCHANGE issues a userToken and ends', async (s) => {
-    const { rest, send, calls } = run(s, { userId: 'user-9' });
-    expect((await rest()).value).toBe('enrolled');
-    expect((await rest()).can({ type: 'CONSENT' })).toBe(false);
-    const done = await send({ type: 'EXCHANGE' });
-    expect(done.value).toBe('done');
-    expect(done.status).toBe('done');
-    expect(done.context.userToken?.accessToken).toBe('token-for-user-9');
-    expect(calls).toEqual(['issue user-9']);
-  });
+  it.each([settings(false, false, false), settings(true, true, true), settings(true, false, true), settings(true, false, false)])(
+    'enrolled user, any settings (%o): rests in enrolled; EXCHANGE issues a userToken and ends',
+    async (s) => {
+      const { rest, send, calls } = run(s, { userId: 'user-9' });
+      expect((await rest()).value).toBe('enrolled');
+      expect((await rest()).can({ type: 'CONSENT' })).toBe(false);
+      const done = await send({ type: 'EXCHANGE' });
+      expect(done.value).toBe('done');
+      expect(done.status).toBe('done');
+      expect(done.context.userToken?.accessToken).toBe('token-for-user-9');
+      expect(calls).toEqual(['issue user-9']);
+    },
+  );
 
   it('autoEnroll off: awaits the standard enrollment (no user made), no consent possible', async () => {
     const { rest, calls } = run(settings(false, true, true));

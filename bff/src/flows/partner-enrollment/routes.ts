@@ -87,10 +87,14 @@ export function partnerEnrollmentRouter(deps: PartnerEnrollmentRouteDeps): Route
     const after = await deps.service.send(authToken, { type: 'ANSWER_KBA', answers });
     if (after.context.problem === 'kba_failed') {
       const attemptsLeft = after.context.kbaAttemptsLeft;
-      throw new DomainError('KBA_FAILED', attemptsLeft > 0 ? `The answers are not right; ${attemptsLeft} tries left` : 'The answers are not right; no tries left, start again', {
-        fields: [{ field: 'answers', reason: 'wrong', message: 'At least one answer is not right' }],
-        details: { attemptsLeft },
-      });
+      throw new DomainError(
+        'KBA_FAILED',
+        attemptsLeft > 0 ? `The answers are not right; ${attemptsLeft} tries left` : 'The answers are not right; no tries left, start again',
+        {
+          fields: [{ field: 'answers', reason: 'wrong', message: 'At least one answer is not right' }],
+          details: { attemptsLeft },
+        },
+      );
     }
     userTokenResponse(ctx, after);
   });

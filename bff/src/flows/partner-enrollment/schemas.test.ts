@@ -32,7 +32,13 @@ function expectEveryLaterStepAccepts(pii: Pii): void {
   for (const attribute of emailAttributes) if (pii.email) expect(keycloakRefusals(attribute, pii.email), `${attribute} ${pii.email}`).toEqual([]);
   for (const attribute of phoneAttributes) if (pii.phone) expect(keycloakRefusals(attribute, pii.phone), `${attribute} ${pii.phone}`).toEqual([]);
   if (pii.phone) expect(parsePhoneNumberFromString(pii.phone)?.isValid(), pii.phone).toBe(true);
-  const profile = createUserBody.safeParse({ externalId: 'x', firstName: pii.firstName, lastName: pii.lastName, email: pii.email ?? null, phone: pii.phone ?? null });
+  const profile = createUserBody.safeParse({
+    externalId: 'x',
+    firstName: pii.firstName,
+    lastName: pii.lastName,
+    email: pii.email ?? null,
+    phone: pii.phone ?? null,
+  });
   expect(profile.error?.issues).toBeUndefined();
   const verification = startVerificationBody.safeParse({ firstName: pii.firstName, lastName: pii.lastName, dob: pii.dob, ssn: pii.ssn ?? null });
   expect(verification.error?.issues).toBeUndefined();

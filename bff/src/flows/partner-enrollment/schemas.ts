@@ -26,13 +26,20 @@ export const piiSchema = z.strictObject({
   dob,
   email: strictEmailField().optional(),
   phone: e164PhoneField().optional(),
-  ssn: z.string().trim().regex(/^\d{3}-?\d{2}-?\d{4}$/, 'expected 9 digits, e.g. 123-45-6789').optional(),
+  ssn: z
+    .string()
+    .trim()
+    .regex(/^\d{3}-?\d{2}-?\d{4}$/, 'expected 9 digits, e.g. 123-45-6789')
+    .optional(),
   address: z
     .strictObject({
       line1: freeText(200),
       city: freeText(100),
       state: freeText(50).refine((state) => state.length >= 2, { message: 'At least 2 characters', params: { reason: 'too_short' } }),
-      postalCode: z.string().trim().regex(/^[A-Za-z0-9 -]{3,10}$/, 'expected a postal code'),
+      postalCode: z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z0-9 -]{3,10}$/, 'expected a postal code'),
     })
     .optional(),
 });
@@ -40,7 +47,11 @@ export type Pii = z.output<typeof piiSchema>;
 
 export const authRequestSchema = z.strictObject({
   appKey: z.string().regex(PARTNER_ID, 'expected an appKey'),
-  dbpUserId: z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'expected 1-255 visible ASCII characters'),
+  dbpUserId: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'expected 1-255 visible ASCII characters'),
   pii: piiSchema,
 });
 export type AuthRequest = z.output<typeof authRequestSchema>;

@@ -80,7 +80,9 @@ export class PartnerEnrollmentService {
     const resolution = await this.#deps.partners.resolve(request.appKey, request.dbpUserId);
     // An unknown appKey and another partner's appKey look the same to the caller.
     if (!resolution || resolution.clientId !== clientId || !resolution.clientEnabled) {
-      throw new DomainError('FORBIDDEN', 'This server token may not use this appKey', { fields: [{ field: 'appKey', reason: 'not_allowed', message: 'Not an appKey of this partner' }] });
+      throw new DomainError('FORBIDDEN', 'This server token may not use this appKey', {
+        fields: [{ field: 'appKey', reason: 'not_allowed', message: 'Not an appKey of this partner' }],
+      });
     }
     const authToken = newAuthToken();
     const tokenId = tokenIdOf(authToken);
@@ -99,7 +101,10 @@ export class PartnerEnrollmentService {
     const created = await this.#deps.runtime.create(this.#flow, input, { id: tokenId });
     // A flow that ends at once is not stored: the conflict is its only such end.
     if (created.snapshot.matches('conflict')) {
-      throw new DomainError('PARTNER_SETTINGS_CONFLICT', 'autoEnroll is on for this appKey, but the partner is neither trusted (trustAuth) nor allowed consent-based enrollment (kbaBypass)');
+      throw new DomainError(
+        'PARTNER_SETTINGS_CONFLICT',
+        'autoEnroll is on for this appKey, but the partner is neither trusted (trustAuth) nor allowed consent-based enrollment (kbaBypass)',
+      );
     }
     return { enrolled: resolution.userId !== null, authToken, expiresAt: created.expiresAt };
   }

@@ -43,7 +43,13 @@ export function wirePartnerEnrollment(w: PartnerEnrollmentWiring): Feature {
     runtime: new FlowRuntime({ store: w.ephemeralFlowStore, encryption: w.fieldEncryption, settleTimeoutMs: 30_000 }),
     machine: partnerEnrollmentMachine.provide({
       actors: partnerEnrollmentActors({
-        enrollUser: enrollUser({ accounts: w.accounts, partners: w.partners, userTokens: w.partnerUserTokens, locks: w.ephemeralStore, encryption: w.fieldEncryption }),
+        enrollUser: enrollUser({
+          accounts: w.accounts,
+          partners: w.partners,
+          userTokens: w.partnerUserTokens,
+          locks: w.ephemeralStore,
+          encryption: w.fieldEncryption,
+        }),
         userTokens: w.partnerUserTokens,
         upstream: w.upstreamCore,
         encryption: w.fieldEncryption,
@@ -54,13 +60,22 @@ export function wirePartnerEnrollment(w: PartnerEnrollmentWiring): Feature {
     ttlSeconds: config.partnerAuthTokenTtlSeconds,
     kbaMaxAttempts: config.partnerKbaMaxAttempts,
     kbaMaxStarts: config.partnerKbaStartsPerToken,
-    kbaStarts: new KbaStartLimits({ store: w.ephemeralStore, audit: new PgKbaStartAudit({ em: w.em }), perClientPerHour: config.partnerKbaStartsPerClientPerHour }),
+    kbaStarts: new KbaStartLimits({
+      store: w.ephemeralStore,
+      audit: new PgKbaStartAudit({ em: w.em }),
+      perClientPerHour: config.partnerKbaStartsPerClientPerHour,
+    }),
   });
   return {
     routers: [
       partnerEnrollmentRouter({
         service,
-        idempotency: new IdempotencyKeys({ store: w.ephemeralStore, encryption: w.fieldEncryption, ttlSeconds: config.partnerAuthTokenTtlSeconds, hashKey: config.otpHashKey }),
+        idempotency: new IdempotencyKeys({
+          store: w.ephemeralStore,
+          encryption: w.fieldEncryption,
+          ttlSeconds: config.partnerAuthTokenTtlSeconds,
+          hashKey: config.otpHashKey,
+        }),
         accessTokens: w.accessTokens,
         audience: config.clientId,
       }),

@@ -15,7 +15,11 @@ export interface PartnerUserView {
  * The user of a userToken, for the partner the token names (`act.client_id`). The token and the
  * account's state were checked by the route (`requireAccessToken`); the partner must still be enabled.
  */
-export async function userForPartner(deps: { partners: Pick<PartnerStore, 'getPartner'> }, user: DirectoryUser, partnerClientId: string): Promise<PartnerUserView> {
+export async function userForPartner(
+  deps: { partners: Pick<PartnerStore, 'getPartner'> },
+  user: DirectoryUser,
+  partnerClientId: string,
+): Promise<PartnerUserView> {
   const partner = await deps.partners.getPartner(partnerClientId);
   if (!partner?.enabled) throw new DomainError('FORBIDDEN', 'The partner of this userToken is not enabled');
   return {

@@ -15,6 +15,12 @@ export function signUpLimits(limiter: RateLimiter, s: { perIpPerHour: number; pe
   return {
     limiter,
     perIp: { name: 'signup-ip', per: 'ip', max: s.perIpPerHour, windowSeconds: 3600, message: 'Too many sign-ups from this network; try again later' },
-    perIdentifier: { name: 'signup-identifier', per: 'identifier', max: s.perIdentifierPerHour, windowSeconds: 3600, message: 'Too many sign-ups with this email address or phone number; try again later' },
+    perIdentifier: {
+      name: 'signup-identifier',
+      per: 'identifier',
+      max: s.perIdentifierPerHour,
+      windowSeconds: 3600,
+      message: 'Too many sign-ups with this email address or phone number; try again later',
+    },
   };
 }

@@ -131,7 +131,14 @@ describe('/assets', () => {
   let server: Server;
   let base: string;
   beforeAll(async () => {
-    const app = createApp({ logger: createLogger({ level: 'silent' }), readiness: [], readinessTimeoutMs: 100, openApi: {}, routers: [], assets: staticAssets({ ...pageAssets, ...signUpAssets }) });
+    const app = createApp({
+      logger: createLogger({ level: 'silent' }),
+      readiness: [],
+      readinessTimeoutMs: 100,
+      openApi: {},
+      routers: [],
+      assets: staticAssets({ ...pageAssets, ...signUpAssets }),
+    });
     server = createServer(app.callback()).listen(0, '127.0.0.1');
     await once(server, 'listening');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -157,8 +164,14 @@ describe('/assets', () => {
     });
     expect(revalidated).toBe(304);
     // The shared page styles, too, are the theme's file itself (the portal bundles the same one).
-    expect(await (await fetch(`${base}/assets/pages.css`)).text()).toBe(await readFile(new URL('../../../../themes/platform/login/resources/css/pages.css', import.meta.url), 'utf8'));
-    for (const [name, type] of [['sign-up.js', 'text/javascript'], ['sign-up.css', 'text/css'], ['logo.svg', 'image/svg+xml']]) {
+    expect(await (await fetch(`${base}/assets/pages.css`)).text()).toBe(
+      await readFile(new URL('../../../../themes/platform/login/resources/css/pages.css', import.meta.url), 'utf8'),
+    );
+    for (const [name, type] of [
+      ['sign-up.js', 'text/javascript'],
+      ['sign-up.css', 'text/css'],
+      ['logo.svg', 'image/svg+xml'],
+    ]) {
       const asset = await fetch(`${base}/assets/${name}`);
       expect(asset.status, name).toBe(200);
       expect(asset.headers.get('content-type'), name).toContain(type);

@@ -23,7 +23,6 @@ export const signUpAssets: Record<string, Asset> = {
   'sign-up.js': { file: new URL('./pages/sign-up.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
 };
 
-
 export function signUpPagesRouter(deps: SignUpPagesDeps): Router {
   const router = new Router();
   router.get('/signup', (ctx) => {

@@ -12,14 +12,22 @@ import { USERNAME_PATTERN } from '../../accounts/username.ts';
 const reason = (r: string) => ({ params: { reason: r } });
 
 const optionalText = (max: number) =>
-  z.string().trim().max(max, { error: `At most ${max} characters` }).transform((v) => (v === '' ? undefined : v)).optional();
+  z
+    .string()
+    .trim()
+    .max(max, { error: `At most ${max} characters` })
+    .transform((v) => (v === '' ? undefined : v))
+    .optional();
 
 export function signUpBody(defaultPhoneCountry: string) {
   return z
     .strictObject({
       firstName: personName({ required: 'Enter your name' }),
       ...identifierFields(defaultPhoneCountry),
-      password: z.string().min(1, { error: 'Choose a password', ...reason('required') }).max(128, { error: 'At most 128 characters' }),
+      password: z
+        .string()
+        .min(1, { error: 'Choose a password', ...reason('required') })
+        .max(128, { error: 'At most 128 characters' }),
       username: z
         .string()
         .trim()
@@ -31,7 +39,10 @@ export function signUpBody(defaultPhoneCountry: string) {
         .optional(),
       channel: optionalText(255),
       organisationId: optionalText(255),
-      proof: z.string().min(1, { error: 'Verify your email address or phone number first', ...reason('required') }).max(512),
+      proof: z
+        .string()
+        .min(1, { error: 'Verify your email address or phone number first', ...reason('required') })
+        .max(512),
     })
     .superRefine(exactlyOneIdentifier);
 }

@@ -49,7 +49,8 @@ function deps(accounts: Account[], member: UpstreamUser | null = null, deleted: 
     credentialTypes: async (id) => accounts.find((a) => a.id === id)?.credentials ?? ['password'],
   };
   const upstream: Pick<UpstreamCore, 'findUser'> = {
-    findUser: async (lookup) => (member && (('email' in lookup && member.email === lookup.email) || ('phone' in lookup && member.phone === lookup.phone)) ? member : null),
+    findUser: async (lookup) =>
+      member && (('email' in lookup && member.email === lookup.email) || ('phone' in lookup && member.phone === lookup.phone)) ? member : null,
   };
   return {
     directory: directory as IdentityDirectory,
@@ -64,7 +65,11 @@ describe('findHolder', () => {
   });
 
   it('an enabled custodian account: the claim, with its authenticator app noted', async () => {
-    expect(await findHolder(deps([account('c-1', { credentials: ['password', 'otp'] })]), EMAIL)).toEqual({ kind: 'account', userId: 'c-1', secondFactor: true });
+    expect(await findHolder(deps([account('c-1', { credentials: ['password', 'otp'] })]), EMAIL)).toEqual({
+      kind: 'account',
+      userId: 'c-1',
+      secondFactor: true,
+    });
   });
 
   it('an enabled custodian account comes first, also when a closed account or a member holds it too', async () => {
@@ -87,15 +92,17 @@ describe('findHolder', () => {
     expect(await findHolder(deps([account('d-1', { enabled: false })]), EMAIL)).toEqual({ kind: 'closed' });
     expect(await findHolder(deps([], profile({ status: 'inactive' })), EMAIL)).toEqual({ kind: 'closed' });
     expect(await findHolder(deps([], profile({ externalId: 'gone-1' }), ['gone-1']), EMAIL)).toEqual({ kind: 'closed' });
-    expect(await findHolder(deps([account('d-1', { enabled: false, email: 'other@example.test' })], profile({ externalId: 'd-1' })), EMAIL)).toEqual({ kind: 'closed' });
+    expect(await findHolder(deps([account('d-1', { enabled: false, email: 'other@example.test' })], profile({ externalId: 'd-1' })), EMAIL)).toEqual({
+      kind: 'closed',
+    });
   });
 
-  it('an active member that is a disabled account\'s own profile counts as closed, not claimable', async () => {
+  it("an active member that is a disabled account's own profile counts as closed, not claimable", async () => {
     const disabled = account('d-1', { enabled: false, attributes: { upstreamUserId: ['member-1'] } });
     expect(await findHolder(deps([disabled], profile({ externalId: 'd-1' })), EMAIL)).toEqual({ kind: 'closed' });
   });
 
-  it('a profile behind its enabled account (drift): nobody to wait for (the new account\'s migration clears it there)', async () => {
+  it("a profile behind its enabled account (drift): nobody to wait for (the new account's migration clears it there)", async () => {
     const other = account('e-1', { email: 'new@example.test', orgs: ['state-other'] });
     expect(await findHolder(deps([other], profile({ externalId: 'e-1' })), EMAIL)).toBeNull();
   });

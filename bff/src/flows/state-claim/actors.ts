@@ -350,7 +350,8 @@ async function claimMember(deps: StateClaimEffectDeps, memberId: string, identif
   const firstName = identity.firstName ?? profile.firstName;
   const lastName = identity.lastName ?? profile.lastName ?? null;
   const linked = profile.externalId ? await deps.directory.getUser(profile.externalId) : null;
-  const earlier = linked ?? (await deps.directory.findUsersByAttribute('upstreamUserId', memberId)).find((u) => u.attributes.upstreamUserId?.[0] === memberId) ?? null;
+  const earlier =
+    linked ?? (await deps.directory.findUsersByAttribute('upstreamUserId', memberId)).find((u) => u.attributes.upstreamUserId?.[0] === memberId) ?? null;
   const userId = earlier?.id ?? (await importMember(deps, profile, identifier, firstName, lastName));
   await deps.upstream.updateProfile(memberId, { firstName, lastName });
   if (profile.externalId !== userId) await deps.upstream.linkExternalId(memberId, userId, profile.externalId ? { replaces: profile.externalId } : {});
@@ -365,7 +366,13 @@ async function claimMember(deps: StateClaimEffectDeps, memberId: string, identif
 }
 
 /** The member's Keycloak account, disabled until `claimMember` finished. */
-async function importMember(deps: StateClaimEffectDeps, profile: UpstreamUser, identifier: Identifier, firstName: string, lastName: string | null): Promise<string> {
+async function importMember(
+  deps: StateClaimEffectDeps,
+  profile: UpstreamUser,
+  identifier: Identifier,
+  firstName: string,
+  lastName: string | null,
+): Promise<string> {
   const free = async (other: Identifier) => (await accountsHolding(deps.directory, other)).length === 0;
   const email = identifier.kind === 'email' ? identifier.value : profile.email && (await free({ kind: 'email', value: profile.email })) ? profile.email : null;
   const phone = identifier.kind === 'phone' ? identifier.value : profile.phone && (await free({ kind: 'phone', value: profile.phone })) ? profile.phone : null;

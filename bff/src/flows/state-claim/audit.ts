@@ -63,7 +63,6 @@ export class StateClaimAudit {
     );
   }
 
-
   async query(filter: AuditFilter & { identifier?: string }, page: { first: number; max: number }): Promise<{ items: StateClaimAuditRecord[]; total: number }> {
     const where: Record<string, unknown> = {};
     if (filter.flowId) where.flowId = filter.flowId;

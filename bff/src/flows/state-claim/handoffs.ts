@@ -76,11 +76,13 @@ export class HandoffStore {
     if (payload.identityProvider !== person.identityProvider || payload.brokeredUserId !== person.brokeredUserId) {
       throw refused('other_person', 'The handoff was issued to another person');
     }
-    const leased = await em.getConnection().execute(
-      `update identifier_handoff set lease_until = ? where id = ? and consumed_at is null and (lease_until is null or lease_until < ?)`,
-      [new Date(now.getTime() + this.#d.leaseSeconds * 1000), row.id, now],
-      'run',
-    );
+    const leased = await em
+      .getConnection()
+      .execute(
+        `update identifier_handoff set lease_until = ? where id = ? and consumed_at is null and (lease_until is null or lease_until < ?)`,
+        [new Date(now.getTime() + this.#d.leaseSeconds * 1000), row.id, now],
+        'run',
+      );
     if (leased.affectedRows !== 1) {
       throw new DomainError('CONFLICT', 'This sign-in is being completed by another request', { details: { reason: 'handoff_in_use' } });
     }
@@ -99,11 +101,14 @@ export class HandoffStore {
    * redeemed any more, and `completed` is only asked while the flow lives. For the retention sweep.
    */
   async purgeStale(before: Date): Promise<number> {
-    const res = await this.#d.em.fork().getConnection().execute(
-      `delete from identifier_handoff h where h.expires_at < ? and not exists (select 1 from flow f where f.id = h.flow_id and f.expires_at >= ?)`,
-      [before, before],
-      'run',
-    );
+    const res = await this.#d.em
+      .fork()
+      .getConnection()
+      .execute(
+        `delete from identifier_handoff h where h.expires_at < ? and not exists (select 1 from flow f where f.id = h.flow_id and f.expires_at >= ?)`,
+        [before, before],
+        'run',
+      );
     return res.affectedRows;
   }
 

@@ -28,7 +28,8 @@ const TEXT = {
     change: 'Use another email or number',
     askTitle: 'Is this your account?',
     askLead: (masked: string) => `An account with ${masked} already exists. Is it yours?`,
-    askHint: 'If it is yours, you keep it (and everything in it) and sign in with your state account from now on. If not, you get a new account and the existing one is closed.',
+    askHint:
+      'If it is yours, you keep it (and everything in it) and sign in with your state account from now on. If not, you get a new account and the existing one is closed.',
     mine: 'Yes, it is mine',
     notMine: 'No, it is not mine',
     passwordTitle: 'Prove it is your account',
@@ -39,13 +40,16 @@ const TEXT = {
     confirm: 'Confirm',
     triesLeft: (n: number) => (n === 1 ? 'You have 1 try left; after that you get a new account instead.' : `You have ${n} tries.`),
     elsewhereTitle: 'This address belongs to another account',
-    elsewhereLead: (masked: string) => `${masked} is already used by another account on this platform, of another state or organisation. A sign-in through your state cannot take that account over, and an email address or mobile number can be on only one account.`,
-    elsewhereHint: 'If that account is yours, sign in to it the way you usually do. To go on here, use another email address or mobile number, or continue without one: you get a new account and can add one later.',
+    elsewhereLead: (masked: string) =>
+      `${masked} is already used by another account on this platform, of another state or organisation. A sign-in through your state cannot take that account over, and an email address or mobile number can be on only one account.`,
+    elsewhereHint:
+      'If that account is yours, sign in to it the way you usually do. To go on here, use another email address or mobile number, or continue without one: you get a new account and can add one later.',
     useAnother: 'Use another email or number',
     continueWithout: 'Continue without it',
     closedTitle: 'An earlier account was closed',
     closedLead: (masked: string) => `An account with ${masked} exists but was closed. A closed account cannot be signed in to or claimed.`,
-    closedHint: (masked: string) => `If you continue, you get a new account with ${masked}; the closed account stays closed and no longer has this address. To get the closed account back instead, contact support.`,
+    closedHint: (masked: string) =>
+      `If you continue, you get a new account with ${masked}; the closed account stays closed and no longer has this address. To get the closed account back instead, contact support.`,
     continueNew: 'Continue with a new account',
     doneTitle: 'Signed in',
     doneLead: 'This sign-in is finished. You can close this page.',
@@ -92,13 +96,17 @@ const TEXT = {
     confirm: 'पुष्टि करें',
     triesLeft: (n: number) => (n === 1 ? 'आपके पास 1 प्रयास बचा है; उसके बाद आपको नया खाता मिलेगा।' : `आपके पास ${n} प्रयास हैं।`),
     elsewhereTitle: 'यह पता किसी दूसरे खाते का है',
-    elsewhereLead: (masked: string) => `${masked} इस प्लेटफ़ॉर्म पर किसी दूसरे राज्य या संगठन के खाते में पहले से उपयोग में है। आपके राज्य से साइन-इन उस खाते को नहीं ले सकता, और एक ईमेल पता या मोबाइल नंबर केवल एक ही खाते पर हो सकता है।`,
-    elsewhereHint: 'अगर वह खाता आपका है, तो उसमें सामान्य तरीके से साइन इन करें। यहाँ आगे बढ़ने के लिए कोई दूसरा ईमेल पता या मोबाइल नंबर उपयोग करें, या उसके बिना जारी रखें: आपको एक नया खाता मिलेगा और आप बाद में एक जोड़ सकते हैं।',
+    elsewhereLead: (masked: string) =>
+      `${masked} इस प्लेटफ़ॉर्म पर किसी दूसरे राज्य या संगठन के खाते में पहले से उपयोग में है। आपके राज्य से साइन-इन उस खाते को नहीं ले सकता, और एक ईमेल पता या मोबाइल नंबर केवल एक ही खाते पर हो सकता है।`,
+    elsewhereHint:
+      'अगर वह खाता आपका है, तो उसमें सामान्य तरीके से साइन इन करें। यहाँ आगे बढ़ने के लिए कोई दूसरा ईमेल पता या मोबाइल नंबर उपयोग करें, या उसके बिना जारी रखें: आपको एक नया खाता मिलेगा और आप बाद में एक जोड़ सकते हैं।',
     useAnother: 'कोई दूसरा ईमेल या नंबर उपयोग करें',
     continueWithout: 'इसके बिना जारी रखें',
     closedTitle: 'एक पुराना खाता बंद किया गया था',
-    closedLead: (masked: string) => `${masked} वाला एक खाता मौजूद है लेकिन बंद कर दिया गया था। बंद खाते में साइन इन नहीं किया जा सकता और न ही उस पर दावा किया जा सकता है।`,
-    closedHint: (masked: string) => `अगर आप जारी रखते हैं, तो आपको ${masked} के साथ एक नया खाता मिलेगा; बंद खाता बंद ही रहेगा और उस पर यह पता नहीं रहेगा। इसके बजाय बंद खाता वापस पाने के लिए सहायता से संपर्क करें।`,
+    closedLead: (masked: string) =>
+      `${masked} वाला एक खाता मौजूद है लेकिन बंद कर दिया गया था। बंद खाते में साइन इन नहीं किया जा सकता और न ही उस पर दावा किया जा सकता है।`,
+    closedHint: (masked: string) =>
+      `अगर आप जारी रखते हैं, तो आपको ${masked} के साथ एक नया खाता मिलेगा; बंद खाता बंद ही रहेगा और उस पर यह पता नहीं रहेगा। इसके बजाय बंद खाता वापस पाने के लिए सहायता से संपर्क करें।`,
     continueNew: 'नए खाते के साथ जारी रखें',
     doneTitle: 'साइन इन हो गया',
     doneLead: 'यह साइन-इन पूरा हो गया है। आप यह पेज बंद कर सकते हैं।',
@@ -156,62 +164,120 @@ export function renderStep(view: StateClaimView, lang: Language, opts: { error?:
   const id = view.id;
   if (view.snapshot.matches('needIdentifier')) {
     // Back here from "use another" (the first one is held elsewhere or by a closed account).
-    return layout(lang, id, t.needIdentifierTitle, 'identifier', html`
+    return layout(
+      lang,
+      id,
+      t.needIdentifierTitle,
+      'identifier',
+      html`
       <p class="lead">${c.identifier ? t.needAnotherLead : t.needIdentifierLead}</p>
       ${alert(lang, error)}
-      ${form(id, 'identifier', lang, html`
+      ${form(
+        id,
+        'identifier',
+        lang,
+        html`
         ${field('identifier', t.value, 'text', html` autocomplete="email" autocapitalize="none" spellcheck="false"`)}
-        <button type="submit" class="primary" id="send-code">${t.sendCode}</button>`)}`);
+        <button type="submit" class="primary" id="send-code">${t.sendCode}</button>`,
+      )}`,
+    );
   }
   if (view.snapshot.matches('codeSent')) {
-    return layout(lang, id, t.codeTitle, 'code', html`
+    return layout(
+      lang,
+      id,
+      t.codeTitle,
+      'code',
+      html`
       <p class="lead">${t.codeLead} <strong id="sent-to">${c.pending?.masked ?? ''}</strong></p>
       ${alert(lang, error)}
-      ${form(id, 'code', lang, html`
+      ${form(
+        id,
+        'code',
+        lang,
+        html`
         ${field('code', t.code, 'text', html` inputmode="numeric" maxlength="6" autocomplete="one-time-code"`)}
-        <button type="submit" class="primary" id="verify">${t.verify}</button>`)}
+        <button type="submit" class="primary" id="verify">${t.verify}</button>`,
+      )}
       ${form(id, 'resend', lang, html`<button type="submit" class="link" id="resend">${t.resend}</button>`)}
-      ${form(id, 'change', lang, html`<button type="submit" class="link" id="change">${t.change}</button>`)}`);
+      ${form(id, 'change', lang, html`<button type="submit" class="link" id="change">${t.change}</button>`)}`,
+    );
   }
   if (view.snapshot.matches('askOwnership')) {
-    return layout(lang, id, t.askTitle, 'ask', html`
+    return layout(
+      lang,
+      id,
+      t.askTitle,
+      'ask',
+      html`
       <p class="lead" id="ask">${t.askLead(c.identifier?.masked ?? '')}</p>
       <p class="hint">${t.askHint}</p>
       ${alert(lang, error)}
-      ${form(id, 'answer', lang, html`
+      ${form(
+        id,
+        'answer',
+        lang,
+        html`
         <button type="submit" class="primary" name="answer" value="mine" id="mine">${t.mine}</button>
-        <button type="submit" class="secondary" name="answer" value="not-mine" id="not-mine">${t.notMine}</button>`)}`);
+        <button type="submit" class="secondary" name="answer" value="not-mine" id="not-mine">${t.notMine}</button>`,
+      )}`,
+    );
   }
   if (view.snapshot.matches('passwordEntry')) {
-    return layout(lang, id, t.passwordTitle, 'password', html`
+    return layout(
+      lang,
+      id,
+      t.passwordTitle,
+      'password',
+      html`
       <p class="lead">${t.passwordLead(c.identifier?.masked ?? '')}</p>
       ${alert(lang, c.secondFactor && error === 'password-wrong' ? 'password-or-code-wrong' : error)}
       <p class="hint" id="tries">${t.triesLeft(2 - c.passwordTries)}</p>
-      ${form(id, 'password', lang, html`
+      ${form(
+        id,
+        'password',
+        lang,
+        html`
         ${field('password', t.password, 'password', html` autocomplete="current-password"`)}
-        ${c.secondFactor
-          ? html`<p class="hint" id="otp-hint">${t.otpHint}</p>
+        ${
+          c.secondFactor
+            ? html`<p class="hint" id="otp-hint">${t.otpHint}</p>
         ${field('otp', t.otp, 'text', html` inputmode="numeric" pattern="[0-9]{6,8}" maxlength="8" autocomplete="one-time-code"`)}`
-          : html``}
-        <button type="submit" class="primary" id="confirm">${t.confirm}</button>`)}
-      ${form(id, 'answer', lang, html`<button type="submit" class="link" name="answer" value="not-mine" id="not-mine">${t.notMine}</button>`)}`);
+            : html``
+        }
+        <button type="submit" class="primary" id="confirm">${t.confirm}</button>`,
+      )}
+      ${form(id, 'answer', lang, html`<button type="submit" class="link" name="answer" value="not-mine" id="not-mine">${t.notMine}</button>`)}`,
+    );
   }
   if (view.snapshot.matches('heldElsewhere')) {
-    return layout(lang, id, t.elsewhereTitle, 'elsewhere', html`
+    return layout(
+      lang,
+      id,
+      t.elsewhereTitle,
+      'elsewhere',
+      html`
       <p class="lead" id="elsewhere">${t.elsewhereLead(c.identifier?.masked ?? '')}</p>
       <p class="hint">${t.elsewhereHint}</p>
       ${alert(lang, error)}
       ${form(id, 'change', lang, html`<button type="submit" class="primary" id="use-another">${t.useAnother}</button>`)}
-      ${form(id, 'continue', lang, html`<button type="submit" class="secondary" id="continue">${t.continueWithout}</button>`)}`);
+      ${form(id, 'continue', lang, html`<button type="submit" class="secondary" id="continue">${t.continueWithout}</button>`)}`,
+    );
   }
   if (view.snapshot.matches('closedHolder')) {
     const masked = c.identifier?.masked ?? '';
-    return layout(lang, id, t.closedTitle, 'closed', html`
+    return layout(
+      lang,
+      id,
+      t.closedTitle,
+      'closed',
+      html`
       <p class="lead" id="closed">${t.closedLead(masked)}</p>
       <p class="hint">${t.closedHint(masked)}</p>
       ${alert(lang, error)}
       ${form(id, 'continue', lang, html`<button type="submit" class="primary" id="continue">${t.continueNew}</button>`)}
-      ${form(id, 'change', lang, html`<button type="submit" class="link" id="use-another">${t.useAnother}</button>`)}`);
+      ${form(id, 'change', lang, html`<button type="submit" class="link" id="use-another">${t.useAnother}</button>`)}`,
+    );
   }
   return layout(lang, id, t.doneTitle, 'done', html`<p class="lead">${t.doneLead}</p>`);
 }

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { emailOrPhoneField } from '../../accounts/identifiers.ts';
 
 const text = z.string().trim().min(1).max(255);
-const optional = z.string().trim().max(320).nullish().transform((v) => (v ? v : null));
+const optional = z
+  .string()
+  .trim()
+  .max(320)
+  .nullish()
+  .transform((v) => (v ? v : null));
 
 /** What Keycloak's platform-state-claim authenticator says about the login session (bff/openapi.yaml). */
 const identity = {
@@ -24,12 +29,21 @@ export const completeBody = z.object({ ...identity, handoffId: z.string().trim()
 /** The pages' forms (sent as JSON by pages/state-claim.js). */
 // Strict: a field the step does not take (an account id, say) is refused, not quietly dropped.
 export const identifierBody = (defaultPhoneCountry: string) => z.strictObject({ identifier: emailOrPhoneField(defaultPhoneCountry) });
-export const codeBody = z.strictObject({ code: z.string().trim().regex(/^\d{6}$/) });
+export const codeBody = z.strictObject({
+  code: z
+    .string()
+    .trim()
+    .regex(/^\d{6}$/),
+});
 export const answerBody = z.strictObject({ answer: z.enum(['mine', 'not-mine']) });
 export const passwordBody = z.strictObject({
   password: z.string().min(1).max(1024),
   /** The authenticator app's code (6 or 8 digits, as Keycloak's OTP policies allow). */
-  otp: z.string().trim().regex(/^\d{6}(\d{2})?$/, 'expected the 6-digit code of your authenticator app').optional(),
+  otp: z
+    .string()
+    .trim()
+    .regex(/^\d{6}(\d{2})?$/, 'expected the 6-digit code of your authenticator app')
+    .optional(),
 });
 export const emptyBody = z.strictObject({});
 

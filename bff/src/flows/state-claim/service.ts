@@ -96,7 +96,8 @@ export class StateClaimService {
   async #auditArrival(before: StateClaimView | null, view: StateClaimView): Promise<void> {
     const arrived = (state: 'askOwnership' | 'heldElsewhere' | 'closedHolder' | 'decided') => view.snapshot.matches(state) && !before?.snapshot.matches(state);
     const c = view.snapshot.context;
-    if (arrived('askOwnership')) await this.#audit(view, 'match-found', 'ok', c.matchMemberId ? `upstream-only member ${c.matchMemberId}` : 'custodian account');
+    if (arrived('askOwnership'))
+      await this.#audit(view, 'match-found', 'ok', c.matchMemberId ? `upstream-only member ${c.matchMemberId}` : 'custodian account');
     if (arrived('heldElsewhere')) await this.#audit(view, 'held-elsewhere', 'ok', 'an enabled account of another tenant holds it proven: no claim');
     if (arrived('closedHolder')) await this.#audit(view, 'closed-holder', 'ok', 'only closed holders (disabled accounts, inactive members) hold it');
     if (arrived('decided')) await this.#audit(view, 'decided', 'ok');
@@ -172,7 +173,14 @@ export class StateClaimService {
     // Each holder that lost the identifier to the new account, then the migration itself.
     for (const holder of result.released ?? []) {
       const [kind, id] = holder.split(':') as [string, string];
-      await this.#audit(done, 'identifier-released', 'ok', kind === 'account' ? 'disabled account: identifier retired' : `upstream profile ${id}: identifier cleared`, undefined, kind === 'account' ? id : null);
+      await this.#audit(
+        done,
+        'identifier-released',
+        'ok',
+        kind === 'account' ? 'disabled account: identifier retired' : `upstream profile ${id}: identifier cleared`,
+        undefined,
+        kind === 'account' ? id : null,
+      );
     }
     await this.#audit(done, 'migrated', 'ok', outcome);
     return { userId: result.userId, created: result.created, outcome };

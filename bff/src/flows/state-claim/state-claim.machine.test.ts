@@ -5,13 +5,30 @@ import { isAtRest } from '../../kernel/flow/index.ts';
 import { StepFailure, stateClaimMachine, type Holder, type MigrationInput, type SealedIdentifier, type StateClaimEvent } from './state-claim.machine.ts';
 
 const sealed = (value: string): SealedIdentifier => ({ sealed: `sealed(${value})`, masked: maskIdentifier({ kind: 'email', value }), kind: 'email' });
-const identity = { identityProvider: 'state-demo', brokeredUserId: 'b-1', brokeredUsername: 'meera', firstName: 'Meera', lastName: 'Iyer', stateUserId: 'SD-1' };
+const identity = {
+  identityProvider: 'state-demo',
+  brokeredUserId: 'b-1',
+  brokeredUsername: 'meera',
+  firstName: 'Meera',
+  lastName: 'Iyer',
+  stateUserId: 'SD-1',
+};
 
 /**
  * The machine with recording fakes; `match` is the custodian account the server-side look-up finds,
  * `holders` what it finds for each look-up in turn instead (a member, elsewhere, closed).
  */
-function run(opts: { identifier?: SealedIdentifier | null; match?: string | null; holders?: (Holder | null)[]; migrated?: string; passwords?: ('valid' | 'invalid' | 'second-factor-required' | 'down')[]; codeOk?: boolean; secondFactor?: boolean } = {}) {
+function run(
+  opts: {
+    identifier?: SealedIdentifier | null;
+    match?: string | null;
+    holders?: (Holder | null)[];
+    migrated?: string;
+    passwords?: ('valid' | 'invalid' | 'second-factor-required' | 'down')[];
+    codeOk?: boolean;
+    secondFactor?: boolean;
+  } = {},
+) {
   const holders = [...(opts.holders ?? [])];
   const calls: string[] = [];
   const migrations: MigrationInput[] = [];
@@ -45,7 +62,13 @@ function run(opts: { identifier?: SealedIdentifier | null; match?: string | null
     },
   });
   const actor = createActor(machine, {
-    input: { identity, loginSession: 'session-hash', returnUrl: 'http://kc/action', tenant: 'state-demo', identifier: opts.identifier === undefined ? sealed('meera@example.com') : opts.identifier },
+    input: {
+      identity,
+      loginSession: 'session-hash',
+      returnUrl: 'http://kc/action',
+      tenant: 'state-demo',
+      identifier: opts.identifier === undefined ? sealed('meera@example.com') : opts.identifier,
+    },
   });
   actor.start();
   const rest = () => waitFor(actor, isAtRest, { timeout: 1000 });
@@ -162,7 +185,7 @@ describe('state claim machine', () => {
     expect(migrations[0]).toMatchObject({ decision: 'resume', matchUserId: 'state-account-1' });
   });
 
-  it('an active upstream-only member: asked the same way; its password is checked as the member\'s; the claim and the refute name the member, never an account', async () => {
+  it("an active upstream-only member: asked the same way; its password is checked as the member's; the claim and the refute name the member, never an account", async () => {
     const member: Holder = { kind: 'member', memberId: 'member-7' };
     const claim = run({ holders: [member], passwords: ['invalid', 'valid'] });
     expect((await claim.rest()).value).toBe('askOwnership');
@@ -179,7 +202,7 @@ describe('state claim machine', () => {
     expect((await refute.send({ type: 'NOT_MINE' })).context).toMatchObject({ decision: 'new', reason: 'refuted', matchMemberId: 'member-7' });
   });
 
-  it('held elsewhere (another tenant\'s account holds it proven): no claim; continue without it, or verify another one', async () => {
+  it("held elsewhere (another tenant's account holds it proven): no claim; continue without it, or verify another one", async () => {
     const without = run({ holders: [{ kind: 'elsewhere' }] });
     const s = await without.rest();
     expect(s.value).toBe('heldElsewhere');
@@ -204,7 +227,12 @@ describe('state claim machine', () => {
     const s = await rest();
     expect(s.value).toBe('closedHolder');
     expect(s.can({ type: 'COMPLETE', flowId: 'f' })).toBe(false);
-    expect((await send({ type: 'CONTINUE' })).context).toMatchObject({ decision: 'new', reason: 'closed-holder', matchUserId: null, identifier: { masked: 'm•••@example.com' } });
+    expect((await send({ type: 'CONTINUE' })).context).toMatchObject({
+      decision: 'new',
+      reason: 'closed-holder',
+      matchUserId: null,
+      identifier: { masked: 'm•••@example.com' },
+    });
     await send({ type: 'COMPLETE', flowId: 'f-3' });
     expect(migrations[0]).toMatchObject({ reason: 'closed-holder', identifier: { sealed: 'sealed(meera@example.com)' } });
   });

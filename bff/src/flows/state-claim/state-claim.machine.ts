@@ -172,7 +172,8 @@ const notImplemented = (name: string) =>
     throw new Error(`state-claim actor ${name} is not provided`);
   });
 
-const failure = (e: unknown) => (e instanceof StepFailure ? { error: e.step, retryAfterSeconds: e.retryAfterSeconds } : { error: 'unavailable' as const, retryAfterSeconds: null });
+const failure = (e: unknown) =>
+  e instanceof StepFailure ? { error: e.step, retryAfterSeconds: e.retryAfterSeconds } : { error: 'unavailable' as const, retryAfterSeconds: null };
 
 export const stateClaimMachine = setup({
   types: {} as { context: StateClaimContext; events: StateClaimEvent; input: StateClaimInput },
@@ -180,7 +181,9 @@ export const stateClaimMachine = setup({
     sendCode: notImplemented('sendCode') as unknown as ReturnType<typeof fromPromise<void, { identifier: SealedIdentifier; ip: string }>>,
     verifyCode: notImplemented('verifyCode') as unknown as ReturnType<typeof fromPromise<void, { identifier: SealedIdentifier; code: string; ip: string }>>,
     /** The enabled account an earlier flow migrated for this very state identity (its answer got lost). */
-    findMigratedAccount: notImplemented('findMigratedAccount') as unknown as ReturnType<typeof fromPromise<{ userId: string } | null, { identity: StateIdentity }>>,
+    findMigratedAccount: notImplemented('findMigratedAccount') as unknown as ReturnType<
+      typeof fromPromise<{ userId: string } | null, { identity: StateIdentity }>
+    >,
     /** Who holds exactly this identifier, resolved on the server (see `Holder`). */
     findHolder: notImplemented('findHolder') as unknown as ReturnType<typeof fromPromise<Holder | null, { identifier: SealedIdentifier }>>,
     /** The password of the matched account (Keycloak) or upstream-only member (the core, by the identifier). */
@@ -247,7 +250,11 @@ export const stateClaimMachine = setup({
     verifyingCode: {
       invoke: {
         src: 'verifyCode',
-        input: ({ context, event }) => ({ identifier: context.pending!, code: event.type === 'CODE' ? event.code : '', ip: event.type === 'CODE' ? event.ip : '' }),
+        input: ({ context, event }) => ({
+          identifier: context.pending!,
+          code: event.type === 'CODE' ? event.code : '',
+          ip: event.type === 'CODE' ? event.ip : '',
+        }),
         onDone: { target: 'lookup', actions: assign(({ context }) => ({ identifier: context.pending, pending: null, error: null, retryAfterSeconds: null })) },
         onError: { target: 'codeSent', actions: assign(({ event }) => failure(event.error)) },
       },
@@ -268,7 +275,11 @@ export const stateClaimMachine = setup({
           {
             guard: ({ event }) => event.output?.kind === 'member',
             target: 'askOwnership',
-            actions: assign(({ event }) => ({ matchUserId: null, matchMemberId: (event.output as Extract<Holder, { kind: 'member' }>).memberId, secondFactor: false })),
+            actions: assign(({ event }) => ({
+              matchUserId: null,
+              matchMemberId: (event.output as Extract<Holder, { kind: 'member' }>).memberId,
+              secondFactor: false,
+            })),
           },
           { guard: ({ event }) => event.output?.kind === 'elsewhere', target: 'heldElsewhere', actions: assign({ matchUserId: null, matchMemberId: null }) },
           { guard: ({ event }) => event.output?.kind === 'closed', target: 'closedHolder', actions: assign({ matchUserId: null, matchMemberId: null }) },
@@ -318,7 +329,11 @@ export const stateClaimMachine = setup({
         onDone: [
           { guard: ({ event }) => event.output === 'valid', target: 'decided', actions: assign({ decision: 'claim', reason: 'claimed', error: null }) },
           // The app was set up after the lookup, or the code was left out: ask for it, not a try.
-          { guard: ({ event }) => event.output === 'second-factor-required', target: 'passwordEntry', actions: assign({ secondFactor: true, error: 'code-required' }) },
+          {
+            guard: ({ event }) => event.output === 'second-factor-required',
+            target: 'passwordEntry',
+            actions: assign({ secondFactor: true, error: 'code-required' }),
+          },
           {
             guard: ({ context }) => context.passwordTries + 1 >= MAX_PASSWORD_TRIES,
             target: 'decided',

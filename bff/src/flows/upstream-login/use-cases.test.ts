@@ -63,14 +63,24 @@ function world() {
       createUser: async (u: NewDirectoryUser) => {
         // The realm's policy (length(10)), checked inside the create as Keycloak does.
         if (u.password !== undefined && u.password.length < 10) {
-          throw new DomainError('VALIDATION_FAILED', 'policy', { fields: [{ field: 'password', reason: 'policy', message: 'Invalid password: minimum length 10.' }] });
+          throw new DomainError('VALIDATION_FAILED', 'policy', {
+            fields: [{ field: 'password', reason: 'policy', message: 'Invalid password: minimum length 10.' }],
+          });
         }
         if ([...users.values()].some((x) => x.username === u.username || (u.email && x.email === u.email))) {
           throw new DomainError('ACCOUNT_EXISTS', 'taken', { fields: [{ field: 'username', reason: 'taken', message: '' }] });
         }
         const id = `kc-${nextId++}`;
         const { password, ...rest } = u;
-        users.set(id, { ...rest, id, emailVerified: !!u.emailVerified, enabled: u.enabled ?? true, attributes: u.attributes ?? {}, orgs: [], ...(password ? { password } : {}) });
+        users.set(id, {
+          ...rest,
+          id,
+          emailVerified: !!u.emailVerified,
+          enabled: u.enabled ?? true,
+          attributes: u.attributes ?? {},
+          orgs: [],
+          ...(password ? { password } : {}),
+        });
         return { id };
       },
       deleteUser: async (id) => void users.delete(id),
@@ -98,7 +108,16 @@ function world() {
       },
     },
   };
-  return { deps, users, members, member, counters, deleted, verifications: () => verifications, setUpstreamDown: (down: boolean) => void (upstreamDown = down) };
+  return {
+    deps,
+    users,
+    members,
+    member,
+    counters,
+    deleted,
+    verifications: () => verifications,
+    setUpstreamDown: (down: boolean) => void (upstreamDown = down),
+  };
 }
 
 let w: ReturnType<typeof world>;

@@ -148,11 +148,15 @@ async function importMember(deps: UpstreamLoginDeps, profile: UpstreamUser, pass
     const linked = await deps.directory.getUser(stale);
     if (linked) return found(linked.id);
     if (await deps.deletedAccounts.wasDeleted(stale)) {
-      deps.logger.warn({ event: 'upstream_login.linked_account_deleted', upstreamUserId: profile.id }, 'upstream member linked to a deleted account; not imported');
+      deps.logger.warn(
+        { event: 'upstream_login.linked_account_deleted', upstreamUserId: profile.id },
+        'upstream member linked to a deleted account; not imported',
+      );
       return NONE;
     }
   }
-  const username = profile.username && USERNAME_PATTERN.test(profile.username) ? profile.username : generateUsername(`${profile.firstName} ${profile.lastName ?? ''}`);
+  const username =
+    profile.username && USERNAME_PATTERN.test(profile.username) ? profile.username : generateUsername(`${profile.firstName} ${profile.lastName ?? ''}`);
   const create = (withPassword: string | undefined) =>
     deps.directory.createUser({
       username,
@@ -202,10 +206,7 @@ async function importMember(deps: UpstreamLoginDeps, profile: UpstreamUser, pass
 
 /** The username (or e-mail, phone) is taken: fine when by this member's own account, made meanwhile. */
 async function concurrentImport(deps: UpstreamLoginDeps, profile: UpstreamUser, username: string): Promise<Answer> {
-  const candidates = [
-    await deps.directory.findUserByUsername(username),
-    ...(profile.email ? await deps.directory.findUsersByEmail(profile.email) : []),
-  ];
+  const candidates = [await deps.directory.findUserByUsername(username), ...(profile.email ? await deps.directory.findUsersByEmail(profile.email) : [])];
   const own = candidates.find((u) => u?.attributes.upstreamUserId?.[0] === profile.id);
   if (own) return found(own.id);
   // Another account holds one of the member's identifiers: a person has to sort that out (support).

@@ -31,8 +31,20 @@ export function userManagementLimits(limiter: RateLimiter, s: UserManagementLimi
   return {
     limiter,
     register: [
-      { name: 'register-ip', per: 'ip', max: s.registerPerIpPerHour, windowSeconds: HOUR, message: 'Too many registrations from this network; try again later' },
-      { name: 'register-email', per: 'identifier', max: s.registerPerEmailPerHour, windowSeconds: HOUR, message: 'Too many registrations with this email address; try again later' },
+      {
+        name: 'register-ip',
+        per: 'ip',
+        max: s.registerPerIpPerHour,
+        windowSeconds: HOUR,
+        message: 'Too many registrations from this network; try again later',
+      },
+      {
+        name: 'register-email',
+        per: 'identifier',
+        max: s.registerPerEmailPerHour,
+        windowSeconds: HOUR,
+        message: 'Too many registrations with this email address; try again later',
+      },
     ],
     login: [
       passwordFailuresPerIp(s.loginFailuresPerIpPerHour),
@@ -44,7 +56,23 @@ export function userManagementLimits(limiter: RateLimiter, s: UserManagementLimi
         message: 'Too many failed sign-ins with this email address from this network; try again later',
       },
     ],
-    confirm: [{ name: 'confirm-failures-ip', per: 'ip', max: s.confirmFailuresPerIpPerHour, windowSeconds: HOUR, message: 'Too many links that are not valid from this network; try again later' }],
-    refresh: [{ name: 'refresh-failures-ip', per: 'ip', max: s.refreshFailuresPerIpPerHour, windowSeconds: HOUR, message: 'Too many refused refresh tokens from this network; try again later' }],
+    confirm: [
+      {
+        name: 'confirm-failures-ip',
+        per: 'ip',
+        max: s.confirmFailuresPerIpPerHour,
+        windowSeconds: HOUR,
+        message: 'Too many links that are not valid from this network; try again later',
+      },
+    ],
+    refresh: [
+      {
+        name: 'refresh-failures-ip',
+        per: 'ip',
+        max: s.refreshFailuresPerIpPerHour,
+        windowSeconds: HOUR,
+        message: 'Too many refused refresh tokens from this network; try again later',
+      },
+    ],
   };
 }

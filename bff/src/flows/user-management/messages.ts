@@ -47,7 +47,10 @@ const TEXTS: Record<Language, Texts> = {
   },
 };
 
-export function confirmationMail(language: Language, to: { firstName?: string | undefined; link: string; ttlSeconds: number }): { subject: string; text: string } {
+export function confirmationMail(
+  language: Language,
+  to: { firstName?: string | undefined; link: string; ttlSeconds: number },
+): { subject: string; text: string } {
   const t = TEXTS[language];
   return {
     subject: t.confirm.subject,

@@ -23,7 +23,12 @@ const body = (ctx: Context): unknown => (ctx.request as { body?: unknown }).body
 export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   const router = new Router({ prefix: '/api/v1' });
   // A person's token of one of the API's clients, of an account still enabled; the user list also needs the admin role.
-  const userToken = (): AccessTokenSettings => ({ tokens: deps.accessTokens, directory: deps.directory, audience: deps.bearer.audience, clients: deps.bearer.clients });
+  const userToken = (): AccessTokenSettings => ({
+    tokens: deps.accessTokens,
+    directory: deps.directory,
+    audience: deps.bearer.audience,
+    clients: deps.bearer.clients,
+  });
   const authenticated = requireAccessToken(userToken);
   const admin = requireAccessToken(() => ({ ...userToken(), role: PLATFORM_ADMIN_ROLE }));
 
@@ -80,11 +85,15 @@ export function userManagementRouter(deps: uc.UserManagementDeps): Router {
   });
 
   router.get('/auth/refresh', async (ctx) => {
-    ctx.body = await withRefreshToken(ctx, deps.bearer.audience, (token) => deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.refresh(deps, token), refusedCredential));
+    ctx.body = await withRefreshToken(ctx, deps.bearer.audience, (token) =>
+      deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.refresh(deps, token), refusedCredential),
+    );
   });
 
   router.post('/auth/logout', async (ctx) => {
-    await withRefreshToken(ctx, deps.bearer.audience, (token) => deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.logout(deps, token), refusedCredential));
+    await withRefreshToken(ctx, deps.bearer.audience, (token) =>
+      deps.limits.limiter.attempt({ ip: ctx.ip }, deps.limits.refresh, () => uc.logout(deps, token), refusedCredential),
+    );
     ctx.status = 204;
   });
 

@@ -40,7 +40,10 @@ describe('request schemas', () => {
       'firstName:invalid_characters',
       'lastName:too_long',
     ]);
-    expect(fieldsOf(() => parseInput(profileUpdateBody('IN'), { firstName: '  ', lastName: 'Rao (Dr)' }))).toEqual(['firstName:required', 'lastName:invalid_characters']);
+    expect(fieldsOf(() => parseInput(profileUpdateBody('IN'), { firstName: '  ', lastName: 'Rao (Dr)' }))).toEqual([
+      'firstName:required',
+      'lastName:invalid_characters',
+    ]);
   });
 
   it('refuse identity fields and empty changes of a profile update', () => {
@@ -50,7 +53,10 @@ describe('request schemas', () => {
   });
 
   it('prefix query and header fields with where they came from', () => {
-    expect(fieldsOf(() => parseInput(userListQuery, { pageSize: '0', extra: '1' }, { where: 'query' }))).toEqual(['query.extra:not_allowed', 'query.pageSize:out_of_range']);
+    expect(fieldsOf(() => parseInput(userListQuery, { pageSize: '0', extra: '1' }, { where: 'query' }))).toEqual([
+      'query.extra:not_allowed',
+      'query.pageSize:out_of_range',
+    ]);
     expect(fieldsOf(() => parseInput(idempotencyKey, 'with space', { where: 'header.Idempotency-Key' }))).toEqual(['header.Idempotency-Key:invalid_format']);
   });
 });

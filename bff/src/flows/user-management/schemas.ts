@@ -24,7 +24,10 @@ export const registerBody = z.strictObject({
 export type RegisterInput = z.output<typeof registerBody>;
 
 /** The authenticator app's code: Keycloak requires it, besides the password, once an account has one. */
-const otp = z.string().trim().regex(/^\d{6}(\d{2})?$/, { error: 'Enter the 6-digit code of your authenticator app', ...reason('invalid_format') });
+const otp = z
+  .string()
+  .trim()
+  .regex(/^\d{6}(\d{2})?$/, { error: 'Enter the 6-digit code of your authenticator app', ...reason('invalid_format') });
 
 export const loginBody = z.strictObject({ email, password, otp: otp.optional() });
 export type LoginInput = z.output<typeof loginBody>;

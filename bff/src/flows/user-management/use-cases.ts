@@ -186,7 +186,10 @@ async function completeRegistration(deps: UserManagementDeps, input: RegisterInp
     if (isDomainError(err) && (err.code === 'CONFLICT' || err.code === 'VALIDATION_FAILED')) {
       // Another request is creating it (that one mails), the key was used otherwise, or Keycloak's
       // policy refused the password for a reason only the new account has (notUsername): nothing made.
-      logger.warn({ event: 'register.refused', errorCode: err.code, reason: err.details.reason, fields: err.fields.map((f) => `${f.field}:${f.reason}`) }, 'registration refused');
+      logger.warn(
+        { event: 'register.refused', errorCode: err.code, reason: err.details.reason, fields: err.fields.map((f) => `${f.field}:${f.reason}`) },
+        'registration refused',
+      );
       return;
     }
     throw err;
@@ -220,7 +223,10 @@ async function tellHolder(deps: UserManagementDeps, email: string, key: string, 
     await deps.store.delete(told);
     throw err;
   }
-  logger.info({ event: 'register.address_taken', ...(holder ? { userId: holder.id } : {}) }, 'registration for an address that has an account: its holder was told');
+  logger.info(
+    { event: 'register.address_taken', ...(holder ? { userId: holder.id } : {}) },
+    'registration for an address that has an account: its holder was told',
+  );
 }
 
 /**
@@ -254,7 +260,10 @@ export async function login(deps: UserManagementDeps, input: LoginInput): Promis
       // The session then ends by Keycloak's idle timeout; nobody holds its tokens.
       deps.logger.warn({ err: safeError(err), userId: claims.sub }, 'could not end the session of an unconfirmed login');
     });
-    throw new DomainError('EMAIL_NOT_CONFIRMED', 'Confirm your email address first: open the link we mailed you, or ask for a new one (POST /api/v1/auth/send)');
+    throw new DomainError(
+      'EMAIL_NOT_CONFIRMED',
+      'Confirm your email address first: open the link we mailed you, or ask for a new one (POST /api/v1/auth/send)',
+    );
   }
   return tokenView(tokens);
 }

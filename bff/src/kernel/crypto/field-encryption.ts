@@ -91,7 +91,10 @@ const additionalData = (kid: string, aad: string) => Buffer.from(`${VERSION}\u00
  */
 export function parseKeyRing(keys: string, activeKeyId: string): FieldKeyRing {
   const ring = new Map<string, Buffer>();
-  for (const entry of keys.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of keys
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const colon = entry.indexOf(':');
     const kid = colon > 0 ? entry.slice(0, colon) : '';
     if (!KID.test(kid)) throw new FieldEncryptionError('each key must be <kid>:<base64 key> with a kid of 1-32 of A-Z a-z 0-9 _ -');

@@ -93,7 +93,11 @@ export interface FlowStep<TMachine extends AnyStateMachine> {
  * answers (the partner API knows 404 and 409) tells these apart from its effects' errors by this class.
  */
 export class FlowError extends DomainError {
-  constructor(code: Extract<ErrorCode, 'NOT_FOUND' | 'FLOW_EXPIRED' | 'FLOW_OUTDATED' | 'CONFLICT' | 'FLOW_CONFLICT'>, message: string, details: Record<string, unknown>) {
+  constructor(
+    code: Extract<ErrorCode, 'NOT_FOUND' | 'FLOW_EXPIRED' | 'FLOW_OUTDATED' | 'CONFLICT' | 'FLOW_CONFLICT'>,
+    message: string,
+    details: Record<string, unknown>,
+  ) {
     super(code, message, { details });
     this.name = 'FlowError';
   }
@@ -173,15 +177,18 @@ export class FlowRuntime {
         : await this.#runToRest(definition, actor, () => undefined);
     const view = this.#view(definition, { id, version: 1, expiresAt }, settled.snapshot);
     if (settled.persisted === null) return view;
-    await this.#store.insert({
-      id,
-      kind: definition.kind,
-      state: view.state,
-      snapshot: this.#seal(definition, id, settled.persisted),
-      machineVersion: definition.machineVersion,
-      expiresAt,
-      version: 1,
-    }, now);
+    await this.#store.insert(
+      {
+        id,
+        kind: definition.kind,
+        state: view.state,
+        snapshot: this.#seal(definition, id, settled.persisted),
+        machineVersion: definition.machineVersion,
+        expiresAt,
+        version: 1,
+      },
+      now,
+    );
     return view;
   }
 
@@ -358,5 +365,4 @@ export class FlowRuntime {
   }
 }
 
-const expired = (flow: StoredFlow) =>
-  new FlowError('FLOW_EXPIRED', 'This flow has expired; start a new one.', { kind: flow.kind, flowId: flow.id });
+const expired = (flow: StoredFlow) => new FlowError('FLOW_EXPIRED', 'This flow has expired; start a new one.', { kind: flow.kind, flowId: flow.id });

@@ -37,7 +37,14 @@ export function stateValueToString(value: StateValue): string {
     if (child === undefined) continue;
     const inner = stateValueToString(child);
     // A region whose value is an empty object (an atomic parallel child) is just its own name.
-    parts.push(inner === '' ? key : inner.split(',').map((leaf) => `${key}.${leaf}`).join(','));
+    parts.push(
+      inner === ''
+        ? key
+        : inner
+            .split(',')
+            .map((leaf) => `${key}.${leaf}`)
+            .join(','),
+    );
   }
   return parts.join(',');
 }

@@ -9,7 +9,11 @@ for (const form of document.querySelectorAll('form[data-json]')) {
     for (const button of form.querySelectorAll('button')) button.disabled = true;
     let location = window.location.pathname + window.location.search;
     try {
-      const res = await fetch(form.action, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(form.action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(body),
+      });
       const answer = await res.json().catch(() => ({}));
       if (typeof answer.location === 'string') location = answer.location;
       else {
