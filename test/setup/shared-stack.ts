@@ -7,7 +7,8 @@ import { runDir } from '../../stack/paths.ts';
 import { onStopEverything, stopEverything } from '../../stack/processes.ts';
 import { startE2EStack } from './stack.ts';
 
-const file = path.join(runDir, 'e2e-shared.json');
+// E2E_SHARED_NAME names the file, so several developers (or helpers) can each keep one up.
+const file = path.join(runDir, `${process.env.E2E_SHARED_NAME ?? 'e2e-shared'}.json`);
 const { stack, teardown } = await startE2EStack();
 writeFileSync(file, JSON.stringify(stack, null, 2));
 console.log(`shared e2e stack up; E2E_STACK_FILE=${file}`);
