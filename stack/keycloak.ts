@@ -62,16 +62,29 @@ export function ensureKeycloakDistribution(log: (line: string) => void = console
     .update(JSON.stringify(BUILD_OPTIONS))
     .update(providers.map((p) => `${path.basename(p)}:${createHash('sha256').update(readFileSync(p)).digest('hex')}`).join(','))
     .digest('hex');
-  const marker = path.join(dist, '.project-build');
-  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== buildKey) {
-    log(`==> building Keycloak ${version} for PostgreSQL (once; about 40 s)`);
-    for (const f of readdirSync(path.join(dist, 'providers'))) if (f.endsWith('.jar')) rmSync(path.join(dist, 'providers', f));
-    for (const jar of providers) execFileSync('cp', [jar, path.join(dist, 'providers')]);
-    const build = spawnSync(path.join(dist, 'bin', 'kc.sh'), ['build', ...BUILD_OPTIONS], { encoding: 'utf8' });
+  // One built copy per providers build, never rebuilt in place: a Keycloak still running from an
+  // older build (another stack, a developer's npm start) keeps its files while the providers change.
+  const built = path.join(KEYCLOAK_DIR, `built-${version}-${buildKey.slice(0, 16)}`);
+  if (!existsSync(path.join(built, '.project-build'))) {
+    log(`==> building Keycloak ${version} for PostgreSQL with the project's providers (about 40 s)`);
+    const tmp = `${built}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    execFileSync('cp', ['-a', dist, tmp]);
+    for (const f of readdirSync(path.join(tmp, 'providers'))) if (f.endsWith('.jar')) rmSync(path.join(tmp, 'providers', f));
+    for (const jar of providers) execFileSync('cp', [jar, path.join(tmp, 'providers')]);
+    const build = spawnSync(path.join(tmp, 'bin', 'kc.sh'), ['build', ...BUILD_OPTIONS], { encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`kc.sh build failed:\n${build.stdout}\n${build.stderr}`);
-    writeFileSync(marker, buildKey);
+    writeFileSync(path.join(tmp, '.project-build'), buildKey);
+    if (existsSync(path.join(built, '.project-build'))) rmSync(tmp, { recursive: true, force: true });
+    else execFileSync('mv', ['-T', tmp, built]);
   }
-  return dist;
+  // Older builds go (instances run from hard-linked copies of their own, so nothing running loses a file).
+  const builds = readdirSync(KEYCLOAK_DIR)
+    .filter((f) => f.startsWith(`built-${version}-`) && !f.includes('.tmp-') && path.join(KEYCLOAK_DIR, f) !== built)
+    .map((f) => path.join(KEYCLOAK_DIR, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  for (const old of builds.slice(2)) rmSync(old, { recursive: true, force: true });
+  return built;
 }
 
 const PROVIDERS_MODULE = path.join(repoRoot, 'keycloak', 'providers');
