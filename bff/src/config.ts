@@ -338,6 +338,11 @@ const entries = {
     schema: z.coerce.number().int().positive().default(10),
     doc: 'account creations per proven email/phone per hour (counted only once the proof is good, so only its owner uses them up)',
   },
+  signUpTicketTtlSeconds: {
+    env: 'SIGNUP_TICKET_TTL_SECONDS',
+    schema: z.coerce.number().int().min(30).max(900).default(300),
+    doc: 'lifetime of the single-use ticket with which a finished sign-up signs in at Keycloak (issue 17 §3, decision 0027)',
+  },
   portalClientId: {
     env: 'PORTAL_CLIENT_ID',
     schema: z.string().min(1).default('portal'),

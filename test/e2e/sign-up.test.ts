@@ -8,6 +8,8 @@ import { loadConfig } from '../../bff/src/config.ts';
 import { createLogger } from '../../bff/src/kernel/logger.ts';
 import { migrateUp } from '../../bff/src/persistence/migrate.ts';
 import { createOrm } from '../../bff/src/persistence/orm.ts';
+import { RedisEphemeralStore } from '../../bff/src/adapters/redis/redis-ephemeral-store.ts';
+import { SignInTickets } from '../../bff/src/flows/sign-up/sign-in-tickets.ts';
 import { bffEnv } from '../../stack/stack.ts';
 import { redisUrl, testKeyPrefix } from '../support/redis.ts';
 import { freePort } from '../support/ports.ts';
@@ -338,5 +340,60 @@ describe('self sign-up over HTTP', () => {
     expect(log).toContain('"route":"/api/v1/signup"');
     secrets.add(PASSWORD);
     for (const secret of secrets) expect(log.includes(secret), `log contains a secret (${secret.length} characters)`).toBe(false);
+  });
+});
+
+describe('POST /internal/v1/keycloak/sign-up/ticket (Keycloak redeems a sign-in ticket, issue 17 §3)', () => {
+  const SECRET = stack.settings.keycloakCallbackSecret;
+  let redis: Redis;
+  let tickets: SignInTickets;
+  beforeAll(() => {
+    redis = new Redis(redisUrl);
+    // The BFF's own store (same Redis prefix): tickets minted here are the BFF's.
+    tickets = new SignInTickets({ store: new RedisEphemeralStore({ redis, keyPrefix: keys.prefix }), ttlSeconds: 300 });
+  });
+  afterAll(() => redis?.disconnect());
+
+  async function redeem(body: unknown, authorization: string | null = `Bearer ${SECRET}`) {
+    const res = await fetch(`${bff.url}/internal/v1/keycloak/sign-up/ticket`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it('needs the shared secret: without it nothing is redeemed (the ticket still works afterwards)', async () => {
+    const userId = randomUUID();
+    const ticket = await tickets.mint({ userId, tabId: 'tab1' });
+    for (const authorization of [null, 'Bearer not-the-secret', `Basic ${SECRET}`]) {
+      const refused = await redeem({ ticket, tabId: 'tab1' }, authorization);
+      expect(refused.status).toBe(401);
+      expect(refused.type).toMatch(/^application\/problem\+json/);
+      expect(refused.body.code).toBe('UNAUTHENTICATED');
+    }
+    expect(await redeem({ ticket, tabId: 'tab1' })).toMatchObject({ status: 200, body: { userId } });
+  });
+
+  it('answers once; a replay, an unknown ticket and another tab get the same 404', async () => {
+    const userId = randomUUID();
+    const ticket = await tickets.mint({ userId, tabId: 'tab2' });
+    const first = await redeem({ ticket, tabId: 'tab2' });
+    expect(first).toEqual({ status: 200, type: expect.stringMatching(/^application\/json/), body: { userId } });
+    const replay = await redeem({ ticket, tabId: 'tab2' });
+    const unknown = await redeem({ ticket: randomBytes(32).toString('base64url'), tabId: 'tab2' });
+    const otherTab = await redeem({ ticket: await tickets.mint({ userId, tabId: 'tab3' }), tabId: 'tab2' });
+    for (const res of [replay, unknown, otherTab]) {
+      expect(res.status).toBe(404);
+      expect(res.type).toMatch(/^application\/problem\+json/);
+      expect({ code: res.body.code, detail: res.body.detail }).toEqual({ code: replay.body.code, detail: replay.body.detail });
+    }
+    expect(replay.body.code).toBe('NOT_FOUND');
+  });
+
+  it('refuses a malformed body naming the fields', async () => {
+    const res = await redeem({ ticket: 'x', extra: 1 });
+    expect(res.status).toBe(400);
+    expect(fieldsOf(res.body).sort()).toEqual(['extra:not_allowed', 'tabId:required']);
   });
 });

@@ -1,7 +1,9 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { requireSharedSecret } from '../../http/shared-secret.ts';
 import { parseInput } from '../../http/validation.ts';
-import { signUpBody } from './schemas.ts';
+import { redeemTicketBody, signUpBody } from './schemas.ts';
+import type { SignInTickets } from './sign-in-tickets.ts';
 import { signUp, type SignUpDeps } from './use-cases.ts';
 
 /**
@@ -25,5 +27,20 @@ export function signUpApiRouter(deps: SignUpRouteDeps): Router {
     ctx.body = account;
   });
 
+  return router;
+}
+
+/**
+ * `POST /internal/v1/keycloak/sign-up/ticket`: Keycloak's sign-up continue endpoint redeems the ticket
+ * the sign-up page gave the browser (issue 17 §3, decision 0027), with the shared secret
+ * (KEYCLOAK_CALLBACK_SECRET) as a bearer token. 200 `{ userId }` once; 404 for a ticket that is
+ * unknown, used, expired or for another tab, one answer for all.
+ */
+export function signInTicketRouter(deps: { tickets: Pick<SignInTickets, 'redeem'>; callbackSecret: string }): Router {
+  const router = new Router({ prefix: '/internal/v1/keycloak' });
+  router.post('/sign-up/ticket', requireSharedSecret(deps.callbackSecret), async (ctx) => {
+    const { ticket, tabId } = parseInput(redeemTicketBody, body(ctx), { message: 'The sign-in ticket request is not valid' });
+    ctx.body = await deps.tickets.redeem(ticket, tabId);
+  });
   return router;
 }

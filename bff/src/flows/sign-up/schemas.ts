@@ -48,3 +48,9 @@ export function signUpBody(defaultPhoneCountry: string) {
 }
 
 export type SignUpInput = z.output<ReturnType<typeof signUpBody>>;
+
+/** Keycloak's redeem of a sign-in ticket (internal route); the ticket's own shape is the store's to judge (404). */
+export const redeemTicketBody = z.strictObject({
+  ticket: z.string().min(1).max(256),
+  tabId: z.string().min(1).max(256),
+});

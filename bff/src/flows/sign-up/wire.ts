@@ -1,10 +1,12 @@
 import type { AccountService } from '../../accounts/account-service.ts';
 import type { Feature } from '../../http/feature.ts';
 import type { VerificationProofs } from '../../otp/verification-proofs.ts';
+import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { RateLimiter } from '../../rate-limits/rate-limiter.ts';
 import { signUpLimits } from './limits.ts';
 import { signUpAssets, signUpPagesRouter } from './pages.ts';
-import { signUpApiRouter } from './routes.ts';
+import { signInTicketRouter, signUpApiRouter } from './routes.ts';
+import { SignInTickets } from './sign-in-tickets.ts';
 
 /** What self sign-up needs of the shared infrastructure (the composition root passes it). */
 export interface SignUpWiring {
@@ -14,14 +16,21 @@ export interface SignUpWiring {
     defaultPhoneCountry: string;
     signUpRequestsPerIpPerHour: number;
     signUpRequestsPerIdentifierPerHour: number;
+    signUpTicketTtlSeconds: number;
+    keycloakCallbackSecret: string;
   };
   otp: VerificationProofs;
   accounts: Pick<AccountService, 'create'>;
   limiter: RateLimiter;
+  ephemeralStore: EphemeralStore;
 }
 
-/** The sign-up page and `POST /api/v1/signup` (the code routes it calls first are otp/wire.ts). */
-export function wireSignUp({ config, otp, accounts, limiter }: SignUpWiring): Feature {
+/**
+ * The sign-up page, `POST /api/v1/signup` and Keycloak's redeem of the sign-in ticket a finished
+ * sign-up hands over (the code routes the page calls first are otp/wire.ts).
+ */
+export function wireSignUp({ config, otp, accounts, limiter, ephemeralStore }: SignUpWiring): Feature {
+  const tickets = new SignInTickets({ store: ephemeralStore, ttlSeconds: config.signUpTicketTtlSeconds });
   return {
     routers: [
       signUpPagesRouter({ keycloakUrl: config.keycloakUrl, realm: config.realm }),
@@ -31,6 +40,7 @@ export function wireSignUp({ config, otp, accounts, limiter }: SignUpWiring): Fe
         limits: signUpLimits(limiter, { perIpPerHour: config.signUpRequestsPerIpPerHour, perIdentifierPerHour: config.signUpRequestsPerIdentifierPerHour }),
         defaultPhoneCountry: config.defaultPhoneCountry,
       }),
+      signInTicketRouter({ tickets, callbackSecret: config.keycloakCallbackSecret }),
     ],
     assets: signUpAssets,
   };
