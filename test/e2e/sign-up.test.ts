@@ -169,7 +169,7 @@ describe('self sign-up over HTTP', () => {
       proof,
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ phone: phone.e164, emailVerified: false, phoneVerified: true, username: expect.stringMatching(/^rahul_srma\d{4}$/) });
+    expect(created.body).toMatchObject({ phone: phone.e164, emailVerified: false, phoneVerified: true, username: expect.stringMatching(/^rahul_sharma\d{4}$/) });
     const user = await bff.container.identityDirectory.getUser(created.body.userId as string);
     expect(user).toMatchObject({ enabled: true, attributes: { phone: [phone.e164], phoneVerified: ['true'] } });
     const upstreamId = user!.attributes.upstreamUserId![0]!;

@@ -8,8 +8,24 @@ describe('generated usernames', () => {
     expect(generateUsername('Asha', () => 9999)).toBe('asha9999');
   });
 
-  it('transliterate non-ASCII names', () => {
-    expect(usernameBase('राहुल शर्मा')).toBe('rahul_srma');
+  it('write Hindi names as they are written in English (issue 17 §9), with the inherent vowel where it is said', () => {
+    expect(generateUsername('उमा शर्मा', () => 1234)).toBe('uma_sharma1234');
+    expect(usernameBase('राहुल शर्मा')).toBe('rahul_sharma');
+    expect(usernameBase('मोहन दास')).toBe('mohan_das');
+    expect(usernameBase('सुनीता देवी')).toBe('sunita_devi');
+    expect(usernameBase('नरेंद्र')).toBe('narendra');
+    expect(usernameBase('कृष्ण')).toBe('krishna');
+    expect(usernameBase('लक्ष्मी')).toBe('lakshmi');
+    expect(usernameBase('ज्ञानेश')).toBe('gyanesh');
+    expect(usernameBase('कमला')).toBe('kamla');
+    expect(usernameBase('संजय')).toBe('sanjay');
+    expect(usernameBase('शाहरुख़ ख़ान')).toBe('shahrukh_khan');
+    // Decomposed input (nukta as its own code point) reads the same.
+    expect(usernameBase('शाहरुख़ ख़ान'.normalize('NFD'))).toBe('shahrukh_khan');
+    expect(usernameBase('Uma शर्मा')).toBe('uma_sharma');
+  });
+
+  it('transliterate other non-ASCII names', () => {
     expect(usernameBase('Zoë Ångström')).toBe('zoe_angstrom');
     expect(usernameBase('Łukasz Żółć')).toBe('lukasz_zolc');
   });

@@ -1,16 +1,18 @@
 import { randomInt } from 'node:crypto';
 import anyAscii from 'any-ascii';
+import { romanizeDevanagari } from './devanagari.ts';
 
 /**
  * Usernames generated from a person's name (seed 002): ASCII, lower case, spaces as `_`, followed by
- * 4 random digits: "MD MANZARUL HAQUE" -> `md_manzarul_haque0098`, "राहुल शर्मा" -> `rahul_sharma4821`.
+ * 4 random digits: "MD MANZARUL HAQUE" -> `md_manzarul_haque0098`, "उमा शर्मा" -> `uma_sharma4821`.
+ * Devanagari is written as Hindi names are in English (devanagari.ts), any other script by any-ascii.
  * Uniqueness is the caller's job (it checks and retries with fresh digits).
  */
 const MAX_BASE_LENGTH = 60;
 
 /** The name part: transliterated, lower case, `_` between words, only [a-z0-9_.-]; `user` if nothing is left. */
 export function usernameBase(name: string): string {
-  const base = anyAscii(name)
+  const base = anyAscii(romanizeDevanagari(name.normalize('NFC')))
     .toLowerCase()
     .trim()
     .replace(/\s+/g, '_')
