@@ -5,6 +5,7 @@ import { isDomainError } from '../kernel/errors.ts';
 import {
   e164PhoneField,
   emailField,
+  displayPhone,
   emailOrPhoneField,
   identifierOf,
   isE164,
@@ -40,6 +41,13 @@ describe('identifiers', () => {
   it('check E.164', () => {
     expect(isE164('+919876543210')).toBe(true);
     for (const bad of ['919876543210', '+0123456789', '+91 98765', '+1234567890123456']) expect(isE164(bad)).toBe(false);
+  });
+
+  it('show phones one way: international format (issue 17 §7)', () => {
+    expect(displayPhone('+919876543210')).toBe('+91 98765 43210');
+    expect(displayPhone('+447911123456')).toBe('+44 7911 123456');
+    expect(displayPhone('+12025550143')).toBe('+1 202 555 0143');
+    expect(displayPhone('not a phone')).toBe('not a phone');
   });
 
   it('mask: the first letter and the domain of an e-mail, the country code and last two digits of a phone', () => {

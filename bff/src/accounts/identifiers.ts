@@ -79,6 +79,15 @@ export function parseE164(raw: string): string | null {
   return parsed?.isValid() ? parsed.number : null;
 }
 
+/**
+ * The one way a phone number is shown to a person (issue 17 §7): libphonenumber's international
+ * format, "+91 98765 43210". Anything that is not a valid E.164 number is shown as it is.
+ */
+export function displayPhone(e164: string): string {
+  const parsed = parsePhoneNumberFromString(e164);
+  return parsed?.isValid() ? parsed.formatInternational() : e164;
+}
+
 /** `a•••@example.com`, `+91••••••••01`: enough for the owner to recognise, not to learn it. */
 export function maskIdentifier(identifier: Identifier): string {
   if (identifier.kind === 'email') {
