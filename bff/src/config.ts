@@ -338,6 +338,11 @@ const entries = {
     schema: z.coerce.number().int().positive().default(10),
     doc: 'account creations per proven email/phone per hour (counted only once the proof is good, so only its owner uses them up)',
   },
+  signUpChecksPerIpPerHour: {
+    env: 'SIGNUP_CHECKS_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(60),
+    doc: 'sign-up detail checks (POST /api/v1/signup/check: username free, password policy) one client IP may ask for per hour',
+  },
   signUpTicketTtlSeconds: {
     env: 'SIGNUP_TICKET_TTL_SECONDS',
     schema: z.coerce.number().int().min(30).max(900).default(300),

@@ -169,7 +169,12 @@ describe('self sign-up over HTTP', () => {
       proof,
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ phone: phone.e164, emailVerified: false, phoneVerified: true, username: expect.stringMatching(/^rahul_sharma\d{4}$/) });
+    expect(created.body).toMatchObject({
+      phone: phone.e164,
+      emailVerified: false,
+      phoneVerified: true,
+      username: expect.stringMatching(/^rahul_sharma\d{4}$/),
+    });
     const user = await bff.container.identityDirectory.getUser(created.body.userId as string);
     expect(user).toMatchObject({ enabled: true, attributes: { phone: [phone.e164], phoneVerified: ['true'] } });
     const upstreamId = user!.attributes.upstreamUserId![0]!;
@@ -334,6 +339,43 @@ describe('self sign-up over HTTP', () => {
     }
   });
 
+  it("with a returnUrl: answers Keycloak's continue URL, whose ticket signs in the new account once (issue 17 §3)", async () => {
+    const email = newEmail();
+    const proof = await proofFor({ email }, email);
+    const returnUrl = `/realms/${stack.settings.platformRealm}/login-actions/restart?client_id=portal&tab_id=tabE2E1&client_data=eyJydSI6IngifQ`;
+    const created = await signUp({ firstName: 'Uma', lastName: 'शर्मा', email, password: PASSWORD, proof, returnUrl });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.username).toMatch(/^uma_sharma\d{4}$/);
+    const user = await bff.container.identityDirectory.getUser(created.body.userId as string);
+    expect(user).toMatchObject({ firstName: 'Uma', lastName: 'शर्मा' });
+    const url = new URL(created.body.continueUrl as string);
+    expect(url.origin + url.pathname).toBe(`${stack.keycloakUrl}/realms/${stack.settings.platformRealm}/platform-sign-up/continue`);
+    expect(Object.fromEntries([...url.searchParams].filter(([k]) => k !== 'ticket'))).toEqual({
+      client_id: 'portal',
+      tab_id: 'tabE2E1',
+      client_data: 'eyJydSI6IngifQ',
+    });
+    const ticket = url.searchParams.get('ticket')!;
+    secrets.add(ticket);
+    const redeem = (tabId: string) =>
+      fetch(`${bff.url}/internal/v1/keycloak/sign-up/ticket`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.settings.keycloakCallbackSecret}` },
+        body: JSON.stringify({ ticket, tabId }),
+      });
+    expect((await redeem('tabE2E1').then((r) => r.json())) as unknown).toEqual({ userId: created.body.userId });
+    expect((await redeem('tabE2E1')).status).toBe(404);
+    // Without a returnUrl, no ticket; a returnUrl that is not Keycloak's restart URL is refused before anything.
+    const other = newEmail();
+    const otherProof = await proofFor({ email: other }, other);
+    const refused = await signUp({ firstName: 'Uma', email: other, password: PASSWORD, proof: otherProof, returnUrl: 'https://evil.example/' });
+    expect(refused.status).toBe(400);
+    expect(fieldsOf(refused.body)).toEqual(['returnUrl:invalid_format']);
+    const plain = await signUp({ firstName: 'Uma', email: other, password: PASSWORD, proof: otherProof });
+    expect(plain.status).toBe(201);
+    expect(plain.body.continueUrl).toBeUndefined();
+  });
+
   it('never logged a code, identifier, password or proof', () => {
     const log = logLines.join('');
     expect(logLines.length).toBeGreaterThan(10);
@@ -395,5 +437,111 @@ describe('POST /internal/v1/keycloak/sign-up/ticket (Keycloak redeems a sign-in 
     const res = await redeem({ ticket: 'x', extra: 1 });
     expect(res.status).toBe(400);
     expect(fieldsOf(res.body).sort()).toEqual(['extra:not_allowed', 'tabId:required']);
+  });
+});
+
+describe('POST /api/v1/signup/check (every problem before a code is sent, issue 17 §2)', () => {
+  const check = (body: unknown) => post('/api/v1/signup/check', body);
+  const inbox = async (to: string) =>
+    (await fetch(`${stack.inboxUrl}/api/${to.includes('@') ? 'mails' : 'sms'}?to=${encodeURIComponent(to)}`).then((r) => r.json())) as unknown[];
+
+  it('answers the identifier the code will go to, normalised and as it is shown; sends nothing, creates nothing', async () => {
+    const email = newEmail();
+    expect(await check({ firstName: 'Asha', email: ` ${email.toUpperCase()}`, password: PASSWORD })).toMatchObject({
+      status: 200,
+      body: { identifier: { kind: 'email', value: email, display: email } },
+    });
+    const phone = newPhone();
+    expect(await check({ firstName: 'Asha', lastName: 'Verma', phone: phone.national, password: PASSWORD, username: `asha_${run}` })).toMatchObject({
+      status: 200,
+      body: { identifier: { kind: 'phone', value: phone.e164, display: `+91 ${phone.national}` } },
+    });
+    expect(await inbox(email)).toEqual([]);
+    expect(await inbox(phone.e164)).toEqual([]);
+    expect(await bff.container.identityDirectory.findUsersByEmail(email)).toEqual([]);
+  });
+
+  it('names every problem at once: names, identifier, username, every password rule broken', async () => {
+    const res = await check({ firstName: ' ', lastName: '<b>', email: 'not-an-address', username: 'A', password: 'short' });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(fieldsOf(res.body).sort()).toEqual([
+      'email:invalid_format',
+      'firstName:required',
+      'lastName:invalid_characters',
+      'password:too_short',
+      'username:invalid_format',
+    ]);
+    // The password rules that need the username or the e-mail are checked with them.
+    const email = newEmail();
+    const mine = await check({ firstName: 'Asha', email, username: `asha_${run}`, password: `my-asha_${run}-pw` });
+    expect(fieldsOf(mine.body)).toEqual(['password:contains_username']);
+    expect(fieldsOf((await check({ firstName: 'Asha', email, password: email.toUpperCase() })).body)).toEqual(['password:is_email']);
+    // Fields the API does not take, and a proof, are not part of a check.
+    expect(fieldsOf((await check({ firstName: 'Asha', email, password: PASSWORD, proof: 'x', emailVerified: true })).body).sort()).toEqual([
+      'emailVerified:not_allowed',
+      'proof:not_allowed',
+    ]);
+  });
+
+  it('tells a taken username (Keycloak or the upstream core), and the channel and organisation problems', async () => {
+    const first = newEmail();
+    const made = await signUp({ firstName: 'Taken', email: first, password: PASSWORD, proof: await proofFor({ email: first }, first), username: `chk_${run}` });
+    expect(made.status).toBe(201);
+    await bff.container.upstreamCore.createUser({ externalId: randomUUID(), firstName: 'Upstream', username: `chkup_${run}` });
+    for (const username of [`chk_${run}`, `CHK_${run}`, `chkup_${run}`]) {
+      const res = await check({ firstName: 'Asha', email: newEmail(), username, password: PASSWORD });
+      expect(fieldsOf(res.body), username).toEqual(['username:taken']);
+    }
+    const orgs = await check({
+      firstName: 'Asha',
+      email: newEmail(),
+      password: PASSWORD,
+      channel: 'no-such-channel',
+      organisationId: 'org_state_demo_school_2',
+    });
+    expect(fieldsOf(orgs.body).sort()).toEqual(['channel:unknown', 'organisationId:inactive']);
+  });
+
+  it('answers the same for e-mail addresses and phones with and without an account (no enumeration)', async () => {
+    const holder = newEmail();
+    const holderPhone = newPhone();
+    const made = await signUp({ firstName: 'Held', email: holder, password: PASSWORD, proof: await proofFor({ email: holder }, holder) });
+    expect(made.status).toBe(201);
+    const phoneMade = await signUp({
+      firstName: 'Held',
+      phone: holderPhone.e164,
+      password: PASSWORD,
+      proof: await proofFor({ phone: holderPhone.e164 }, holderPhone.e164),
+    });
+    expect(phoneMade.status).toBe(201);
+    const answer = async (identifier: Record<string, string>) => {
+      const res = await check({ firstName: 'Asha', password: PASSWORD, ...identifier });
+      return { status: res.status, keys: Object.keys(res.body), kind: (res.body.identifier as Record<string, string>).kind };
+    };
+    expect(await answer({ email: holder })).toEqual(await answer({ email: newEmail() }));
+    expect(await answer({ email: 'admin@identity-platform.local' })).toEqual(await answer({ email: newEmail() }));
+    expect(await answer({ phone: holderPhone.e164 })).toEqual(await answer({ phone: newPhone().e164 }));
+    // And refusals too: a bad password with a held address gets the same problem as with a free one.
+    const bad = async (email: string) => fieldsOf((await check({ firstName: 'A', email, password: 'x' })).body);
+    expect(await bad(holder)).toEqual(await bad(newEmail()));
+  });
+
+  it('is limited per client IP (429 with Retry-After), apart from account creation', async () => {
+    const limitedKeys = testKeyPrefix('signup-check-limit');
+    const limited = await startBff({ SIGNUP_CHECKS_PER_IP_PER_HOUR: '2', REDIS_PREFIX: limitedKeys.prefix });
+    try {
+      const body = { firstName: 'Asha', email: newEmail(), password: PASSWORD };
+      expect((await post('/api/v1/signup/check', body, limited.url)).status).toBe(200);
+      expect((await post('/api/v1/signup/check', { ...body, password: 'x' }, limited.url)).status).toBe(400);
+      const third = await post('/api/v1/signup/check', body, limited.url);
+      expect(third.status).toBe(429);
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The code routes and creation keep their own limits.
+      expect((await post('/api/v1/otp', { email: newEmail() }, limited.url)).status).toBe(202);
+    } finally {
+      await limited.close();
+      await limitedKeys.cleanup();
+    }
   });
 });

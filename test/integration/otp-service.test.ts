@@ -81,7 +81,7 @@ async function failure(p: Promise<unknown>) {
     await p;
   } catch (e) {
     if (e instanceof DomainError)
-      return { code: e.code, fields: e.fields.map((f) => `${f.field}:${f.reason}`), retryAfterSeconds: e.details.retryAfterSeconds };
+      return { code: e.code, fields: e.fields.map((f) => `${f.field}:${f.reason}`), retryAfterSeconds: e.details.retryAfterSeconds, reason: e.details.reason };
     throw e;
   }
   throw new Error('expected a failure');
@@ -211,7 +211,7 @@ describe('OTP attempts', () => {
     const code = h.lastCode(id.value);
     for (let i = 0; i < 5; i++) expect(await failure(h.otp.verify({ identifier: id, purpose: 'sign-up', code: wrong(code), ip: ip() }))).toEqual(WRONG_CODE);
     const refused = await failure(h.otp.verify({ identifier: id, purpose: 'sign-up', code, ip: ip() }));
-    expect(refused).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(refused).toMatchObject({ code: 'RATE_LIMITED', reason: 'wrong_codes' });
     expect(refused.retryAfterSeconds).toBeGreaterThan(3500);
   });
 
@@ -236,7 +236,7 @@ describe('OTP attempts', () => {
     // 5 wrong tries in all: the second code is dead too.
     expect(await failure(h.otp.verify({ identifier: id, purpose: 'sign-up', code: second, ip: ip() }))).toMatchObject({ code: 'RATE_LIMITED' });
     // ...and no new code is sent until the failure window ends.
-    expect(await failure(h.otp.send({ identifier: id, purpose: 'sign-up', ip: ip() }))).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(await failure(h.otp.send({ identifier: id, purpose: 'sign-up', ip: ip() }))).toMatchObject({ code: 'RATE_LIMITED', reason: 'wrong_codes' });
   });
 
   it('throttles checks per client IP, whatever the identifier (429 with Retry-After)', async () => {
@@ -246,7 +246,7 @@ describe('OTP attempts', () => {
     const code = h.lastCode(id.value);
     for (let i = 0; i < 3; i++) await failure(h.otp.verify({ identifier: email(), purpose: 'sign-up', code: '000000', ip: '10.200.0.1' }));
     const limited = await failure(h.otp.verify({ identifier: id, purpose: 'sign-up', code, ip: '10.200.0.1' }));
-    expect(limited).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED', reason: 'network' });
     expect(limited.retryAfterSeconds).toBeGreaterThan(3500);
     expect((await h.otp.verify({ identifier: id, purpose: 'sign-up', code, ip: '10.200.0.2' })).proof).toBeTruthy();
   });
@@ -258,7 +258,8 @@ describe('OTP sending limits', () => {
     const id = email();
     await h.otp.send({ identifier: id, purpose: 'sign-up', ip: ip() });
     const limited = await failure(h.otp.send({ identifier: id, purpose: 'sign-up', ip: ip() }));
-    expect(limited).toMatchObject({ code: 'RATE_LIMITED' });
+    // The reason lets a page show a countdown to the next code rather than an error (issue 17 §2).
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED', reason: 'cooldown' });
     expect(limited.retryAfterSeconds).toBeGreaterThan(0);
     expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
     expect(h.mails).toHaveLength(1);
@@ -269,7 +270,7 @@ describe('OTP sending limits', () => {
     const id = email();
     for (let i = 0; i < 5; i++) await h.otp.send({ identifier: id, purpose: 'sign-up', ip: ip() });
     const limited = await failure(h.otp.send({ identifier: id, purpose: 'sign-up', ip: ip() }));
-    expect(limited).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED', reason: 'codes_sent' });
     expect(limited.retryAfterSeconds).toBeGreaterThan(3500);
     expect(h.mails).toHaveLength(5);
     await h.otp.send({ identifier: email(), purpose: 'sign-up', ip: ip() });
@@ -289,7 +290,7 @@ describe('OTP sending limits', () => {
     const h = harness({ sendsPerIpPerHour: 3 });
     for (let i = 0; i < 3; i++) await h.otp.send({ identifier: email(), purpose: 'sign-up', ip: '10.201.0.1' });
     const limited = await failure(h.otp.send({ identifier: email(), purpose: 'sign-up', ip: '10.201.0.1' }));
-    expect(limited).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED', reason: 'network' });
     expect(limited.retryAfterSeconds).toBeGreaterThan(3500);
     await h.otp.send({ identifier: email(), purpose: 'sign-up', ip: '10.201.0.2' });
   });

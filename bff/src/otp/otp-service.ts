@@ -107,17 +107,18 @@ export class OtpService implements VerificationProofs {
       this.#s.sendsPerIpPerHour,
       HOUR,
       'Too many codes were asked for from this network; try again later',
+      'network',
     );
     const cooldownKey = `otp:cool:${scope}`;
     if (this.#s.resendCooldownSeconds > 0 && !(await this.#store.setIfAbsent(cooldownKey, '1', ttlSeconds(this.#s.resendCooldownSeconds)))) {
-      throw rateLimited('Wait before asking for another code', await this.#store.remainingTtl(cooldownKey));
+      throw rateLimited('Wait before asking for another code', await this.#store.remainingTtl(cooldownKey), 'cooldown');
     }
     const failKey = `otp:fail:${scope}`;
     if (Number(await this.#store.get(failKey)) >= this.#s.maxAttempts) {
-      throw rateLimited('Too many wrong codes; try again later', await this.#store.remainingTtl(failKey));
+      throw rateLimited('Too many wrong codes; try again later', await this.#store.remainingTtl(failKey), 'wrong_codes');
     }
-    await this.#limit(`otp:sent:h:${scope}`, this.#s.perIdentifierPerHour, HOUR, 'Too many codes were sent to this address this hour');
-    await this.#limit(`otp:sent:d:${scope}`, this.#s.perIdentifierPerDay, DAY, 'Too many codes were sent to this address today');
+    await this.#limit(`otp:sent:h:${scope}`, this.#s.perIdentifierPerHour, HOUR, 'Too many codes were sent to this address this hour', 'codes_sent');
+    await this.#limit(`otp:sent:d:${scope}`, this.#s.perIdentifierPerDay, DAY, 'Too many codes were sent to this address today', 'codes_sent');
 
     const code = String(this.#random(1_000_000)).padStart(6, '0');
     const codeKey = `otp:code:${scope}`;
@@ -143,19 +144,20 @@ export class OtpService implements VerificationProofs {
       this.#s.verifiesPerIpPerHour,
       HOUR,
       'Too many code checks from this network; try again later',
+      'network',
     );
     const scope = `${req.purpose}:${this.#idOf(req.identifier)}`;
     const codeKey = `otp:code:${scope}`;
     const failKey = `otp:fail:${scope}`;
     if (Number(await this.#store.get(failKey)) >= this.#s.maxAttempts) {
-      throw rateLimited('Too many wrong codes; ask for a new code later', await this.#store.remainingTtl(failKey));
+      throw rateLimited('Too many wrong codes; ask for a new code later', await this.#store.remainingTtl(failKey), 'wrong_codes');
     }
     const stored = await this.#store.get(codeKey);
     if (stored === null || !CODE_PATTERN.test(req.code)) throw wrongCode();
     const attempt = await this.#store.increment(failKey, ttlSeconds(this.#s.failureWindowSeconds));
     if (attempt.count > this.#s.maxAttempts) {
       await this.#store.deleteIfEquals(codeKey, stored);
-      throw rateLimited('Too many wrong codes; ask for a new code later', attempt.ttlMillis);
+      throw rateLimited('Too many wrong codes; ask for a new code later', attempt.ttlMillis, 'wrong_codes');
     }
     if (!equal(stored, this.#codeHash(req.purpose, req.identifier, req.code))) {
       // The last allowed try failed: the code dies now rather than at the next attempt.
@@ -198,9 +200,9 @@ export class OtpService implements VerificationProofs {
   }
 
   /** Fixed-window counter; over `max`: RATE_LIMITED with the time left in the window. */
-  async #limit(key: string, max: number, windowSeconds: number, message: string): Promise<void> {
+  async #limit(key: string, max: number, windowSeconds: number, message: string, reason: RateLimitReason): Promise<void> {
     const counter = await this.#store.increment(key, ttlSeconds(windowSeconds));
-    if (counter.count > max) throw rateLimited(message, counter.ttlMillis);
+    if (counter.count > max) throw rateLimited(message, counter.ttlMillis, reason);
   }
 
   #idOf(identifier: Identifier): string {
@@ -229,8 +231,15 @@ function equal(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function rateLimited(message: string, remainingMs: number | null): DomainError {
-  return new DomainError('RATE_LIMITED', message, { details: { retryAfterSeconds: Math.max(1, Math.ceil((remainingMs ?? 1000) / 1000)) } });
+/**
+ * Which limit a RATE_LIMITED names (`reason` of the 429, for pages to say the right thing): `cooldown`
+ * (a code was sent to this identifier moments ago: it is still valid), `wrong_codes`, `codes_sent`
+ * (this hour's or day's codes to the identifier), `network` (the client IP's requests).
+ */
+export type RateLimitReason = 'cooldown' | 'wrong_codes' | 'codes_sent' | 'network';
+
+function rateLimited(message: string, remainingMs: number | null, reason: RateLimitReason): DomainError {
+  return new DomainError('RATE_LIMITED', message, { details: { retryAfterSeconds: Math.max(1, Math.ceil((remainingMs ?? 1000) / 1000)), reason } });
 }
 
 /** One answer for wrong, expired, used and never-sent codes. */

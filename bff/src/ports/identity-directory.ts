@@ -74,4 +74,9 @@ export interface IdentityDirectory {
   federatedIdentitiesOf(userId: string): Promise<FederatedIdentity[]>;
   /** The types of the user's credentials (`password`, `otp` for an authenticator app, ...). */
   credentialTypes(userId: string): Promise<string[]>;
+  /**
+   * The realm's password policy as Keycloak writes it (`length(10) and notUsername and ...`; empty:
+   * none), so a password can be checked before an account exists (accounts/password-policy.ts).
+   */
+  passwordPolicy(): Promise<string>;
 }

@@ -88,6 +88,12 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
     });
   }
 
+  async passwordPolicy(): Promise<string> {
+    // GET /admin/realms/{realm} (view-realm); Keycloak has no endpoint that checks a password without a user.
+    const realm = await this.#call('passwordPolicy', (a) => a.realms.findOne({ realm: a.realmName }));
+    return realm?.passwordPolicy ?? '';
+  }
+
   async setPassword(id: string, password: string): Promise<void> {
     await this.#call('setPassword', (a) => a.users.resetPassword({ id, credential: { type: 'password', value: password, temporary: false } }));
   }

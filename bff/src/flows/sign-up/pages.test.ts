@@ -7,10 +7,13 @@ import { createApp } from '../../http/app.ts';
 import { pageAssets } from '../../http/pages.ts';
 import { staticAssets } from '../../http/static-assets.ts';
 import { createLogger } from '../../kernel/logger.ts';
-import { safeReturnUrl, signUpAssets, signUpPagesRouter } from './pages.ts';
+import { parsePasswordPolicy } from '../../accounts/password-policy.ts';
+import { PORTAL_PATH, signUpAssets, signUpPagesRouter } from './pages.ts';
+import { continueUrl, restartTargetOf, safeReturnUrl } from './return-url.ts';
 
 const KEYCLOAK = 'http://localhost:8080';
 const ACCOUNT = `${KEYCLOAK}/realms/platform/account/`;
+const POLICY = 'length(10) and maxLength(128) and notUsername and notEmail and passwordHistory(3) and notContainsUsername';
 
 describe('safeReturnUrl (open-redirect protection)', () => {
   it('accepts URLs into the platform realm on the configured Keycloak, relative ones resolved against it', () => {
@@ -44,6 +47,37 @@ describe('safeReturnUrl (open-redirect protection)', () => {
   });
 });
 
+describe('restartTargetOf and continueUrl (decision 0027)', () => {
+  const realm = { keycloakUrl: KEYCLOAK, realm: 'platform' };
+  it("reads Keycloak's restart URL of the realm, and nothing else", () => {
+    expect(restartTargetOf('/realms/platform/login-actions/restart?client_id=portal&tab_id=Ab-1_x&client_data=eyJ4IjoxfQ', realm)).toEqual({
+      clientId: 'portal',
+      tabId: 'Ab-1_x',
+      clientData: 'eyJ4IjoxfQ',
+    });
+    expect(restartTargetOf(`${KEYCLOAK}/realms/platform/login-actions/restart?client_id=portal&tab_id=t`, realm)).toEqual({ clientId: 'portal', tabId: 't' });
+    for (const other of [
+      ACCOUNT,
+      '/realms/platform/login-actions/restart?client_id=portal',
+      '/realms/platform/login-actions/restart?tab_id=t',
+      '/realms/platform/login-actions/restart?client_id=portal&tab_id=a%20b',
+      '/realms/master/login-actions/restart?client_id=portal&tab_id=t',
+      'https://evil.example/realms/platform/login-actions/restart?client_id=portal&tab_id=t',
+    ]) {
+      expect(restartTargetOf(other, realm), other).toBeUndefined();
+    }
+  });
+
+  it("builds Keycloak's continue URL with the ticket and the session's parameters", () => {
+    const url = new URL(continueUrl(realm, 'TICKET', { clientId: 'portal', tabId: 't1', clientData: 'cd' }));
+    expect(url.origin + url.pathname).toBe(`${KEYCLOAK}/realms/platform/platform-sign-up/continue`);
+    expect(Object.fromEntries(url.searchParams)).toEqual({ ticket: 'TICKET', client_id: 'portal', tab_id: 't1', client_data: 'cd' });
+    expect(continueUrl({ keycloakUrl: 'https://id.example/auth/', realm: 'platform' }, 'T', { clientId: 'c', tabId: 't' })).toBe(
+      'https://id.example/auth/realms/platform/platform-sign-up/continue?ticket=T&client_id=c&tab_id=t',
+    );
+  });
+});
+
 describe('GET /signup', () => {
   let server: Server;
   let base: string;
@@ -53,7 +87,7 @@ describe('GET /signup', () => {
       readiness: [],
       readinessTimeoutMs: 100,
       openApi: {},
-      routers: [signUpPagesRouter({ keycloakUrl: KEYCLOAK, realm: 'platform' })],
+      routers: [signUpPagesRouter({ keycloakUrl: KEYCLOAK, realm: 'platform', passwordPolicy: async () => parsePasswordPolicy(POLICY) })],
       assets: staticAssets({ ...pageAssets, ...signUpAssets }),
     });
     server = createServer(app.callback()).listen(0, '127.0.0.1');
@@ -88,13 +122,31 @@ describe('GET /signup', () => {
     expect(body).not.toMatch(/(src|href)="(https?:)?\/\/(?!localhost:8080)/);
   });
 
-  it('sends "Continue to sign in" back to a Keycloak URL of the realm, and nowhere else', async () => {
+  it('sends "Continue to sign in" back to a Keycloak URL of the realm, else to the portal, and nowhere else', async () => {
     const restart = '/realms/platform/login-actions/restart?client_id=portal&tab_id=x1';
     expect(continueHref((await page(`?return=${encodeURIComponent(restart)}`)).body)).toBe(`${KEYCLOAK}${restart}`);
-    expect(continueHref((await page(`?return=${encodeURIComponent('https://evil.example/')}`)).body)).toBe(ACCOUNT);
-    expect(continueHref((await page('')).body)).toBe(ACCOUNT);
+    expect(continueHref((await page(`?return=${encodeURIComponent(ACCOUNT)}`)).body)).toBe(ACCOUNT);
+    expect(continueHref((await page(`?return=${encodeURIComponent('https://evil.example/')}`)).body)).toBe(PORTAL_PATH);
+    expect(continueHref((await page('')).body)).toBe(PORTAL_PATH);
     const { body } = await page(`?return=${encodeURIComponent('https://evil.example/')}`);
     expect(body).not.toContain('evil.example');
+  });
+
+  it("gives its script Keycloak's restart URL only, to finish signed in (decision 0027)", async () => {
+    const strings = (body: string) => JSON.parse(/<script type="application\/json" id="strings">(.*?)<\/script>/s.exec(body)![1]!) as Record<string, unknown>;
+    const restart = '/realms/platform/login-actions/restart?client_id=portal&tab_id=x1&client_data=eyJ4IjoxfQ';
+    expect(strings((await page(`?return=${encodeURIComponent(restart)}`)).body).returnUrl).toBe(`${KEYCLOAK}${restart}`);
+    expect(strings((await page(`?return=${encodeURIComponent(ACCOUNT)}`)).body).returnUrl).toBeUndefined();
+    expect(strings((await page('')).body).returnUrl).toBeUndefined();
+  });
+
+  it("lists the realm's password rules under the password field, in the page's language", async () => {
+    const en = (await page('?lang=en')).body;
+    expect(en).toContain(
+      '<li>at least 10 characters</li><li>at most 128 characters</li><li>not to be or contain your username</li><li>not to be your email address</li>',
+    );
+    expect((await page('?lang=hi')).body).toContain('<li>कम से कम 10 अक्षर</li>');
+    expect(en).toMatch(/<input id="password"[^>]*aria-describedby="password-hint password-error"/);
   });
 
   it('speaks Hindi when asked by ?lang= or by Accept-Language, English otherwise', async () => {
@@ -117,7 +169,7 @@ describe('GET /signup', () => {
   it('labels every input and ties hints and errors to it', async () => {
     const { body } = await page();
     const inputs = [...body.matchAll(/<input id="([^"]+)"[^>]*>/g)];
-    expect(inputs.map((m) => m[1])).toEqual(['email', 'phone', 'firstName', 'username', 'password', 'code']);
+    expect(inputs.map((m) => m[1])).toEqual(['email', 'phone', 'firstName', 'lastName', 'username', 'password', 'code']);
     for (const [tag, id] of inputs) {
       expect(body).toContain(`<label for="${id}">`);
       expect(tag).toMatch(new RegExp(`aria-describedby="[^"]*${id}-error`));

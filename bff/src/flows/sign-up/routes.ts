@@ -2,27 +2,33 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { requireSharedSecret } from '../../http/shared-secret.ts';
 import { parseInput } from '../../http/validation.ts';
+import type { KeycloakRealm } from './return-url.ts';
 import { redeemTicketBody, signUpBody } from './schemas.ts';
 import type { SignInTickets } from './sign-in-tickets.ts';
-import { signUp, type SignUpDeps } from './use-cases.ts';
+import { type CheckDeps, checkDetails, signUp, type SignUpDeps } from './use-cases.ts';
 
 /**
- * `POST /api/v1/signup` (seed 002): create the account with the proof of its identifier. The code
- * and the proof come from the code routes (otp/routes.ts). Documented in bff/openapi.yaml (tag
- * sign-up); the sign-up page (pages.ts) calls them all.
+ * `POST /api/v1/signup/check` (every problem with the details, before a code is sent) and
+ * `POST /api/v1/signup` (seed 002: create the account with the proof of its identifier). The code and
+ * the proof come from the code routes (otp/routes.ts). Documented in bff/openapi.yaml (tag sign-up);
+ * the sign-up page (pages.ts) calls them all.
  */
-export interface SignUpRouteDeps extends SignUpDeps {
-  /** ISO 3166 alpha-2 country of phone numbers typed without a country code. */
-  defaultPhoneCountry: string;
+export interface SignUpRouteDeps extends SignUpDeps, CheckDeps {
+  keycloak: KeycloakRealm;
 }
 
 const body = (ctx: Context): unknown => (ctx.request as { body?: unknown }).body;
 
 export function signUpApiRouter(deps: SignUpRouteDeps): Router {
   const router = new Router({ prefix: '/api/v1' });
+  const schema = signUpBody({ ...deps.keycloak, defaultPhoneCountry: deps.defaultPhoneCountry });
+
+  router.post('/signup/check', async (ctx) => {
+    ctx.body = await checkDetails(deps, body(ctx), ctx.ip);
+  });
 
   router.post('/signup', async (ctx) => {
-    const { created, account } = await signUp(deps, parseInput(signUpBody(deps.defaultPhoneCountry), body(ctx)), ctx.ip);
+    const { created, account } = await signUp(deps, parseInput(schema, body(ctx)), ctx.ip);
     ctx.status = created ? 201 : 200;
     ctx.body = account;
   });

@@ -3,11 +3,12 @@ import { parseInput } from '../../http/validation.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { signUpBody } from './schemas.ts';
 
+const OPTS = { defaultPhoneCountry: 'IN', keycloakUrl: 'http://localhost:8080', realm: 'platform' };
 const body = { firstName: 'Asha', email: 'asha@example.com', password: 'x', proof: 'p' };
 
 function fieldsOf(input: unknown): string[] {
   try {
-    parseInput(signUpBody('IN'), input);
+    parseInput(signUpBody(OPTS), input);
   } catch (err) {
     if (err instanceof DomainError) return err.fields.map((f) => `${f.field}:${f.reason}`);
     throw err;
@@ -21,6 +22,16 @@ describe('sign-up body', () => {
     expect(fieldsOf({ ...body, firstName: '<b>Asha</b>' })).toEqual(['firstName:invalid_characters']);
     expect(fieldsOf({ ...body, firstName: 'x'.repeat(101) })).toEqual(['firstName:too_long']);
     expect(fieldsOf({ ...body, firstName: ' ' })).toEqual(['firstName:required']);
-    expect(parseInput(signUpBody('IN'), { ...body, firstName: ' Jose\u0301 ' }).firstName).toBe('José');
+    expect(parseInput(signUpBody(OPTS), { ...body, firstName: ' Jose\u0301 ' }).firstName).toBe('José');
+  });
+
+  it('takes an optional last name (empty is none) and a restart URL of the realm as returnUrl', () => {
+    expect(parseInput(signUpBody(OPTS), { ...body, lastName: ' ' }).lastName).toBeUndefined();
+    expect(parseInput(signUpBody(OPTS), { ...body, lastName: ' शर्मा ' }).lastName).toBe('शर्मा');
+    expect(fieldsOf({ ...body, lastName: '<b>' })).toEqual(['lastName:invalid_characters']);
+    const returnUrl = '/realms/platform/login-actions/restart?client_id=portal&tab_id=t1';
+    expect(parseInput(signUpBody(OPTS), { ...body, returnUrl }).returnUrl).toEqual({ clientId: 'portal', tabId: 't1' });
+    expect(fieldsOf({ ...body, returnUrl: 'https://evil.example/' })).toEqual(['returnUrl:invalid_format']);
+    expect(fieldsOf({ ...body, returnUrl: 'http://localhost:8080/realms/platform/account/' })).toEqual(['returnUrl:invalid_format']);
   });
 });

@@ -1,25 +1,45 @@
 import type { AccountService } from '../../accounts/account-service.ts';
-import { identifierOf } from '../../accounts/identifiers.ts';
-import { DomainError, isDomainError } from '../../kernel/errors.ts';
+import { displayPhone, identifierOf, type Identifier } from '../../accounts/identifiers.ts';
+import { type NewAccountChecksDeps, organisationIssues, usernameIssue } from '../../accounts/new-account-checks.ts';
+import type { PasswordPolicy } from '../../accounts/password-policy.ts';
+import { passwordPolicyIssues } from '../../accounts/password-policy.ts';
+import { parseInput } from '../../http/validation.ts';
+import { DomainError, type FieldIssue, isDomainError } from '../../kernel/errors.ts';
 import type { VerificationProofs } from '../../otp/verification-proofs.ts';
 import type { SignUpLimits } from './limits.ts';
-import type { SignUpInput } from './schemas.ts';
+import { continueUrl, type KeycloakRealm } from './return-url.ts';
+import { type CheckInput, checkBody, checkFields, type SignUpInput } from './schemas.ts';
+import type { SignInTickets } from './sign-in-tickets.ts';
 
 /**
- * Self sign-up (seed 002) as one use case: no flow spans requests here (the code and its proof are
- * the OTP service's), so no machine. The proof makes the account, in Keycloak, the upstream core and
- * the custodian tenant, all or nothing (AccountService).
+ * Self sign-up (seed 002) as two use cases: no flow spans requests here (the code and its proof are
+ * the OTP service's, the page keeps its own steps), so no machine.
+ * - `checkDetails`: every problem with the details at once, before a code is sent (issue 17 §2);
+ * - `signUp`: the proof makes the account, in Keycloak, the upstream core and the custodian tenant,
+ *   all or nothing (AccountService), and, for a sign-up that came from an authorization request, a
+ *   sign-in ticket to finish it signed in (decision 0027).
  */
 export interface SignUpDeps {
   proofs: Pick<VerificationProofs, 'check'>;
   accounts: Pick<AccountService, 'create'>;
   limits: SignUpLimits;
+  tickets: Pick<SignInTickets, 'mint'>;
+  keycloak: KeycloakRealm;
 }
 
 export interface SignedUp {
   /** false: the identical request again after a failure half-way or a lost answer (the same account). */
   created: boolean;
-  account: { userId: string; username: string; email?: string; phone?: string; emailVerified: boolean; phoneVerified: boolean };
+  account: {
+    userId: string;
+    username: string;
+    email?: string;
+    phone?: string;
+    emailVerified: boolean;
+    phoneVerified: boolean;
+    /** With a `returnUrl`: Keycloak's continue URL with a fresh sign-in ticket. */
+    continueUrl?: string;
+  };
 }
 
 export async function signUp(deps: SignUpDeps, input: SignUpInput, ip: string): Promise<SignedUp> {
@@ -35,6 +55,7 @@ export async function signUp(deps: SignUpDeps, input: SignUpInput, ip: string): 
     .create(
       {
         firstName: input.firstName,
+        ...(input.lastName !== undefined ? { lastName: input.lastName } : {}),
         ...(input.email !== undefined ? { email: input.email } : {}),
         ...(input.phone !== undefined ? { phone: input.phone } : {}),
         ...verified,
@@ -49,6 +70,9 @@ export async function signUp(deps: SignUpDeps, input: SignUpInput, ip: string): 
     .catch((err: unknown) => {
       throw isDomainError(err) && err.details.reason === 'idempotency_key_reused' ? proofUsed() : err;
     });
+  // Whoever gets here proved the identifier and chose the password: the ticket spares them typing it, nothing more.
+  const target = input.returnUrl;
+  const ticket = target ? await deps.tickets.mint({ userId: account.userId, tabId: target.tabId }) : undefined;
   return {
     created: account.created,
     account: {
@@ -56,6 +80,7 @@ export async function signUp(deps: SignUpDeps, input: SignUpInput, ip: string): 
       username: account.username,
       ...(input.email !== undefined ? { email: input.email } : { phone: input.phone! }),
       ...verified,
+      ...(target && ticket ? { continueUrl: continueUrl(deps.keycloak, ticket, target) } : {}),
     },
   };
 }
@@ -64,4 +89,67 @@ function proofUsed(): DomainError {
   return new DomainError('VALIDATION_FAILED', 'This verification was already used to create an account', {
     fields: [{ field: 'proof', reason: 'used', message: 'Verify your email address or phone number again' }],
   });
+}
+
+// ------------------------------------------------------------------------------------- the check
+
+export interface CheckDeps {
+  limits: SignUpLimits;
+  /** The realm's password policy (accounts/password-policy.ts, read from Keycloak and cached). */
+  passwordPolicy: () => Promise<PasswordPolicy>;
+  checks: NewAccountChecksDeps;
+  defaultPhoneCountry: string;
+}
+
+/** The identifier the code will go to, as the page shows it (a phone in the one display format). */
+export interface CheckedDetails {
+  identifier: Identifier & { display: string };
+}
+
+/**
+ * Every problem with the details at once (VALIDATION_FAILED naming each field), before any code is
+ * sent; nothing is created or sent. A field the schema refuses is not checked further; the others
+ * are: the username free, the password against the realm's policy, the channel and organisation.
+ *
+ * Not an account-existence oracle for e-mail addresses and phone numbers: they are checked for form
+ * only, never looked up, so the answer is the same whether or not one has an account (decision
+ * 0019; only the holder of a proof learns it at creation). The username's availability is told:
+ * a username is chosen, not private, it is what people sign in with and show; telling "taken" is what
+ * every sign-up form does and what creation tells anyway, and the check is limited per IP like
+ * creation, so it gives no more than a slow list of names that exist.
+ */
+export async function checkDetails(deps: CheckDeps, raw: unknown, ip: string): Promise<CheckedDetails> {
+  await deps.limits.limiter.take({ ip }, deps.limits.checksPerIp);
+  const issues: FieldIssue[] = [];
+  let input: Partial<CheckInput>;
+  try {
+    input = parseInput(checkBody(deps.defaultPhoneCountry), raw);
+  } catch (err) {
+    if (!(isDomainError(err) && err.code === 'VALIDATION_FAILED')) throw err;
+    issues.push(...err.fields);
+    input = validFields(deps.defaultPhoneCountry, raw, new Set(err.fields.map((f) => f.field)));
+  }
+  const [username, organisations, policy] = await Promise.all([
+    input.username === undefined ? null : usernameIssue(deps.checks, input.username),
+    organisationIssues(deps.checks, input),
+    input.password === undefined ? null : deps.passwordPolicy(),
+  ]);
+  if (username) issues.push(username);
+  issues.push(...organisations);
+  if (policy && input.password !== undefined) issues.push(...passwordPolicyIssues(policy, input.password, { username: input.username, email: input.email }));
+  if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The sign-up details are not valid', { fields: issues });
+  const identifier = identifierOf(input);
+  return { identifier: { ...identifier, display: identifier.kind === 'phone' ? displayPhone(identifier.value) : identifier.value } };
+}
+
+/** The fields of a refused body that are good on their own (none of `refused`), parsed. */
+function validFields(defaultPhoneCountry: string, raw: unknown, refused: Set<string>): Partial<CheckInput> {
+  const body = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(checkFields(defaultPhoneCountry))) {
+    if (refused.has(name)) continue;
+    const parsed = schema.safeParse(body[name]);
+    if (parsed.success && parsed.data !== undefined) values[name] = parsed.data;
+  }
+  return values as Partial<CheckInput>;
 }

@@ -1,23 +1,34 @@
-// The sign-up page's steps (page: bff/src/flows/sign-up/pages.ts): details -> code sent -> code
-// entered -> account created, against the same-origin JSON API of the sign-up flow (bff/openapi.yaml,
-// "sign-up"). Every problem the API names a field for is shown next to that field; the rest, and
-// waits (429), in the alert at the top. Served as a file: the page's CSP allows no inline script.
+// The sign-up page's steps (page: bff/src/flows/sign-up/pages.ts) against the same-origin JSON API of
+// the sign-up flow (bff/openapi.yaml, "sign-up"):
+//   details --check (every problem at once, nothing sent)--> code sent --code--> account created.
+// Going back keeps what was sent: a code sent to an identifier stays usable while it is valid, so
+// "Change details" and "Send code" with the same identifier go back to the code without a new one; a
+// new identifier gets its own code. The resend cooldown is a countdown on the button, not an error.
+// Every problem the API names a field for is shown next to that field, in the page's words (looked up
+// by field and reason, never the API's own text); the rest, and waits (429), in the alert at the top.
+// Served as a file: the page's CSP allows no inline script.
 
 const strings = JSON.parse(document.getElementById('strings').textContent);
 const $ = (id) => document.getElementById(id);
 const details = $('details');
 const verify = $('verify');
 const steps = { details, verify, done: $('done') };
-const DETAIL_FIELDS = ['email', 'phone', 'firstName', 'username', 'password'];
+const DETAIL_FIELDS = ['email', 'phone', 'firstName', 'lastName', 'username', 'password'];
+const lang = document.documentElement.lang;
 
-/** The proof of the identifier from a verified code; kept so a fixed detail needs no new code. */
+/**
+ * Codes sent, by identifier (`kind:value`, as the check normalised it): when a new one may be asked
+ * for and until when the one sent is good. Lost on reload (the cooldown's 429 then tells the page).
+ */
+const sent = new Map();
+/** The identifier the details were last checked for: { kind, value, display, key }. */
+let current;
+/** The proof of a verified code, for the identifier it was issued for; kept so a fixed detail needs no new code. */
 let proof;
 let resendTimer;
 
 const format = (text, value) => text.replace('{0}', value);
 const kind = () => details.elements.kind.value;
-const identifier = () => ({ [kind()]: details.elements[kind()].value.trim() });
-const identifierKey = (id) => JSON.stringify(id);
 
 function show(step) {
   for (const [name, element] of Object.entries(steps)) element.hidden = name !== step;
@@ -35,10 +46,7 @@ function enter(step) {
 }
 
 function syncKind() {
-  for (const k of ['email', 'phone']) {
-    const field = details.querySelector(`[data-field="${k}"]`);
-    field.hidden = k !== kind();
-  }
+  for (const k of ['email', 'phone']) details.querySelector(`[data-field="${k}"]`).hidden = k !== kind();
 }
 
 // ---- errors ----
@@ -72,11 +80,10 @@ function showNotice(text) {
   $('notice').hidden = false;
 }
 
-/** English shows the API's own words (they are the most precise); other languages ours, when we have them. */
+/** Our words for a problem with a field: by field and reason, then the field's, then the reason's. */
 function explain(issue) {
-  const ours = strings.reasons[`${issue.field}.${issue.reason}`] ?? strings.reasons[issue.reason];
-  if (document.documentElement.lang === 'en' && issue.message) return issue.message;
-  return ours ?? issue.message ?? strings.failed;
+  const r = strings.reasons;
+  return r[`${issue.field}.${issue.reason}`] ?? r[issue.field] ?? r[issue.reason] ?? r.invalid;
 }
 
 /** Marks a visible field invalid and shows the message under it; false when the field is not on screen. */
@@ -85,23 +92,25 @@ function markField(name, message) {
   if (!input || input.closest('[hidden]')) return false;
   input.setAttribute('aria-invalid', 'true');
   const error = $(`${name}-error`);
-  error.textContent = message;
+  // Two problems with one field (a password too short and without a digit) are both told.
+  error.textContent = error.textContent ? `${error.textContent} ${message}` : message;
   error.hidden = false;
   return true;
 }
 
-/** Field issues next to their fields (a summary in the alert announces them), the rest in the alert. */
+/** Field issues next to their fields, all of them (a summary in the alert announces them), the rest in the alert. */
 function showIssues(issues, fallback) {
   const elsewhere = [];
-  let first;
+  let marked = false;
   for (const issue of issues) {
     const message = explain(issue);
-    if (markField(issue.field, message)) first ??= $(issue.field);
-    else elsewhere.push(message);
+    if (markField(issue.field, message)) marked = true;
+    else if (!elsewhere.includes(message)) elsewhere.push(message);
   }
-  if (first) showAlert([strings.checkFields, ...elsewhere]);
+  if (marked) showAlert([strings.checkFields, ...elsewhere]);
   else showAlert(elsewhere.length > 0 ? elsewhere : [fallback ?? strings.failed]);
-  first?.focus();
+  // Focus on the first field to fix, in the order of the page.
+  if (marked) document.querySelector('.step:not([hidden]) [aria-invalid="true"]')?.focus();
 }
 
 function duration(seconds) {
@@ -111,29 +120,19 @@ function duration(seconds) {
 /** A failed call: a wait, an outage, or field issues, on the step they belong to. */
 function showProblem(result) {
   if (result.network) return showAlert([strings.network]);
-  if (result.status === 429) {
-    const wait = result.retryAfter ?? 60;
-    if (!verify.hidden) startCooldown(wait);
-    return showAlert([format(strings.rateLimited, duration(wait))]);
-  }
+  const problem = result.problem ?? {};
+  if (result.status === 429) return showAlert([format(strings.rateLimited, duration(result.retryAfter ?? 60))]);
+  if (problem.code === 'DELIVERY_FAILED') return showAlert([strings.deliveryFailed]);
   if (result.status >= 500) return showAlert([strings.unavailable]);
-  const issues = result.problem.fields ?? [];
+  if (problem.code === 'CONFLICT' && !(problem.fields ?? []).length) return showAlert([strings.busy]);
+  const issues = problem.fields ?? [];
   if (issues.some((i) => i.field === 'proof')) {
     proof = undefined;
     show('verify');
     return showIssues(issues.map((i) => (i.field === 'proof' ? { ...i, field: 'code' } : i)));
   }
   if (issues.some((i) => DETAIL_FIELDS.includes(i.field))) show('details');
-  return showIssues(issues, result.problem.detail);
-}
-
-/** Empty required fields, checked before anything is sent (the API checks everything again). */
-function missingRequired(form) {
-  const issues = [...form.querySelectorAll('input[required]')]
-    .filter((input) => !input.closest('[hidden]') && input.value.trim() === '')
-    .map((input) => ({ field: input.name, reason: 'required' }));
-  if (issues.length > 0) showIssues(issues);
-  return issues.length > 0;
+  return showIssues(issues);
 }
 
 // ---- the API ----
@@ -168,46 +167,90 @@ async function busy(form, work) {
   }
 }
 
-/** The code's message is written in the page's language. */
-async function sendCode() {
-  return call('/api/v1/otp', { ...identifier(), purpose: 'sign-up', language: document.documentElement.lang });
+/** The details as the API takes them: the visible identifier, the optional fields only when filled. */
+function detailsBody() {
+  const form = details.elements;
+  const optional = (name) => (form[name].value.trim() === '' ? {} : { [name]: form[name].value.trim() });
+  return {
+    firstName: form.firstName.value,
+    ...optional('lastName'),
+    [kind()]: form[kind()].value,
+    ...optional('username'),
+    password: form.password.value,
+  };
 }
 
-function startCooldown(seconds) {
+/** The identifier as the check normalised it, for the code routes. */
+const identifierOf = (checked) => ({ [checked.kind]: checked.value });
+
+// ---- the resend countdown ----
+
+function startCooldown(until) {
   const resend = $('resend');
-  let left = Math.max(0, Math.round(seconds));
   clearInterval(resendTimer);
   resendTimer = undefined;
   const tick = () => {
+    const left = Math.ceil((until - Date.now()) / 1000);
     if (left <= 0) {
       clearInterval(resendTimer);
       resendTimer = undefined;
       resend.disabled = false;
-      resend.textContent = resend.dataset.label;
+      resend.textContent = strings.labels.resend;
       return;
     }
     resend.disabled = true;
     resend.textContent = format(strings.resendIn, duration(left));
-    left -= 1;
   };
-  resend.dataset.label ??= resend.textContent;
-  if (left > 0) resendTimer = setInterval(tick, 1000);
+  if (until > Date.now()) resendTimer = setInterval(tick, 1000);
   tick();
 }
 
+/** The code step for the identifier checked last, the countdown running for its code. */
+function enterCode() {
+  const code = sent.get(current.key);
+  $('sent-to').textContent = current.display;
+  verify.elements.code.value = '';
+  enter('verify');
+  startCooldown(code?.resendAt ?? 0);
+}
+
+/** Sends a code to the identifier checked last (in the page's language); true when one is on its way or still good. */
+async function sendCode({ again }) {
+  const result = await call('/api/v1/otp', { ...identifierOf(current), purpose: 'sign-up', language: lang });
+  const now = Date.now();
+  if (result.ok) {
+    sent.set(current.key, { resendAt: now + result.data.resendAfterSeconds * 1000, expiresAt: now + result.data.expiresInSeconds * 1000 });
+    return true;
+  }
+  // A code went to this identifier moments ago (before a reload, or from another tab): it is still good.
+  if (result.status === 429 && result.problem?.reason === 'cooldown' && !again) {
+    sent.set(current.key, { resendAt: now + (result.retryAfter ?? 60) * 1000, expiresAt: Number.POSITIVE_INFINITY });
+    showNotice(strings.codeStillValid);
+    return true;
+  }
+  if (result.status === 429 && result.problem?.reason === 'cooldown') {
+    startCooldown(now + (result.retryAfter ?? 60) * 1000);
+    return false;
+  }
+  showProblem(result);
+  return false;
+}
+
 async function createAccount() {
-  const form = details.elements;
-  const optional = (name) => (form[name].value.trim() === '' ? {} : { [name]: form[name].value.trim() });
   const result = await call('/api/v1/signup', {
-    firstName: form.firstName.value.trim(),
-    ...optional('username'),
-    ...identifier(),
-    password: form.password.value,
+    ...detailsBody(),
+    ...identifierOf(current),
     proof: proof.value,
+    ...(strings.returnUrl ? { returnUrl: strings.returnUrl } : {}),
   });
   if (!result.ok) return showProblem(result);
   $('new-username').textContent = result.data.username;
-  form.password.value = '';
+  details.elements.password.value = '';
+  const next = $('continue');
+  if (result.data.continueUrl) {
+    next.href = result.data.continueUrl;
+    next.textContent = strings.labels.continue;
+  }
   enter('done');
 }
 
@@ -216,30 +259,35 @@ async function createAccount() {
 details.addEventListener('submit', async (event) => {
   event.preventDefault();
   clearErrors();
-  if (missingRequired(details)) return;
-  const id = identifier();
   await busy(details, async () => {
+    const checked = await call('/api/v1/signup/check', detailsBody());
+    if (!checked.ok) {
+      // An empty field is "fill it in", whatever its form would have been.
+      const empty = (name) => $(name)?.value.trim() === '';
+      const issues = (checked.problem?.fields ?? []).map((i) => (empty(i.field) && DETAIL_FIELDS.includes(i.field) ? { ...i, reason: 'required' } : i));
+      return showProblem({ ...checked, problem: { ...checked.problem, fields: issues } });
+    }
+    const id = checked.data.identifier;
+    current = { ...id, key: `${id.kind}:${id.value}` };
     // Only a detail other than the identifier was wrong: the verified code still stands.
-    if (proof?.for === identifierKey(id)) return createAccount();
+    if (proof?.for === current.key) return createAccount();
     proof = undefined;
-    const result = await sendCode();
-    if (!result.ok) return showProblem(result);
-    $('sent-to').textContent = Object.values(id)[0];
-    verify.elements.code.value = '';
-    enter('verify');
-    startCooldown(result.data.resendAfterSeconds ?? 0);
+    // A code already sent here and still good: back to it, nothing sent again.
+    if ((sent.get(current.key)?.expiresAt ?? 0) > Date.now()) return enterCode();
+    if (await sendCode({ again: false })) enterCode();
   });
 });
 
 verify.addEventListener('submit', async (event) => {
   event.preventDefault();
   clearErrors();
-  if (missingRequired(verify)) return;
-  const id = identifier();
+  if (verify.elements.code.value.trim() === '') return showIssues([{ field: 'code', reason: 'required' }]);
   await busy(verify, async () => {
-    const result = await call('/api/v1/otp/verify', { ...id, purpose: 'sign-up', code: verify.elements.code.value.trim() });
+    const result = await call('/api/v1/otp/verify', { ...identifierOf(current), purpose: 'sign-up', code: verify.elements.code.value.trim() });
     if (!result.ok) return showProblem(result);
-    proof = { for: identifierKey(id), value: result.data.proof };
+    // A code is used once: the one sent is spent now, a new one is needed for this identifier.
+    sent.delete(current.key);
+    proof = { for: current.key, value: result.data.proof };
     await createAccount();
   });
 });
@@ -247,11 +295,10 @@ verify.addEventListener('submit', async (event) => {
 $('resend').addEventListener('click', async () => {
   clearErrors();
   await busy(verify, async () => {
-    const result = await sendCode();
-    if (!result.ok) return showProblem(result);
+    if (!(await sendCode({ again: true }))) return;
     verify.elements.code.value = '';
     showNotice(strings.codeResent);
-    startCooldown(result.data.resendAfterSeconds ?? 0);
+    startCooldown(sent.get(current.key).resendAt);
   });
 });
 
