@@ -230,7 +230,8 @@ describe('sign-up from the login page', () => {
       expect(decodeJwt(tokens.id_token).preferred_username).toBe(username);
     }
     const [user] = (await admin.get<Json[]>(`/${realm}/users?username=${username}&exact=true`))!;
-    expect(user).toMatchObject({ firstName: 'उमा', lastName: 'शर्मा', attributes: { phone: [`+91${mobile}`], phoneVerified: ['true'] } });
+    // The language chosen is the account's from now on (Keycloak's pages and mails).
+    expect(user).toMatchObject({ firstName: 'उमा', lastName: 'शर्मा', attributes: { phone: [`+91${mobile}`], phoneVerified: ['true'], locale: ['hi'] } });
     expect(user!.email).toBeUndefined();
     await ctx.close();
   });

@@ -343,11 +343,11 @@ describe('self sign-up over HTTP', () => {
     const email = newEmail();
     const proof = await proofFor({ email }, email);
     const returnUrl = `/realms/${stack.settings.platformRealm}/login-actions/restart?client_id=portal&tab_id=tabE2E1&client_data=eyJydSI6IngifQ`;
-    const created = await signUp({ firstName: 'Uma', lastName: 'शर्मा', email, password: PASSWORD, proof, returnUrl });
+    const created = await signUp({ firstName: 'Uma', lastName: 'शर्मा', email, password: PASSWORD, proof, returnUrl, language: 'hi' });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body.username).toMatch(/^uma_sharma\d{4}$/);
     const user = await bff.container.identityDirectory.getUser(created.body.userId as string);
-    expect(user).toMatchObject({ firstName: 'Uma', lastName: 'शर्मा' });
+    expect(user).toMatchObject({ firstName: 'Uma', lastName: 'शर्मा', attributes: { locale: ['hi'] } });
     const url = new URL(created.body.continueUrl as string);
     expect(url.origin + url.pathname).toBe(`${stack.keycloakUrl}/realms/${stack.settings.platformRealm}/platform-sign-up/continue`);
     expect(Object.fromEntries([...url.searchParams].filter(([k]) => k !== 'ticket'))).toEqual({

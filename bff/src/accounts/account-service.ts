@@ -1,3 +1,4 @@
+import type { Language } from '../kernel/languages.ts';
 /**
  * Accounts that span Keycloak (the user, credentials, tenant membership), the upstream core (the
  * profile, channel/organisation memberships) and the platform's user attributes. Every flow that
@@ -37,6 +38,8 @@ export interface NewAccount {
   /** Upstream organisation (root or sub-org; under `channel` when both are given); role PUBLIC. */
   organisationId?: string;
   signUpType: SignUpType;
+  /** The language the person chose while signing up (Keycloak's `locale`: its pages, mails and the platform's SMS). */
+  locale?: Language;
   /** Keycloak organization alias of the tenant; `CUSTODIAN_TENANT` (accounts/tenants.ts) by default. */
   tenant?: string;
   /**

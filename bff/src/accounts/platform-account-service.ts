@@ -252,6 +252,7 @@ export class PlatformAccountService implements AccountService {
             signUpType: [SIGN_UP_TYPE_ATTRIBUTE[account.signUpType]],
             ...attributes,
             ...candidateAttributes(account.contactCandidates),
+            ...(account.locale ? { locale: [account.locale] } : {}),
           },
           ...(account.password === undefined ? {} : { password: account.password }),
         });
@@ -718,6 +719,7 @@ function normalise(input: NewAccount, defaultTenant: string): Account {
     ...(channel ? { channel } : {}),
     ...(organisationId ? { organisationId } : {}),
     signUpType: input.signUpType,
+    ...(input.locale ? { locale: input.locale } : {}),
     tenant: input.tenant ?? defaultTenant,
     // Built in a fixed key order: the fingerprint serialises it as it is.
     ...(candidateEmail || candidatePhone

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { exactlyOneIdentifier, identifierFields } from '../../accounts/identifiers.ts';
 import { personName } from '../../accounts/person-name.ts';
 import { USERNAME_PATTERN } from '../../accounts/username.ts';
+import { LANGUAGES } from '../../kernel/languages.ts';
 import { type KeycloakRealm, restartTargetOf } from './return-url.ts';
 
 /**
@@ -68,6 +69,8 @@ export function signUpBody(opts: KeycloakRealm & { defaultPhoneCountry: string }
         .string()
         .min(1, { error: 'Verify your email address or phone number first', ...reason('required') })
         .max(512),
+      // The language the person signed up in: the account's (Keycloak's `locale`: its pages and mails).
+      language: z.enum(LANGUAGES).optional(),
       // The authorization request to finish signed in (decision 0027): Keycloak's restart URL of this realm.
       returnUrl: z
         .string()

@@ -64,6 +64,7 @@ export async function signUp(deps: SignUpDeps, input: SignUpInput, ip: string): 
         ...(input.channel !== undefined ? { channel: input.channel } : {}),
         ...(input.organisationId !== undefined ? { organisationId: input.organisationId } : {}),
         signUpType: 'self',
+        ...(input.language !== undefined ? { locale: input.language } : {}),
       },
       { idempotencyKey: `sign-up:${input.proof}` },
     )

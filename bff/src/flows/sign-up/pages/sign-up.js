@@ -241,6 +241,7 @@ async function createAccount() {
     ...detailsBody(),
     ...identifierOf(current),
     proof: proof.value,
+    language: lang,
     ...(strings.returnUrl ? { returnUrl: strings.returnUrl } : {}),
   });
   if (!result.ok) return showProblem(result);
