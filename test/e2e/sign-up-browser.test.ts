@@ -304,6 +304,7 @@ describe('the sign-up page', () => {
     expect(await page.locator('#kind-phone').isChecked()).toBe(true);
     const ring = await page.locator('.segmented').evaluate((el) => getComputedStyle(el).outlineStyle);
     expect(ring).toBe('solid');
+    await checkPage(page, { name: 'sign-up-dark-0-switch-focus', lang: 'en' });
     const card = await page.locator('#sign-up').evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(card).toBe('rgb(27, 29, 33)');
     await page.getByRole('button', { name: T.en.sendCode }).click();
