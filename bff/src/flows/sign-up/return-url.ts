@@ -1,3 +1,5 @@
+import { TAB_ID_PATTERN } from './sign-in-tickets.ts';
+
 /**
  * Where a sign-up goes back to. The login page's "Create an account" link passes Keycloak's
  * `loginRestartFlowUrl` as `return` (themes/platform/login/footer.ftl): the authorization request the
@@ -37,7 +39,6 @@ export interface RestartTarget {
 
 /** Keycloak's ids and encoded values: base64url-ish and client ids; bounded. */
 const PARAM = /^[A-Za-z0-9._~:/@+=-]{1,1024}$/;
-const TAB_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The authentication session of a `return` that is the realm's `login-actions/restart` URL with a
@@ -51,7 +52,7 @@ export function restartTargetOf(raw: unknown, deps: KeycloakRealm): RestartTarge
   const clientId = url.searchParams.get('client_id') ?? '';
   const tabId = url.searchParams.get('tab_id') ?? '';
   const clientData = url.searchParams.get('client_data');
-  if (!PARAM.test(clientId) || !TAB_ID.test(tabId) || (clientData !== null && !PARAM.test(clientData))) return undefined;
+  if (!PARAM.test(clientId) || !TAB_ID_PATTERN.test(tabId) || (clientData !== null && !PARAM.test(clientData))) return undefined;
   return { clientId, tabId, ...(clientData !== null ? { clientData } : {}) };
 }
 

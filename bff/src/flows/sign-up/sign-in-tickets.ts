@@ -44,10 +44,6 @@ export class SignInTickets {
     this.#ttlSeconds = deps.ttlSeconds;
   }
 
-  get ttlSeconds(): number {
-    return this.#ttlSeconds;
-  }
-
   /** A fresh ticket for `userId`, usable once, for `tabId` only, within the TTL. */
   async mint(ticket: SignInTicket): Promise<string> {
     if (!TAB_ID_PATTERN.test(ticket.tabId)) throw new RangeError('not a tab id');
