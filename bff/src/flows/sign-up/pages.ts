@@ -7,7 +7,6 @@ import type { Language } from '../../kernel/languages.ts';
 import { MESSAGES, type PageMessages, policyRules, scriptMessages } from './pages/messages.ts';
 import { type KeycloakRealm, restartTargetOf, safeReturnUrl } from './return-url.ts';
 
-
 /**
  * The sign-up page people reach from the login page's "Create an account" (themes/platform/login/
  * footer.ftl) or the portal: one HTML page whose script (pages/sign-up.js) walks details (checked
