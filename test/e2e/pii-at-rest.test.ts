@@ -190,7 +190,9 @@ describe('the main flows, with distinctive values', () => {
     expect((await api('POST', `/state-claim/${flowId}/answer`, { body: { answer: 'mine' } })).status).toBe(200);
     const right = await api('POST', `/state-claim/${flowId}/password`, { body: { password: PASSWORD } });
     expect(right.status, JSON.stringify(right.body)).toBe(200);
-    const handoffId = new URL(String(right.body.location)).searchParams.get('handoff')!;
+    // Claimed at once (decision 0030): the page that says so leads back to Keycloak with the handoff.
+    const finished = await (await fetch(`${bff.url}${String(right.body.location)}`)).text();
+    const handoffId = new URL(/id="continue" href="([^"]+)"/.exec(finished)![1]!.replaceAll('&amp;', '&')).searchParams.get('handoff')!;
     const done = await call(`${bff.url}/internal/v1/keycloak/state-claim/${flowId}/complete`, 'POST', { token: SECRET, body: { ...person, handoffId } });
     expect(done.status, JSON.stringify(done.body)).toBe(200);
 

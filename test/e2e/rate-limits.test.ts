@@ -269,7 +269,8 @@ describe('the state claim password step', () => {
     expect(again.body.location).toMatch(new RegExp(`^/state-claim/${second}\\?`));
     const right = await call(`${bff.url}/state-claim/${second}/password`, 'POST', { body: { password: PASSWORD }, headers: elsewhere });
     expect(right.status).toBe(200);
-    expect(right.body.location).toContain('handoff=');
+    // Claimed: the page that says so (decision 0030) leads back to Keycloak with the handoff.
+    expect(await (await fetch(`${bff.url}${right.body.location}`)).text()).toContain('handoff=');
   });
 });
 

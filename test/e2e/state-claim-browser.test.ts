@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setUpAuthenticatorApp } from '../support/authenticator-app.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
-import { screenshot, useBrowser } from '../support/browser.ts';
+import { useBrowser } from '../support/browser.ts';
 import { decodeJwt, portalSignIn, type Tokens } from '../support/oidc.ts';
+import { checkPage, openContext, VIEWPORTS } from '../support/page-check.ts';
 import { stateClaimKit } from '../support/state-claim.ts';
 
 type Json = Record<string, any>;
@@ -11,8 +13,9 @@ type Json = Record<string, any>;
 /**
  * First login through the brokered state IdP (`state-demo-idp`, a real OIDC peer) with the
  * platform-state-claim authenticator sending the browser through the BFF's claim pages. One test per
- * path of SPEC Flow 2; each asserts what Keycloak and the upstream core hold afterwards.
- * docs/decisions/0011-state-claim.md
+ * path of SPEC Flow 2; each asserts what Keycloak and the upstream core hold afterwards. Every page
+ * and error state is checked (issue 17: screenshot, axe-core, no English on a Hindi page) at (en,
+ * desktop) and (hi, phone). docs/decisions/0011-state-claim.md, 0030-state-claim-confirmation-and-recovery.md
  */
 const stack = inject('stack');
 const kit = stateClaimKit(stack);
@@ -29,14 +32,60 @@ afterAll(async () => {
 
 const stateSignIn = (page: Page, interact: (p: Page) => Promise<void>): Promise<Tokens> => portalSignIn(stack, page, interact, { kc_idp_hint: 'state-demo' });
 
-async function claimPage(page: Page, step: string, shot: string): Promise<void> {
+/** A page in a context of its own (axe-core needs one), English at desktop width unless told; closing the page ends the context. */
+async function newPage(opts: Parameters<typeof openContext>[1] = {}): Promise<Page> {
+  const context = await openContext(browser(), opts);
+  const page = await context.newPage();
+  page.on('close', () => void context.close());
+  return page;
+}
+
+/** The claim page of `step`; with `check`, its page check (issue 17) in the page's language. */
+async function claimPage(page: Page, step: string, check?: string, lang: 'en' | 'hi' = 'en'): Promise<void> {
   await page.locator(`#state-claim[data-step="${step}"]`).waitFor();
-  await screenshot(page, shot);
+  if (check) await checkPage(page, { name: check, lang, allow: STATE_NAME });
+}
+
+/** The state tenant's name (realm-config's organization), a proper name on Hindi pages too. */
+const STATE_NAME = ['State'];
+
+/**
+ * The page the flow is on, checked as shown (en, desktop) and, in a second tab of the same browser, in
+ * Hindi at phone width (the flow's state is the server's: the same step and error show there).
+ */
+async function checkBoth(page: Page, name: string): Promise<void> {
+  const step = await page.locator('#state-claim').getAttribute('data-step');
+  await checkPage(page, { name, lang: 'en', allow: STATE_NAME });
+  const hi = new URL(page.url());
+  hi.searchParams.set('lang', 'hi');
+  const other = await page.context().newPage();
+  try {
+    await other.setViewportSize(VIEWPORTS.phone);
+    await other.goto(hi.href);
+    await other.locator(`#state-claim[data-step="${step}"]`).waitFor();
+    await checkPage(other, { name, lang: 'hi', allow: STATE_NAME });
+  } finally {
+    await other.close();
+  }
 }
 
 async function password(page: Page, value: string): Promise<void> {
   await page.locator('#password').fill(value);
   await page.locator('#confirm').click();
+}
+
+/** The confirmation before an account is closed: confirm it. */
+async function confirmNew(page: Page, check?: string): Promise<void> {
+  await claimPage(page, 'confirm', check);
+  await page.locator('#confirm-new').click();
+}
+
+/** The page that says what was done: back to Keycloak with "Continue". */
+async function finish(page: Page, check?: string, lang: 'en' | 'hi' = 'en'): Promise<string> {
+  await claimPage(page, 'finished', check, lang);
+  const said = (await page.locator('#done-lead').textContent()) ?? '';
+  await page.locator('#continue').click();
+  return said;
 }
 
 /** The stripped custodian account: disabled, identifier gone (kept in history), upstream profile closed without it. */
@@ -66,7 +115,7 @@ describe('first login through the state IdP', () => {
   it('no match: a normal new state account', async () => {
     const email = `nomatch-${kit.sfx()}@state.example`;
     const person = await kit.statePerson('nomatch', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, (p) => kit.atState(p, person.username, 'state-claim-0-state-idp-login'));
     const userId = String(decodeJwt(tokens.id_token).sub);
     await expectNewStateAccount(userId, person, email);
@@ -74,19 +123,35 @@ describe('first login through the state IdP', () => {
     await page.close();
   });
 
-  it('claim with the right password first: the same account moves to the state tenant, linked, SSO details set', async () => {
+  it('"not mine", then "go back" on the confirmation: nothing closed; the claim with the right password moves the same account to the state tenant, linked, SSO details set, and says so', async () => {
     const email = `claim-${kit.sfx()}@example.test`;
     const custodianId = await kit.custodianAccount(bff, { email });
     const person = await kit.statePerson('claim', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
+    let said = '';
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-1-is-it-yours');
+      await claimPage(p, 'ask');
       await expect.poll(() => p.locator('#ask').textContent()).toContain(`c•••@example.test`);
+      await checkBoth(p, 'state-claim-ask');
+      await p.locator('#not-mine').click();
+      await claimPage(p, 'confirm');
+      await expect.poll(() => p.locator('#consequences').textContent()).toContain('c•••@example.test will be closed');
+      await checkBoth(p, 'state-claim-confirm-refuted');
+      expect((await kit.user(custodianId)).enabled).toBe(true);
+      await p.locator('#back').click();
+      await claimPage(p, 'ask');
       await p.locator('#mine').click();
-      await claimPage(p, 'password', 'state-claim-2-password');
+      await claimPage(p, 'password');
+      await checkBoth(p, 'state-claim-password');
       await password(p, kit.PASSWORD);
+      await claimPage(p, 'finished');
+      // Migrated before the page says so (decision 0030).
+      expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
+      await checkBoth(p, 'state-claim-claimed');
+      said = await finish(p);
     });
+    expect(said).toBe('Your account c•••@example.test is now part of State of Demo.');
     expect(decodeJwt(tokens.id_token).sub).toBe(custodianId);
     const claimed = await kit.user(custodianId);
     expect(claimed).toMatchObject({ email, enabled: true, firstName: 'Stateperson', lastName: 'claim' });
@@ -104,16 +169,18 @@ describe('first login through the state IdP', () => {
     const custodianId = await kit.custodianAccount(bff, { email });
     const app = await setUpAuthenticatorApp(stack, browser(), { userId: custodianId, login: email, password: kit.PASSWORD });
     const person = await kit.statePerson('app', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-app-ask');
+      await claimPage(p, 'ask');
       await p.locator('#mine').click();
-      await claimPage(p, 'password', 'state-claim-5-password-and-code');
+      await claimPage(p, 'password');
       await expect.poll(() => p.locator('label[for="otp"]').textContent()).toBe('Code from your authenticator app');
+      await checkBoth(p, 'state-claim-password-and-app-code');
       await p.locator('#password').fill(kit.PASSWORD);
       await p.locator('#otp').fill(app.nextCode());
       await p.locator('#confirm').click();
+      await finish(p);
     });
     expect(decodeJwt(tokens.id_token).sub).toBe(custodianId);
     expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
@@ -125,17 +192,18 @@ describe('first login through the state IdP', () => {
     const email = `retry-${kit.sfx()}@example.test`;
     const custodianId = await kit.custodianAccount(bff, { email });
     const person = await kit.statePerson('retry', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-ask');
+      await claimPage(p, 'ask');
       await p.locator('#mine').click();
-      await claimPage(p, 'password', 'state-claim-password');
+      await claimPage(p, 'password');
       await password(p, 'Not-the-password-1');
       await p.locator('#error[data-error="password-wrong"]').waitFor();
-      await screenshot(p, 'state-claim-3-password-wrong');
+      await checkBoth(p, 'state-claim-password-wrong');
       expect(await kit.tenants(custodianId)).toEqual(['custodian']);
       await password(p, kit.PASSWORD);
+      await finish(p);
     });
     expect(decodeJwt(tokens.id_token).sub).toBe(custodianId);
     expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
@@ -143,20 +211,33 @@ describe('first login through the state IdP', () => {
     await page.close();
   });
 
-  it('wrong password twice: a new state account; the old one stripped of the identifier and disabled', async () => {
+  it('wrong password twice: the confirmation (only "Forgot password?" back), the old account still enabled; confirmed, a new state account; the old one stripped of the identifier and disabled', async () => {
     const email = `twice-${kit.sfx()}@example.test`;
     const custodianId = await kit.custodianAccount(bff, { email });
     const person = await kit.statePerson('twice', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
+    let said = '';
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-ask');
+      await claimPage(p, 'ask');
       await p.locator('#mine').click();
-      await claimPage(p, 'password', 'state-claim-password');
+      await claimPage(p, 'password');
       await password(p, 'Not-the-password-1');
       await p.locator('#error[data-error="password-wrong"]').waitFor();
       await password(p, 'Not-the-password-2');
+      await claimPage(p, 'confirm');
+      expect(await p.locator('#back').count()).toBe(0);
+      expect(await p.locator('#forgot').count()).toBe(1);
+      await checkBoth(p, 'state-claim-confirm-after-two-tries');
+      expect((await kit.user(custodianId)).enabled).toBe(true);
+      expect(await kit.enabledHolders({ email })).toEqual([custodianId]);
+      await confirmNew(p);
+      await claimPage(p, 'finished');
+      expect((await kit.user(custodianId)).enabled).toBe(false);
+      await checkBoth(p, 'state-claim-new-account');
+      said = await finish(p);
     });
+    expect(said).toBe('Your earlier account t•••@example.test was closed, and its email address now belongs to your new account in State of Demo.');
     const userId = String(decodeJwt(tokens.id_token).sub);
     expect(userId).not.toBe(custodianId);
     await expectNewStateAccount(userId, person, email);
@@ -165,16 +246,23 @@ describe('first login through the state IdP', () => {
     await page.close();
   });
 
-  it('refute: a new state account; the old one stripped and disabled', async () => {
+  it('refute, in Hindi on a phone: the confirmation says what happens and changes nothing; confirmed, a new state account; the old one stripped and disabled; the page says so', async () => {
     const email = `refute-${kit.sfx()}@example.test`;
     const custodianId = await kit.custodianAccount(bff, { email });
     const person = await kit.statePerson('refute', { email });
-    const page = await browser().newPage();
+    const page = await newPage({ viewport: 'phone', lang: 'hi' });
+    let said = '';
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-ask');
+      await claimPage(p, 'ask', 'state-claim-walk-ask', 'hi');
       await p.locator('#not-mine').click();
+      await claimPage(p, 'confirm', 'state-claim-walk-confirm', 'hi');
+      expect((await kit.user(custodianId)).enabled).toBe(true);
+      await p.locator('#confirm-new').click();
+      await claimPage(p, 'finished', 'state-claim-walk-new-account', 'hi');
+      said = await finish(p);
     });
+    expect(said).toContain('बंद कर दिया गया');
     const userId = String(decodeJwt(tokens.id_token).sub);
     expect(userId).not.toBe(custodianId);
     await expectNewStateAccount(userId, person, email);
@@ -187,26 +275,35 @@ describe('first login through the state IdP', () => {
     const email = `otp-${kit.sfx()}@example.test`;
     const custodianId = await kit.custodianAccount(bff, { email });
     const person = await kit.statePerson('otp');
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'identifier', 'state-claim-4-enter-identifier');
-      await p.goto(`${p.url()}?lang=hi`);
-      await claimPage(p, 'identifier', 'state-claim-4-enter-identifier-hi');
+      await claimPage(p, 'identifier');
+      await p.locator('#identifier').fill('not an address');
+      await p.locator('#send-code').click();
+      await p.locator('#error[data-error="identifier"]').waitFor();
+      await checkBoth(p, 'state-claim-identifier-invalid');
+      // The person switches to Hindi here: the pages and the code's mail follow.
+      await p.goto(`${p.url().split('?')[0]}?lang=hi`);
+      await claimPage(p, 'identifier', 'state-claim-enter-identifier', 'hi');
       expect(await p.locator('html').getAttribute('lang')).toBe('hi');
       await p.locator('#identifier').fill(`  ${email.toUpperCase()} `);
       await p.locator('#send-code').click();
-      await claimPage(p, 'code', 'state-claim-5-enter-code');
+      await claimPage(p, 'code', 'state-claim-enter-code', 'hi');
       await p.locator('#code').fill('000000');
       await p.locator('#verify').click();
       await p.locator('#error[data-error="code-invalid"]').waitFor();
-      await screenshot(p, 'state-claim-6-code-wrong');
+      await checkPage(p, { name: 'state-claim-code-wrong', lang: 'hi' });
+      const [mail] = (await kit.inbox('mails', email)).slice(-1);
+      expect(mail!.subject).toBe('आपका साइन-इन कोड');
       await p.locator('#code').fill(await kit.latestCode('mails', email));
       await p.locator('#verify').click();
-      await claimPage(p, 'ask', 'state-claim-ask');
+      await claimPage(p, 'ask');
+      expect(await p.locator('html').getAttribute('lang')).toBe('hi');
       await p.locator('#mine').click();
-      await claimPage(p, 'password', 'state-claim-password');
+      await claimPage(p, 'password');
       await password(p, kit.PASSWORD);
+      await finish(p, 'state-claim-claimed-after-code', 'hi');
     });
     expect(decodeJwt(tokens.id_token).sub).toBe(custodianId);
     expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
@@ -218,14 +315,16 @@ describe('first login through the state IdP', () => {
     const phone = `+9198${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
     const custodianId = await kit.custodianAccount(bff, { phone });
     const person = await kit.statePerson('phone', { phone: phone.replace('+91', '0') });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-7-is-it-yours-phone');
+      await claimPage(p, 'ask');
       await expect.poll(() => p.locator('#ask').textContent()).toContain(`+91••••••••${phone.slice(-2)}`);
+      await checkPage(p, { name: 'state-claim-ask-phone' });
       await p.locator('#mine').click();
-      await claimPage(p, 'password', 'state-claim-password');
+      await claimPage(p, 'password');
       await password(p, kit.PASSWORD);
+      await finish(p);
     });
     expect(decodeJwt(tokens.id_token).sub).toBe(custodianId);
     expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
@@ -237,25 +336,127 @@ describe('first login through the state IdP', () => {
     const email = `outage-${kit.sfx()}@example.test`;
     const custodianId = await kit.custodianAccount(bff, { email });
     const person = await kit.statePerson('outage', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-ask');
+      await claimPage(p, 'ask');
+      await p.locator('#not-mine').click();
+      await confirmNew(p);
       // The browser heads back to Keycloak with the handoff; Keycloak then finds the BFF down.
       await p.route('**/login-actions/first-broker-login?**handoff=**', async (route) => {
         bff.setReachable(false);
         await route.continue();
       });
-      await p.locator('#not-mine').click();
+      await finish(p);
       await p.locator('#platform-try-again').waitFor();
-      await screenshot(p, 'state-claim-8-keycloak-try-again');
-      expect(await kit.enabledHolders({ email })).toEqual([custodianId]);
+      await checkPage(p, { name: 'state-claim-keycloak-try-again' });
+      // Migrated at the confirmation already: only Keycloak's sign-in is missing.
+      expect((await kit.user(custodianId)).enabled).toBe(false);
       bff.setReachable(true);
       await p.locator('#platform-try-again').click();
     }).finally(() => bff.setReachable(true));
     const userId = String(decodeJwt(tokens.id_token).sub);
     await expectNewStateAccount(userId, person, email);
     await expectStripped(custodianId, { kind: 'email', value: email });
+    await page.close();
+  });
+});
+
+/**
+ * Decision 0030: "Forgot password?" recovers the matched account (a code to its identifier, a new
+ * password Keycloak's policy accepts) and the claim goes on; every error page has a way forward.
+ */
+describe('recovery and ways forward', () => {
+  it('forgot password after two wrong tries: a code (wrong once, a new one too soon counts down), a new password (refused once), then claimed with the new password', async () => {
+    const email = `forgot-${kit.sfx()}@example.test`;
+    const custodianId = await kit.custodianAccount(bff, { email });
+    const { username } = await kit.user(custodianId);
+    const person = await kit.statePerson('forgot', { email });
+    const fresh = `New-pass-${kit.sfx()}`;
+    const page = await newPage();
+    const tokens = await stateSignIn(page, async (p) => {
+      await kit.atState(p, person.username);
+      await claimPage(p, 'ask');
+      await p.locator('#mine').click();
+      await claimPage(p, 'password');
+      await password(p, 'Not-the-password-1');
+      await p.locator('#error[data-error="password-wrong"]').waitFor();
+      await password(p, 'Not-the-password-2');
+      await claimPage(p, 'confirm');
+      const sent = (await kit.inbox('mails', email)).length;
+      await p.locator('#forgot').click();
+      await claimPage(p, 'recovery-code');
+      await expect.poll(() => p.locator('#recovery-lead').textContent()).toContain('f•••@example.test');
+      await checkBoth(p, 'state-claim-recovery-code');
+      const code = await kit.latestCode('mails', email, sent);
+      await p.locator('#code').fill(code === '000000' ? '111111' : '000000');
+      await p.locator('#verify').click();
+      await p.locator('#error[data-error="code-invalid"]').waitFor();
+      await checkBoth(p, 'state-claim-recovery-code-wrong');
+      // Too soon for another code: no error, a countdown; the button waits, the code sent still works.
+      await p.locator('#resend').click();
+      await p.locator('#error[data-countdown]').waitFor();
+      expect(await p.locator('#resend').isDisabled()).toBe(true);
+      await checkBoth(p, 'state-claim-recovery-code-wait');
+      await p.locator('#code').fill(code);
+      await p.locator('#verify').click();
+      await claimPage(p, 'new-password');
+      await checkBoth(p, 'state-claim-new-password');
+      await p.locator('#password').fill('too-short');
+      await p.locator('#save-password').click();
+      await p.locator('#error[data-error="password-policy"]').waitFor();
+      await checkBoth(p, 'state-claim-new-password-refused');
+      expect((await kit.user(custodianId)).enabled).toBe(true);
+      await p.locator('#password').fill(fresh);
+      await p.locator('#save-password').click();
+      await claimPage(p, 'finished');
+      await checkBoth(p, 'state-claim-recovered');
+      await expect.poll(() => p.locator('#done').textContent()).toContain('is now part of State of Demo');
+      await finish(p);
+    });
+    expect(decodeJwt(tokens.id_token).sub).toBe(custodianId);
+    expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
+    expect(await kit.links(custodianId)).toEqual([`state-demo:${person.id}`]);
+    expect(await kit.canSignIn(username, fresh)).toBe(true);
+    expect(await kit.canSignIn(username, kit.PASSWORD)).toBe(false);
+    await page.close();
+  });
+
+  it('an unknown claim link: a page that says so, with "Start again" to a fresh sign-in', async () => {
+    const page = await newPage();
+    await page.goto(`${bff.url}/state-claim/${randomUUID()}?lang=en`);
+    await claimPage(page, 'gone', 'state-claim-unknown-link');
+    await page.goto(`${bff.url}/state-claim/${randomUUID()}?lang=hi`);
+    await page.setViewportSize(VIEWPORTS.phone);
+    await claimPage(page, 'gone', 'state-claim-unknown-link', 'hi');
+    await page.locator('#start-again').click();
+    await page.waitForURL(`${bff.url}/portal/?lang=hi`);
+    await page.close();
+  });
+
+  it('a step that got no answer says "try again" where it is; a dependency down at the last step: "try again" on a page of its own, which then finishes', async () => {
+    const email = `retry-page-${kit.sfx()}@example.test`;
+    await kit.custodianAccount(bff, { email });
+    const flowId = await kit.startFlow(bff.url, { email });
+    expect((await kit.step(bff.url, flowId, 'answer', { answer: 'not-mine' })).status).toBe(200);
+    const page = await newPage();
+    // The script's answer to a step that got no answer (a 5xx, the network): the same page, "try again".
+    await page.goto(`${bff.url}/state-claim/${flowId}?lang=en&error=unavailable`);
+    await claimPage(page, 'confirm');
+    await page.locator('#error[data-error="unavailable"]').waitFor();
+    await checkBoth(page, 'state-claim-unavailable');
+    const down = await startTestBff(stack, { UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
+    try {
+      expect((await kit.step(down.url, flowId, 'confirm', {})).status).toBe(200);
+    } finally {
+      await down.close();
+    }
+    await page.goto(`${bff.url}/state-claim/${flowId}?lang=en`);
+    await claimPage(page, 'not-applied');
+    await checkBoth(page, 'state-claim-not-applied');
+    await page.locator('#retry').click();
+    await claimPage(page, 'finished');
+    expect(await page.locator('#continue').getAttribute('href')).toContain('handoff=');
     await page.close();
   });
 });
@@ -279,12 +480,15 @@ describe('who holds the identifier: never a dead end', () => {
     const closedId = await kit.custodianAccount(bff, { email });
     await kit.disable(closedId);
     const person = await kit.statePerson('closed', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'closed', 'state-claim-9-closed-account');
+      await claimPage(p, 'closed');
       await expect.poll(() => p.locator('#closed').textContent()).toContain('c•••@example.test');
+      await checkBoth(p, 'state-claim-closed-account');
       await p.locator('#continue').click();
+      await claimPage(p, 'finished', 'state-claim-closed-account-done');
+      await finish(p);
     });
     const userId = String(decodeJwt(tokens.id_token).sub);
     expect(userId).not.toBe(closedId);
@@ -307,11 +511,12 @@ describe('who holds the identifier: never a dead end', () => {
     const email = `inactive-member-${kit.sfx()}@example.test`;
     const member = await kit.upstreamOnlyMember({ email, status: 'inactive' });
     const person = await kit.statePerson('inactive', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'closed', 'state-claim-closed-member');
+      await claimPage(p, 'closed');
       await p.locator('#continue').click();
+      await finish(p);
     });
     const userId = String(decodeJwt(tokens.id_token).sub);
     await expectNewStateAccount(userId, person, email);
@@ -325,13 +530,17 @@ describe('who holds the identifier: never a dead end', () => {
     const phone = kit.freshPhone();
     const otherId = await kit.tenantAccount(bff, OTHER_STATE, { email });
     const person = await kit.statePerson('elsewhere', { email, phone });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'elsewhere', 'state-claim-10-held-elsewhere');
+      await claimPage(p, 'elsewhere');
       await expect.poll(() => p.locator('#elsewhere').textContent()).toContain('e•••@example.test');
       expect(await p.locator('#mine').count()).toBe(0);
+      await checkBoth(p, 'state-claim-held-elsewhere');
       await p.locator('#continue').click();
+      await claimPage(p, 'finished');
+      await checkBoth(p, 'state-claim-held-elsewhere-done');
+      await finish(p);
     });
     const userId = String(decodeJwt(tokens.id_token).sub);
     expect(userId).not.toBe(otherId);
@@ -356,15 +565,16 @@ describe('who holds the identifier: never a dead end', () => {
     const another = `another-${kit.sfx()}@example.test`;
     const otherId = await kit.tenantAccount(bff, OTHER_STATE, { email });
     const person = await kit.statePerson('another', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'elsewhere', 'state-claim-elsewhere');
+      await claimPage(p, 'elsewhere');
       await p.locator('#use-another').click();
-      await claimPage(p, 'identifier', 'state-claim-11-use-another');
+      await claimPage(p, 'identifier', 'state-claim-use-another');
       await p.locator('#identifier').fill(another);
       await p.locator('#send-code').click();
-      await claimPage(p, 'code', 'state-claim-code');
+      await claimPage(p, 'code');
+      await checkBoth(p, 'state-claim-enter-code');
       await p.locator('#code').fill(await kit.latestCode('mails', another));
       await p.locator('#verify').click();
     });
@@ -379,16 +589,17 @@ describe('who holds the identifier: never a dead end', () => {
     const email = `member-${kit.sfx()}@example.test`;
     const member = await kit.upstreamOnlyMember({ email });
     const person = await kit.statePerson('member', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-12-member-is-it-yours');
+      await claimPage(p, 'ask');
       await p.locator('#mine').click();
-      await claimPage(p, 'password', 'state-claim-member-password');
+      await claimPage(p, 'password');
       await password(p, 'Not-the-password-1');
       await p.locator('#error[data-error="password-wrong"]').waitFor();
       expect(await kit.accountsOfMember(member.id)).toEqual([]);
       await password(p, kit.PASSWORD);
+      await finish(p);
     });
     const userId = String(decodeJwt(tokens.id_token).sub);
     const accounts = await kit.accountsOfMember(member.id);
@@ -409,11 +620,13 @@ describe('who holds the identifier: never a dead end', () => {
     const email = `member-no-${kit.sfx()}@example.test`;
     const member = await kit.upstreamOnlyMember({ email });
     const person = await kit.statePerson('memberno', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-ask');
+      await claimPage(p, 'ask');
       await p.locator('#not-mine').click();
+      await confirmNew(p);
+      await finish(p);
     });
     const userId = String(decodeJwt(tokens.id_token).sub);
     await expectNewStateAccount(userId, person, email);
@@ -429,12 +642,14 @@ describe('who holds the identifier: never a dead end', () => {
     const phoneHolder = await kit.custodianAccount(bff, { phone });
     const person = await kit.statePerson('pair', { email, phone });
 
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-13-two-holders');
+      await claimPage(p, 'ask');
       await expect.poll(() => p.locator('#ask').textContent()).toContain('p•••@example.test');
       await p.locator('#not-mine').click();
+      await confirmNew(p);
+      await finish(p);
     });
     const userId = String(decodeJwt(tokens.id_token).sub);
     await expectNewStateAccount(userId, person, email);
@@ -455,13 +670,14 @@ describe('who holds the identifier: never a dead end', () => {
     const emailHolder2 = await kit.custodianAccount(bff, { email: email2 });
     const phoneHolder2 = await kit.custodianAccount(bff, { phone: phone2 });
     const person2 = await kit.statePerson('pair2', { email: email2, phone: phone2 });
-    const page2 = await browser().newPage();
+    const page2 = await newPage();
     const tokens2 = await stateSignIn(page2, async (p) => {
       await kit.atState(p, person2.username);
-      await claimPage(p, 'ask', 'state-claim-ask');
+      await claimPage(p, 'ask');
       await p.locator('#mine').click();
-      await claimPage(p, 'password', 'state-claim-password');
+      await claimPage(p, 'password');
       await password(p, kit.PASSWORD);
+      await finish(p);
     });
     expect(decodeJwt(tokens2.id_token).sub).toBe(emailHolder2);
     expect((await kit.user(emailHolder2)).attributes.phone).toBeUndefined();
@@ -475,13 +691,14 @@ describe('who holds the identifier: never a dead end', () => {
     const email = `unlinked-${kit.sfx()}@example.test`;
     const accountId = await kit.unlinkedCustodianAccount({ email });
     const person = await kit.statePerson('unlinked', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-ask');
+      await claimPage(p, 'ask');
       await p.locator('#mine').click();
-      await claimPage(p, 'password', 'state-claim-password');
+      await claimPage(p, 'password');
       await password(p, kit.PASSWORD);
+      await finish(p);
     });
     expect(decodeJwt(tokens.id_token).sub).toBe(accountId);
     const claimed = await kit.user(accountId);
@@ -498,11 +715,13 @@ describe('who holds the identifier: never a dead end', () => {
     const email = `unlinked-no-${kit.sfx()}@example.test`;
     const accountId = await kit.unlinkedCustodianAccount({ email });
     const person = await kit.statePerson('unlinkedno', { email });
-    const page = await browser().newPage();
+    const page = await newPage();
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
-      await claimPage(p, 'ask', 'state-claim-ask');
+      await claimPage(p, 'ask');
       await p.locator('#not-mine').click();
+      await confirmNew(p);
+      await finish(p);
     });
     const userId = String(decodeJwt(tokens.id_token).sub);
     await expectNewStateAccount(userId, person, email);

@@ -7,6 +7,7 @@ import { launchBrowser } from '../support/browser.ts';
 import { call, platformAdminToken, registerPartner } from '../support/partners.ts';
 import { stateClaimKit } from '../support/state-claim.ts';
 import { openFlowSnapshot } from '../support/flow-rows.ts';
+import { inboxMessages } from '../support/inbox.ts';
 
 /**
  * The claim flow's guarantees at the level where a browser adds nothing: the BFF's internal endpoints
@@ -59,25 +60,45 @@ async function start(b: TestBff, p: Person): Promise<string> {
   return String(res.body.flowId);
 }
 const step = (b: TestBff, flowId: string, name: string, body: unknown) => call(`${b.url}/state-claim/${flowId}/${name}`, 'POST', { body });
-/** The decided flow's page sends the browser back to Keycloak with a fresh handoff id. */
+/**
+ * The way back to Keycloak with a fresh handoff id: a decided flow's page redirects there at once (no
+ * page asked anything); a migrated one says what was done, its "Continue" leads there (decision 0030).
+ */
 async function handoffOf(b: TestBff, flowId: string): Promise<string> {
   const res = await fetch(`${b.url}/state-claim/${flowId}`, { redirect: 'manual' });
-  expect(res.status).toBe(302);
-  const location = new URL(res.headers.get('location')!);
+  const href = res.status === 302 ? res.headers.get('location')! : /id="continue" href="([^"]+)"/.exec(await res.text())?.[1]?.replaceAll('&amp;', '&');
+  expect(href, `no way back to Keycloak (HTTP ${res.status})`).toBeTruthy();
+  const location = new URL(href!);
   expect(location.href.startsWith(returnUrl.split('?')[0]!)).toBe(true);
   return location.searchParams.get('handoff')!;
 }
+/** The flow's state as stored. */
+const stateOf = async (b: TestBff, flowId: string) => String(((await sql(b, 'select state from flow where id = ?', [flowId])) as Json[])[0]!.state);
 const complete = (b: TestBff, flowId: string, handoffId: string, p: Person) =>
   call(`${b.url}/internal/v1/keycloak/state-claim/${flowId}/complete`, 'POST', { token: secret, body: { ...p, handoffId } });
 
-/** A person whose IdP asserts `email`, matching a custodian account, who refutes it: decided "new". */
-async function refutedFlow(b: TestBff = bff) {
+/**
+ * A person whose IdP asserts `email`, matching a custodian account, who refutes it: the confirmation
+ * page, nothing changed yet. `confirmed`: and confirms, which migrates at once (decision 0030).
+ */
+async function refutedFlow(b: TestBff = bff, opts: { confirmed?: boolean } = {}) {
   const email = `api-${kit.sfx()}@example.test`;
   const custodianId = await kit.custodianAccount(b, { email });
   const p = person(email);
   const flowId = await start(b, p);
   expect((await step(b, flowId, 'answer', { answer: 'not-mine' })).status).toBe(200);
+  expect(await stateOf(b, flowId)).toBe('confirmNew');
+  if (opts.confirmed) expect((await step(b, flowId, 'confirm', {})).body.location).toBe(`/state-claim/${flowId}?lang=en`);
   return { email, custodianId, p, flowId };
+}
+
+/** A person whose IdP asserts an e-mail nobody holds: decided "new" at once; Keycloak's completion creates the account. */
+async function noMatchFlow(b: TestBff = bff) {
+  const email = `free-${kit.sfx()}@example.test`;
+  const p = person(email);
+  const flowId = await start(b, p);
+  expect(await stateOf(b, flowId)).toBe('decided');
+  return { email, p, flowId };
 }
 
 /** Nothing was applied: the custodian account still holds the identifier, enabled, in its tenant; no other holder. */
@@ -101,6 +122,19 @@ describe('internal endpoints', () => {
     });
     expect(unknownIdp.status).toBe(400);
     expect(unknownIdp.body.fields[0]).toMatchObject({ field: 'identityProvider', reason: 'unknown' });
+  });
+
+  it("keep Keycloak's language: a locale of ours goes with the browser to the first page (issue 17 §5); another one leaves it to the browser", async () => {
+    const started = async (locale: string) =>
+      (await call(`${bff.url}/internal/v1/keycloak/state-claim`, 'POST', { token: secret, body: { ...person(), returnUrl, locale } })).body;
+    const hi = await started('hi');
+    expect(hi.redirectUrl).toBe(`${bff.url}/state-claim/${hi.flowId}?lang=hi`);
+    const page = await fetch(hi.redirectUrl, { headers: { 'accept-language': 'en' } });
+    expect(await page.text()).toContain('<html lang="hi"');
+    const enGb = await started('en-GB');
+    expect(enGb.redirectUrl).toBe(`${bff.url}/state-claim/${enGb.flowId}?lang=en`);
+    const fr = await started('fr');
+    expect(fr.redirectUrl).toBe(`${bff.url}/state-claim/${fr.flowId}`);
   });
 });
 
@@ -142,9 +176,11 @@ describe('page steps refuse through the one problem table (issue 15 §7)', () =>
     await sql(bff, "update flow set expires_at = now() - interval '1 second' where id = ?", [flowId]);
     const expired = problemOf(await step(bff, flowId, 'identifier', { identifier: `late-${kit.sfx()}@example.test` }));
     expect(expired.body).toMatchObject({ status: 410, code: 'FLOW_EXPIRED', location: page });
-    const expiredPage = await fetch(`${bff.url}/state-claim/${flowId}`);
+    const expiredPage = await fetch(`${bff.url}/state-claim/${flowId}?lang=hi`);
     expect(expiredPage.status).toBe(410);
     expect(expiredPage.headers.get('content-type')).toContain('text/html');
+    // A way forward: a fresh sign-in, in the page's language.
+    expect(await expiredPage.text()).toContain(`id="start-again" href="${bff.url}/portal/?lang=hi"`);
   });
 
   it('a dependency down: 503 problem+json with Retry-After and nothing internal; the step did not happen', async () => {
@@ -188,12 +224,17 @@ describe('who holds the identifier (issue 15 §4; the browser tests walk each pa
     expect(other.attributes.retiredIdentifiers).toEqual([`email:${email}`]);
   });
 
-  it('a custodian account holding it unproven, refuted: it keeps its account (enabled, in custodian) and loses only the identifier to the new one (decision 0019)', async () => {
+  it('a custodian account holding it unproven, refuted: it keeps its account (enabled, in custodian) and loses only the identifier to the new one (decision 0019); the pages say so', async () => {
     const email = `unconfirmed-${kit.sfx()}@example.test`;
     const custodianId = await kit.custodianAccount(bff, { email, verified: false });
     const p = person(email);
     const flowId = await start(bff, p);
     expect((await step(bff, flowId, 'answer', { answer: 'not-mine' })).status).toBe(200);
+    const confirmation = await (await fetch(`${bff.url}/state-claim/${flowId}?lang=en`)).text();
+    expect(confirmation).toContain('stays open, but');
+    expect(confirmation).not.toContain('will be closed');
+    expect((await step(bff, flowId, 'confirm', {})).status).toBe(200);
+    expect(await (await fetch(`${bff.url}/state-claim/${flowId}?lang=en`)).text()).toContain('The account that had it stays open without it.');
     const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
     expect(done.body).toMatchObject({ created: true, outcome: 'new:refuted' });
     const holder = await kit.user(custodianId);
@@ -224,20 +265,24 @@ describe('who holds the identifier (issue 15 §4; the browser tests walk each pa
     expect(await kit.enabledHolders({ email })).toEqual([done.body.userId]);
   });
 
-  it('a claimed upstream-only member: the core down changes nothing (503); a retry after a crash half-way uses the account made then (one record)', async () => {
+  it('a claimed upstream-only member: Keycloak down at the import changes nothing ("try again", the decision kept); a retry after a crash half-way uses the account made then (one record)', async () => {
     const email = `member-retry-${kit.sfx()}@example.test`;
     const member = await kit.upstreamOnlyMember({ email });
     const p = person(email);
     const flowId = await start(bff, p);
     await step(bff, flowId, 'answer', { answer: 'mine' });
-    const right = await step(bff, flowId, 'password', { password: kit.PASSWORD });
-    const handoff = new URL(right.body.location).searchParams.get('handoff')!;
-    const down = await startTestBff(stack, { UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
+    // The core finds the password right; the import that follows at once needs Keycloak, which this BFF cannot reach.
+    const down = await startTestBff(stack, { KEYCLOAK_URL: 'http://127.0.0.1:9' });
     try {
-      expect((await complete(down, flowId, handoff, p)).status).toBe(503);
+      const right = await step(down, flowId, 'password', { password: kit.PASSWORD });
+      expect(right.status).toBe(200);
+      expect(right.body.location).toBe(`/state-claim/${flowId}?lang=en`);
     } finally {
       await down.close();
     }
+    expect(await stateOf(bff, flowId)).toBe('notApplied');
+    expect((await openFlowSnapshot(bff, flowId)).context).toMatchObject({ decision: 'claim', reason: 'claimed', passwordTries: 0 });
+    expect(await (await fetch(`${bff.url}/state-claim/${flowId}?lang=en`)).text()).toContain('id="retry"');
     expect(await kit.accountsOfMember(member.id)).toEqual([]);
 
     // What a crash after the import's first write leaves: the member's account, disabled, not linked yet.
@@ -251,7 +296,9 @@ describe('who holds the identifier (issue 15 §4; the browser tests walk each pa
         attributes: { upstreamUserId: [member.id], signUpType: ['upstreamMigration'] },
       }),
     );
-    const done = await complete(bff, flowId, handoff, p);
+    expect((await step(bff, flowId, 'retry', {})).status).toBe(200);
+    expect(await stateOf(bff, flowId)).toBe('finished');
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
     expect(done.status, JSON.stringify(done.body)).toBe(200);
     expect(done.body).toMatchObject({ userId: halfway, outcome: 'claim:claimed' });
     expect((await kit.accountsOfMember(member.id)).map((a) => String(a.id))).toEqual([halfway]);
@@ -278,6 +325,8 @@ describe('the account to move or strip is resolved on the server', () => {
     expect(sneakyPassword.status).toBe(400);
 
     expect((await step(bff, flowId, 'answer', { answer: 'not-mine' })).status).toBe(200);
+    expect((await step(bff, flowId, 'confirm', { userId: victimId })).status).toBe(400);
+    expect((await step(bff, flowId, 'confirm', {})).status).toBe(200);
     const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
     expect(done.status, JSON.stringify(done.body)).toBe(200);
     expect(done.body).toMatchObject({ created: true, outcome: 'new:refuted' });
@@ -289,7 +338,7 @@ describe('the account to move or strip is resolved on the server', () => {
 
 describe('the identifier handoff', () => {
   it('is sealed with AES-GCM (fresh nonce each time), and neither it nor the flow keeps the identifier in clear', async () => {
-    const { email, flowId } = await refutedFlow();
+    const { email, flowId } = await refutedFlow(bff, { confirmed: true });
     const a = await handoffOf(bff, flowId);
     const b = await handoffOf(bff, flowId);
     const rows = (await sql(bff, 'select id, ciphertext, key_id from identifier_handoff where id in (?, ?)', [a, b])) as Json[];
@@ -309,7 +358,9 @@ describe('the identifier handoff', () => {
   });
 
   it('tampered, expired, of another flow, person or login session, or replayed: 400 naming the field, nothing changed', async () => {
-    const { email, custodianId, p, flowId } = await refutedFlow();
+    // A flow that decided without a page: Keycloak's completion is what creates its account.
+    const { email, p, flowId } = await noMatchFlow();
+    const nothingYet = async () => expect(await kit.usersWithEmail(email)).toEqual([]);
 
     const tampered = await handoffOf(bff, flowId);
     const [row] = (await sql(bff, 'select ciphertext from identifier_handoff where id = ?', [tampered])) as Json[];
@@ -324,7 +375,7 @@ describe('the identifier handoff', () => {
     await sql(bff, "update identifier_handoff set expires_at = now() - interval '1 second' where id = ?", [expired]);
     expect((await complete(bff, flowId, expired, p)).body.fields[0]).toMatchObject({ field: 'handoffId', reason: 'expired' });
 
-    const other = await refutedFlow();
+    const other = await noMatchFlow();
     const othersHandoff = await handoffOf(bff, other.flowId);
     expect((await complete(bff, flowId, othersHandoff, p)).body.fields[0]).toMatchObject({ field: 'handoffId', reason: 'other_flow' });
     // The right flow and handoff, but Keycloak's login session is someone else's.
@@ -333,13 +384,13 @@ describe('the identifier handoff', () => {
     expect(impostor.status).toBe(400);
     expect(impostor.body.fields[0]).toMatchObject({ field: 'brokeredUserId', reason: 'other_person' });
     expect((await complete(bff, flowId, 'not-a-handoff', p)).body.fields[0]).toMatchObject({ field: 'handoffId', reason: 'unknown' });
-    await expectUntouched(custodianId, email);
+    await nothingYet();
 
     // Carried into another Keycloak login session (even of the same person): a replay, refused.
     const otherSession = await complete(bff, flowId, mine, { ...p, loginSession: 'another-root-session.tab-9' });
     expect(otherSession.status).toBe(400);
     expect(otherSession.body.fields[0]).toMatchObject({ field: 'loginSession', reason: 'other_session' });
-    await expectUntouched(custodianId, email);
+    await nothingYet();
 
     const ok = await complete(bff, flowId, mine, p);
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
@@ -374,15 +425,15 @@ describe('persisted flow', () => {
       const wrong = await step(second, flowId, 'password', { password: 'Not-the-password-1' });
       expect(wrong.body.location).toContain(`/state-claim/${flowId}`);
       const right = await step(second, flowId, 'password', { password: kit.PASSWORD });
-      expect(new URL(right.body.location).searchParams.get('handoff')).toBeTruthy();
-      const done = await complete(second, flowId, new URL(right.body.location).searchParams.get('handoff')!, p);
+      expect(right.body.location).toBe(`/state-claim/${flowId}?lang=en`);
+      const handoff = await handoffOf(second, flowId);
+      const done = await complete(second, flowId, handoff, p);
       expect(done.body).toMatchObject({ userId: custodianId, created: false, outcome: 'claim:claimed' });
       expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
       // Logged at trace level, yet no password, identifier, handoff or login session.
       const logs = second.logs();
       expect(logs).toContain('state claim completed');
-      for (const secret of [kit.PASSWORD, 'Not-the-password-1', email, p.loginSession, new URL(right.body.location).searchParams.get('handoff')!])
-        expect(logs).not.toContain(secret);
+      for (const secret of [kit.PASSWORD, 'Not-the-password-1', email, p.loginSession, handoff]) expect(logs).not.toContain(secret);
     } finally {
       await second.close();
     }
@@ -394,8 +445,8 @@ describe('persisted flow', () => {
     const p = person(email);
     const flowId = await start(bff, p);
     await step(bff, flowId, 'answer', { answer: 'mine' });
-    const right = await step(bff, flowId, 'password', { password: kit.PASSWORD });
-    const done = await complete(bff, flowId, new URL(right.body.location).searchParams.get('handoff')!, p);
+    await step(bff, flowId, 'password', { password: kit.PASSWORD });
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
     expect(done.body).toMatchObject({ userId: custodianId, outcome: 'claim:claimed' });
     expect((await kit.user(custodianId)).attributes.stateSubject).toEqual([`state-demo:${p.brokeredUserId}`]);
 
@@ -434,14 +485,14 @@ describe('persisted flow', () => {
     const wrongCode = await step(bff, flowId, 'password', { password: kit.PASSWORD, otp: app.nextCode() === '000000' ? '111111' : '000000' });
     expect(wrongCode.status).toBe(200);
     expect(await context()).toMatchObject({ passwordTries: 1, error: 'password-wrong' });
-    const right = await step(bff, flowId, 'password', { password: kit.PASSWORD, otp: app.nextCode() });
-    const done = await complete(bff, flowId, new URL(right.body.location).searchParams.get('handoff')!, p);
+    await step(bff, flowId, 'password', { password: kit.PASSWORD, otp: app.nextCode() });
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
     expect(done.body).toMatchObject({ userId: custodianId, created: false, outcome: 'claim:claimed' });
     expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
   });
 
   it('two tabs or a double submit cannot apply it twice', async () => {
-    const { email, p, flowId, custodianId } = await refutedFlow();
+    const { email, p, flowId } = await noMatchFlow();
     const handoff = await handoffOf(bff, flowId);
     const results = await Promise.all([complete(bff, flowId, handoff, p), complete(bff, flowId, handoff, p)]);
     const statuses = results.map((r) => r.status).sort();
@@ -449,7 +500,15 @@ describe('persisted flow', () => {
     expect([400, 409]).toContain(statuses[1]);
     const created = results.find((r) => r.status === 200)!.body.userId;
     expect(await kit.enabledHolders({ email })).toEqual([created]);
-    expect((await kit.user(custodianId)).enabled).toBe(false);
+    expect(await kit.usersWithEmail(email)).toHaveLength(1);
+
+    // The confirmation sent twice at once: one migration, one new account; the other request is refused.
+    const refuted = await refutedFlow();
+    const twice = await Promise.all([step(bff, refuted.flowId, 'confirm', {}), step(bff, refuted.flowId, 'confirm', {})]);
+    expect(twice.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(await stateOf(bff, refuted.flowId)).toBe('finished');
+    expect((await kit.user(refuted.custodianId)).enabled).toBe(false);
+    expect(await kit.usersWithEmail(refuted.email)).toHaveLength(1);
 
     // A password sent while another step of the flow is in flight (a double submit) is refused and not counted.
     const email2 = `double-${kit.sfx()}@example.test`;
@@ -470,9 +529,33 @@ describe('persisted flow', () => {
   });
 });
 
-describe('the upstream core down at the migration step', () => {
-  it('answers 503 (Keycloak shows "try again"), applies nothing, keeps the handoff; the retry completes', async () => {
+describe('the upstream core down at the migration', () => {
+  it('at the confirmation: nothing applied, the decision kept, the page offers "try again"; the retry migrates', async () => {
     const { email, custodianId, p, flowId } = await refutedFlow();
+    const down = await startTestBff(stack, { UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
+    try {
+      const res = await step(down, flowId, 'confirm', {});
+      expect(res.status).toBe(200);
+      expect(res.body.location).toBe(`/state-claim/${flowId}?lang=en`);
+    } finally {
+      await down.close();
+    }
+    await expectUntouched(custodianId, email);
+    expect(await stateOf(bff, flowId)).toBe('notApplied');
+    const page = await (await fetch(`${bff.url}/state-claim/${flowId}?lang=en`)).text();
+    expect(page).toContain('data-step="not-applied"');
+    expect(page).toContain('id="retry"');
+
+    expect((await step(bff, flowId, 'retry', {})).status).toBe(200);
+    expect(await stateOf(bff, flowId)).toBe('finished');
+    expect((await kit.user(custodianId)).enabled).toBe(false);
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(await kit.enabledHolders({ email })).toEqual([done.body.userId]);
+  });
+
+  it('at Keycloak\'s completion (no page asked anything): 503 (Keycloak shows "try again"), nothing applied, the handoff kept; the retry completes', async () => {
+    const { email, p, flowId } = await noMatchFlow();
     const handoff = await handoffOf(bff, flowId);
     const down = await startTestBff(stack, { UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
     try {
@@ -482,20 +565,19 @@ describe('the upstream core down at the migration step', () => {
     } finally {
       await down.close();
     }
-    await expectUntouched(custodianId, email);
+    expect(await kit.usersWithEmail(email)).toEqual([]);
     const [row] = (await sql(bff, 'select consumed_at, lease_until from identifier_handoff where id = ?', [handoff])) as Json[];
     expect(row).toMatchObject({ consumed_at: null, lease_until: null });
 
     const retry = await complete(bff, flowId, handoff, p);
     expect(retry.status, JSON.stringify(retry.body)).toBe(200);
     expect(await kit.enabledHolders({ email })).toEqual([retry.body.userId]);
-    expect((await kit.user(custodianId)).enabled).toBe(false);
   });
 });
 
-describe('Keycloak down at the migration step', () => {
-  it('answers 503, applies nothing, keeps the handoff; the retry completes', async () => {
-    const { email, custodianId, p, flowId } = await refutedFlow();
+describe('Keycloak down at the migration', () => {
+  it("at Keycloak's completion: 503, nothing applied, the handoff kept; the retry completes", async () => {
+    const { email, p, flowId } = await noMatchFlow();
     const handoff = await handoffOf(bff, flowId);
     const down = await startTestBff(stack, { KEYCLOAK_URL: 'http://127.0.0.1:9' });
     try {
@@ -505,16 +587,103 @@ describe('Keycloak down at the migration step', () => {
     } finally {
       await down.close();
     }
-    await expectUntouched(custodianId, email);
+    expect(await kit.usersWithEmail(email)).toEqual([]);
     const retry = await complete(bff, flowId, handoff, p);
     expect(retry.status, JSON.stringify(retry.body)).toBe(200);
     expect(await kit.enabledHolders({ email })).toEqual([retry.body.userId]);
   });
 });
 
+/** Decision 0030: nothing is closed unconfirmed; "Forgot password?" recovers the matched account and claims it. */
+describe('confirmation and recovery', () => {
+  const page = async (b: TestBff, flowId: string, lang = 'en') => (await fetch(`${b.url}/state-claim/${flowId}?lang=${lang}`)).text();
+  const stepIn = (b: TestBff, flowId: string, name: string, body: unknown, lang: string) =>
+    call(`${b.url}/state-claim/${flowId}/${name}?lang=${lang}`, 'POST', { body });
+  const canSignIn = async (username: string, password: string) =>
+    bff.container.userApiTokens.passwordGrant(username, password).then(
+      () => true,
+      () => false,
+    );
+
+  it("two wrong passwords: the confirmation offers only the recovery; its code goes to the identifier in the page language, with its own purpose; wrong codes are limited like sign-up's", async () => {
+    const email = `recover-limit-${kit.sfx()}@example.test`;
+    const custodianId = await kit.custodianAccount(bff, { email });
+    const p = person(email);
+    const flowId = await start(bff, p);
+    await step(bff, flowId, 'answer', { answer: 'mine' });
+    await step(bff, flowId, 'password', { password: 'Not-the-password-1' });
+    await step(bff, flowId, 'password', { password: 'Not-the-password-2' });
+    expect(await stateOf(bff, flowId)).toBe('confirmNew');
+    expect(await page(bff, flowId)).toContain('id="forgot"');
+    // No third password, and "back" is not a way around the two tries.
+    expect((await step(bff, flowId, 'password', { password: kit.PASSWORD })).body.code).toBe('CONFLICT');
+    expect((await step(bff, flowId, 'back', {})).body.code).toBe('CONFLICT');
+    await expectUntouched(custodianId, email);
+
+    const before = (await inboxMessages(stack, 'mails', email)).length;
+    expect((await stepIn(bff, flowId, 'forgot', {}, 'hi')).body.location).toBe(`/state-claim/${flowId}?lang=hi`);
+    const [mail] = ((await inboxMessages(stack, 'mails', email)) as Json[]).slice(before);
+    expect(mail).toMatchObject({ subject: 'पासवर्ड रीसेट करने के लिए आपका कोड' });
+    expect(await page(bff, flowId, 'hi')).toContain('data-step="recovery-code"');
+    const code = await kit.latestCode('mails', email);
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 5; i++) expect((await step(bff, flowId, 'code', { code: wrong })).status).toBe(200);
+    expect((await openFlowSnapshot(bff, flowId)).context).toMatchObject({ error: 'code-invalid' });
+    // The sixth is refused before it is compared, the right code too: a wait, counted down on the page.
+    await step(bff, flowId, 'code', { code });
+    expect((await openFlowSnapshot(bff, flowId)).context).toMatchObject({ error: 'rate-limited', retryAfterSeconds: expect.any(Number) });
+    expect(await stateOf(bff, flowId)).toBe('recoveryCode');
+    expect(await page(bff, flowId)).toMatch(/data-countdown="\d+"/);
+    await expectUntouched(custodianId, email);
+    // Back: the confirmation again, still nothing changed.
+    await step(bff, flowId, 'back', {});
+    expect(await stateOf(bff, flowId)).toBe('confirmNew');
+    await expectUntouched(custodianId, email);
+  });
+
+  it('forgot password: the right code, then a new password the policy accepts, claims the account; its password is the new one', async () => {
+    const email = `recover-${kit.sfx()}@example.test`;
+    const custodianId = await kit.custodianAccount(bff, { email });
+    const { username } = await kit.user(custodianId);
+    const p = person(email);
+    const flowId = await start(bff, p);
+    await step(bff, flowId, 'answer', { answer: 'mine' });
+    await step(bff, flowId, 'password', { password: 'Not-the-password-1' });
+    const before = (await inboxMessages(stack, 'mails', email)).length;
+    await step(bff, flowId, 'forgot', {});
+    const code = await kit.latestCode('mails', email, before);
+    // A recovery code is no proof before it is entered: the new password step is not open yet.
+    expect((await step(bff, flowId, 'new-password', { password: 'Brand-new-pass-2026' })).body.code).toBe('CONFLICT');
+    await step(bff, flowId, 'code', { code });
+    expect(await stateOf(bff, flowId)).toBe('newPassword');
+    expect(await page(bff, flowId)).toContain('id="password-rules"');
+
+    // Refused by our rules (too short) and by Keycloak's (the account's current password: passwordHistory): nothing set.
+    await step(bff, flowId, 'new-password', { password: 'short' });
+    expect((await openFlowSnapshot(bff, flowId)).context.error).toBe('password-policy');
+    await step(bff, flowId, 'new-password', { password: kit.PASSWORD });
+    expect((await openFlowSnapshot(bff, flowId)).context.error).toBe('password-reused');
+    expect(await canSignIn(username, kit.PASSWORD)).toBe(true);
+    await expectUntouched(custodianId, email);
+
+    const fresh = `Brand-new-pass-${kit.sfx()}`;
+    expect((await step(bff, flowId, 'new-password', { password: fresh, userId: custodianId })).status).toBe(400);
+    expect((await step(bff, flowId, 'new-password', { password: fresh })).status).toBe(200);
+    expect(await stateOf(bff, flowId)).toBe('finished');
+    const finished = await page(bff, flowId);
+    expect(finished).toContain('Its password was changed.');
+    expect(finished).toContain('is now part of State of Demo');
+    const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
+    expect(done.body).toEqual({ userId: custodianId, created: false, outcome: 'claim:recovered' });
+    expect(await kit.tenants(custodianId)).toEqual(['state-demo']);
+    expect(await canSignIn(username, fresh)).toBe(true);
+    expect(await canSignIn(username, kit.PASSWORD)).toBe(false);
+  });
+});
+
 describe('audit', () => {
   it('every decision and step is recorded and queryable by a platform admin (401 / 403 otherwise), without the identifier in clear', async () => {
-    const { email, custodianId, p, flowId } = await refutedFlow();
+    const { email, custodianId, p, flowId } = await refutedFlow(bff, { confirmed: true });
     const done = await complete(bff, flowId, await handoffOf(bff, flowId), p);
     const api = `${bff.url}/api/admin/v1/state-claims/audit?flowId=${flowId}`;
     expect((await call(api, 'GET')).status).toBe(401);
@@ -524,17 +693,22 @@ describe('audit', () => {
 
     const res = await call(api, 'GET', { token: adminToken });
     expect(res.status).toBe(200);
-    // Two handoffs: one with the answer's redirect, one with the page's (a reload makes a fresh one).
-    expect(res.body.items.map((i: Json) => i.event)).toEqual([
+    // The confirmation migrates (decision 0030); the page that says so issues the handoff; Keycloak completes.
+    const items = res.body.items as Json[];
+    expect(items.map((i) => i.event)).toEqual([
       'started',
       'match-found',
       'step:not_mine',
+      'confirmation-asked',
+      'step:confirm',
       'decided',
-      'handoff-issued',
-      'handoff-issued',
       'migrated',
+      'handoff-issued',
+      'completed',
     ]);
-    expect(res.body.items.at(-1)).toMatchObject({
+    expect(items.find((i) => i.event === 'confirmation-asked')).toMatchObject({ custodianUserId: custodianId, resultUserId: null });
+    expect(items.find((i) => i.event === 'migrated')).toMatchObject({ custodianUserId: custodianId, resultUserId: done.body.userId, detail: 'new:refuted' });
+    expect(items.at(-1)).toMatchObject({
       custodianUserId: custodianId,
       resultUserId: done.body.userId,
       detail: 'new:refuted',
@@ -547,7 +721,7 @@ describe('audit', () => {
     const byIdentifier = await call(`${bff.url}/api/admin/v1/state-claims/audit?identifier=${encodeURIComponent(email.toUpperCase())}&max=2`, 'GET', {
       token: adminToken,
     });
-    expect(byIdentifier.body).toMatchObject({ total: 7, first: 0 });
+    expect(byIdentifier.body).toMatchObject({ total: 9, first: 0 });
     expect(byIdentifier.body.items).toHaveLength(2);
     const bad = await call(`${bff.url}/api/admin/v1/state-claims/audit?max=0&flowId=x`, 'GET', { token: adminToken });
     expect(bad.status).toBe(400);

@@ -7,7 +7,7 @@ import type { E2EStack } from '../setup/stack.ts';
 import type { TestBff } from './bff.ts';
 import { screenshot } from './browser.ts';
 import { adminFor } from './keycloak-admin.ts';
-import { latestCode, type InboxKind } from './inbox.ts';
+import { inboxMessages, latestCode, type InboxKind } from './inbox.ts';
 
 /** Helpers of the state claim tests (test/e2e/state-claim*.test.ts): people at the state IdP and in the custodian tenant. */
 type Json = Record<string, any>;
@@ -158,6 +158,48 @@ export function stateClaimKit(stack: E2EStack) {
       .map((u) => String(u.id));
   }
 
+  /** Whether Keycloak takes this password for the account (the `user-api` client's direct grant; the session is left to expire). */
+  async function canSignIn(username: string, password: string): Promise<boolean> {
+    const res = await fetch(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'user-api', client_secret: stack.settings.userApiClientSecret, username, password }),
+    });
+    return res.ok;
+  }
+
+  /**
+   * A claim flow started as Keycloak's platform-state-claim starts one (shared secret), for pages
+   * reached without a brokered login; answers the flow id.
+   */
+  async function startFlow(bffUrl: string, opts: { email?: string; locale?: string }): Promise<string> {
+    const res = await fetch(`${bffUrl}/internal/v1/keycloak/state-claim`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.settings.keycloakCallbackSecret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        identityProvider: 'state-demo',
+        brokeredUserId: `brokered-${sfx()}`,
+        brokeredUsername: 'state.person',
+        firstName: 'Stateperson',
+        lastName: 'Page',
+        loginSession: `${sfx()}${sfx()}.tab-1`,
+        returnUrl: `${stack.keycloakUrl}/realms/${realm}/login-actions/first-broker-login?session_code=test&execution=test&tab_id=test`,
+        ...opts,
+      }),
+    });
+    if (res.status !== 201) throw new Error(`state claim start: HTTP ${res.status} ${await res.text()}`);
+    return String(((await res.json()) as Json).flowId);
+  }
+  /** A page step as the pages' script sends it (JSON). */
+  async function step(bffUrl: string, flowId: string, name: string, body: unknown): Promise<{ status: number; body: Json }> {
+    const res = await fetch(`${bffUrl}/state-claim/${flowId}/${name}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
+  }
+
   /** The state IdP's own login page (another realm). */
   async function atState(page: Page, username: string, shot?: string): Promise<void> {
     await page.waitForURL(/\/realms\/state-demo-idp\//);
@@ -189,7 +231,13 @@ export function stateClaimKit(stack: E2EStack) {
     upstream,
     enabledHolders,
     atState,
-    latestCode: (kind: InboxKind, to: string) => latestCode(stack, kind, to),
+    canSignIn,
+    startFlow,
+    step,
+    /** The dev inbox's messages to `to`, oldest first (mails have a subject). */
+    inbox: (kind: InboxKind, to: string) => inboxMessages(stack, kind, to) as Promise<{ subject?: string; text: string }[]>,
+    /** The newest code sent to `to`, after its first `notBefore` messages (waits for it). */
+    latestCode: (kind: InboxKind, to: string, notBefore = 0) => latestCode(stack, kind, to, notBefore),
     /** Ends the kit's connection to the upstream core's database (afterAll). */
     close: async () => {
       await upstreamDb?.end();

@@ -30,6 +30,13 @@ const TEXTS: Record<Language, Record<OtpPurpose, Texts>> = {
       sms: (code, minutes) => `${code} is your Identity Platform sign-in code. Valid ${minutes} min. Do not share it.`,
       ignore: 'If you did not ask for it, ignore this message: nothing changes without the code.',
     },
+    'state-claim-recovery': {
+      subject: 'Your code to reset your password',
+      body: (code, minutes) =>
+        `Your code to prove this account is yours and choose a new password while signing in with your state account is ${code}. It is valid for ${minutes} minutes.`,
+      sms: (code, minutes) => `${code} is your Identity Platform code to reset your password. Valid ${minutes} min. Do not share it.`,
+      ignore: 'If you did not ask for it, ignore this message: your password stays as it is without the code.',
+    },
   },
   hi: {
     'sign-up': {
@@ -49,6 +56,13 @@ const TEXTS: Record<Language, Record<OtpPurpose, Texts>> = {
       body: (code, minutes) => `अपने राज्य खाते से साइन इन करते समय इस पते की पुष्टि के लिए आपका कोड ${code} है। यह ${minutes} मिनट तक मान्य है।`,
       sms: (code, minutes) => `${code} आपका Identity Platform साइन-इन कोड है। ${minutes} मिनट तक मान्य। इसे किसी से साझा न करें।`,
       ignore: 'यदि आपने इसका अनुरोध नहीं किया है, तो इस संदेश को अनदेखा करें: कोड के बिना कुछ नहीं बदलेगा।',
+    },
+    'state-claim-recovery': {
+      subject: 'पासवर्ड रीसेट करने के लिए आपका कोड',
+      body: (code, minutes) =>
+        `अपने राज्य खाते से साइन इन करते समय यह साबित करने और नया पासवर्ड चुनने के लिए कि यह खाता आपका है, आपका कोड ${code} है। यह ${minutes} मिनट तक मान्य है।`,
+      sms: (code, minutes) => `${code} पासवर्ड रीसेट करने के लिए आपका Identity Platform कोड है। ${minutes} मिनट तक मान्य। इसे किसी से साझा न करें।`,
+      ignore: 'यदि आपने इसका अनुरोध नहीं किया है, तो इस संदेश को अनदेखा करें: कोड के बिना आपका पासवर्ड नहीं बदलेगा।',
     },
   },
 };

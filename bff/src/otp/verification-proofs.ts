@@ -8,7 +8,8 @@ import type { Identifier } from '../accounts/identifiers.ts';
  * trimmed and lower-case, phone E.164.
  */
 
-export type OtpPurpose = 'sign-up' | 'change-identifier' | 'state-claim';
+/** `state-claim-recovery`: the claim's "Forgot password?", a code to the matched account's identifier (decision 0030). */
+export type OtpPurpose = 'sign-up' | 'change-identifier' | 'state-claim' | 'state-claim-recovery';
 
 export interface VerificationProofs {
   /**

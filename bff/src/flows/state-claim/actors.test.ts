@@ -64,12 +64,14 @@ describe('findHolder', () => {
     expect(await findHolder(deps([]), EMAIL)).toBeNull();
   });
 
-  it('an enabled custodian account: the claim, with its authenticator app noted', async () => {
+  it('an enabled custodian account: the claim, with its authenticator app noted, and whether it holds the identifier proven (a new account closes it) or not', async () => {
     expect(await findHolder(deps([account('c-1', { credentials: ['password', 'otp'] })]), EMAIL)).toEqual({
       kind: 'account',
       userId: 'c-1',
       secondFactor: true,
+      proven: true,
     });
+    expect(await findHolder(deps([account('c-1', { emailVerified: false })]), EMAIL)).toMatchObject({ kind: 'account', userId: 'c-1', proven: false });
   });
 
   it('an enabled custodian account comes first, also when a closed account or a member holds it too', async () => {

@@ -5,7 +5,9 @@ import { CUSTODIAN_TENANT } from '../../accounts/tenants.ts';
 import { generateUsername, USERNAME_PATTERN } from '../../accounts/username.ts';
 import { bindSeal, type BoundSeal } from '../../kernel/crypto/bound-seal.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
+import { passwordIssue } from '../../accounts/password-rules.ts';
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
+import type { Language } from '../../kernel/languages.ts';
 import type { OtpPurpose } from '../../otp/verification-proofs.ts';
 import type { DirectoryUser, IdentityDirectory } from '../../ports/identity-directory.ts';
 import type { UpstreamCore, UpstreamUser, UserLookup } from '../../ports/upstream-core.ts';
@@ -13,16 +15,20 @@ import type { UserChangeFeed } from '../../ports/user-change-feed.ts';
 import type { UserTokens } from '../../ports/user-tokens.ts';
 import {
   StepFailure,
+  type CodeInput,
+  type CodePurpose,
   type Holder,
   type MigrationInput,
   type MigrationResult,
+  type NewPasswordInput,
   type PasswordCheck,
   type PasswordInput,
   type SealedIdentifier,
   type StateIdentity,
 } from './state-claim.machine.ts';
 
-const PURPOSE: OtpPurpose = 'state-claim';
+/** The OTP service's purpose of each code of the claim: its own counters, code and mail text (decision 0030). */
+const PURPOSES: Record<CodePurpose, OtpPurpose> = { identifier: 'state-claim', recovery: 'state-claim-recovery' };
 
 /** Seals identifiers for the flow's snapshot; masks them for the pages and the audit. */
 export class IdentifierSeal {
@@ -43,7 +49,7 @@ export class IdentifierSeal {
 export interface StateClaimEffectDeps {
   seal: IdentifierSeal;
   otp: {
-    send(req: { identifier: Identifier; purpose: OtpPurpose; ip: string }): Promise<unknown>;
+    send(req: { identifier: Identifier; purpose: OtpPurpose; ip: string; language: Language }): Promise<unknown>;
     verify(req: { identifier: Identifier; purpose: OtpPurpose; code: string; ip: string }): Promise<{ proof: string }>;
     consume(proof: string, identifier: Identifier, purpose: OtpPurpose, field: string): Promise<void>;
   };
@@ -119,7 +125,12 @@ export async function findHolder(deps: HolderDeps, identifier: Identifier): Prom
   for (const user of enabled) {
     const orgs = await deps.directory.organizationsOf(user.id);
     if (orgs.some((o) => o.alias === CUSTODIAN_TENANT)) {
-      return { kind: 'account', userId: user.id, secondFactor: (await deps.directory.credentialTypes(user.id)).includes(AUTHENTICATOR_APP) };
+      return {
+        kind: 'account',
+        userId: user.id,
+        secondFactor: (await deps.directory.credentialTypes(user.id)).includes(AUTHENTICATOR_APP),
+        proven: holdsProven(user, identifier),
+      };
     }
   }
   if (enabled.some((u) => holdsProven(u, identifier))) return { kind: 'elsewhere' };
@@ -139,16 +150,18 @@ export function stateClaimActors(deps: StateClaimEffectDeps) {
       const found = (await deps.directory.findUsersByAttribute('stateSubject', stateSubject(input.identity))).find((u) => u.enabled);
       return found ? { userId: found.id } : null;
     }),
-    sendCode: fromPromise<void, { identifier: SealedIdentifier; ip: string }>(async ({ input }) => {
-      await deps.otp.send({ identifier: deps.seal.open(input.identifier), purpose: PURPOSE, ip: input.ip }).catch((err: unknown) => {
+    sendCode: fromPromise<void, CodeInput>(async ({ input }) => {
+      const request = { identifier: deps.seal.open(input.identifier), purpose: PURPOSES[input.purpose], ip: input.ip, language: input.language };
+      await deps.otp.send(request).catch((err: unknown) => {
         throw stepFailure(err);
       });
     }),
-    verifyCode: fromPromise<void, { identifier: SealedIdentifier; code: string; ip: string }>(async ({ input }) => {
+    verifyCode: fromPromise<void, { identifier: SealedIdentifier; purpose: CodePurpose; code: string; ip: string }>(async ({ input }) => {
       const identifier = deps.seal.open(input.identifier);
+      const purpose = PURPOSES[input.purpose];
       try {
-        const { proof } = await deps.otp.verify({ identifier, purpose: PURPOSE, code: input.code, ip: input.ip });
-        await deps.otp.consume(proof, identifier, PURPOSE, 'code');
+        const { proof } = await deps.otp.verify({ identifier, purpose, code: input.code, ip: input.ip });
+        await deps.otp.consume(proof, identifier, purpose, 'code');
       } catch (err) {
         throw stepFailure(err);
       }
@@ -176,8 +189,39 @@ export function stateClaimActors(deps: StateClaimEffectDeps) {
         throw stepFailure(err);
       }
     }),
+    setNewPassword: fromPromise<'valid' | 'invalid', NewPasswordInput>(({ input }) => setNewPassword(deps, input)),
     migrate: fromPromise<MigrationResult, MigrationInput>(({ input }) => migrate(deps, input)),
   };
+}
+
+/**
+ * The recovered account's new password (decision 0030): the code to its identifier proved the account,
+ * as Keycloak's own reset link would. Keycloak checks the realm's policy when it is set (Admin API);
+ * the rules it can be told before are checked here first. An account with an authenticator app keeps
+ * it: its code is checked with the new password (`invalid`: saved, the code was wrong), so a recovery
+ * asks no less than the password page. Nothing is set when the code is missing or a rule is broken.
+ */
+async function setNewPassword(deps: StateClaimEffectDeps, input: NewPasswordInput): Promise<'valid' | 'invalid'> {
+  try {
+    const user = await deps.directory.getUser(input.userId);
+    if (!user?.enabled) throw new StepFailure('unavailable');
+    if (passwordIssue(input.password, user.email)) throw new StepFailure('password-policy');
+    const secondFactor = (await deps.directory.credentialTypes(user.id)).includes(AUTHENTICATOR_APP);
+    if (secondFactor && input.otp === null) throw new StepFailure('code-required');
+    await deps.directory.setPassword(user.id, input.password);
+    if (!secondFactor) return 'valid';
+    const tokens = await deps.userTokens.passwordGrant(user.username, input.password, input.otp ?? undefined);
+    await deps.userTokens.endSession(tokens.refreshToken).catch(() => undefined);
+    return 'valid';
+  } catch (err) {
+    if (err instanceof StepFailure) throw err;
+    if (isDomainError(err) && err.code === 'UNAUTHENTICATED') return err.details.reason === 'account_action_required' ? 'valid' : 'invalid';
+    if (isDomainError(err) && err.code === 'VALIDATION_FAILED' && err.fields.some((f) => f.field === 'password')) {
+      // Keycloak's sentence is never shown; only which of our messages fits (passwordHistory: "last N passwords").
+      throw new StepFailure(err.fields.some((f) => /last \d+ passwords|history/i.test(f.message)) ? 'password-reused' : 'password-policy');
+    }
+    throw stepFailure(err);
+  }
 }
 
 /**
@@ -217,7 +261,7 @@ export async function migrate(deps: StateClaimEffectDeps, input: MigrationInput)
   }
   const identifier = input.identifier ? deps.seal.open(input.identifier) : null;
   if (input.decision === 'claim') {
-    if (input.matchMemberId) return claimMember(deps, input.matchMemberId, identifier!, input);
+    if (input.matchMemberId) return withTenantName(deps, await claimMember(deps, input.matchMemberId, identifier!, input), input.tenant);
     const userId = input.matchUserId!;
     const user = await deps.directory.getUser(userId);
     if (!user) throw new DomainError('NOT_FOUND', 'The account to claim no longer exists');
@@ -233,13 +277,17 @@ export async function migrate(deps: StateClaimEffectDeps, input: MigrationInput)
     await deps.directory.addToOrganization(userId, input.tenant);
     await deps.directory.removeFromOrganization(userId, CUSTODIAN_TENANT);
     if (!upstreamUserId) await deps.accounts.ensureProvisioned(userId, { signUpType: 'state', tenant: input.tenant });
-    return { userId, created: false };
+    return withTenantName(deps, { userId, created: false }, input.tenant);
   }
 
   const released: string[] = [];
+  let match: MigrationResult['match'];
   if (identifier) {
-    if (input.matchUserId) await stripRefuted(deps, input.matchUserId, identifier);
-    if (input.matchMemberId) await stripMember(deps, input.matchMemberId, identifier);
+    if (input.matchUserId) match = (await stripRefuted(deps, input.matchUserId, identifier)) ? 'closed' : 'kept';
+    if (input.matchMemberId) {
+      await stripMember(deps, input.matchMemberId, identifier);
+      match = 'closed';
+    }
     released.push(...(await releaseClosedHolders(deps, identifier)));
   }
   const created = await deps.accounts.create(
@@ -258,7 +306,17 @@ export async function migrate(deps: StateClaimEffectDeps, input: MigrationInput)
     attributes: { stateSubject: [stateSubject(identity)], ...(identity.stateUserId ? { stateUserId: [identity.stateUserId] } : {}) },
   });
   if (input.otherIdentifier) await addAssertedPhone(deps, created.userId, created.upstreamUserId, deps.seal.open(input.otherIdentifier));
-  return { userId: created.userId, created: true, ...(released.length > 0 ? { released } : {}) };
+  return withTenantName(
+    deps,
+    { userId: created.userId, created: true, ...(released.length > 0 ? { released } : {}), ...(match ? { match } : {}) },
+    input.tenant,
+  );
+}
+
+/** The state tenant's name as Keycloak's organization has it, for the page that says what was done. */
+async function withTenantName(deps: StateClaimEffectDeps, result: MigrationResult, tenant: string): Promise<MigrationResult> {
+  const name = (await deps.directory.organizationsOf(result.userId)).find((o) => o.alias === tenant)?.name;
+  return name ? { ...result, tenantName: name } : result;
 }
 
 /** The upstream profile of a platform account: by its link, or by `externalId` when the link is missing. */
@@ -269,13 +327,15 @@ async function profileOf(deps: StateClaimEffectDeps, user: DirectoryUser): Promi
 
 /**
  * The refuted (or not proven) custodian account: holding the identifier proven, it is stripped and
- * disabled (SPEC Flow 2: two people proved it, the state vouches for this one). Holding it unproven,
+ * disabled (true) (SPEC Flow 2: two people proved it, the state vouches for this one). Holding it unproven,
  * it is left alone here: the account creation takes it from it (decision 0019: the holder keeps its
  * account, loses the identifier, is told) — an unconfirmed address never costs anyone their account.
  */
-async function stripRefuted(deps: StateClaimEffectDeps, userId: string, identifier: Identifier): Promise<void> {
+async function stripRefuted(deps: StateClaimEffectDeps, userId: string, identifier: Identifier): Promise<boolean> {
   const user = await deps.directory.getUser(userId);
-  if (user && (!user.enabled || holdsProven(user, identifier))) await strip(deps, userId, identifier);
+  if (!user || !(!user.enabled || holdsProven(user, identifier))) return false;
+  await strip(deps, userId, identifier);
+  return true;
 }
 
 /** The account loses the identifier (kept in its history) and is disabled; its upstream profile too. */

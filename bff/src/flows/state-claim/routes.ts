@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { parseEmail, parseIdentifier, parsePhone, type Identifier } from '../../accounts/identifiers.ts';
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
+import { isLanguage, type Language } from '../../kernel/languages.ts';
 import { pageLanguage, sendPage } from '../../http/pages.ts';
 import { ERROR_TABLE } from '../../http/problem.ts';
 import { PLATFORM_ADMIN_ROLE, requireAccessToken, type AccessTokenDeps } from '../../http/bearer.ts';
@@ -11,13 +12,14 @@ import type { Limit, RateLimiter } from '../../rate-limits/rate-limiter.ts';
 import { parseInput } from '../../http/validation.ts';
 import type { StateClaimAudit } from './audit.ts';
 import type { IdentifierSeal } from './actors.ts';
-import { renderGone, renderStep } from './pages.ts';
-import { answerBody, auditQuery, codeBody, completeBody, emptyBody, identifierBody, passwordBody, startBody } from './schemas.ts';
+import { renderFinished, renderGone, renderStep } from './pages.ts';
+import { answerBody, auditQuery, codeBody, completeBody, emptyBody, identifierBody, newPasswordBody, passwordBody, startBody } from './schemas.ts';
 import type { StateClaimService, StateClaimView } from './service.ts';
 import type { StateClaimEvent } from './state-claim.machine.ts';
 
 export const stateClaimAssets: Record<string, Asset> = {
   'state-claim.js': { file: new URL('./pages/state-claim.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  'state-claim.css': { file: new URL('./pages/state-claim.css', import.meta.url), type: 'text/css; charset=utf-8' },
 };
 
 export interface StateClaimRouteDeps extends AccessTokenDeps {
@@ -26,6 +28,8 @@ export interface StateClaimRouteDeps extends AccessTokenDeps {
   seal: IdentifierSeal;
   callbackSecret: string;
   publicUrl: string;
+  /** Where "Start again" leads from a claim link that is unknown or expired: a page that signs in. */
+  signInUrl: string;
   defaultPhoneCountry: string;
   /** Refused passwords per client IP, shared with the API login (rate-limits/rate-limiter.ts). */
   passwordLimits: { limiter: RateLimiter; limits: Limit[] };
@@ -37,6 +41,12 @@ function asserted(email: string | null, phone: string | null, country: string): 
   if (e) return { kind: 'email', value: e };
   const e164 = phone ? parsePhone(phone, country) : null;
   return e164 ? { kind: 'phone', value: e164 } : null;
+}
+
+/** Keycloak's locale of the login (a BCP 47 tag, e.g. `hi`, `en-GB`) as one of our languages, if it is one. */
+function languageOfLocale(locale: string | null): Language | null {
+  const primary = locale?.toLowerCase().split(/[-_]/)[0];
+  return isLanguage(primary) ? primary : null;
 }
 
 export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
@@ -60,7 +70,9 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
       returnUrl: b.returnUrl,
     });
     ctx.status = 201;
-    ctx.body = { flowId: view.id, redirectUrl: `${deps.publicUrl.replace(/\/$/, '')}/state-claim/${view.id}` };
+    // The language chosen at Keycloak (issue 17 §5) goes with the browser; without it, Accept-Language decides.
+    const lang = languageOfLocale(b.locale);
+    ctx.body = { flowId: view.id, redirectUrl: `${deps.publicUrl.replace(/\/$/, '')}/state-claim/${view.id}${lang ? `?lang=${lang}` : ''}` };
   });
   internal.post('/:flowId/complete', async (ctx) => {
     const b = parseInput(completeBody, ctx.request.body, { message: 'The state-claim completion is not valid' });
@@ -85,18 +97,24 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
       if (isDomainError(err) && ['NOT_FOUND', 'FLOW_EXPIRED', 'FLOW_OUTDATED'].includes(err.code)) {
         // A page, not problem+json, but with the table's status (404, 410).
         ctx.status = ERROR_TABLE[err.code].status;
-        sendPage(ctx, renderGone(lang));
+        sendPage(ctx, renderGone(lang, signInUrl(lang)));
         return;
       }
       throw err;
     }
     const error = typeof ctx.query.error === 'string' && /^[a-z-]{1,32}$/.test(ctx.query.error) ? ctx.query.error : undefined;
+    const retry = typeof ctx.query.retry === 'string' && /^\d{1,5}$/.test(ctx.query.retry) ? Number(ctx.query.retry) : undefined;
     if (view.snapshot.matches('decided')) {
-      // Nothing left to ask (e.g. no matching account): straight back to Keycloak with a fresh handoff.
+      // Nothing was asked (e.g. no matching account): straight back to Keycloak with a fresh handoff.
       ctx.redirect(await continueUrlOf(view));
       return;
     }
-    sendPage(ctx, renderStep(view, lang, error ? { error } : {}));
+    if (view.snapshot.matches('finished')) {
+      // What was done, in plain words, and one way on: back to Keycloak with a fresh handoff.
+      sendPage(ctx, renderFinished(view, lang, await continueUrlOf(view)));
+      return;
+    }
+    sendPage(ctx, renderStep(view, lang, { ...(error ? { error } : {}), ...(retry !== undefined ? { retryAfterSeconds: retry } : {}) }));
   });
 
   /**
@@ -105,27 +123,35 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
    * code and status) and carries that `location` too: the step's page with its message. A 5xx carries
    * none (only its retry hint survives); the page's script then shows "try again" where it is.
    */
-  const step = (name: string, toEvent: (ctx: Context) => Exclude<StateClaimEvent, { type: 'COMPLETE' }>) =>
+  const step = (name: string, toEvent: (ctx: Context, language: Language) => Exclude<StateClaimEvent, { type: 'COMPLETE' }>) =>
     pages.post(`/:flowId/${name}`, async (ctx) => {
       const flowId = ctx.params.flowId!;
       const lang = pageLanguage(ctx);
-      const page = (error?: string) => `/state-claim/${encodeURIComponent(flowId)}?${new URLSearchParams({ lang, ...(error ? { error } : {}) }).toString()}`;
+      const page = (error?: string, retry?: number) =>
+        `/state-claim/${encodeURIComponent(flowId)}?${new URLSearchParams({ lang, ...(error ? { error } : {}), ...(retry ? { retry: String(retry) } : {}) }).toString()}`;
       try {
         // Bad input throws VALIDATION_FAILED naming the fields here, before anything ran.
-        const event = toEvent(ctx);
-        // Wrong passwords count against the client's IP, with the API login's (decision 0019); a right one uses nothing up.
+        const event = toEvent(ctx, lang);
+        // Wrong passwords (and app codes) count against the client's IP, with the API login's (decision 0019); a right one uses nothing up.
         const view =
-          event.type === 'PASSWORD'
+          event.type === 'PASSWORD' || event.type === 'NEW_PASSWORD'
             ? await deps.passwordLimits.limiter.attempt({ ip: ctx.ip }, deps.passwordLimits.limits, () => deps.service.step(flowId, event), {
-                result: (v) => v.snapshot.context.error === 'password-wrong',
+                result: (v) => v.snapshot.context.error === 'password-wrong' || v.snapshot.context.error === 'recovered-code-wrong',
               })
             : await deps.service.step(flowId, event);
         ctx.body = { location: view.snapshot.matches('decided') ? await continueUrlOf(view) : page() };
       } catch (err) {
         if (!isDomainError(err)) throw err;
-        throw withLocation(err, page(pageErrorOf(name, err)));
+        const retry = err.code === 'RATE_LIMITED' ? Number(err.details.retryAfterSeconds) || undefined : undefined;
+        throw withLocation(err, page(pageErrorOf(name, err), retry));
       }
     });
+
+  const signInUrl = (lang: Language) => {
+    const url = new URL(deps.signInUrl);
+    url.searchParams.set('lang', lang);
+    return url.href;
+  };
 
   const continueUrlOf = async (view: StateClaimView): Promise<string> => {
     const url = new URL(view.snapshot.context.returnUrl);
@@ -133,27 +159,51 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
     return url.href;
   };
 
-  step('identifier', (ctx) => {
+  /** A step without input: its body must be empty. */
+  const bare = (ctx: Context) => parseInput(emptyBody, ctx.request.body ?? {});
+  step('identifier', (ctx, language) => {
     const { identifier } = parseInput(identifierBody(deps.defaultPhoneCountry), ctx.request.body);
-    return { type: 'IDENTIFIER', identifier: deps.seal.seal(identifier), ip: ctx.ip };
+    return { type: 'IDENTIFIER', identifier: deps.seal.seal(identifier), ip: ctx.ip, language };
   });
+  // The code of either purpose: the state the flow rests in says which (identifier or recovery).
   step('code', (ctx) => ({ type: 'CODE', code: parseInput(codeBody, ctx.request.body).code, ip: ctx.ip }));
-  step('resend', (ctx) => {
-    parseInput(emptyBody, ctx.request.body ?? {});
-    return { type: 'RESEND', ip: ctx.ip };
+  step('resend', (ctx, language) => {
+    bare(ctx);
+    return { type: 'RESEND', ip: ctx.ip, language };
   });
   step('change', (ctx) => {
-    parseInput(emptyBody, ctx.request.body ?? {});
+    bare(ctx);
     return { type: 'CHANGE_IDENTIFIER' };
   });
   step('continue', (ctx) => {
-    parseInput(emptyBody, ctx.request.body ?? {});
+    bare(ctx);
     return { type: 'CONTINUE' };
   });
   step('answer', (ctx) => ({ type: parseInput(answerBody, ctx.request.body).answer === 'mine' ? 'MINE' : 'NOT_MINE' }));
   step('password', (ctx) => {
     const { password, otp } = parseInput(passwordBody, ctx.request.body);
     return { type: 'PASSWORD', password, otp: otp ?? null };
+  });
+  // Decision 0030: the confirmation before an account is closed, "Forgot password?", and a retry.
+  step('confirm', (ctx) => {
+    bare(ctx);
+    return { type: 'CONFIRM' };
+  });
+  step('back', (ctx) => {
+    bare(ctx);
+    return { type: 'BACK' };
+  });
+  step('forgot', (ctx, language) => {
+    bare(ctx);
+    return { type: 'FORGOT', ip: ctx.ip, language };
+  });
+  step('new-password', (ctx) => {
+    const { password, otp } = parseInput(newPasswordBody, ctx.request.body);
+    return { type: 'NEW_PASSWORD', password, otp: otp ?? null };
+  });
+  step('retry', (ctx) => {
+    bare(ctx);
+    return { type: 'RETRY' };
   });
 
   // ---- administrators: the audit trail
@@ -201,7 +251,8 @@ function pageErrorOf(step: string, err: DomainError): string | undefined {
     case 'VALIDATION_FAILED':
       if (step === 'code') return 'code-invalid';
       if (step === 'identifier') return 'identifier';
-      if (step === 'password' && err.fields.some((f) => f.field === 'otp')) return 'code-required';
+      if ((step === 'password' || step === 'new-password') && err.fields.some((f) => f.field === 'otp')) return 'code-required';
+      if (step === 'new-password' && err.fields.some((f) => f.field === 'password')) return 'password-policy';
       return 'unavailable';
     case 'FLOW_CONFLICT':
       // A double submit: this step is still being processed.

@@ -23,7 +23,8 @@ const identity = {
   loginSession: z.string().min(1).max(512),
 };
 
-export const startBody = z.object({ ...identity, returnUrl: z.url().max(4096) });
+/** `locale`: the language of Keycloak's login (a BCP 47 tag), which the claim's pages keep (issue 17 §5). */
+export const startBody = z.object({ ...identity, returnUrl: z.url().max(4096), locale: optional });
 export const completeBody = z.object({ ...identity, handoffId: z.string().trim().min(1).max(64) });
 
 /** The pages' forms (sent as JSON by pages/state-claim.js). */
@@ -36,15 +37,15 @@ export const codeBody = z.strictObject({
     .regex(/^\d{6}$/),
 });
 export const answerBody = z.strictObject({ answer: z.enum(['mine', 'not-mine']) });
-export const passwordBody = z.strictObject({
-  password: z.string().min(1).max(1024),
-  /** The authenticator app's code (6 or 8 digits, as Keycloak's OTP policies allow). */
-  otp: z
-    .string()
-    .trim()
-    .regex(/^\d{6}(\d{2})?$/, 'expected the 6-digit code of your authenticator app')
-    .optional(),
-});
+/** The authenticator app's code (6 or 8 digits, as Keycloak's OTP policies allow). */
+const appCode = z
+  .string()
+  .trim()
+  .regex(/^\d{6}(\d{2})?$/, 'expected the 6-digit code of your authenticator app')
+  .optional();
+export const passwordBody = z.strictObject({ password: z.string().min(1).max(1024), otp: appCode });
+/** The recovered account's new password: the realm's policy is Keycloak's to check (and ours first, actors.ts). */
+export const newPasswordBody = z.strictObject({ password: z.string().min(1).max(1024), otp: appCode });
 export const emptyBody = z.strictObject({});
 
 export const auditQuery = z.object({

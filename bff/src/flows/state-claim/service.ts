@@ -60,14 +60,20 @@ export class StateClaimService {
     }
     const identifier = req.identifier ? this.#d.seal.seal(req.identifier) : null;
     const otherIdentifier = req.otherIdentifier ? this.#d.seal.seal(req.otherIdentifier) : null;
-    const view = await this.#d.runtime.create(this.#d.flow, {
-      identity: req.identity,
-      loginSession: sessionHash(req.loginSession),
-      returnUrl: req.returnUrl,
-      tenant,
-      identifier,
-      otherIdentifier,
-    });
+    const flowId = randomUUID();
+    const view = await this.#d.runtime.create(
+      this.#d.flow,
+      {
+        flowId,
+        identity: req.identity,
+        loginSession: sessionHash(req.loginSession),
+        returnUrl: req.returnUrl,
+        tenant,
+        identifier,
+        otherIdentifier,
+      },
+      { id: flowId },
+    );
     await this.#audit(view, 'started', 'ok', identifier ? 'identifier from the identity provider' : 'identifier to verify');
     await this.#auditArrival(null, view);
     return view;
@@ -94,18 +100,44 @@ export class StateClaimService {
    * (decision 0011's table) is a decision too. `before` null: the flow was just created.
    */
   async #auditArrival(before: StateClaimView | null, view: StateClaimView): Promise<void> {
-    const arrived = (state: 'askOwnership' | 'heldElsewhere' | 'closedHolder' | 'decided') => view.snapshot.matches(state) && !before?.snapshot.matches(state);
+    type Audited = 'askOwnership' | 'heldElsewhere' | 'closedHolder' | 'confirmNew' | 'decided' | 'notApplied' | 'finished';
+    const arrived = (state: Audited) => view.snapshot.matches(state) && !before?.snapshot.matches(state);
     const c = view.snapshot.context;
-    if (arrived('askOwnership'))
+    if (arrived('askOwnership') && !before?.snapshot.matches('confirmNew'))
       await this.#audit(view, 'match-found', 'ok', c.matchMemberId ? `upstream-only member ${c.matchMemberId}` : 'custodian account');
     if (arrived('heldElsewhere')) await this.#audit(view, 'held-elsewhere', 'ok', 'an enabled account of another tenant holds it proven: no claim');
     if (arrived('closedHolder')) await this.#audit(view, 'closed-holder', 'ok', 'only closed holders (disabled accounts, inactive members) hold it');
+    if (arrived('confirmNew'))
+      await this.#audit(view, 'confirmation-asked', 'ok', `new:${c.reason} (${c.matchCloses ? 'closes' : 'takes the identifier from'} the holder)`);
     if (arrived('decided')) await this.#audit(view, 'decided', 'ok');
+    // Migrated within the step (the person's last answer): the decision, who lost the identifier, the migration.
+    if (arrived('notApplied')) await this.#audit(view, 'migration-failed', 'failed', `${c.decision}:${c.reason} (${c.error})`);
+    if (arrived('finished')) {
+      if (!before?.snapshot.matches('notApplied')) await this.#audit(view, 'decided', 'ok');
+      await this.#auditMigration(view);
+    }
   }
 
-  /** A fresh handoff for a decided flow: the browser carries only its id back to Keycloak. */
+  /** Each holder that lost the identifier to the new account, then the migration itself. */
+  async #auditMigration(view: StateClaimView): Promise<void> {
+    const c = view.snapshot.context;
+    for (const holder of c.result?.released ?? []) {
+      const [kind, id] = holder.split(':') as [string, string];
+      await this.#audit(
+        view,
+        'identifier-released',
+        'ok',
+        kind === 'account' ? 'disabled account: identifier retired' : `upstream profile ${id}: identifier cleared`,
+        undefined,
+        kind === 'account' ? id : null,
+      );
+    }
+    await this.#audit(view, 'migrated', 'ok', `${c.decision}:${c.reason}`);
+  }
+
+  /** A fresh handoff for a decided or migrated flow: the browser carries only its id back to Keycloak. */
   async issueHandoff(view: StateClaimView): Promise<string> {
-    if (!view.snapshot.matches('decided')) throw new DomainError('CONFLICT', 'The flow has not decided yet');
+    if (!view.snapshot.matches('decided') && !view.snapshot.matches('finished')) throw new DomainError('CONFLICT', 'The flow has not decided yet');
     const { identifier, identity } = view.snapshot.context;
     const id = await this.#d.handoffs.issue(view.id, {
       identifier: identifier ? this.#d.seal.open(identifier) : null,
@@ -119,7 +151,8 @@ export class StateClaimService {
   /**
    * Called by Keycloak with the handoff the browser brought back and the identity of ITS login
    * session. Refuses (and audits) a handoff that is unknown, expired, used, altered, of another flow
-   * or of another person; then migrates once, idempotently, and consumes the handoff.
+   * or of another person; then migrates once, idempotently (a flow the person's last step migrated
+   * already only moves to `done`), and consumes the handoff.
    */
   async complete(flowId: string, req: CompleteRequest): Promise<{ userId: string; created: boolean; outcome: string }> {
     const view = await this.get(flowId);
@@ -157,9 +190,10 @@ export class StateClaimService {
       await this.#audit(view, 'handoff-refused', 'refused', reason, person);
       throw err;
     }
+    const migrated = view.snapshot.matches('finished');
     let done: StateClaimView;
     try {
-      done = await this.#d.runtime.send(this.#d.flow, flowId, { type: 'COMPLETE', flowId });
+      done = await this.#d.runtime.send(this.#d.flow, flowId, { type: 'COMPLETE' });
     } catch (err) {
       await this.#d.handoffs.release(req.handoffId);
       const why = err instanceof DomainError ? [err.code, ...err.fields.map((f) => `${f.field}:${f.reason}`)].join(' ') : 'error';
@@ -170,19 +204,9 @@ export class StateClaimService {
     if (!result) throw new DomainError('CONFLICT', 'The flow has not decided yet');
     await this.#d.handoffs.consume(req.handoffId);
     const outcome = `${done.snapshot.context.decision}:${done.snapshot.context.reason}`;
-    // Each holder that lost the identifier to the new account, then the migration itself.
-    for (const holder of result.released ?? []) {
-      const [kind, id] = holder.split(':') as [string, string];
-      await this.#audit(
-        done,
-        'identifier-released',
-        'ok',
-        kind === 'account' ? 'disabled account: identifier retired' : `upstream profile ${id}: identifier cleared`,
-        undefined,
-        kind === 'account' ? id : null,
-      );
-    }
-    await this.#audit(done, 'migrated', 'ok', outcome);
+    // A flow that was still `decided` migrated just now; a `finished` one did at the person's last step.
+    if (!migrated) await this.#auditMigration(done);
+    await this.#audit(done, 'completed', 'ok', outcome);
     return { userId: result.userId, created: result.created, outcome };
   }
 

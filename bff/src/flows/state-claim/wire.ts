@@ -79,6 +79,8 @@ export function wireStateClaim(w: StateClaimWiring): Feature & { handoffs: Hando
       seal,
       callbackSecret: config.keycloakCallbackSecret,
       publicUrl: config.publicUrl,
+      // The portal signs in (through the state, too): the fresh start from a dead claim link.
+      signInUrl: new URL('/portal/', config.publicUrl).href,
       defaultPhoneCountry: config.defaultPhoneCountry,
       passwordLimits: { limiter: w.limiter, limits: [passwordFailuresPerIp(config.loginFailuresPerIpPerHour)] },
       accessTokens: w.accessTokens,
