@@ -472,6 +472,8 @@ describe('POST /api/v1/signup/check (every problem before a code is sent, issue 
       'password:too_short',
       'username:invalid_format',
     ]);
+    // Neither identifier, and a weak password: both told in the one answer.
+    expect(fieldsOf((await check({ firstName: 'Asha', password: 'x' })).body).sort()).toEqual(['email:required', 'password:too_short', 'phone:required']);
     // The password rules that need the username or the e-mail are checked with them.
     const email = newEmail();
     const mine = await check({ firstName: 'Asha', email, username: `asha_${run}`, password: `my-asha_${run}-pw` });

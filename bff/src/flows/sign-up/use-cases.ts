@@ -127,7 +127,7 @@ export async function checkDetails(deps: CheckDeps, raw: unknown, ip: string): P
     input = parseInput(checkBody(deps.defaultPhoneCountry), raw);
   } catch (err) {
     if (!(isDomainError(err) && err.code === 'VALIDATION_FAILED')) throw err;
-    issues.push(...err.fields);
+    issues.push(...err.fields, ...identifierCountIssues(raw, err.fields));
     input = validFields(deps.defaultPhoneCountry, raw, new Set(err.fields.map((f) => f.field)));
   }
   const [username, organisations, policy] = await Promise.all([
@@ -141,6 +141,20 @@ export async function checkDetails(deps: CheckDeps, raw: unknown, ip: string): P
   if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The sign-up details are not valid', { fields: issues });
   const identifier = identifierOf(input);
   return { identifier: { ...identifier, display: identifier.kind === 'phone' ? displayPhone(identifier.value) : identifier.value } };
+}
+
+/**
+ * "Exactly one of email and phone" for a body refused for other reasons too (the schema's rule then
+ * does not run), so that it is told in the same answer. Nothing when either field was refused already.
+ */
+function identifierCountIssues(raw: unknown, refused: FieldIssue[]): FieldIssue[] {
+  if (refused.some((f) => f.field === 'email' || f.field === 'phone')) return [];
+  const body = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const given = ['email', 'phone'].filter((k) => body[k] !== undefined).length;
+  if (given === 1) return [];
+  const [reason, message] =
+    given === 0 ? ['required', 'Give an email address or a phone number'] : ['one_of', 'Give an email address or a phone number, not both'];
+  return ['email', 'phone'].map((field) => ({ field, reason, message }));
 }
 
 /** The fields of a refused body that are good on their own (none of `refused`), parsed. */
