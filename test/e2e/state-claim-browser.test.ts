@@ -263,6 +263,8 @@ describe('first login through the state IdP', () => {
       said = await finish(p);
     });
     expect(said).toContain('बंद कर दिया गया');
+    // The new account speaks the language the person confirmed in (Keycloak's pages and mails, the platform's SMS).
+    expect((await kit.user(String(decodeJwt(tokens.id_token).sub))).attributes.locale).toEqual(['hi']);
     const userId = String(decodeJwt(tokens.id_token).sub);
     expect(userId).not.toBe(custodianId);
     await expectNewStateAccount(userId, person, email);

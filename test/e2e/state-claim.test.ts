@@ -135,6 +135,12 @@ describe('internal endpoints', () => {
     expect(enGb.redirectUrl).toBe(`${bff.url}/state-claim/${enGb.flowId}?lang=en`);
     const fr = await started('fr');
     expect(fr.redirectUrl).toBe(`${bff.url}/state-claim/${fr.flowId}`);
+    // A flow that asks nothing: the account Keycloak's completion creates speaks that language.
+    const email = `locale-${kit.sfx()}@example.test`;
+    const p = person(email);
+    const res = await call(`${bff.url}/internal/v1/keycloak/state-claim`, 'POST', { token: secret, body: { ...p, returnUrl, locale: 'hi-IN' } });
+    const done = await complete(bff, res.body.flowId, await handoffOf(bff, res.body.flowId), p);
+    expect((await kit.user(done.body.userId)).attributes.locale).toEqual(['hi']);
   });
 });
 

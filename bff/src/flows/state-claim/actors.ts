@@ -299,6 +299,7 @@ export async function migrate(deps: StateClaimEffectDeps, input: MigrationInput)
       phoneVerified: identifier?.kind === 'phone',
       signUpType: 'state',
       tenant: input.tenant,
+      ...(input.language ? { locale: input.language } : {}),
     },
     { idempotencyKey: `state-claim:${input.flowId}` },
   );

@@ -55,6 +55,7 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
   internal.use(requireSharedSecret(deps.callbackSecret));
   internal.post('/', async (ctx) => {
     const b = parseInput(startBody, ctx.request.body, { message: 'The state-claim request is not valid' });
+    const lang = languageOfLocale(b.locale);
     const view = await deps.service.start({
       identity: {
         identityProvider: b.identityProvider,
@@ -68,10 +69,10 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
       identifier: asserted(b.email, b.phone, deps.defaultPhoneCountry),
       otherIdentifier: b.email && b.phone ? asserted(null, b.phone, deps.defaultPhoneCountry) : null,
       returnUrl: b.returnUrl,
+      language: lang,
     });
     ctx.status = 201;
     // The language chosen at Keycloak (issue 17 §5) goes with the browser; without it, Accept-Language decides.
-    const lang = languageOfLocale(b.locale);
     ctx.body = { flowId: view.id, redirectUrl: `${deps.publicUrl.replace(/\/$/, '')}/state-claim/${view.id}${lang ? `?lang=${lang}` : ''}` };
   });
   internal.post('/:flowId/complete', async (ctx) => {
@@ -175,9 +176,9 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
     bare(ctx);
     return { type: 'CHANGE_IDENTIFIER' };
   });
-  step('continue', (ctx) => {
+  step('continue', (ctx, language) => {
     bare(ctx);
-    return { type: 'CONTINUE' };
+    return { type: 'CONTINUE', language };
   });
   step('answer', (ctx) => ({ type: parseInput(answerBody, ctx.request.body).answer === 'mine' ? 'MINE' : 'NOT_MINE' }));
   step('password', (ctx) => {
@@ -185,9 +186,9 @@ export function stateClaimRouters(deps: StateClaimRouteDeps): Router[] {
     return { type: 'PASSWORD', password, otp: otp ?? null };
   });
   // Decision 0030: the confirmation before an account is closed, "Forgot password?", and a retry.
-  step('confirm', (ctx) => {
+  step('confirm', (ctx, language) => {
     bare(ctx);
-    return { type: 'CONFIRM' };
+    return { type: 'CONFIRM', language };
   });
   step('back', (ctx) => {
     bare(ctx);

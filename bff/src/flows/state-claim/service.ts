@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../../kernel/errors.ts';
 import type { FlowDefinition, FlowRuntime, FlowView } from '../../kernel/flow/index.ts';
 import type { Identifier } from '../../accounts/identifiers.ts';
+import type { Language } from '../../kernel/languages.ts';
 import { ttlSeconds, type EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { StateClaimAudit } from './audit.ts';
 import type { IdentifierSeal } from './actors.ts';
@@ -19,6 +20,8 @@ export interface StartRequest {
   /** A phone the IdP asserted besides its e-mail. */
   otherIdentifier?: Identifier | null;
   returnUrl: string;
+  /** Keycloak's language of the login, when it is one of ours (a new account's `locale`). */
+  language?: Language | null;
 }
 
 export interface CompleteRequest {
@@ -71,6 +74,7 @@ export class StateClaimService {
         tenant,
         identifier,
         otherIdentifier,
+        language: req.language ?? null,
       },
       { id: flowId },
     );

@@ -159,7 +159,7 @@ describe('state claim machine', () => {
     expect(s.can({ type: 'BACK' })).toBe(false);
     expect(s.can({ type: 'FORGOT', ip: IP, language: 'en' })).toBe(true);
     expect(twice.migrations).toEqual([]);
-    const confirmed = await twice.send({ type: 'CONFIRM' });
+    const confirmed = await twice.send({ type: 'CONFIRM', language: 'en' });
     expect(confirmed.value).toBe('finished');
     expect(confirmed.context).toMatchObject({ decision: 'new', reason: 'password-tries' });
     expect(twice.migrations).toEqual([expect.objectContaining({ decision: 'new', reason: 'password-tries', matchUserId: 'c-1' })]);
@@ -214,10 +214,11 @@ describe('state claim machine', () => {
     const refute = run({ match: 'c-1', proven: false });
     await refute.rest();
     await refute.send({ type: 'NOT_MINE' });
-    const s = await refute.send({ type: 'CONFIRM' });
+    const s = await refute.send({ type: 'CONFIRM', language: 'hi' });
     expect(s.value).toBe('finished');
     expect(s.context).toMatchObject({ decision: 'new', reason: 'refuted', matchCloses: false });
-    expect(refute.migrations).toEqual([expect.objectContaining({ decision: 'new', reason: 'refuted', matchUserId: 'c-1' })]);
+    // The new account speaks the language the person confirmed in.
+    expect(refute.migrations).toEqual([expect.objectContaining({ decision: 'new', reason: 'refuted', matchUserId: 'c-1', language: 'hi' })]);
   });
 
   it('"not mine" from the password page asks to confirm as well', async () => {
@@ -305,7 +306,7 @@ describe('state claim machine', () => {
     const { rest, send, migrations } = run({ match: 'c-1', migrationFails: [true, false] });
     await rest();
     await send({ type: 'NOT_MINE' });
-    const failed = await send({ type: 'CONFIRM' });
+    const failed = await send({ type: 'CONFIRM', language: 'en' });
     expect(failed.value).toBe('notApplied');
     expect(failed.context).toMatchObject({ decision: 'new', reason: 'refuted', error: 'unavailable' });
     expect(failed.can({ type: 'COMPLETE' })).toBe(false);
@@ -357,7 +358,7 @@ describe('state claim machine', () => {
     const refute = run({ holders: [member] });
     await refute.rest();
     expect((await refute.send({ type: 'NOT_MINE' })).context).toMatchObject({ reason: 'refuted', matchMemberId: 'member-7', matchCloses: true });
-    expect((await refute.send({ type: 'CONFIRM' })).context).toMatchObject({ decision: 'new', reason: 'refuted' });
+    expect((await refute.send({ type: 'CONFIRM', language: 'en' })).context).toMatchObject({ decision: 'new', reason: 'refuted' });
   });
 
   it("held elsewhere (another tenant's account holds it proven): no claim; continue without it, or verify another one", async () => {
@@ -366,7 +367,7 @@ describe('state claim machine', () => {
     expect(s.value).toBe('heldElsewhere');
     expect(s.can({ type: 'MINE' })).toBe(false);
     expect(s.can({ type: 'PASSWORD', password: 'x', otp: null })).toBe(false);
-    const done = await without.send({ type: 'CONTINUE' });
+    const done = await without.send({ type: 'CONTINUE', language: 'en' });
     expect(done.value).toBe('finished');
     expect(done.context).toMatchObject({ decision: 'new', reason: 'held-elsewhere', identifier: null, matchUserId: null, matchMemberId: null });
     expect(without.migrations[0]).toMatchObject({ decision: 'new', reason: 'held-elsewhere', identifier: null });
@@ -385,7 +386,7 @@ describe('state claim machine', () => {
     const s = await rest();
     expect(s.value).toBe('closedHolder');
     expect(s.can({ type: 'COMPLETE' })).toBe(false);
-    expect((await send({ type: 'CONTINUE' })).context).toMatchObject({
+    expect((await send({ type: 'CONTINUE', language: 'en' })).context).toMatchObject({
       decision: 'new',
       reason: 'closed-holder',
       matchUserId: null,

@@ -138,10 +138,14 @@ export interface StateClaimContext {
   error: StepError | null;
   retryAfterSeconds: number | null;
   result: MigrationResult | null;
+  /** The language the person last answered in (Keycloak's at the start): a new account's `locale`. */
+  language: Language | null;
 }
 
 export interface StateClaimInput {
   flowId: string;
+  /** Keycloak's language of the login, when it is one of ours. */
+  language?: Language | null;
   identity: StateIdentity;
   loginSession: string;
   returnUrl: string;
@@ -160,13 +164,13 @@ export type StateClaimEvent =
   | { type: 'MINE' }
   | { type: 'NOT_MINE' }
   /** Go on as the page explained (a closed holder loses the identifier, or an account without it). */
-  | { type: 'CONTINUE' }
+  | { type: 'CONTINUE'; language: Language }
   /** `otp`: the authenticator app's code, for an account that has one. */
   | { type: 'PASSWORD'; password: string; otp: string | null }
   /** "Forgot password?": a code to the identifier instead of the password. */
   | { type: 'FORGOT'; ip: string; language: Language }
   /** Yes, close the matched account and make a new one (the confirmation page). */
-  | { type: 'CONFIRM' }
+  | { type: 'CONFIRM'; language: Language }
   /** Back from the confirmation or the recovery to the question or the password. */
   | { type: 'BACK' }
   /** The recovered account's new password (with the app's code, for an account that has one). */
@@ -187,6 +191,8 @@ export interface MigrationInput {
   matchMemberId: string | null;
   identity: StateIdentity;
   tenant: string;
+  /** A new account's language (`locale`); a claimed account keeps its own. */
+  language: Language | null;
 }
 
 export interface PasswordInput {
@@ -281,6 +287,7 @@ export const stateClaimMachine = setup({
     error: null,
     retryAfterSeconds: null,
     result: null,
+    language: input.language ?? null,
   }),
   initial: 'start',
   states: {
@@ -367,7 +374,16 @@ export const stateClaimMachine = setup({
     heldElsewhere: {
       tags: [REST_TAG],
       on: {
-        CONTINUE: { target: 'applying', actions: assign({ decision: 'new', reason: 'held-elsewhere', identifier: null, error: null }) },
+        CONTINUE: {
+          target: 'applying',
+          actions: assign(({ event }) => ({
+            decision: 'new' as const,
+            reason: 'held-elsewhere' as const,
+            identifier: null,
+            error: null,
+            language: event.language,
+          })),
+        },
         CHANGE_IDENTIFIER: { target: 'needIdentifier', actions: assign({ pending: null, error: null }) },
       },
     },
@@ -375,7 +391,10 @@ export const stateClaimMachine = setup({
     closedHolder: {
       tags: [REST_TAG],
       on: {
-        CONTINUE: { target: 'applying', actions: assign({ decision: 'new', reason: 'closed-holder', error: null }) },
+        CONTINUE: {
+          target: 'applying',
+          actions: assign(({ event }) => ({ decision: 'new' as const, reason: 'closed-holder' as const, error: null, language: event.language })),
+        },
         CHANGE_IDENTIFIER: { target: 'needIdentifier', actions: assign({ pending: null, error: null }) },
       },
     },
@@ -429,7 +448,7 @@ export const stateClaimMachine = setup({
     confirmNew: {
       tags: [REST_TAG],
       on: {
-        CONFIRM: { target: 'applying', actions: assign({ decision: 'new', error: null }) },
+        CONFIRM: { target: 'applying', actions: assign(({ event }) => ({ decision: 'new' as const, error: null, language: event.language })) },
         BACK: { guard: 'refuted', target: 'askOwnership', actions: assign({ reason: null, error: null }) },
         FORGOT: { guard: 'triesUsed', target: 'sendingRecoveryCode' },
       },
@@ -546,6 +565,7 @@ function migrationInput(context: StateClaimContext): MigrationInput {
     matchMemberId: context.matchMemberId,
     identity: context.identity,
     tenant: context.tenant,
+    language: context.language,
   };
 }
 
