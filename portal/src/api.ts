@@ -27,6 +27,9 @@ export class Problem extends Error {
   }
 }
 
+/** The BFF refused the token or Keycloak refused the refresh: whatever was on screen is gone. */
+export class SessionEnded extends Error {}
+
 export interface Answer<T> {
   status: number;
   body: T;
@@ -60,18 +63,20 @@ export async function api<T>(method: string, path: string, opts: { token?: strin
   return { status: res.status, body: body as T };
 }
 
-/** The sentence to show for a problem: the BFF's own in English, ours in Hindi when we have one. */
-export function explain(problem: unknown, m: Messages, lang: Language): string {
-  if (!(problem instanceof Problem)) return m.failed;
-  if (problem.code === 'NETWORK') return m.network;
-  if (problem.code === 'RATE_LIMITED' && problem.retryAfterSeconds) return format(m.retryIn, String(problem.retryAfterSeconds));
-  // 5xx details are generic titles anyway; ours say that nothing changed and what to do.
-  if (lang === 'en' && problem.status < 500 && problem.message) return problem.message;
-  return m.codes[problem.code] ?? (lang === 'en' ? problem.message : m.failed);
+/** A wait as people say it: seconds under two minutes, else minutes (rounded up). */
+export function duration(seconds: number, m: Messages): string {
+  return seconds < 120 ? format(m.seconds, String(seconds)) : format(m.minutes, String(Math.ceil(seconds / 60)));
 }
 
-/** The sentence for one bad field: the BFF's own in English, ours by reason in Hindi. */
-export function explainField(issue: FieldIssue, m: Messages, lang: Language): string {
-  if (lang === 'en' && issue.message) return issue.message;
-  return m.reasons[issue.reason] ?? issue.message;
+/** The sentence for a problem, ours by its code (the BFF's own words are for developers, in English). */
+export function explain(problem: unknown, m: Messages): string {
+  if (!(problem instanceof Problem)) return m.failed;
+  if (problem.code === 'NETWORK') return m.network;
+  if (problem.code === 'RATE_LIMITED' && problem.retryAfterSeconds) return format(m.retryIn, duration(problem.retryAfterSeconds, m));
+  return m.codes[problem.code] ?? m.failed;
+}
+
+/** The sentence for one bad field: by the field and its reason, else by the reason alone. */
+export function explainField(issue: FieldIssue, m: Messages): string {
+  return m.reasons[`${issue.field}.${issue.reason}`] ?? m.reasons[issue.reason] ?? m.checkField;
 }

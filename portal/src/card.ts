@@ -38,7 +38,8 @@ export function card(header: CardHeader, ...content: (Node | false | null)[]): {
       'main',
       { class: 'card' },
       h('div', { class: 'card-header' }, heading, languages),
-      h('div', { id: 'alert', class: 'alert', role: 'alert', hidden: !header.alert }, header.alert ?? ''),
+      // Focusable (not in the tab order): a problem with no field of its own moves the focus here.
+      h('div', { id: 'alert', class: 'alert', role: 'alert', tabindex: '-1', hidden: !header.alert }, header.alert ?? ''),
       h('p', { id: 'notice', class: 'notice', role: 'status', hidden: !header.notice }, header.notice ?? ''),
       ...content,
     ),

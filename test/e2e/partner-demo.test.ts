@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEMO_PARTNER } from '../../stack/partner-demo/demo-partner.ts';
 import { startPartnerDemo, type RunningPartnerDemo } from '../../stack/partner-demo/server.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
-import { screenshot, useBrowser } from '../support/browser.ts';
+import { useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
 import { decodeJwt } from '../support/oidc.ts';
+import { checkPage, openContext } from '../support/page-check.ts';
 import { testKeyPrefix } from '../support/redis.ts';
 
 /**
@@ -14,15 +15,15 @@ import { testKeyPrefix } from '../support/redis.ts';
  * origin and server holding the partner's client secret) exactly as `npm start` runs it: the bank's
  * server gets an authToken from POST /api/auth/v1, the platform's component in the iframe renders
  * what GET /api/auth/v1/{authToken} answers (202 enrollment with KBA, 203 consent, 200 overview,
- * 404 expired).
+ * 404 expired). English at desktop width inside the bank's page; Hindi at phone width as the frame's
+ * own page (the bank's page around it is the partner's, in its own words). Every state is checked
+ * (screenshot, axe-core, no English on the Hindi pages).
  */
 type Json = Record<string, any>;
 const stack = inject('stack');
 const realm = stack.settings.platformRealm;
 const admin = adminFor(stack);
 const browser = useBrowser();
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 360, height: 800 };
 const keys = testKeyPrefix('partner-demo');
 
 let bff: TestBff;
@@ -64,12 +65,26 @@ async function openCredit(page: Page, customer: string, dbpUserId?: string, lang
 
 const componentState = (page: Page) => page.locator('#component-state').innerText();
 
-async function screenshots(page: Page, name: string) {
-  await page.setViewportSize(DESKTOP);
-  await screenshot(page, name);
-  await page.setViewportSize(PHONE);
-  await screenshot(page, `${name}-phone`);
-  await page.setViewportSize(DESKTOP);
+/** A page of its own context (axe-core reads the component's frame through it), desktop, English. */
+const desktopPage = async () => (await openContext(browser(), { viewport: 'desktop', lang: 'en' })).newPage();
+
+/** The bank's page with the component in it, at desktop width, in English: screenshot and axe-core (frames included). */
+const check = (page: Page, name: string) => checkPage(page, { name, lang: 'en' });
+
+/**
+ * The component's own page at phone width in Hindi: the frame's address opened by itself (what the
+ * person reads is the component; the bank's page around it is the partner's, in the partner's words).
+ */
+async function openComponentAlone(customer: string, dbpUserId?: string): Promise<{ page: Page; close: () => Promise<void> }> {
+  const context = await openContext(browser(), { viewport: 'phone', lang: 'hi' });
+  const bank = await context.newPage();
+  const query = new URLSearchParams({ customer, lang: 'hi', ...(dbpUserId ? { dbpUserId } : {}) });
+  await bank.goto(`${demo.url}/credit?${query.toString()}`);
+  const src = (await bank.locator('#super-component').getAttribute('src'))!;
+  await bank.close();
+  const page = await context.newPage();
+  await page.goto(src);
+  return { page, close: () => context.close() };
 }
 
 async function mappedUser(appKey: string, dbpUserId: string): Promise<string | undefined> {
@@ -81,18 +96,18 @@ async function mappedUser(appKey: string, dbpUserId: string): Promise<string | u
 
 describe('the demo bank page', () => {
   it('lists the demo customers and what each shows', async () => {
-    const page = await browser().newPage({ viewport: DESKTOP });
+    const page = await desktopPage();
     await page.goto(demo.url);
     for (const id of ['open-jordan', 'open-sam', 'open-expired']) expect(await page.locator(`#${id}`).count()).toBe(1);
-    await screenshot(page, 'partner-demo-0-bank');
-    await page.close();
+    await check(page, 'partner-demo-0-bank');
+    await page.context().close();
   });
 });
 
 describe('standard enrollment (appKey demo-bank-standard): 202 -> prefilled form -> KBA -> overview', () => {
   it('a first visit enrolls through the questions; the next visit shows the overview at once', async () => {
     const dbpUserId = customerId('jordan');
-    const page = await browser().newPage({ viewport: DESKTOP });
+    const page = await desktopPage();
     let component = await openCredit(page, 'jordan', dbpUserId);
 
     await component.locator('#enrollment').waitFor();
@@ -100,7 +115,7 @@ describe('standard enrollment (appKey demo-bank-standard): 202 -> prefilled form
     expect(await component.locator('#firstName').inputValue()).toBe('Jordan');
     expect(await component.locator('#lastName').inputValue()).toBe('Lee');
     expect(await component.locator('#dob').inputValue()).toBe('1990-04-12');
-    await screenshots(page, 'partner-demo-1-enrollment');
+    await check(page, 'partner-demo-1-enrollment');
 
     // A typo the person makes: the core has no questions for that person, and says so.
     await component.locator('#lastName').fill('Leigh');
@@ -121,7 +136,7 @@ describe('standard enrollment (appKey demo-bank-standard): 202 -> prefilled form
     await component.getByRole('button', { name: 'Verify' }).click();
     await expect.poll(() => component.locator('#alert').innerText()).toBe('Some answers are not right. Tries left: 2.');
     expect(await mappedUser('demo-bank-standard', dbpUserId)).toBeUndefined();
-    await screenshots(page, 'partner-demo-2-kba-wrong');
+    await check(page, 'partner-demo-2-kba-wrong');
 
     await component.locator('#q-previous-street').fill('maple avenue');
     await component.locator('#q-car-make').fill('Honda');
@@ -135,25 +150,25 @@ describe('standard enrollment (appKey demo-bank-standard): 202 -> prefilled form
     const user = (await admin.get<Json>(`/${realm}/users/${userId}`))!;
     expect(await component.locator('#username').innerText()).toBe(user.username);
     expect(user).toMatchObject({ firstName: 'Jordan', lastName: 'Lee', enabled: true });
-    await screenshots(page, 'partner-demo-3-overview');
+    await check(page, 'partner-demo-3-overview');
 
     // Enrolled now: the bank's next authToken leads straight to the overview (200), same user.
     component = await openCredit(page, 'jordan', dbpUserId);
     await component.locator('#overview').waitFor();
     expect(await component.locator('#user-id').innerText()).toBe(userId);
-    await page.close();
+    await page.context().close();
   });
 });
 
 describe('consent enrollment (appKey demo-bank-consent): 203 -> consent -> PATCH -> overview', () => {
   it('"I agree" creates and maps the account and shows the overview', async () => {
     const dbpUserId = customerId('sam');
-    const page = await browser().newPage({ viewport: DESKTOP });
+    const page = await desktopPage();
     const component = await openCredit(page, 'sam', dbpUserId);
     await component.locator('#consent').waitFor();
     expect(await componentState(page)).toBe('consent');
     expect(await mappedUser('demo-bank-consent', dbpUserId)).toBeUndefined();
-    await screenshots(page, 'partner-demo-4-consent');
+    await check(page, 'partner-demo-4-consent');
 
     const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().startsWith(`${bff.url}/api/auth/v1/`));
     await component.locator('#consent').click();
@@ -164,12 +179,12 @@ describe('consent enrollment (appKey demo-bank-consent): 203 -> consent -> PATCH
     expect(userId).toBeDefined();
     expect(decodeJwt(((await answer.json()) as { userToken: string }).userToken).sub).toBe(userId);
     expect(await component.locator('#overview').innerText()).toBe('Hello Sam, here is your credit overview.');
-    await page.close();
+    await page.context().close();
   });
 
   it('"Not now" creates nothing', async () => {
     const dbpUserId = customerId('sam');
-    const page = await browser().newPage({ viewport: PHONE });
+    const page = await (await openContext(browser(), { viewport: 'phone', lang: 'hi' })).newPage();
     const component = await openCredit(page, 'sam', dbpUserId, 'hi');
     await component.locator('#decline').waitFor();
     expect(await component.locator('h1').innerText()).toBe('अपना क्रेडिट अवलोकन चालू करें');
@@ -177,24 +192,24 @@ describe('consent enrollment (appKey demo-bank-consent): 203 -> consent -> PATCH
     await component.locator('#declined').waitFor();
     expect(await componentState(page)).toBe('declined');
     expect(await mappedUser('demo-bank-consent', dbpUserId)).toBeUndefined();
-    await page.close();
+    await page.context().close();
   });
 });
 
 describe('an unknown or expired authToken (404)', () => {
   it('says the link expired and how to get a new one', async () => {
-    const page = await browser().newPage({ viewport: DESKTOP });
+    const page = await desktopPage();
     const component = await openCredit(page, 'expired');
     await component.locator('#expired').waitFor();
     expect(await componentState(page)).toBe('expired');
     expect(await component.locator('h1').innerText()).toBe('This link has expired');
-    await screenshots(page, 'partner-demo-5-expired');
-    await page.close();
+    await check(page, 'partner-demo-5-expired');
+    await page.context().close();
   });
 
   it('a used authToken is gone: the same component link opened again shows the expired message', async () => {
     const dbpUserId = customerId('sam');
-    const page = await browser().newPage({ viewport: DESKTOP });
+    const page = await desktopPage();
     const component = await openCredit(page, 'sam', dbpUserId);
     await component.locator('#consent').click();
     await component.locator('#overview').waitFor();
@@ -205,6 +220,67 @@ describe('an unknown or expired authToken (404)', () => {
     await page.locator('#expired').waitFor();
     // The token left the address bar as soon as the page read it; the partner stays (a reload in its frame).
     expect(page.url()).toBe(`${bff.url}/portal/super-component.html?partner=${DEMO_PARTNER.clientId}`);
-    await page.close();
+    await page.context().close();
+  });
+});
+
+describe('Hindi at phone width: the component in the language the bank passes', () => {
+  it('enrollment, the security questions (ours in Hindi), a wrong answer, the overview', async () => {
+    const dbpUserId = customerId('jordan');
+    const { page, close } = await openComponentAlone('jordan', dbpUserId);
+    await page.locator('#enrollment').waitFor();
+    expect(await page.locator('h1').innerText()).toBe('अपना विवरण पुष्टि करें');
+    expect(await page.locator('html').getAttribute('lang')).toBe('hi');
+    // The partner's data is the person's: names, the date.
+    const allow = ['Jordan', 'Lee'];
+    await checkPage(page, { name: 'partner-demo-enrollment', lang: 'hi', allow });
+    await page.locator('#firstName').fill('');
+    await page.getByRole('button', { name: 'आगे बढ़ें' }).click();
+    await expect.poll(() => page.locator('#firstName-error').innerText()).toBe('अपना पहला नाम दर्ज करें।');
+    await checkPage(page, { name: 'partner-demo-enrollment-error', lang: 'hi', allow });
+    await page.locator('#firstName').fill('Jordan');
+    await page.getByRole('button', { name: 'आगे बढ़ें' }).click();
+    await page.locator('#kba').waitFor();
+    expect(await page.locator('#kba label').allInnerTexts()).toEqual([
+      '2015 में आप किस सड़क पर रहते थे?',
+      '2018 में आपने जिस कार के लिए ऋण लिया था, वह किस कंपनी की थी?',
+    ]);
+    await page.locator('#q-previous-street').fill('Oak Street');
+    await page.locator('#q-car-make').fill('Honda');
+    await page.getByRole('button', { name: 'सत्यापित करें' }).click();
+    await expect.poll(() => page.locator('#alert').innerText()).toBe('कुछ उत्तर सही नहीं हैं। बचे प्रयास: 2।');
+    await checkPage(page, { name: 'partner-demo-kba-wrong', lang: 'hi', allow: [...allow, 'Oak', 'Street', 'Honda'] });
+    await page.locator('#q-previous-street').fill('Maple Avenue');
+    await page.locator('#q-car-make').fill('Honda');
+    await page.getByRole('button', { name: 'सत्यापित करें' }).click();
+    await page.locator('#overview').waitFor();
+    expect(await page.locator('#overview').innerText()).toBe('नमस्ते Jordan, यह आपका क्रेडिट अवलोकन है।');
+    await checkPage(page, { name: 'partner-demo-overview', lang: 'hi', allow: [...allow, await page.locator('#username').innerText()] });
+    await close();
+  });
+
+  it('consent, "not now", and an expired link', async () => {
+    const consent = await openComponentAlone('sam', customerId('sam'));
+    await consent.page.locator('#consent').waitFor();
+    await checkPage(consent.page, { name: 'partner-demo-consent', lang: 'hi' });
+    await consent.page.locator('#decline').click();
+    await consent.page.locator('#declined').waitFor();
+    await checkPage(consent.page, { name: 'partner-demo-declined', lang: 'hi' });
+    await consent.close();
+
+    const expired = await openComponentAlone('expired');
+    await expired.page.locator('#expired').waitFor();
+    expect(await expired.page.locator('h1').innerText()).toBe('यह लिंक समाप्त हो गया है');
+    await checkPage(expired.page, { name: 'partner-demo-expired', lang: 'hi' });
+    await expired.close();
+  });
+
+  it("without a language from the bank, the browser's", async () => {
+    const context = await openContext(browser(), { viewport: 'phone', lang: 'hi' });
+    const page = await context.newPage();
+    await page.goto(`${bff.url}/portal/super-component.html?partner=${DEMO_PARTNER.clientId}#authToken=${randomBytes(32).toString('base64url')}`);
+    await page.locator('#expired').waitFor();
+    expect(await page.locator('html').getAttribute('lang')).toBe('hi');
+    await context.close();
   });
 });

@@ -76,6 +76,8 @@ export interface AccountChanges {
   email?: string;
   /** E.164, proven by the caller and stored verified; `null` removes the phone. */
   phone?: string | null;
+  /** The account's language (Keycloak's `locale`); Keycloak's only, the upstream profile has none. */
+  locale?: Language;
 }
 
 /**

@@ -612,12 +612,17 @@ export class PlatformAccountService implements AccountService {
       directory.emailVerified = true;
       previous.email = user.email ?? null;
     }
+    if (changes.locale !== undefined) directory.attributes = { locale: [changes.locale] };
     if (changes.phone !== undefined) {
-      directory.attributes = changes.phone === null ? { phone: [], phoneVerified: [] } : { phone: [changes.phone], phoneVerified: ['true'] };
+      directory.attributes = {
+        ...directory.attributes,
+        ...(changes.phone === null ? { phone: [], phoneVerified: [] } : { phone: [changes.phone], phoneVerified: ['true'] }),
+      };
       upstream.phone = changes.phone;
       previous.phone = user.attributes.phone?.[0] ?? null;
     }
-    const upstreamUserId = user.attributes.upstreamUserId?.[0];
+    // Nothing for the core (a language change alone): it is not asked, so it being down changes nothing.
+    const upstreamUserId = Object.keys(upstream).length > 0 ? user.attributes.upstreamUserId?.[0] : undefined;
     if (upstreamUserId) {
       await this.#upstream.updateProfile(upstreamUserId, upstream).catch((err: unknown) => {
         throw translateUpstreamRefusal(err);

@@ -33,7 +33,8 @@ const routersOfApp = new WeakMap<Koa, readonly Router[]>();
 
 /**
  * Every route of an app built by `createApp` (platform and flow routers alike), or of a list of
- * routers. HEAD, which the router adds to every GET, is left out.
+ * routers, with its parameters (`:name`, and a wildcard `*name`) as OpenAPI templates (`{name}`).
+ * HEAD, which the router adds to every GET, is left out.
  */
 export function listRoutes(source: Koa | readonly Router[]): RouteInfo[] {
   const routers = Array.isArray(source) ? source : routersOfApp.get(source as Koa);
@@ -43,7 +44,7 @@ export function listRoutes(source: Koa | readonly Router[]): RouteInfo[] {
     for (const layer of router.stack) {
       // Layers without methods are router.use() middleware, not routes.
       if (layer.methods.length === 0) continue;
-      const path = typeof layer.path === 'string' ? layer.path.replace(/:(\w+)/g, '{$1}') : String(layer.path);
+      const path = typeof layer.path === 'string' ? layer.path.replace(/[:*](\w+)/g, '{$1}') : String(layer.path);
       for (const method of layer.methods) {
         if (method === 'HEAD' && layer.methods.includes('GET')) continue;
         routes.set(`${method} ${path}`, { method, path });

@@ -122,6 +122,26 @@ describe('the portal as the BFF serves it', () => {
     for (const name of ['.sources-sha256', 'index.html', 'missing.js']) expect((await fetch(`${base}/assets/portal/${name}`)).status).toBe(404);
   });
 
+  it("answers any other address under /portal/ with a page in the browser's language that leads back (404), not JSON", async () => {
+    for (const [path, lang, title] of [
+      ['/portal/nope', 'en-GB,en;q=0.9', 'Page not found'],
+      ['/portal/profile/old/link?x=1', 'hi-IN,hi;q=0.9', 'पेज नहीं मिला'],
+      ['/portal/nope?lang=hi', 'en', 'पेज नहीं मिला'],
+    ] as const) {
+      const res = await fetch(`${base}${path}`, { headers: { 'accept-language': lang } });
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const page = await res.text();
+      expect(page).toContain(`<h1 id="title" tabindex="-1">${title}</h1>`);
+      expect(page).toMatch(/href="\/portal\/\?lang=(en|hi)"/);
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    }
+    // Not under /portal/: the API's problem+json.
+    const api = await fetch(`${base}/api/v1/nope`, { headers: { accept: 'text/html' } });
+    expect(api.status).toBe(404);
+    expect(api.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
   it('tells keycloak-js where to sign in', async () => {
     expect(await (await fetch(`${base}/portal/config.json`)).json()).toEqual({
       keycloakUrl: KEYCLOAK,

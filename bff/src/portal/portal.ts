@@ -1,8 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { html } from '../http/html.ts';
+import { page, pageLanguage, sendPage } from '../http/pages.ts';
 import { pagePolicy, type Directives } from '../http/security-headers.ts';
 import type { Asset } from '../http/static-assets.ts';
+import type { Language } from '../kernel/languages.ts';
 import { PARTNER_ID } from '../partners/partner-ids.ts';
 
 /**
@@ -113,5 +116,30 @@ export function portalRouter(deps: PortalDeps): Router {
       signUpUrl: '/signup',
     };
   });
+  // Last: any other address under /portal/ (a mistyped or old link) is a page with a way on, not JSON.
+  router.get('/portal/*path', sendNotFoundPage);
   return router;
+}
+
+const NOT_FOUND: Record<Language, { title: string; body: string; home: string }> = {
+  en: { title: 'Page not found', body: 'This address may be mistyped, or the page has moved.', home: 'Go to your account' },
+  hi: { title: 'पेज नहीं मिला', body: 'हो सकता है यह पता गलत लिखा गया हो, या पेज कहीं और चला गया हो।', home: 'अपने खाते पर जाएँ' },
+};
+
+/** 404 as a page of the page kit, in the person's language (`?lang=`, else the browser's). */
+function sendNotFoundPage(ctx: Context): void {
+  const lang = pageLanguage(ctx);
+  const t = NOT_FOUND[lang];
+  ctx.status = 404;
+  sendPage(
+    ctx,
+    page({
+      lang,
+      title: t.title,
+      card: { id: 'not-found', stack: true },
+      languageHref: (l) => `${ctx.path}?lang=${l}`,
+      body: html`<p class="lead">${t.body}</p>
+      <a class="button primary" id="portal-home" href="/portal/?lang=${lang}">${t.home}</a>`,
+    }),
+  );
 }

@@ -42,7 +42,9 @@ const authToken = fragment.get('authToken') ?? '';
 // The token is read once; it leaves the address bar (and the iframe's history) at once. The query
 // (the partner) stays, so a reload is still allowed in the partner's frame.
 history.replaceState(null, '', location.pathname + location.search);
-let lang: Language = initialLanguage(fragment.get('lang'));
+// The partner's page names the language (`lang`, in the fragment or the query); else the remembered
+// choice or the browser's.
+let lang: Language = initialLanguage(fragment.get('lang') ?? new URLSearchParams(location.search).get('lang'));
 let m: Messages = MESSAGES[lang];
 let redraw: () => void = () => {};
 
@@ -93,7 +95,7 @@ function showNotFound() {
 
 function showFailure(err: unknown, retry: () => void) {
   redraw = () => showFailure(err, retry);
-  const text = err instanceof Problem && err.status === 409 ? m.sc.busy : explain(err, m, lang);
+  const text = err instanceof Problem && err.status === 409 ? m.sc.busy : explain(err, m);
   screen('error', m.sc.title, { alert: text }, h('button', { type: 'button', class: 'primary', onclick: retry }, m.tryAgain)).focus();
 }
 
@@ -158,7 +160,7 @@ function showEnrollment(pii: Pii, opts: { alert?: string } = {}) {
     { class: 'stack', id: 'enrollment', novalidate: true },
     h('p', { class: 'lead' }, m.sc.enrollLead),
     field({ id: 'firstName', label: m.firstName, value: pii.firstName, autocomplete: 'given-name', required: true }),
-    field({ id: 'lastName', label: m.lastName.replace(/ \(.*\)$/, ''), value: pii.lastName, autocomplete: 'family-name', required: true }),
+    field({ id: 'lastName', label: m.sc.lastName, value: pii.lastName, autocomplete: 'family-name', required: true }),
     field({ id: 'dob', label: m.sc.dob, value: pii.dob, type: 'date', autocomplete: 'bday', required: true }),
     field({ id: 'ssn', label: m.sc.ssn, value: pii.ssn ?? '', autocomplete: 'off', inputmode: 'numeric' }),
     h('button', { type: 'submit', class: 'primary' }, m.sc.continue),
@@ -178,13 +180,21 @@ function showEnrollment(pii: Pii, opts: { alert?: string } = {}) {
       } catch (err) {
         if (err instanceof Problem && err.status === 404) return showNotFound();
         const fields = err instanceof Problem ? err.fields : [];
-        const placed = fields.filter((f) => showFieldError(form, f.field.replace(/^pii\./, ''), explainField(f, m, lang)));
+        const placed = fields.map((f) => ({ ...f, field: f.field.replace(/^pii\./, '') })).filter((f) => showFieldError(form, f.field, explainField(f, m)));
         if (err instanceof Problem && err.code === 'IDENTITY_NOT_VERIFIABLE') return say(m.sc.notVerifiable);
-        say(placed.length > 0 && placed.length === fields.length ? m.checkFields : explain(err, m, lang));
+        say(placed.length > 0 && placed.length === fields.length ? m.checkFields : explain(err, m));
       }
     });
   });
   screen('enrollment', m.sc.enrollTitle, opts, form).focus();
+}
+
+/**
+ * The core asks in English; a question we know (same id and the same English text, so a changed
+ * year or wording is never mistranslated) is shown in the page's language, any other as the core wrote it.
+ */
+function questionText(q: Question): string {
+  return MESSAGES.en.sc.questions[q.id] === q.text ? (m.sc.questions[q.id] ?? q.text) : q.text;
 }
 
 function showQuestions(pii: Pii, questions: Question[], attemptsLeft: number, alert?: string) {
@@ -193,7 +203,7 @@ function showQuestions(pii: Pii, questions: Question[], attemptsLeft: number, al
     'form',
     { class: 'stack', id: 'kba', novalidate: true },
     h('p', { class: 'lead' }, m.sc.kbaLead),
-    questions.map((q) => field({ id: `q-${q.id}`, label: q.text, required: true })),
+    questions.map((q) => field({ id: `q-${q.id}`, label: questionText(q), required: true })),
     h('p', { class: 'hint', id: 'attempts-left' }, format(m.sc.attemptsLeft, String(attemptsLeft))),
     h('button', { type: 'submit', class: 'primary' }, m.sc.verify),
   );
@@ -216,7 +226,7 @@ function showQuestions(pii: Pii, questions: Question[], attemptsLeft: number, al
           const left = Number(err.body.attemptsLeft ?? 0);
           return showQuestions(pii, questions, left, format(m.sc.kbaFailed, String(left)));
         }
-        say(explain(err, m, lang));
+        say(explain(err, m));
       }
     });
   });
@@ -242,7 +252,7 @@ function showConsent(opts: { notice?: string } = {}) {
               showOverview((await api<UserToken>('PATCH', path(), { lang })).body);
             } catch (err) {
               if (err instanceof Problem && err.status === 404) return showNotFound();
-              say(err instanceof Problem && err.code === 'CONFLICT' ? m.sc.busy : explain(err, m, lang));
+              say(err instanceof Problem && err.code === 'CONFLICT' ? m.sc.busy : explain(err, m));
             }
           }),
       },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { emailField, phoneField } from '../../accounts/identifiers.ts';
 import { personName } from '../../accounts/person-name.ts';
+import { LANGUAGES } from '../../kernel/languages.ts';
 
 /**
  * Requests of the user-management API. Objects are strict: a field the route does not take (`id`,
@@ -53,6 +54,8 @@ export function profileUpdateBody(defaultPhoneCountry: string) {
       emailProof: proof.optional(),
       phone: phone.nullable().optional(),
       phoneProof: proof.optional(),
+      /** The account's language (Keycloak's `locale`), as the portal's picker sets it. */
+      language: z.enum(LANGUAGES, { error: "One of the platform's languages", ...reason('invalid_value') }).optional(),
     })
     .refine((b) => Object.keys(b).length > 0, { error: 'Send at least one field to change', path: ['body'], ...reason('empty') });
 }

@@ -78,6 +78,8 @@ export interface UserSummary {
 export interface ProfileView extends Omit<UserSummary, 'enabled'> {
   /** The tenant (Keycloak organization) the account belongs to. */
   tenant: { alias: string; name: string } | null;
+  /** The account's language (Keycloak's `locale`): its pages, mails and SMS; null when never chosen. */
+  language: Language | null;
   /** Identity providers the account signs in with besides its password (Google, a state IdP). */
   identityProviders: { provider: string; username: string }[];
 }
@@ -113,6 +115,7 @@ function profile(u: DirectoryUser, organizations: DirectoryOrganization[], links
   return {
     ...rest,
     tenant: tenant ? { alias: tenant.alias, name: tenant.name } : null,
+    language: isLanguage(attribute(u, 'locale')) ? (attribute(u, 'locale') as Language) : null,
     identityProviders: links.map((l) => ({ provider: l.provider, username: l.username })),
   };
 }
@@ -328,7 +331,10 @@ export async function updateProfile(deps: UserManagementDeps, userId: string, in
   if (input.emailProof !== undefined && input.email === undefined) {
     issues.push({ field: 'email', reason: 'required', message: 'emailProof goes with the new email' });
   }
-  if (input.email !== undefined && input.email !== user.email) {
+  // The current address or number with a proof and not yet verified: proving it (a member imported
+  // unverified verifies it here), under the same precedence rule as a new one (decision 0021).
+  const provesCurrentEmail = input.email === user.email && input.emailProof !== undefined && !user.emailVerified;
+  if (input.email !== undefined && (input.email !== user.email || provesCurrentEmail)) {
     if (input.emailProof === undefined) issues.push(proofRequired('emailProof', 'email'));
     else proofs.push({ proof: input.emailProof, identifier: { kind: 'email', value: input.email }, field: 'emailProof' });
     changes.email = input.email;
@@ -336,7 +342,8 @@ export async function updateProfile(deps: UserManagementDeps, userId: string, in
   if (input.phoneProof !== undefined && !input.phone) {
     issues.push({ field: 'phone', reason: 'required', message: 'phoneProof goes with the new phone' });
   }
-  if (input.phone !== undefined && input.phone !== (currentPhone ?? null)) {
+  const provesCurrentPhone = input.phone === currentPhone && input.phoneProof !== undefined && attribute(user, 'phoneVerified') !== 'true';
+  if (input.phone !== undefined && (input.phone !== (currentPhone ?? null) || provesCurrentPhone)) {
     if (input.phone === null) {
       if (!user.email || !user.emailVerified) {
         issues.push({ field: 'phone', reason: 'last_identifier', message: 'Confirm an email address before removing the phone number' });
@@ -348,6 +355,7 @@ export async function updateProfile(deps: UserManagementDeps, userId: string, in
     }
     changes.phone = input.phone;
   }
+  if (input.language !== undefined && input.language !== attribute(user, 'locale')) changes.locale = input.language;
   if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The changes are not valid', { fields: issues });
   if (Object.keys(changes).length === 0) return getProfile(deps, userId);
 
@@ -356,8 +364,9 @@ export async function updateProfile(deps: UserManagementDeps, userId: string, in
       for (const use of proofs) await consumeProof(deps, userId, use);
     },
   });
-  // The replaced address or number learns of it, in case it was not the person (decision 0020).
-  const recipient = { userId, firstName: user.firstName, locale: attribute(user, 'locale') };
+  // The replaced address or number learns of it, in case it was not the person (decision 0020); a
+  // proven current value replaced nothing (the notice skips it).
+  const recipient = { userId, firstName: user.firstName, locale: changes.locale ?? attribute(user, 'locale') };
   if (changes.email !== undefined && user.email) await deps.notices.tell(recipient, { kind: 'email', previous: user.email, current: changes.email });
   if (changes.phone !== undefined && currentPhone) await deps.notices.tell(recipient, { kind: 'phone', previous: currentPhone, current: changes.phone });
   return getProfile(deps, userId);

@@ -4,6 +4,7 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { RateLimiter } from '../../rate-limits/rate-limiter.ts';
 import { ConfirmationLinks } from './confirmation-links.ts';
 import { userManagementLimits } from './limits.ts';
+import { confirmationAssets } from './pages.ts';
 import { userManagementRouter } from './routes.ts';
 import type { UserManagementDeps } from './use-cases.ts';
 
@@ -84,5 +85,6 @@ export function wireUserManagement(w: UserManagementWiring): Feature {
         defaultPhoneCountry: config.defaultPhoneCountry,
       }),
     ],
+    assets: confirmationAssets,
   };
 }
