@@ -34,7 +34,6 @@ const rows: [string, string][] = [
   ['Portal (sign in, profile)', `${s.bffPublicUrl}/portal/`],
   ['Partner super component demo', `${stack!.partnerDemoUrl}  (Demo Bank embedding the platform's component)`],
   ['Keycloak admin console', `${kc}/admin/  (${s.keycloakAdminUser} / ${s.keycloakAdminPassword})`],
-  ['Login page (account console)', `${kc}/realms/${s.platformRealm}/account/`],
   ['Sign-up page', `${s.bffPublicUrl}/signup`],
   ['BFF health / readiness', `${s.bffPublicUrl}/healthz  ${s.bffPublicUrl}/readyz`],
   ['BFF OpenAPI', `${s.bffPublicUrl}/openapi.json`],

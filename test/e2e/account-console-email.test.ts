@@ -11,11 +11,12 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { testKeyPrefix } from '../support/redis.ts';
 
 /**
- * Changing the e-mail or phone in Keycloak's own account console (issue 15 §3, decision 0020). Before,
- * the console saved a new address at once ("Not verified"), Keycloak took it for sign-in and reset,
- * and the outbox sent it to the upstream core. Now the console's e-mail is read-only with Keycloak's
- * "Update email", which mails a link to the new address and changes nothing until it is opened; the
- * phone is read-only (it changes in the portal, with a code). The old address is told.
+ * Changing the e-mail or phone through Keycloak itself (issue 15 §3, decision 0020). The account console
+ * is no longer offered (decision 0031: its address leads to the portal), but Keycloak's own ways stay:
+ * its "update email" page (the UPDATE_EMAIL action, which any authorization request can ask for with
+ * `kc_action`) mails a link to the new address and changes nothing until it is opened; the account API
+ * behind the console refuses a new e-mail or phone; the update-profile page of a phone-only account
+ * sends the same link. The old address is told. The portal's own change is told too.
  *
  * Its own BFF database with the upstream outbox running, so what reaches the outbox (and the core,
  * the stack's) is this file's to observe.
@@ -122,25 +123,38 @@ async function member(locale: 'en' | 'hi'): Promise<{ id: string; upstreamUserId
   return { id, upstreamUserId: converted.body.upstreamUserId, username, password, email, phone };
 }
 
-async function signInToConsole(page: Page, who: { username: string; password: string }): Promise<void> {
-  await page.goto(`${stack.keycloakUrl}/realms/${realm}/account/`);
+/**
+ * An authorization request of the portal asking Keycloak for one of its actions (`kc_action`), signed
+ * in with the identifier-first pages: Keycloak's own page for that action comes next.
+ */
+async function keycloakAction(page: Page, who: { username: string; password: string }, action: 'UPDATE_EMAIL' | 'UPDATE_PROFILE'): Promise<void> {
+  const auth = new URL(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth`);
+  const verifier = randomBytes(32).toString('base64url');
+  for (const [k, v] of Object.entries({
+    client_id: 'portal',
+    redirect_uri: `${stack.settings.bffPublicUrl}/portal/`,
+    response_type: 'code',
+    scope: 'openid',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    kc_action: action,
+  }))
+    auth.searchParams.set(k, v);
+  await page.goto(auth.href);
   await page.locator('#username').fill(who.username);
   await page.locator('#kc-login').click();
   await page.locator('#password').fill(who.password);
   await page.locator('#kc-login').click();
-  await page.locator('label[for=phone]').waitFor();
 }
 
 const texts = {
   en: {
-    updateEmail: 'Update email',
     sentTitle: 'Check your new email address',
     updatedTitle: 'Email updated',
     confirmSubject: 'Confirm your new email address for Identity Platform',
     noticeSubject: 'The email address of your account was changed',
   },
   hi: {
-    updateEmail: 'ईमेल पता बदलें',
     sentTitle: 'अपना नया ईमेल पता देखें',
     updatedTitle: 'ईमेल पता बदल गया',
     confirmSubject: 'पहचान प्लेटफ़ॉर्म के लिए अपने नए ईमेल पते की पुष्टि करें',
@@ -148,34 +162,26 @@ const texts = {
   },
 } as const;
 
-describe("the account console's e-mail", () => {
+describe("the e-mail and phone in Keycloak's own pages and API", () => {
   for (const [browserLocale, lang] of [
     ['en-GB', 'en'],
     ['hi-IN', 'hi'],
   ] as const) {
-    it(`changes only once the link sent to the new address is opened; nothing reaches the outbox before; the old address is told (${lang})`, async () => {
+    it(`Keycloak's update-email page changes it only once the link sent to the new address is opened; nothing reaches the outbox before; the old address is told (${lang})`, async () => {
       const t = texts[lang];
       const who = await member(lang);
       const newEmail = `${who.username}.new@example.org`;
       const context: BrowserContext = await browser().newContext({ locale: browserLocale, viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
-      await signInToConsole(page, who);
-
-      // Personal info: e-mail and phone cannot be typed over; the e-mail has Keycloak's "Update email".
-      expect(await page.locator('input#email').isDisabled()).toBe(true);
-      expect(await page.locator('input#phone').isDisabled()).toBe(true);
-      await expect.poll(() => page.locator('#update-email-btn').innerText()).toBe(t.updateEmail);
-      await screenshot(page, `account-email-1-personal-info-${lang}`);
-
-      // Keycloak's update-email page (the UPDATE_EMAIL required action, started by the console).
-      await page.locator('#update-email-btn').click();
+      // Keycloak's update-email page (the UPDATE_EMAIL action).
+      await keycloakAction(page, who, 'UPDATE_EMAIL');
       await page.locator('#kc-update-email-form').waitFor();
       await page.locator('input[name=email]').fill(newEmail);
-      await screenshot(page, `account-email-2-new-address-${lang}`);
+      await screenshot(page, `account-email-1-new-address-${lang}`);
       await page.locator('#kc-submit').click();
       await expect.poll(() => page.locator('body').innerText()).toContain(t.sentTitle);
       expect(await page.locator('body').innerText()).toContain(newEmail);
-      await screenshot(page, `account-email-3-link-sent-${lang}`);
+      await screenshot(page, `account-email-2-link-sent-${lang}`);
 
       // Nothing has changed yet: not in Keycloak, not in the outbox, not in the core.
       const pending = await kcUser(who.id);
@@ -196,7 +202,7 @@ describe("the account console's e-mail", () => {
       expect(link).toBeDefined();
       await page.goto(link!);
       await expect.poll(() => page.locator('body').innerText()).toContain(t.updatedTitle);
-      await screenshot(page, `account-email-4-updated-${lang}`);
+      await screenshot(page, `account-email-3-updated-${lang}`);
       await context.close();
 
       // Now it counts: Keycloak (verified), the outbox, the core; and the old address is told.
@@ -283,27 +289,11 @@ describe("the account console's e-mail", () => {
     made.push(id);
     const wanted = `${username}@example.org`;
     const page = await browser().newPage({ locale: 'en-GB' });
-    const verifier = randomBytes(32).toString('base64url');
-    const auth = new URL(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth`);
-    for (const [k, v] of Object.entries({
-      client_id: 'account-console',
-      redirect_uri: `${stack.keycloakUrl}/realms/${realm}/account/`,
-      response_type: 'code',
-      scope: 'openid',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-      kc_action: 'UPDATE_PROFILE',
-    }))
-      auth.searchParams.set(k, v);
-    await page.goto(auth.href);
-    await page.locator('#username').fill(username);
-    await page.locator('#kc-login').click();
-    await page.locator('#password').fill(password);
-    await page.locator('#kc-login').click();
+    await keycloakAction(page, { username, password }, 'UPDATE_PROFILE');
     await page.locator('input[name=email]').fill(wanted);
     await page.locator('input[type=submit], button[type=submit]').first().click();
     await expect.poll(() => page.locator('body').innerText()).toContain(texts.en.sentTitle);
-    await screenshot(page, 'account-email-5-phone-only-link-sent-en');
+    await screenshot(page, 'account-email-4-phone-only-link-sent-en');
     await page.close();
     expect((await kcUser(id)).email).toBeUndefined();
     await mailTo(wanted, texts.en.confirmSubject);

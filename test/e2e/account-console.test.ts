@@ -4,19 +4,32 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { realmConfigDir } from '../../stack/paths.ts';
+import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
+import { checkPage, openContext } from '../support/page-check.ts';
 
 /**
- * The labels of the platform realm's user profile in Keycloak's own consoles. The texts are realm
- * localization texts (realm-config/realms/platform/localization/), which the login theme, the
- * account console and the admin console all read (docs/decisions/0014).
+ * Keycloak's account console is not offered to end users (docs/decisions/0031): signing in at its
+ * address ends in the portal, and Keycloak's own links to it (the account client's base URL) lead to
+ * the portal. The labels of the platform realm's user profile are realm localization texts
+ * (realm-config/realms/platform/localization/), which the login pages and the admin console read
+ * (docs/decisions/0014).
  */
 type Json = Record<string, any>;
 const stack = inject('stack');
 const admin = adminFor(stack);
 const realm = stack.settings.platformRealm;
 const browser = useBrowser();
+
+let bff: TestBff;
+beforeAll(async () => {
+  // At the stack's BFF URL, where the realm's portal URL points.
+  bff = await startTestBff(stack, {}, { atStackUrl: true });
+});
+afterAll(async () => {
+  await bff?.close();
+});
 
 const profile = JSON.parse(readFileSync(path.join(realmConfigDir, 'realms', 'platform', 'user-profile.json'), 'utf8')) as Json;
 const bundleKey = (text: unknown) => (typeof text === 'string' ? /^\$\{(.+)\}$/.exec(text)?.[1] : undefined);
@@ -47,7 +60,6 @@ const english = {
   phoneInvalid: 'Enter the mobile number in international format, e.g. +919812345678.',
   phoneVerified: 'Mobile number verified',
 };
-const hindi = { phone: 'मोबाइल नंबर', phoneHelp: 'अंतरराष्ट्रीय प्रारूप में, जैसे +919812345678', phoneVerified: 'मोबाइल नंबर सत्यापित' };
 
 it('every key the user profile names has an English and a Hindi text for the login, account and admin pages', async () => {
   expect(profileKeys).toEqual(expect.arrayContaining(['profile.attributes.phone', 'profile.attributes.phone.help', 'profile.attributes.phone.invalid']));
@@ -63,14 +75,16 @@ it('every key the user profile names has an English and a Hindi text for the log
   }
 });
 
-describe('account console and admin console', () => {
+describe('the account console is not offered; the admin console labels the attributes', () => {
   const username = `acct-${randomBytes(4).toString('hex')}`;
   const password = `Pw-${randomBytes(12).toString('base64url')}`;
+  const email = `${username}@example.com`;
+  const portalUrl = `${stack.settings.bffPublicUrl}/portal/`;
   let userId: string;
   beforeAll(async () => {
     userId = (await admin.post(`/${realm}/users`, {
       username,
-      email: `${username}@example.com`,
+      email,
       emailVerified: true,
       firstName: 'Kiran',
       lastName: 'Rao',
@@ -83,37 +97,54 @@ describe('account console and admin console', () => {
     if (userId) await admin.delete(`/${realm}/users/${userId}`);
   });
 
-  /** Signs in to the account console (identifier first, then password) and waits for Personal info. */
-  const openPersonalInfo = async (page: Page) => {
-    await page.goto(`${stack.keycloakUrl}/realms/${realm}/account/`);
-    await page.locator('#username').fill(username);
-    await page.locator('#kc-login').click();
-    await page.locator('#password').fill(password);
-    await page.locator('#kc-login').click();
-    await page.locator('label[for=phone]').waitFor();
-    expect(await page.locator('input#phone').inputValue()).toBe('+919812345678');
-  };
-
   const labels = (page: Page) => Promise.all(['phone', 'phoneVerified'].map((f) => page.locator(`label[for=${f}]`).innerText()));
 
-  for (const [browserLocale, text] of [
-    ['en-GB', english],
-    ['hi-IN', hindi],
-  ] as const) {
-    it(`Personal info labels the platform's attributes in the browser's language (${browserLocale})`, async () => {
-      // The account console follows the user's locale, else the browser's (Accept-Language).
-      const context = await browser().newContext({ locale: browserLocale, viewport: { width: 1280, height: 900 } });
+  /** Keycloak's identifier-first sign-in pages. */
+  const signIn = async (page: Page, secret = password) => {
+    await page.locator('#username').fill(username);
+    await page.locator('#kc-login').click();
+    await page.locator('#password').fill(secret);
+    await page.locator('#kc-login').click();
+  };
+
+  for (const lang of ['en', 'hi'] as const) {
+    it(`the console's address leads to the portal, in the language Keycloak chose; with a session, to the profile (${lang})`, async () => {
+      // The account's own language is this one (Keycloak then resolves it too, once signed in).
+      const user = (await admin.get<Json>(`/${realm}/users/${userId}`))!;
+      await admin.put(`/${realm}/users/${userId}`, { ...user, attributes: { ...user.attributes, locale: [lang] } });
+      const context = await openContext(browser(), { viewport: lang === 'hi' ? 'phone' : 'desktop', lang });
       const page = await context.newPage();
-      await openPersonalInfo(page);
-      expect(await labels(page)).toEqual([text.phone, text.phoneVerified]);
-      expect(await page.locator('body').innerText()).not.toContain('profile.attributes.');
-      await screenshot(page, `account-personal-info-${browserLocale.slice(0, 2)}`);
-      // The phone's helper text is the popover of the "?" next to its label.
-      await page.getByTestId('help-label-phone').click();
-      await expect.poll(() => page.getByRole('dialog').innerText()).toContain(text.phoneHelp);
+      // The console's page (the platform account theme) sends the browser on at once.
+      await page.goto(`${stack.keycloakUrl}/realms/${realm}/account/`);
+      await page.waitForURL(`${portalUrl}?lang=${lang}`);
+      await page.locator('#sign-in').waitFor();
+      expect(await page.locator('html').getAttribute('lang')).toBe(lang);
+      await checkPage(page, { name: 'account-console-to-portal', lang });
+
+      // Signed in (one Keycloak session): any of the console's addresses ends on the profile.
+      await page.locator('#sign-in').click();
+      await signIn(page);
+      await page.locator('#details').waitFor();
+      await page.goto(`${stack.keycloakUrl}/realms/${realm}/account/account-security/signing-in`);
+      await page.waitForURL(`${portalUrl}?lang=${lang}`);
+      await page.locator('#details').waitFor();
+      expect(await page.locator('#signed-in-as').innerText()).toContain(username);
+      await checkPage(page, { name: 'account-console-to-profile', lang, allow: [username, email] });
       await context.close();
     });
   }
+
+  it("Keycloak's own links to the console lead to the portal: the account clients' base URL and the console theme", async () => {
+    for (const clientId of ['account', 'account-console']) {
+      const [client] = (await admin.get<Json[]>(`/${realm}/clients?clientId=${clientId}`))!;
+      expect(client!.baseUrl, clientId).toBe(portalUrl);
+    }
+    expect((await admin.get<Json>(`/${realm}`))!.accountTheme).toBe('platform');
+    // Nothing of the console's own app is served any more.
+    const page = await (await fetch(`${stack.keycloakUrl}/realms/${realm}/account/`)).text();
+    expect(page).toContain(`url=${portalUrl}?lang=`);
+    expect(page).not.toMatch(/<script/);
+  });
 
   it("the admin console's user details label the attributes and translate the phone validator's message", async () => {
     // Tall enough that the phone field is on the screenshot (the console scrolls inside its main panel).
