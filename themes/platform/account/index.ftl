@@ -1,8 +1,8 @@
 <#--
   Keycloak's account console, replaced (docs/decisions/0031-account-console.md): Keycloak renders this
-  page at /realms/<realm>/account/ once the person is signed in (the console's sign-in comes first),
-  and it sends them on to the portal, signed in there too (one Keycloak session), in the language
-  Keycloak resolved for them. Keycloak's own pages lead here when they have nowhere else to go (a
+  page for every address under /realms/<realm>/account/ (before any sign-in: the console's own app
+  would sign in by itself), and it sends the browser on to the portal in the language Keycloak
+  resolved; the portal finds a Keycloak session by itself, so a signed-in person lands on the profile. Keycloak's own pages lead here when they have nowhere else to go (a
   link from a mail opened in another browser ends at the account client's URL).
   The portal's URL is the realm attribute platformPortalUrl (realm-config, from PORTAL_URL).
 -->
