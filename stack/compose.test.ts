@@ -144,9 +144,9 @@ describe('docker-compose.yml matches the native stack', () => {
     expect(toNative(kc.KC_SPI_AUTHENTICATOR__PLATFORM_STATE_CLAIM__URL ?? '')).toBe(`http://127.0.0.1:${env('bff').BFF_PORT}`);
   });
 
-  it('gives the lazy-migration authenticators the same BFF URL and shared secret', () => {
+  it('gives the lazy-migration, SMS-reset and sign-up-ticket authenticators the same BFF URL and shared secret', () => {
     const kc = env('keycloak');
-    for (const id of ['PLATFORM_UPSTREAM_PASSWORD', 'PLATFORM_UPSTREAM_RESET']) {
+    for (const id of ['PLATFORM_UPSTREAM_PASSWORD', 'PLATFORM_UPSTREAM_RESET', 'PLATFORM_RESET_CREDENTIAL', 'PLATFORM_SIGN_UP_TICKET']) {
       expect(kc[`KC_SPI_AUTHENTICATOR__${id}__SECRET`]).toBe(env('bff').KEYCLOAK_CALLBACK_SECRET);
       expect(kc[`KC_SPI_AUTHENTICATOR__${id}__URL`]).toBe(kc.KC_SPI_AUTHENTICATOR__PLATFORM_BFF_CHECK__URL);
     }

@@ -147,8 +147,9 @@ export interface KeycloakOptions {
   /** Dev: templates and CSS are re-read on every request. */
   themeCaching: boolean;
   /**
-   * Where the `platform-bff-check`, `platform-upstream-password` and `platform-upstream-reset`
-   * authenticators (keycloak/providers) reach the BFF, and the shared secret.
+   * Where the `platform-bff-check`, `platform-state-claim`, `platform-upstream-password`,
+   * `platform-upstream-reset`, `platform-reset-credential` and `platform-sign-up-ticket` authenticators
+   * (keycloak/providers) reach the BFF, and the shared secret.
    */
   bffCheck?: { url: string; secret: string };
 }
@@ -212,6 +213,11 @@ export async function startKeycloak(opts: KeycloakOptions): Promise<KeycloakInst
             KC_SPI_AUTHENTICATOR__PLATFORM_UPSTREAM_PASSWORD__SECRET: opts.bffCheck.secret,
             KC_SPI_AUTHENTICATOR__PLATFORM_UPSTREAM_RESET__URL: opts.bffCheck.url,
             KC_SPI_AUTHENTICATOR__PLATFORM_UPSTREAM_RESET__SECRET: opts.bffCheck.secret,
+            // Forgot password by SMS code (docs/decisions/0028) and sign-up ending signed in (0027).
+            KC_SPI_AUTHENTICATOR__PLATFORM_RESET_CREDENTIAL__URL: opts.bffCheck.url,
+            KC_SPI_AUTHENTICATOR__PLATFORM_RESET_CREDENTIAL__SECRET: opts.bffCheck.secret,
+            KC_SPI_AUTHENTICATOR__PLATFORM_SIGN_UP_TICKET__URL: opts.bffCheck.url,
+            KC_SPI_AUTHENTICATOR__PLATFORM_SIGN_UP_TICKET__SECRET: opts.bffCheck.secret,
           }
         : {}),
     },

@@ -28,6 +28,7 @@ import { AUTH_TOKEN_KEYS } from './flows/partner-enrollment/service.ts';
 import { PARTNER_ENROLLMENT_KIND } from './flows/partner-enrollment/partner-enrollment.machine.ts';
 import { wirePartnerEnrollment } from './flows/partner-enrollment/wire.ts';
 import { wirePartnerUserApi } from './flows/partner-user-api/wire.ts';
+import { wirePasswordReset } from './flows/password-reset/wire.ts';
 import { wireSignUp } from './flows/sign-up/wire.ts';
 import type { HandoffStore } from './flows/state-claim/handoffs.ts';
 import { wireStateClaim } from './flows/state-claim/wire.ts';
@@ -211,6 +212,7 @@ export function wireFeatures(infra: Infrastructure) {
     wireBrokeredLogin(infra),
     stateClaim,
     wireUpstreamLogin(infra),
+    wirePasswordReset(infra),
     upstreamSync,
   ];
   return { features, partnerAdmin, memberAdmin, upstreamSync, stateClaim };

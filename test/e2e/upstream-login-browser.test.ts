@@ -233,10 +233,10 @@ describe('forgot password before the first sign-in', () => {
     return (await page.locator('body').innerText()).replace(/\s+/g, ' ');
   }
 
-  it("sends Keycloak's reset mail (found by phone); the link sets a new password and signs in", async () => {
+  it("sends Keycloak's reset mail (found by e-mail); the link sets a new password and signs in", async () => {
     const member = await upstreamOnlyMember('kiran');
     const page = await browser().newPage();
-    const notice = await requestReset(page, member.phone, 'upstream-login-4-reset');
+    const notice = await requestReset(page, member.email, 'upstream-login-4-reset');
     expect(notice).toContain('You should receive an email shortly with further instructions.');
 
     // Imported without a password, linked, in the tenant: Keycloak's own reset mail went out.
@@ -262,6 +262,23 @@ describe('forgot password before the first sign-in', () => {
     // Keycloak owns the password now: the new one signs in, the old upstream one does not.
     expect((await signInAs(member.email, 'Fresh#Pass2026')()).sub).toBe(account!.id);
     expect(await refusedSignIn(member.email, UPSTREAM_PASSWORD, 'upstream-login-6-old-password')).toContain('Invalid username or password.');
+  });
+
+  it("a member's phone, which the core does not say was proven: the SMS code page, and neither an SMS nor a mail (decision 0028)", async () => {
+    const member = await upstreamOnlyMember('kiran');
+    const page = await browser().newPage();
+    await page.goto(`${stack.keycloakUrl}/realms/${realm}/account`);
+    await page.locator('#username').fill(member.phone);
+    await page.locator('#kc-login').click();
+    await page.getByRole('link', { name: /forgot password/i }).click();
+    await page.locator('#username').fill(member.phone);
+    await page.locator('[type=submit]').click();
+    await page.locator('#platform-reset-code-form').waitFor();
+    await page.close();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await inbox(member.email)).toEqual([]);
+    const sms = (await (await fetch(`${stack.inboxUrl}/api/sms?to=${encodeURIComponent(member.phone)}`)).json()) as unknown[];
+    expect(sms).toEqual([]);
   });
 
   it('the same notice and no mail, no account for a login nobody has', async () => {

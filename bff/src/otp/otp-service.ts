@@ -24,6 +24,12 @@ import type { OtpPurpose, VerificationProofs } from './verification-proofs.ts';
  *
  * Attempts are counted before the comparison (so concurrent guesses cannot exceed the limit) and per
  * identifier, not per code: a new code does not give new tries. A success clears the count.
+ *
+ * Keyed codes (`sendKeyed`, `verifyKeyed`; password recovery by SMS, decision 0028) follow the same
+ * rules and keys, with `{id}` the HMAC of the subject the limits count (the login a person typed)
+ * instead of the destination, a code bound to a `binding` as well (the account and its phone), and no
+ * proof: the caller acts on the answer itself. With no destination, nothing is sent but everything is
+ * counted alike and the stored code can never match, so neither the answer nor the limits tell.
  */
 export interface OtpSettings {
   /** HMAC key (OTP_HASH_KEY). */
@@ -75,6 +81,25 @@ export interface VerifyResult {
   expiresInSeconds: number;
 }
 
+/** A code counted per `subject` rather than per destination (decision 0028). */
+export interface KeyedCode {
+  /** Names the code's keys with the subject: never one of `OtpPurpose`, so a keyed code never meets an identifier's. */
+  purpose: string;
+  /** What the limits count, normalised by the caller (e.g. `phone:+9198…`, `username:asha`). */
+  subject: string;
+  /** Also bound into the code: it is right only while this is the same (e.g. the account id and its phone). */
+  binding: string;
+  /** The client's IP, for the per-IP limit. */
+  ip: string;
+}
+
+export interface KeyedSendRequest extends KeyedCode {
+  /** Sends the code; null: nothing is sent and the stored code can never match. */
+  deliver: ((code: string, minutes: number) => Promise<void>) | null;
+}
+
+export type KeyedVerifyResult = { verified: true } | { verified: false; attemptsLeft: number };
+
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 export const CODE_PATTERN = /^\d{6}$/;
@@ -100,10 +125,27 @@ export class OtpService implements VerificationProofs {
    * is withdrawn (nobody saw it, nobody may use it) and the cooldown lifted.
    */
   async send(req: SendRequest): Promise<SendResult> {
-    const id = this.#idOf(req.identifier);
-    const scope = `${req.purpose}:${id}`;
+    return this.#issue(
+      `${req.purpose}:${this.#idOf(req.identifier)}`,
+      (code) => this.#codeHash(req.purpose, req.identifier, code),
+      (code) => this.#deliver(req, code),
+      req.ip,
+    );
+  }
+
+  /**
+   * A keyed code (decision 0028): the same limits, cooldown and attempts as `send`, counted for
+   * `subject`; delivered by `deliver`, or, without one, stored as a value no code matches.
+   */
+  async sendKeyed(req: KeyedSendRequest): Promise<SendResult> {
+    const deliver = req.deliver;
+    const minutes = Math.round(this.#s.ttlSeconds / 60);
+    return this.#issue(this.#keyedScope(req), (code) => this.#keyedHash(req, code), deliver ? (code) => deliver(code, minutes) : null, req.ip);
+  }
+
+  async #issue(scope: string, hashOf: (code: string) => string, deliver: ((code: string) => Promise<void>) | null, ip: string): Promise<SendResult> {
     await this.#limit(
-      `otp:ip:send:${this.#hmac('ip', limitedNetworkOf(req.ip))}`,
+      `otp:ip:send:${this.#hmac('ip', limitedNetworkOf(ip))}`,
       this.#s.sendsPerIpPerHour,
       HOUR,
       'Too many codes were asked for from this network; try again later',
@@ -122,10 +164,11 @@ export class OtpService implements VerificationProofs {
 
     const code = String(this.#random(1_000_000)).padStart(6, '0');
     const codeKey = `otp:code:${scope}`;
-    const stored = this.#codeHash(req.purpose, req.identifier, code);
+    // Without a destination: an HMAC of 256 random bits, which no six digits hash to.
+    const stored = deliver ? hashOf(code) : this.#hmac('decoy', randomBytes(32).toString('base64url'));
     await this.#store.set(codeKey, stored, ttlSeconds(this.#s.ttlSeconds));
     try {
-      await this.#deliver(req, code);
+      await deliver?.(code);
     } catch (err) {
       await this.#store.deleteIfEquals(codeKey, stored);
       if (this.#s.resendCooldownSeconds > 0) await this.#store.delete(cooldownKey);
@@ -139,38 +182,56 @@ export class OtpService implements VerificationProofs {
    * (VALIDATION_FAILED on `code`); once the attempts are used up, RATE_LIMITED until the window ends.
    */
   async verify(req: VerifyRequest): Promise<VerifyResult> {
+    const checked = await this.#check(`${req.purpose}:${this.#idOf(req.identifier)}`, this.#codeHash(req.purpose, req.identifier, req.code), req.code, req.ip);
+    if (!checked.verified) throw wrongCode();
+    const proof = randomBytes(32).toString('base64url');
+    const binding = this.#binding(req.identifier, req.purpose);
+    await this.#store.set(proofKey(proof), binding, ttlSeconds(this.#s.proofTtlSeconds));
+    return { proof, expiresInSeconds: this.#s.proofTtlSeconds };
+  }
+
+  /**
+   * A keyed code's check (decision 0028): the same attempts and limits as `verify`; a wrong, expired,
+   * used or never-sent code answers `verified: false` with the tries left for the subject (0: this
+   * code is dead, ask for a new one); used up: RATE_LIMITED until the window ends. No proof.
+   */
+  async verifyKeyed(req: KeyedCode & { code: string }): Promise<KeyedVerifyResult> {
+    return this.#check(this.#keyedScope(req), this.#keyedHash(req, req.code), req.code, req.ip);
+  }
+
+  /**
+   * Counts one attempt at the code of `scope` and compares. Single use: of concurrent right answers,
+   * only the one that deletes the code is verified.
+   */
+  async #check(scope: string, expected: string, code: string, ip: string): Promise<KeyedVerifyResult> {
     await this.#limit(
-      `otp:ip:verify:${this.#hmac('ip', limitedNetworkOf(req.ip))}`,
+      `otp:ip:verify:${this.#hmac('ip', limitedNetworkOf(ip))}`,
       this.#s.verifiesPerIpPerHour,
       HOUR,
       'Too many code checks from this network; try again later',
       'network',
     );
-    const scope = `${req.purpose}:${this.#idOf(req.identifier)}`;
     const codeKey = `otp:code:${scope}`;
     const failKey = `otp:fail:${scope}`;
-    if (Number(await this.#store.get(failKey)) >= this.#s.maxAttempts) {
+    const before = Number(await this.#store.get(failKey));
+    if (before >= this.#s.maxAttempts) {
       throw rateLimited('Too many wrong codes; ask for a new code later', await this.#store.remainingTtl(failKey), 'wrong_codes');
     }
     const stored = await this.#store.get(codeKey);
-    if (stored === null || !CODE_PATTERN.test(req.code)) throw wrongCode();
+    if (stored === null || !CODE_PATTERN.test(code)) return { verified: false, attemptsLeft: stored === null ? 0 : this.#s.maxAttempts - before };
     const attempt = await this.#store.increment(failKey, ttlSeconds(this.#s.failureWindowSeconds));
     if (attempt.count > this.#s.maxAttempts) {
       await this.#store.deleteIfEquals(codeKey, stored);
       throw rateLimited('Too many wrong codes; ask for a new code later', attempt.ttlMillis, 'wrong_codes');
     }
-    if (!equal(stored, this.#codeHash(req.purpose, req.identifier, req.code))) {
+    if (!equal(stored, expected)) {
       // The last allowed try failed: the code dies now rather than at the next attempt.
       if (attempt.count >= this.#s.maxAttempts) await this.#store.deleteIfEquals(codeKey, stored);
-      throw wrongCode();
+      return { verified: false, attemptsLeft: this.#s.maxAttempts - attempt.count };
     }
-    // Single use: of concurrent right answers, only the one that deletes the code gets a proof.
-    if (!(await this.#store.deleteIfEquals(codeKey, stored))) throw wrongCode();
+    if (!(await this.#store.deleteIfEquals(codeKey, stored))) return { verified: false, attemptsLeft: this.#s.maxAttempts - attempt.count };
     await this.#store.delete(failKey);
-    const proof = randomBytes(32).toString('base64url');
-    const binding = this.#binding(req.identifier, req.purpose);
-    await this.#store.set(proofKey(proof), binding, ttlSeconds(this.#s.proofTtlSeconds));
-    return { proof, expiresInSeconds: this.#s.proofTtlSeconds };
+    return { verified: true };
   }
 
   async consume(proof: string, identifier: Identifier, purpose: OtpPurpose, field: string): Promise<void> {
@@ -203,6 +264,14 @@ export class OtpService implements VerificationProofs {
   async #limit(key: string, max: number, windowSeconds: number, message: string, reason: RateLimitReason): Promise<void> {
     const counter = await this.#store.increment(key, ttlSeconds(windowSeconds));
     if (counter.count > max) throw rateLimited(message, counter.ttlMillis, reason);
+  }
+
+  #keyedScope(req: KeyedCode): string {
+    return `${req.purpose}:${this.#hmac('id', `subject:${req.subject}`)}`;
+  }
+
+  #keyedHash(req: KeyedCode, code: string): string {
+    return this.#hmac('code', `${req.purpose}:subject:${req.subject}\0${req.binding}:${code}`);
   }
 
   #idOf(identifier: Identifier): string {
