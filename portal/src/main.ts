@@ -123,13 +123,14 @@ function showHome(opts: Notes = {}) {
 }
 
 /**
- * The BFF's sign-up page, whose "Continue to sign in" leads to an authorization request of this
- * portal (the page accepts only URLs of the realm), so a new account ends signed in here.
+ * An authorization request of this portal that asks for the sign-up page (`platform_screen=signup`):
+ * Keycloak sends the browser there with the way back into this same request, and the finished sign-up
+ * comes back signed in (decision 0027). `locale` is `ui_locales`: the pages keep the portal's language.
  */
 async function createAccount(event: Event) {
   event.preventDefault();
-  const back = await keycloak.createLoginUrl({ redirectUri: REDIRECT_URI, locale: lang });
-  location.assign(`${config.signUpUrl}?${new URLSearchParams({ lang, return: back }).toString()}`);
+  const url = await keycloak.createLoginUrl({ redirectUri: REDIRECT_URI, locale: lang });
+  location.assign(`${url}&platform_screen=signup`);
 }
 
 function showSessionEnded() {
