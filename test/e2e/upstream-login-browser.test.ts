@@ -67,6 +67,18 @@ const accountsOf = async (member: Member) =>
 const credentialTypes = async (userId: string) => ((await admin.get<Json[]>(`/${realm}/users/${userId}/credentials`)) ?? []).map((c) => c.type);
 const tenants = async (userId: string) => ((await admin.get<Json[]>(`/${realm}/organizations/members/${userId}/organizations`)) ?? []).map((o) => o.alias);
 
+/** Keycloak's login page, for the portal (an authorization request nobody finishes; the account console now leads to the portal). */
+const loginPage = () =>
+  `${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth?` +
+  new URLSearchParams({
+    client_id: 'portal',
+    redirect_uri: `${stack.settings.bffPublicUrl}/portal/`,
+    response_type: 'code',
+    scope: 'openid',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  }).toString();
+
 /** The realm's identifier-first login (organizations): the login, then the password. */
 async function enterCredentials(page: Page, login: string, password: string, shot?: string): Promise<void> {
   await page.locator('#username').fill(login);
@@ -90,7 +102,7 @@ const signInAs = (login: string, password: string, shot?: string) => async () =>
 async function refusedSignIn(login: string, password: string, shot: string): Promise<string> {
   const page = await browser().newPage();
   try {
-    await page.goto(`${stack.keycloakUrl}/realms/${realm}/account`);
+    await page.goto(loginPage());
     await enterCredentials(page, login, password);
     const message = page.locator('#input-error, .pf-m-danger, .alert-error, [class*="error"]').first();
     await message.waitFor();
@@ -220,7 +232,7 @@ describe('forgot password before the first sign-in', () => {
   const inbox = async (to: string) => (await (await fetch(`${stack.inboxUrl}/api/mails?to=${encodeURIComponent(to)}`)).json()) as { text: string }[];
 
   async function requestReset(page: Page, login: string, shot?: string): Promise<string> {
-    await page.goto(`${stack.keycloakUrl}/realms/${realm}/account`);
+    await page.goto(loginPage());
     // Identifier-first: "Forgot password?" is on the second step (the password), whatever login leads there.
     await page.locator('#username').fill(login);
     await page.locator('#kc-login').click();
@@ -267,7 +279,7 @@ describe('forgot password before the first sign-in', () => {
   it("a member's phone, which the core does not say was proven: the SMS code page, and neither an SMS nor a mail (decision 0028)", async () => {
     const member = await upstreamOnlyMember('kiran');
     const page = await browser().newPage();
-    await page.goto(`${stack.keycloakUrl}/realms/${realm}/account`);
+    await page.goto(loginPage());
     await page.locator('#username').fill(member.phone);
     await page.locator('#kc-login').click();
     await page.getByRole('link', { name: /forgot password/i }).click();
