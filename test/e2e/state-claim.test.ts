@@ -22,7 +22,7 @@ const returnUrl = `${stack.keycloakUrl}/realms/${kit.realm}/login-actions/first-
 
 let bff: TestBff;
 beforeAll(async () => {
-  bff = await startTestBff(stack);
+  bff = await startTestBff(stack, kit.bffEnv);
 });
 afterAll(async () => {
   await bff?.close();
@@ -197,7 +197,7 @@ describe('page steps refuse through the one problem table (issue 15 §7)', () =>
     expect((await step(bff, flowId, 'identifier', { identifier: email })).status).toBe(200);
     const code = await kit.latestCode('mails', email);
     // The code is right; the look-up that follows needs Keycloak, which this BFF cannot reach.
-    const down = await startTestBff(stack, { KEYCLOAK_URL: 'http://127.0.0.1:9' });
+    const down = await startTestBff(stack, { ...kit.bffEnv, KEYCLOAK_URL: 'http://127.0.0.1:9' });
     try {
       const answer = await step(down, flowId, 'code', { code });
       const res = problemOf(answer);
@@ -278,7 +278,7 @@ describe('who holds the identifier (issue 15 §4; the browser tests walk each pa
     const flowId = await start(bff, p);
     await step(bff, flowId, 'answer', { answer: 'mine' });
     // The core finds the password right; the import that follows at once needs Keycloak, which this BFF cannot reach.
-    const down = await startTestBff(stack, { KEYCLOAK_URL: 'http://127.0.0.1:9' });
+    const down = await startTestBff(stack, { ...kit.bffEnv, KEYCLOAK_URL: 'http://127.0.0.1:9' });
     try {
       const right = await step(down, flowId, 'password', { password: kit.PASSWORD });
       expect(right.status).toBe(200);
@@ -421,12 +421,12 @@ describe('persisted flow', () => {
     const email = `restart-${kit.sfx()}@example.test`;
     const custodianId = await kit.custodianAccount(bff, { email });
     const p = person(email);
-    const first = await startTestBff(stack);
+    const first = await startTestBff(stack, kit.bffEnv);
     const flowId = await start(first, p);
     expect((await step(first, flowId, 'answer', { answer: 'mine' })).status).toBe(200);
     await first.close();
 
-    const second = await startTestBff(stack, {}, { captureLogs: true });
+    const second = await startTestBff(stack, kit.bffEnv, { captureLogs: true });
     try {
       const wrong = await step(second, flowId, 'password', { password: 'Not-the-password-1' });
       expect(wrong.body.location).toContain(`/state-claim/${flowId}`);
@@ -538,7 +538,7 @@ describe('persisted flow', () => {
 describe('the upstream core down at the migration', () => {
   it('at the confirmation: nothing applied, the decision kept, the page offers "try again"; the retry migrates', async () => {
     const { email, custodianId, p, flowId } = await refutedFlow();
-    const down = await startTestBff(stack, { UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
+    const down = await startTestBff(stack, { ...kit.bffEnv, UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
     try {
       const res = await step(down, flowId, 'confirm', {});
       expect(res.status).toBe(200);
@@ -563,7 +563,7 @@ describe('the upstream core down at the migration', () => {
   it('at Keycloak\'s completion (no page asked anything): 503 (Keycloak shows "try again"), nothing applied, the handoff kept; the retry completes', async () => {
     const { email, p, flowId } = await noMatchFlow();
     const handoff = await handoffOf(bff, flowId);
-    const down = await startTestBff(stack, { UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
+    const down = await startTestBff(stack, { ...kit.bffEnv, UPSTREAM_URL: 'http://127.0.0.1:9', UPSTREAM_RETRIES: '0' });
     try {
       const res = await complete(down, flowId, handoff, p);
       expect(res.status).toBe(503);
@@ -585,7 +585,7 @@ describe('Keycloak down at the migration', () => {
   it("at Keycloak's completion: 503, nothing applied, the handoff kept; the retry completes", async () => {
     const { email, p, flowId } = await noMatchFlow();
     const handoff = await handoffOf(bff, flowId);
-    const down = await startTestBff(stack, { KEYCLOAK_URL: 'http://127.0.0.1:9' });
+    const down = await startTestBff(stack, { ...kit.bffEnv, KEYCLOAK_URL: 'http://127.0.0.1:9' });
     try {
       const res = await complete(down, flowId, handoff, p);
       expect(res.status).toBe(503);

@@ -210,6 +210,13 @@ export function stateClaimKit(stack: E2EStack) {
   }
 
   return {
+    /**
+     * The BFF environment of a claim test file: Redis keys of its own (codes, their per-IP and
+     * per-identifier counters, step locks), so its codes neither use up nor depend on the counters the
+     * other test files on the same stack share, and a file run again and again within the hour still
+     * gets its codes. Every BFF of the file takes it (they share flows across processes).
+     */
+    bffEnv: { REDIS_PREFIX: `${stack.settings.redisPrefix}state-claim-${sfx()}:` },
     admin,
     realm,
     PASSWORD,
