@@ -201,7 +201,10 @@ describe('forgot password with a phone number', () => {
       expect(await codeError(page)).toBe(`That code is not right. You can try ${left === 1 ? '1 more time' : `${left} more times`}.`);
     }
     await submitCode(page, '123456');
-    expect(await codeError(page)).toBe('That code is not right, and it cannot be used any more. Ask for a new code.');
+    expect(await codeError(page)).toBe('That code is not right, and that was the last try. You can ask for a new code when the button below is ready.');
+    // The wait for a new code is the failure window's (an hour), counted down.
+    expect(await page.locator('#platform-resend').isDisabled()).toBe(true);
+    expect(await page.locator('#platform-resend-wait').innerText()).toMatch(/^You can ask for a new code in (59|60):\d\d\.$/);
     await checkPage(page, { name: 'reset-sms-unknown-2-dead', lang: 'en' });
     await submitCode(page, '654321');
     expect(await codeError(page)).toBe('Too many wrong codes. You can ask for a new code when the button below is ready.');

@@ -99,7 +99,11 @@ describe('keyed codes', () => {
     const otp = service({ resendCooldownSeconds: 0 });
     const req = request();
     const { code } = await sendAndRead(otp, req);
-    for (const left of [4, 3, 2, 1, 0]) expect(await otp.verifyKeyed({ ...req, code: other(code) })).toEqual({ verified: false, attemptsLeft: left });
+    for (const left of [4, 3, 2, 1]) expect(await otp.verifyKeyed({ ...req, code: other(code) })).toEqual({ verified: false, attemptsLeft: left });
+    // The last try says how long until a new code may be sent.
+    const last = await otp.verifyKeyed({ ...req, code: other(code) });
+    expect(last).toMatchObject({ verified: false, attemptsLeft: 0 });
+    expect((last as { retryAfterSeconds: number }).retryAfterSeconds).toBeGreaterThan(3000);
     expect(await rateLimited(otp.verifyKeyed({ ...req, code }))).toBeGreaterThan(3000);
     // A new code does not bring new tries.
     expect(await rateLimited(otp.sendKeyed({ ...req, deliver: async () => {} }))).toBeGreaterThan(3000);
@@ -124,7 +128,7 @@ describe('keyed codes', () => {
     const req = request();
     expect(await otp.sendKeyed({ ...req, deliver: null })).toEqual({ expiresInSeconds: 600, resendAfterSeconds: 60 });
     for (const left of [4, 3, 2, 1, 0]) {
-      expect(await otp.verifyKeyed({ ...req, code: String(left).padStart(6, '0') })).toEqual({ verified: false, attemptsLeft: left });
+      expect(await otp.verifyKeyed({ ...req, code: String(left).padStart(6, '0') })).toMatchObject({ verified: false, attemptsLeft: left });
     }
     await rateLimited(otp.verifyKeyed({ ...req, code: '000000' }));
   });

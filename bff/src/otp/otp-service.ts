@@ -98,7 +98,8 @@ export interface KeyedSendRequest extends KeyedCode {
   deliver: ((code: string, minutes: number) => Promise<void>) | null;
 }
 
-export type KeyedVerifyResult = { verified: true } | { verified: false; attemptsLeft: number };
+/** `retryAfterSeconds` with the last allowed wrong try: no new code until the failure window ends. */
+export type KeyedVerifyResult = { verified: true } | { verified: false; attemptsLeft: number; retryAfterSeconds?: number };
 
 const HOUR = 3600;
 const DAY = 24 * HOUR;
@@ -226,7 +227,10 @@ export class OtpService implements VerificationProofs {
     }
     if (!equal(stored, expected)) {
       // The last allowed try failed: the code dies now rather than at the next attempt.
-      if (attempt.count >= this.#s.maxAttempts) await this.#store.deleteIfEquals(codeKey, stored);
+      if (attempt.count >= this.#s.maxAttempts) {
+        await this.#store.deleteIfEquals(codeKey, stored);
+        return { verified: false, attemptsLeft: 0, retryAfterSeconds: Math.max(1, Math.ceil(attempt.ttlMillis / 1000)) };
+      }
       return { verified: false, attemptsLeft: this.#s.maxAttempts - attempt.count };
     }
     if (!(await this.#store.deleteIfEquals(codeKey, stored))) return { verified: false, attemptsLeft: this.#s.maxAttempts - attempt.count };

@@ -99,9 +99,13 @@ export async function verifyResetCode(deps: PasswordResetDeps, request: ResetCod
     deps.logger.info({ event: 'password_reset.code_verified', userId: user.id }, 'password reset code verified');
     return { outcome: 'verified' };
   }
-  const attemptsLeft = result.verified ? 0 : result.attemptsLeft;
+  // attemptsLeft 0: this code is dead; with retryAfterSeconds, that was the last try and no new code
+  // comes before then; without, there was no code (expired, used, never sent).
+  const details = result.verified
+    ? { attemptsLeft: 0 }
+    : { attemptsLeft: result.attemptsLeft, ...(result.retryAfterSeconds ? { retryAfterSeconds: result.retryAfterSeconds } : {}) };
   throw new DomainError('VALIDATION_FAILED', 'The code is wrong or has expired', {
     fields: [{ field: 'code', reason: 'invalid', message: 'The code is wrong or has expired; check it or ask for a new one' }],
-    details: { attemptsLeft },
+    details,
   });
 }

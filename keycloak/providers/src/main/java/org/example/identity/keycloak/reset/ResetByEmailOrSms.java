@@ -159,8 +159,16 @@ public final class ResetByEmailOrSms extends ResetCredentialEmail {
         }
         context.getEvent().clone().detail("platform_reset", "sms").error(Errors.INVALID_CODE);
         int left = answer.body().path("attemptsLeft").asInt(0);
-        codePage(context, left > 0 ? new FormMessage("code", "platformResetCodeWrong", left)
-                : new FormMessage("code", "platformResetCodeWrongLast"), wait);
+        if (left > 0) {
+            codePage(context, new FormMessage("code", "platformResetCodeWrong", left), wait);
+        } else if (answer.body().has("retryAfterSeconds")) {
+            // That was the last try: no new code until the BFF's failure window ends, so count that down.
+            int retry = retryAfter(answer);
+            authSession.setAuthNote(RESEND_AT_NOTE, String.valueOf(Time.currentTime() + retry));
+            codePage(context, new FormMessage("code", "platformResetCodeWrongLast"), retry);
+        } else {
+            codePage(context, new FormMessage("code", "platformResetCodeExpired"), wait);
+        }
     }
 
     /** Asks the BFF for a code (it decides whether one is sent) and shows the code page. */
