@@ -21,7 +21,7 @@ const loginUrl = (locale: string) =>
 
 describe('login theme', () => {
   for (const [locale, title, button, product] of [
-    ['en', 'Sign in to your account', 'Sign In', 'Identity Platform'],
+    ['en', 'Sign in to your account', 'Sign in', 'Identity Platform'],
     ['hi', 'अपने खाते में साइन इन करें', 'साइन इन करें', 'पहचान प्लेटफ़ॉर्म'],
   ] as const) {
     it(`renders our branded login page in ${locale}`, async () => {
