@@ -232,6 +232,20 @@ describe('forgot password with a phone number', () => {
     expect(await inboxMessages(stack, 'sms', unknown.e164)).toEqual([]);
   });
 
+  it('the username of an account with only a proven phone: the code page, and the code goes to that phone', async () => {
+    const { e164 } = newMobile();
+    const userId = await phoneAccount(e164);
+    const { username } = (await admin.get<Json>(`/${realm}/users/${userId}`))!;
+    const context = await openContext(browser() as Browser, { viewport: 'desktop', lang: 'en' });
+    const page = await context.newPage();
+    await page.goto(loginUrl());
+    await askForCode(page, username, 'en');
+    expect(await sentText(page)).toBe(`If an account uses ${username}, we sent a 6-digit code to its mobile number by text message.`);
+    await submitCode(page, await latestCode(stack, 'sms', e164));
+    await page.locator('#password-new').waitFor();
+    await context.close();
+  });
+
   it('an account whose phone is not proven gets the same page and no SMS; its proven e-mail still gets the link, an unproven one nothing', async () => {
     const { national, e164 } = newMobile();
     const email = `reset.${randomBytes(4).toString('hex')}@example.com`;
