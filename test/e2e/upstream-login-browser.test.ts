@@ -179,7 +179,7 @@ describe('an upstream password below the realm policy (length 10)', () => {
 
     // Keycloak alone owns the password now: the new one works, the old upstream one does not.
     expect((await signInAs(member.username, NEW)()).sub).toBe(id.sub);
-    expect(await refusedSignIn(member.username, SHORT, 'upstream-login-9-old-short-password')).toContain('Invalid username or password.');
+    expect(await refusedSignIn(member.username, SHORT, 'upstream-login-9-old-short-password')).toContain('Wrong username or password.');
   });
 });
 
@@ -188,7 +188,7 @@ describe('what imports nothing', () => {
     const member = await upstreamOnlyMember('kiran');
     const before = await upstreamRow(member.id);
     const page = await refusedSignIn(member.username, 'Wrong#Pass2026', 'upstream-login-2-wrong-password');
-    expect(page).toContain('Invalid username or password.');
+    expect(page).toContain('Wrong username or password.');
     expect(await accountsOf(member)).toEqual([]);
     expect(await upstreamRow(member.id)).toEqual(before);
     // And the right password still works afterwards.
@@ -215,13 +215,13 @@ describe('the demo members (upstream/src/demo-data.ts)', () => {
   const DEMO_PASSWORD = 'Member#2026';
 
   it('an inactive member is refused with the normal error; nothing imported', async () => {
-    expect(await refusedSignIn('meena.iyer', DEMO_PASSWORD, 'upstream-login-8-inactive')).toContain('Invalid username or password.');
+    expect(await refusedSignIn('meena.iyer', DEMO_PASSWORD, 'upstream-login-8-inactive')).toContain('Wrong username or password.');
     expect(await admin.get<Json[]>(`/${realm}/users?username=meena.iyer&exact=true`)).toEqual([]);
   });
 
   it('a member whose e-mail a Keycloak account already has does not take that account over', async () => {
     // asha.verma@example.com is the Keycloak demo user `asha`, who has her own password.
-    expect(await refusedSignIn('asha.verma', DEMO_PASSWORD, 'upstream-login-9-taken')).toContain('Invalid username or password.');
+    expect(await refusedSignIn('asha.verma', DEMO_PASSWORD, 'upstream-login-9-taken')).toContain('Wrong username or password.');
     const [asha] = (await admin.get<Json[]>(`/${realm}/users?username=asha&exact=true&briefRepresentation=false`))!;
     expect(asha!.attributes?.upstreamUserId ?? []).not.toContain('6f1c2a9e-0000-4000-8000-000000000001');
     expect(await admin.get<Json[]>(`/${realm}/users?username=asha.verma&exact=true`)).toEqual([]);
@@ -249,7 +249,7 @@ describe('forgot password before the first sign-in', () => {
     const member = await upstreamOnlyMember('kiran');
     const page = await browser().newPage();
     const notice = await requestReset(page, member.email, 'upstream-login-4-reset');
-    expect(notice).toContain('You should receive an email shortly with further instructions.');
+    expect(notice).toContain('If an account matches what you entered, we sent an email');
 
     // Imported without a password, linked, in the tenant: Keycloak's own reset mail went out.
     const [account] = await accountsOf(member);
@@ -273,7 +273,7 @@ describe('forgot password before the first sign-in', () => {
 
     // Keycloak owns the password now: the new one signs in, the old upstream one does not.
     expect((await signInAs(member.email, 'Fresh#Pass2026')()).sub).toBe(account!.id);
-    expect(await refusedSignIn(member.email, UPSTREAM_PASSWORD, 'upstream-login-6-old-password')).toContain('Invalid username or password.');
+    expect(await refusedSignIn(member.email, UPSTREAM_PASSWORD, 'upstream-login-6-old-password')).toContain('Wrong username or password.');
   });
 
   it("a member's phone, which the core does not say was proven: the SMS code page, and neither an SMS nor a mail (decision 0028)", async () => {
@@ -296,7 +296,7 @@ describe('forgot password before the first sign-in', () => {
   it('the same notice and no mail, no account for a login nobody has', async () => {
     const page = await browser().newPage();
     const email = `nobody.${randomBytes(4).toString('hex')}@example.com`;
-    expect(await requestReset(page, email)).toContain('You should receive an email shortly with further instructions.');
+    expect(await requestReset(page, email)).toContain('If an account matches what you entered, we sent an email');
     await page.close();
     expect(await inbox(email)).toEqual([]);
     expect((await admin.get<Json[]>(`/${realm}/users?email=${encodeURIComponent(email)}&exact=true`)) ?? []).toEqual([]);
@@ -309,7 +309,7 @@ describe('forgot password before the first sign-in', () => {
     await page.close();
     const [account] = await accountsOf(member);
     expect(await credentialTypes(account!.id)).toEqual([]);
-    expect(await refusedSignIn(member.username, 'Wrong#Pass2026', 'upstream-login-7-imported-wrong')).toContain('Invalid username or password.');
+    expect(await refusedSignIn(member.username, 'Wrong#Pass2026', 'upstream-login-7-imported-wrong')).toContain('Wrong username or password.');
     expect(await credentialTypes(account!.id)).toEqual([]);
     await expectMigrated(member, await signInAs(member.username, UPSTREAM_PASSWORD)());
   });
