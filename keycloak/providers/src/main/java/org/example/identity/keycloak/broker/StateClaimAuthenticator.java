@@ -59,6 +59,8 @@ final class StateClaimAuthenticator implements Authenticator {
         // The way back: a GET of this action URL is an action request (SessionCodeChecks), so Keycloak
         // calls action() with the browser's query. The code in it is single-use.
         request.put("returnUrl", context.getActionUrl(context.generateAccessCode()).toString());
+        // The language of this login (ui_locales, the locale cookie, the picker): the claim's pages keep it.
+        request.put("locale", context.getSession().getContext().resolveLocale(null).toLanguageTag());
         BffClient.Answer answer;
         try {
             answer = bff.post(START_PATH, request);
