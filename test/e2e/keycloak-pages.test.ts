@@ -375,6 +375,37 @@ for (const v of VARIANTS) {
       await check(next, 'login-otp-wrong');
     });
 
+    it('change of email address (kc_action=UPDATE_EMAIL, decision 0020): the page, a mistake, the link sent, the link opened', async () => {
+      const { username } = await account();
+      const newEmail = `${username}.new@example.org`;
+      const page = await freshPage();
+      await page.goto(authUrl({ kc_action: 'UPDATE_EMAIL' }));
+      await page.locator('#username').fill(username);
+      await page.locator('#kc-login').click();
+      await page.locator('#password').fill(PASSWORD);
+      await page.locator('#kc-login').click();
+      await page.locator('#kc-update-email-form').waitFor();
+      await check(page, 'update-email');
+
+      await page.locator('input[name=email]').fill('not-an-address');
+      await page.locator('#kc-submit').click();
+      await page.locator('#input-error-email').waitFor();
+      await check(page, 'update-email-invalid', ['not-an-address']);
+
+      const seen = (await mailsTo(newEmail)).length;
+      await page.locator('input[name=email]').fill(newEmail);
+      await page.locator('#kc-submit').click();
+      await expect.poll(() => page.locator('body').innerText()).toContain(newEmail);
+      await check(page, 'update-email-sent', [newEmail]);
+
+      const mail = await nextMail(newEmail, seen);
+      expectMailIn(mail, lang, lang === 'hi' ? /ईमेल/ : /Confirm your new email address/);
+      await page.goto(linkIn(mail));
+      await expect.poll(() => page.locator('body').innerText()).toContain(newEmail);
+      await expectWayForward(page);
+      await check(page, 'update-email-done', [newEmail]);
+    });
+
     it('sign out: the question, then the answer with a way forward', async () => {
       const { username } = await account();
       const page = await freshPage();
