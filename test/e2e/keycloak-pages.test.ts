@@ -371,6 +371,7 @@ for (const v of VARIANTS) {
       await page.goto(linkIn(mail));
 
       await page.locator('#kc-totp-settings-form, #kc-totp-settings').first().waitFor();
+      await expect.poll(() => page.locator('#kc-totp-secret-qr-code').getAttribute('alt')).toMatch(lang === 'hi' ? /क्यूआर कोड/ : /^QR code/);
       await check(page, 'configure-otp', ['FreeOTP', 'Authenticator', 'Microsoft']);
       await page.locator('#saveTOTPBtn, input[type=submit]').first().click();
       await page.locator('#input-error-otp-code, .pf-m-error, .pf-v5-c-alert').first().waitFor();

@@ -8,7 +8,8 @@
      portal (realm attribute platformPortalUrl), where every sign-in starts;
   3. labels the parent's markup misses, visually hidden (the visible label reads the same but points at
      an id the page does not have): the read-only username on the password page, and the two fields
-     of the authenticator-app set-up (both labels say for="form-vertical-name");
+     of the authenticator-app set-up (both labels say for="form-vertical-name"), and that page's QR
+     code gets an alt text in the page's language;
   4. a marker for login.css on the page that proves an existing account while linking another sign-in
      service (first broker login): only the password is relevant there, not other sign-in buttons.
 -->
@@ -48,6 +49,8 @@
   <#if pageId == "login-config-totp">
     <label for="totp" class="pf-v5-screen-reader">${msg("authenticatorCode")}</label>
     <label for="userLabel" class="pf-v5-screen-reader">${msg("loginTotpDeviceName")}</label>
+    <#-- The parent writes the QR code's alt text in English ("Figure: Barcode") into the page. -->
+    <script><#outputformat "JavaScript">document.getElementById("kc-totp-secret-qr-code")?.setAttribute("alt", ${msg("platformTotpQrAlt")?c});</#outputformat></script>
   </#if>
 
   <#if pageId == "login" && ((url.loginAction)!"")?contains("/first-broker-login")>
