@@ -120,7 +120,8 @@ async function showOverview(token: UserToken) {
 function renderOverview(token: UserToken, user: PartnerUser) {
   redraw = () => renderOverview(token, user);
   const name = user.firstName ?? user.username;
-  const time = new Date(token.expiresAt).toLocaleTimeString(lang === 'hi' ? 'hi-IN' : 'en-IN', { timeStyle: 'short' });
+  // 24-hour: the Hindi locale's 12-hour clock writes "am"/"pm" in Latin letters.
+  const time = new Date(token.expiresAt).toLocaleTimeString(lang === 'hi' ? 'hi-IN' : 'en-IN', { timeStyle: 'short', hourCycle: 'h23' });
   screen(
     'overview',
     m.sc.title,
