@@ -247,8 +247,8 @@ async function start() {
   }
   keycloak = new Keycloak({ url: config.keycloakUrl, realm: config.realm, clientId: config.clientId });
   // Back from one of Keycloak's application-initiated actions (profile.ts): say how it went.
-  keycloak.onActionUpdate = (status) => {
-    if (status === 'success') actionNotes = { notice: m.passwordChanged };
+  keycloak.onActionUpdate = (status, action) => {
+    if (status === 'success') actionNotes = { notice: action === 'CONFIGURE_TOTP' ? m.twoStepDone : m.passwordChanged };
     else if (status === 'error') actionNotes = { alert: m.actionFailed };
   };
   // Refreshed before it lapses, so an open page keeps working; a refused refresh ends the session.

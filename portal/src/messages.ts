@@ -84,11 +84,15 @@ const en = {
   phoneRemoved: 'Your mobile number was removed.',
   linked: 'Linked sign-in methods',
   linkedNone: 'Only your password. Sign in with Google or your state once to link them.',
-  // security (Keycloak's own page, reached through keycloak-js: an application-initiated action)
+  // security (Keycloak's own pages, reached through keycloak-js: application-initiated actions)
   security: 'Password and security',
   password: 'Password',
   changePassword: 'Change password',
   passwordChanged: 'Your password was changed.',
+  twoStep: 'Authenticator app',
+  twoStepHint: 'A code from an app on your phone, asked for at sign-in besides your password.',
+  setUpTwoStep: 'Set up an authenticator app',
+  twoStepDone: 'Your authenticator app is set up.',
   actionFailed: 'That did not complete. Nothing was changed; try again.',
   // time
   seconds: '{0} s',
@@ -266,6 +270,10 @@ const hi: Messages = {
   password: 'पासवर्ड',
   changePassword: 'पासवर्ड बदलें',
   passwordChanged: 'आपका पासवर्ड बदल दिया गया।',
+  twoStep: 'ऑथेंटिकेटर ऐप',
+  twoStepHint: 'आपके फ़ोन के ऐप का कोड, जो साइन इन के समय पासवर्ड के साथ माँगा जाता है।',
+  setUpTwoStep: 'ऑथेंटिकेटर ऐप सेट करें',
+  twoStepDone: 'आपका ऑथेंटिकेटर ऐप सेट हो गया।',
   actionFailed: 'यह पूरा नहीं हुआ। कुछ नहीं बदला; फिर कोशिश करें।',
   seconds: '{0} सेकंड',
   minutes: '{0} मिनट',

@@ -8,7 +8,8 @@ import { displayPhone } from './phone.ts';
 /**
  * The signed-in screen: the profile from `GET /api/v1/user`, the name form, the e-mail address and
  * mobile number (add, change, verify, remove; every one proved by a code sent to it), the password
- * (Keycloak's own page, an application-initiated action), the linked sign-in methods. What it needs of the page around it (main.ts) is `Shell`.
+ * and the authenticator app (Keycloak's own pages, application-initiated actions), the linked
+ * sign-in methods. What it needs of the page around it (main.ts) is `Shell`.
  */
 export interface Profile {
   id: string;
@@ -35,7 +36,7 @@ export interface Shell {
   /** A BFF call with the access token; SessionEnded when the session is over. */
   callApi<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** One of Keycloak's application-initiated actions (its own page), back to the portal afterwards. */
-  keycloakAction(action: 'UPDATE_PASSWORD'): void;
+  keycloakAction(action: 'UPDATE_PASSWORD' | 'CONFIGURE_TOTP'): void;
   showSessionEnded(): void;
   signOutButton(): HTMLElement;
 }
@@ -448,7 +449,7 @@ async function checkAndSave(shell: Shell, form: HTMLElement, state: CodeForm, co
   }
 }
 
-/** The password: Keycloak's own page (themed), which comes back here (decision 0031 lists what is not here yet). */
+/** Password and authenticator app: Keycloak's own pages (themed), which come back here (decision 0031 lists what is not here yet). */
 function securitySection(shell: Shell): HTMLElement {
   const m = shell.m();
   return h(
@@ -460,6 +461,16 @@ function securitySection(shell: Shell): HTMLElement {
       { class: 'identifier-row' },
       h('span', { class: 'label' }, m.password),
       h('button', { type: 'button', class: 'link', id: 'change-password', onclick: () => shell.keycloakAction('UPDATE_PASSWORD') }, m.changePassword),
+    ),
+    h(
+      'div',
+      { class: 'identifier-row' },
+      h('div', {}, h('span', { class: 'label' }, m.twoStep), h('p', { class: 'hint', id: 'two-step-hint' }, m.twoStepHint)),
+      h(
+        'button',
+        { type: 'button', class: 'link', id: 'set-up-two-step', 'aria-describedby': 'two-step-hint', onclick: () => shell.keycloakAction('CONFIGURE_TOTP') },
+        m.setUpTwoStep,
+      ),
     ),
   );
 }

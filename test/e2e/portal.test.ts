@@ -13,7 +13,7 @@ import { testKeyPrefix } from '../support/redis.ts';
  * (English, desktop) and (Hindi, phone): the ways to sign in, the profile from /api/v1/user and its
  * changes (name; e-mail and phone proved by a code from the dev inbox, "Send a new code" with its
  * countdown, the notice to the old address or number), verifying an identifier a migrated member
- * holds unverified (decision 0021's rules), Keycloak's password page reached
+ * holds unverified (decision 0021's rules), Keycloak's password and authenticator-app pages reached
  * from the portal, the language kept across the portal, Keycloak and the account, signing out and
  * sessions that end, the page for an unknown portal address and the pages of the registration mail's
  * link. Every page and state is checked (screenshot, axe-core, no English on Hindi pages).
@@ -146,6 +146,7 @@ describe('signing in (en, desktop)', () => {
     expect(await page.locator('#phone-value').innerText()).toBe('Not set');
     expect(await page.locator('#linked-none').isVisible()).toBe(true);
     expect(await page.getByRole('button', { name: 'Change password' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Set up an authenticator app' }).count()).toBe(1);
     // No jargon, sentence case: what the old profile said is gone.
     expect(await page.locator('body').innerText()).not.toMatch(/Tenant|Custodian/);
     await checkPage(page, { name: 'portal-profile', lang: 'en' });
@@ -437,8 +438,8 @@ describe('the profile (en, desktop)', () => {
   });
 });
 
-describe("the password: Keycloak's own page, reached from the portal", () => {
-  it('"Change password" changes it on Keycloak\'s page and comes back with a notice', async () => {
+describe("password and authenticator app: Keycloak's own pages, reached from the portal", () => {
+  it('"Change password" changes it on Keycloak\'s page and comes back with a notice; the authenticator app\'s set-up can be cancelled', async () => {
     const account = await newAccount('password');
     const context = await openContext(browser(), { viewport: 'desktop', lang: 'en' });
     const page = await context.newPage();
@@ -465,6 +466,15 @@ describe("the password: Keycloak's own page, reached from the portal", () => {
       }),
     });
     expect(grant.status).toBe(200);
+
+    // The authenticator app: Keycloak's set-up page; "Cancel" comes back with nothing changed.
+    await page.locator('#set-up-two-step').click();
+    await page.locator('#kc-totp-settings-form').waitFor();
+    await checkPage(page, { name: 'portal-kc-configure-totp', lang: 'en' });
+    await page.locator('#cancelTOTPBtn').click();
+    await profileShown(page);
+    expect(await page.locator('#notice').isHidden()).toBe(true);
+    expect(((await admin.get<Json[]>(`/${realm}/users/${account.userId}/credentials`)) ?? []).map((c) => c.type)).not.toContain('otp');
 
     await context.close();
   });
