@@ -661,6 +661,29 @@ describe('PUT /api/v1/user', () => {
     await expect(bff.container.otp.check(proof, { kind: 'email', value: other.email }, 'change-identifier', 'emailProof')).resolves.toBeUndefined();
   });
 
+  it("verifies the account's own unverified email with its proof (the portal's \"Verify\"); a verified one spends nothing; sets the account's language", async () => {
+    const u = await confirmedUser();
+    const proof = await otpProof({ kind: 'email', value: u.email });
+    // Verified already: sending it with a proof changes nothing and leaves the proof unspent.
+    const same = await api('PUT', '/api/v1/user', { bearer: u.tokens.accessToken, body: { email: u.email, emailProof: proof } });
+    expect(same.status, JSON.stringify(same.body)).toBe(200);
+    await expect(bff.container.otp.check(proof, { kind: 'email', value: u.email }, 'change-identifier', 'emailProof')).resolves.toBeUndefined();
+    // As a member imported by the lazy migration holds it: the address, not verified. The proof verifies it.
+    await admin.put(`/${realm}/users/${u.id}`, { ...(await kcUser(u.id))!, emailVerified: false });
+    const verified = await api('PUT', '/api/v1/user', { bearer: u.tokens.accessToken, body: { email: u.email, emailProof: proof } });
+    expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+    expect(verified.body).toMatchObject({ email: u.email, emailVerified: true });
+    expect(await kcUser(u.id)).toMatchObject({ email: u.email, emailVerified: true });
+    // Nothing was replaced: the address is not told it changed.
+    expect((await mailsTo(u.email)).some((m) => m.subject === 'The email address of your account was changed')).toBe(false);
+
+    // The account's language: Keycloak's locale, answered by GET; only ours.
+    const hindi = await api('PUT', '/api/v1/user', { bearer: u.tokens.accessToken, body: { language: 'hi' } });
+    expect(hindi.body).toMatchObject({ language: 'hi' });
+    expect((await kcUser(u.id))!.attributes.locale).toEqual(['hi']);
+    expect(fieldsOf((await api('PUT', '/api/v1/user', { bearer: u.tokens.accessToken, body: { language: 'fr' } })).body)).toEqual(['language:invalid_value']);
+  });
+
   it('changes nothing when the upstream core is down (503); the retry with the same proof then works', async () => {
     const u = await confirmedUser();
     const newEmail = `um.${run}.retry${counter}@example.com`;
