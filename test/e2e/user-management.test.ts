@@ -207,6 +207,8 @@ describe('register, confirm, login', () => {
       phoneVerified: false,
       createdAt: expect.any(String),
       tenant: { alias: 'custodian', name: expect.any(String) },
+      // Never chosen (the portal's picker sets it).
+      language: null,
       identityProviders: [],
     });
   });

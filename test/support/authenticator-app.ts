@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { TOTP } from 'otpauth';
 import type { Browser } from 'playwright-core';
 import { expect } from 'vitest';
@@ -29,7 +30,18 @@ export async function setUpAuthenticatorApp(
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
-    await page.goto(`${stack.keycloakUrl}/realms/${realm}/account`);
+    // An authorization request (the console's own client; the console itself is not offered, decision 0031).
+    const auth = new URL(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth`);
+    for (const [k, v] of Object.entries({
+      client_id: 'account-console',
+      redirect_uri: `${stack.keycloakUrl}/realms/${realm}/account/`,
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
+      code_challenge_method: 'S256',
+    }))
+      auth.searchParams.set(k, v);
+    await page.goto(auth.href);
     // Organizations make the login identifier-first: username, then password.
     await page.locator('#username').fill(login);
     await page.locator('#kc-login').click();
