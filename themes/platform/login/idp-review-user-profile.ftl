@@ -9,7 +9,7 @@
     <#if section = "header">
         ${msg("loginIdpReviewProfileTitle")}
     <#elseif section = "form">
-        <p id="platform-review-intro" class="pf-v5-u-mb-md"><#if idpDisplayName??>${msg("platformReviewProfileIntro", idpDisplayName)}<#else>${msg("platformReviewProfileIntroGeneric")}</#if></p>
+        <p id="platform-review-intro" class="pf-v5-u-mt-sm pf-v5-u-mb-md"><#if idpDisplayName??>${msg("platformReviewProfileIntro", idpDisplayName)}<#else>${msg("platformReviewProfileIntroGeneric")}</#if></p>
         <form id="kc-idp-review-profile-form" class="${properties.kcFormClass!}" action="${url.loginAction}" method="post">
 
             <@userProfileCommons.userProfileFormFields/>
