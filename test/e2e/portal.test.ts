@@ -116,6 +116,8 @@ async function signIn(page: Page, username: string) {
 }
 
 const notice = (page: Page) => page.locator('#notice').innerText();
+/** A save goes through Keycloak and the upstream core (and a takeover through both twice): more than the poll's default second. */
+const SAVED = { timeout: 15_000 };
 
 /** The code of the newest message to `to` after `before` of them (the dev inbox). */
 async function codeFor(kind: 'mails' | 'sms', to: string, before: number): Promise<string> {
@@ -216,13 +218,13 @@ describe('the language, kept across the portal, Keycloak and the account', () =>
     await page.locator('#sign-in').click();
     await passwordLogin(page, account.username);
     await profileShown(page);
-    await expect.poll(() => page.locator('h1').innerText()).toBe('आपका खाता');
+    await expect.poll(() => page.locator('h1').innerText(), SAVED).toBe('आपका खाता');
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('hi');
     await checkPage(page, { name: 'portal-profile-account-language', lang: 'hi', allow: [account.username, account.email] });
 
     // Signed in, the picker changes the account's language too (Keycloak's pages, mails and SMS).
     await page.getByRole('button', { name: 'English' }).click();
-    await expect.poll(() => page.locator('h1').innerText()).toBe('Your account');
+    await expect.poll(() => page.locator('h1').innerText(), SAVED).toBe('Your account');
     await expect.poll(async () => (await keycloakUser(account.userId)).attributes.locale).toEqual(['en']);
     await context.close();
   });
@@ -233,7 +235,7 @@ describe('the language, kept across the portal, Keycloak and the account', () =>
     const page = await context.newPage();
     await openPortal(page);
     await page.getByRole('button', { name: 'हिन्दी' }).click();
-    await expect.poll(() => page.locator('h1').innerText()).toBe('स्वागत है');
+    await expect.poll(() => page.locator('h1').innerText(), SAVED).toBe('स्वागत है');
     const login = page.waitForRequest((r) => r.url().startsWith(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth`));
     await page.locator('#sign-in').click();
     expect(new URL((await login).url()).searchParams.get('ui_locales')).toBe('hi');
@@ -258,7 +260,7 @@ describe('the profile (en, desktop)', () => {
     // Name: an empty first name is refused next to the field, in our words, and nothing changes.
     await page.locator('#firstName').fill('');
     await page.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(() => page.locator('#firstName-error').innerText()).toBe('Enter your first name.');
+    await expect.poll(() => page.locator('#firstName-error').innerText(), SAVED).toBe('Enter your first name.');
     expect(await page.locator('#firstName').getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#firstName').getAttribute('aria-describedby')).toContain('firstName-error');
     expect(await page.locator('#alert').isHidden()).toBe(true);
@@ -269,7 +271,7 @@ describe('the profile (en, desktop)', () => {
     await page.locator('#firstName').fill('Pallavi');
     await page.locator('#lastName').fill('');
     await page.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(() => notice(page)).toBe('Your details were saved.');
+    await expect.poll(() => notice(page), SAVED).toBe('Your details were saved.');
     const saved = await keycloakUser(account.userId);
     expect(saved.firstName).toBe('Pallavi');
     expect(saved.lastName).toBeUndefined();
@@ -278,7 +280,7 @@ describe('the profile (en, desktop)', () => {
     await page.locator('#email-change').click();
     await page.locator('#new-email').fill('not-an-address');
     await page.locator('#email-send').click();
-    await expect.poll(() => page.locator('#new-email-error').innerText()).toBe('Enter an email address like name@example.com.');
+    await expect.poll(() => page.locator('#new-email-error').innerText(), SAVED).toBe('Enter an email address like name@example.com.');
     expect(await page.locator('#new-email').getAttribute('aria-invalid')).toBe('true');
     await checkPage(page, { name: 'portal-email-invalid', lang: 'en' });
 
@@ -288,7 +290,7 @@ describe('the profile (en, desktop)', () => {
     await page.locator('#email-send').click();
     await page.locator('#email-code').fill(await codeFor('mails', 'asha.verma@example.com', before));
     await page.locator('#email-submit').click();
-    await expect.poll(() => page.locator('#email-code-error').innerText()).toBe('Another account already uses this email address.');
+    await expect.poll(() => page.locator('#email-code-error').innerText(), SAVED).toBe('Another account already uses this email address.');
     await checkPage(page, { name: 'portal-email-taken', lang: 'en' });
     await page.locator('#email-cancel').click();
 
@@ -308,7 +310,7 @@ describe('the profile (en, desktop)', () => {
     // A wrong code: next to the code field; nothing changes.
     await page.locator('#email-code').fill(first === '000000' ? '111111' : '000000');
     await page.locator('#email-submit').click();
-    await expect.poll(() => page.locator('#email-code-error').innerText()).toBe('The code is wrong or has expired. Check it or ask for a new one.');
+    await expect.poll(() => page.locator('#email-code-error').innerText(), SAVED).toBe('The code is wrong or has expired. Check it or ask for a new one.');
     await checkPage(page, { name: 'portal-wrong-code', lang: 'en' });
     expect((await keycloakUser(account.userId)).email).toBe(account.email);
 
@@ -316,14 +318,14 @@ describe('the profile (en, desktop)', () => {
     await expect.poll(() => page.locator('#email-resend').isEnabled(), { timeout: (COOLDOWN_SECONDS + 3) * 1000 }).toBe(true);
     expect(await page.locator('#email-resend-wait').isHidden()).toBe(true);
     await page.locator('#email-resend').click();
-    await expect.poll(() => page.locator('#email-sent').innerText()).toBe(`We sent a new code to ${newEmail}.`);
+    await expect.poll(() => page.locator('#email-sent').innerText(), SAVED).toBe(`We sent a new code to ${newEmail}.`);
     expect(await page.locator('#email-resend').isDisabled()).toBe(true);
     await checkPage(page, { name: 'portal-code-resent', lang: 'en' });
     const second = await codeFor('mails', newEmail, 1);
 
     await page.locator('#email-code').fill(second);
     await page.locator('#email-submit').click();
-    await expect.poll(() => notice(page)).toBe('Your email address was changed and verified. We told your previous address.');
+    await expect.poll(() => notice(page), SAVED).toBe('Your email address was changed and verified. We told your previous address.');
     expect(await page.locator('#email-value').innerText()).toBe(newEmail);
     expect(await keycloakUser(account.userId)).toMatchObject({ email: newEmail, emailVerified: true });
     await checkPage(page, { name: 'portal-email-changed', lang: 'en' });
@@ -347,14 +349,14 @@ describe('the profile (en, desktop)', () => {
     await page.locator('#phone-change').click();
     await page.locator('#new-phone').fill('12');
     await page.locator('#phone-send').click();
-    await expect.poll(() => page.locator('#new-phone-error').innerText()).toBe('Enter a mobile number, for example 98123 45678 or +91 98123 45678.');
+    await expect.poll(() => page.locator('#new-phone-error').innerText(), SAVED).toBe('Enter a mobile number, for example 98123 45678 or +91 98123 45678.');
     await page.locator('#new-phone').fill(mobile);
     await page.locator('#phone-send').click();
     await page.locator('#phone-code').waitFor();
     expect(await page.locator('#phone-sent').innerText()).toBe(`We sent a 6-digit code to ${shown(mobile)}.`);
     await page.locator('#phone-code').fill(await codeFor('sms', `+91${mobile}`, 0));
     await page.locator('#phone-submit').click();
-    await expect.poll(() => notice(page)).toBe('Your mobile number was changed and verified. We told your previous number.');
+    await expect.poll(() => notice(page), SAVED).toBe('Your mobile number was changed and verified. We told your previous number.');
     expect(await page.locator('#phone-value').innerText()).toBe(shown(mobile));
     expect((await keycloakUser(account.userId)).attributes).toMatchObject({ phone: [`+91${mobile}`], phoneVerified: ['true'] });
 
@@ -363,7 +365,7 @@ describe('the profile (en, desktop)', () => {
     await page.locator('#phone-send').click();
     await page.locator('#phone-code').fill(await codeFor('sms', `+91${next}`, 0));
     await page.locator('#phone-submit').click();
-    await expect.poll(() => page.locator('#phone-value').innerText()).toBe(shown(next));
+    await expect.poll(() => page.locator('#phone-value').innerText(), SAVED).toBe(shown(next));
     let sms: string | undefined;
     await expect
       .poll(async () => (sms = (await inbox('sms', `+91${mobile}`)).map((m) => m.text).find((t) => t.includes('was changed to'))), { timeout: 20_000 })
@@ -371,7 +373,7 @@ describe('the profile (en, desktop)', () => {
     expect(sms).not.toContain(next);
 
     await page.locator('#phone-remove').click();
-    await expect.poll(() => notice(page)).toBe('Your mobile number was removed.');
+    await expect.poll(() => notice(page), SAVED).toBe('Your mobile number was removed.');
     expect((await keycloakUser(account.userId)).attributes?.phone).toBeUndefined();
     await context.close();
   });
@@ -396,7 +398,7 @@ describe('the profile (en, desktop)', () => {
     await checkPage(page, { name: 'portal-verify-code', lang: 'en' });
     await page.locator('#email-code').fill(await codeFor('mails', member.email, 0));
     await page.locator('#email-submit').click();
-    await expect.poll(() => notice(page)).toBe('Your email address is verified.');
+    await expect.poll(() => notice(page), SAVED).toBe('Your email address is verified.');
     expect(await page.locator('#email-state').innerText()).toBe('Verified');
     expect(await page.locator('#email-verify').count()).toBe(0);
     expect(await keycloakUser(member.userId)).toMatchObject({ email: member.email, emailVerified: true });
@@ -410,7 +412,7 @@ describe('the profile (en, desktop)', () => {
     await page.locator('#phone-code').fill(await codeFor('sms', `+91${mobile}`, 0));
     await page.locator('#phone-submit').click();
     await expect
-      .poll(() => page.locator('#phone-code-error').innerText())
+      .poll(() => page.locator('#phone-code-error').innerText(), SAVED)
       .toBe('This mobile number is verified on another account, so it cannot be verified for this one.');
     await checkPage(page, { name: 'portal-verify-refused', lang: 'en' });
     expect(await page.locator('body').innerText()).not.toContain(owner.username);
@@ -429,7 +431,7 @@ describe('the profile (en, desktop)', () => {
     await page2.locator('#phone-verify').click();
     await page2.locator('#phone-code').fill(await codeFor('sms', `+91${shared}`, 0));
     await page2.locator('#phone-submit').click();
-    await expect.poll(() => notice(page2)).toBe('Your mobile number is verified.');
+    await expect.poll(() => notice(page2), SAVED).toBe('Your mobile number is verified.');
     expect((await keycloakUser(prover.userId)).attributes).toMatchObject({ phone: [`+91${shared}`], phoneVerified: ['true'] });
     const loser = await keycloakUser(holder.userId);
     expect(loser.attributes.phone).toBeUndefined();
@@ -453,7 +455,7 @@ describe("password and authenticator app: Keycloak's own pages, reached from the
     await page.locator('#password-confirm').fill(changed);
     await page.locator('#kc-submit').click();
     await profileShown(page);
-    await expect.poll(() => notice(page)).toBe('Your password was changed.');
+    await expect.poll(() => notice(page), SAVED).toBe('Your password was changed.');
     await checkPage(page, { name: 'portal-password-changed', lang: 'en' });
     const grant = await fetch(`${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/token`, {
       method: 'POST',
@@ -605,7 +607,7 @@ describe('Hindi at phone width', () => {
     await checkPage(page, { name: 'portal-verify-code', lang: 'hi', allow });
     await page.locator('#email-code').fill(await codeFor('mails', member.email, 0));
     await page.locator('#email-submit').click();
-    await expect.poll(() => notice(page)).toBe('आपका ईमेल पता सत्यापित हो गया।');
+    await expect.poll(() => notice(page), SAVED).toBe('आपका ईमेल पता सत्यापित हो गया।');
     await checkPage(page, { name: 'portal-verified', lang: 'hi', allow });
 
     // A new number: a malformed one next to its field, then a wrong code next to the code.
@@ -613,7 +615,7 @@ describe('Hindi at phone width', () => {
     await page.locator('#phone-change').click();
     await page.locator('#new-phone').fill('12');
     await page.locator('#phone-send').click();
-    await expect.poll(() => page.locator('#new-phone-error').innerText()).toBe('मोबाइल नंबर दर्ज करें, जैसे 98123 45678 या +91 98123 45678।');
+    await expect.poll(() => page.locator('#new-phone-error').innerText(), SAVED).toBe('मोबाइल नंबर दर्ज करें, जैसे 98123 45678 या +91 98123 45678।');
     await checkPage(page, { name: 'portal-phone-invalid', lang: 'hi', allow });
     await page.locator('#new-phone').fill(next);
     await page.locator('#phone-send').click();
@@ -625,15 +627,15 @@ describe('Hindi at phone width', () => {
     expect((await inbox('sms', `+91${next}`)).at(-1)!.text).toMatch(/[\u0900-\u097F]/);
     await page.locator('#phone-code').fill(code === '000000' ? '111111' : '000000');
     await page.locator('#phone-submit').click();
-    await expect.poll(() => page.locator('#phone-code-error').innerText()).toBe('कोड गलत है या समाप्त हो गया है। जाँचें या नया कोड माँगें।');
+    await expect.poll(() => page.locator('#phone-code-error').innerText(), SAVED).toBe('कोड गलत है या समाप्त हो गया है। जाँचें या नया कोड माँगें।');
     await checkPage(page, { name: 'portal-wrong-code', lang: 'hi', allow });
     await expect.poll(() => page.locator('#phone-resend').isEnabled(), { timeout: (COOLDOWN_SECONDS + 3) * 1000 }).toBe(true);
     await page.locator('#phone-resend').click();
-    await expect.poll(() => page.locator('#phone-sent').innerText()).toBe(`हमने ${shown(next)} पर नया कोड भेजा है।`);
+    await expect.poll(() => page.locator('#phone-sent').innerText(), SAVED).toBe(`हमने ${shown(next)} पर नया कोड भेजा है।`);
     await checkPage(page, { name: 'portal-code-resent', lang: 'hi', allow });
     await page.locator('#phone-code').fill(await codeFor('sms', `+91${next}`, 1));
     await page.locator('#phone-submit').click();
-    await expect.poll(() => notice(page)).toBe('आपका मोबाइल नंबर बदल कर सत्यापित कर दिया गया। हमने आपके पिछले नंबर को सूचित किया है।');
+    await expect.poll(() => notice(page), SAVED).toBe('आपका मोबाइल नंबर बदल कर सत्यापित कर दिया गया। हमने आपके पिछले नंबर को सूचित किया है।');
     expect(await page.locator('#phone-value').innerText()).toBe(shown(next));
     await checkPage(page, { name: 'portal-phone-changed', lang: 'hi', allow });
 
@@ -703,19 +705,19 @@ describe('pages a link leads to', () => {
     await checkPage(page, { name: 'confirmation-used', lang: 'en' });
     await page.locator('#email').fill('not-an-address');
     await page.locator('#send').click();
-    await expect.poll(() => page.locator('#email-error').innerText()).toBe('Enter an email address like name@example.com.');
+    await expect.poll(() => page.locator('#email-error').innerText(), SAVED).toBe('Enter an email address like name@example.com.');
     expect(await page.locator('#email').getAttribute('aria-invalid')).toBe('true');
     await checkPage(page, { name: 'confirmation-new-link-invalid', lang: 'en' });
     // Any address gets the same answer (this one has no account); the registered one is still in its wait.
     await page.locator('#email').fill(`portal.nobody.${sfx()}@example.com`);
     await page.locator('#send').click();
     await expect
-      .poll(() => page.locator('#notice').innerText())
+      .poll(() => page.locator('#notice').innerText(), SAVED)
       .toBe('If an account with this address is waiting for confirmation, a new link is on its way. Check your inbox.');
     await checkPage(page, { name: 'confirmation-new-link-sent', lang: 'en' });
     // Asked again at once: the wait, counted down, not an error.
     await page.locator('#send').click();
-    await expect.poll(() => page.locator('#notice').innerText()).toMatch(/^You asked for a link a moment ago\. You can ask again in \d+ s\.$/);
+    await expect.poll(() => page.locator('#notice').innerText(), SAVED).toMatch(/^You asked for a link a moment ago\. You can ask again in \d+ s\.$/);
     expect(await page.locator('#send').isDisabled()).toBe(true);
     await checkPage(page, { name: 'confirmation-new-link-wait', lang: 'en' });
     await page.locator('#sign-in').click();
@@ -733,7 +735,7 @@ describe('pages a link leads to', () => {
     await checkPage(hiPage, { name: 'confirmation-unknown', lang: 'hi' });
     await hiPage.locator('#email').fill('x@');
     await hiPage.locator('#send').click();
-    await expect.poll(() => hiPage.locator('#email-error').innerText()).toBe('name@example.com जैसा ईमेल पता दर्ज करें।');
+    await expect.poll(() => hiPage.locator('#email-error').innerText(), SAVED).toBe('name@example.com जैसा ईमेल पता दर्ज करें।');
     await checkPage(hiPage, { name: 'confirmation-new-link-invalid', lang: 'hi' });
     await hindi.close();
   });
