@@ -43,7 +43,7 @@ const rows: [string, string][] = [
   ['Demo platform admin', `platform.admin / ${s.demoUserPassword}`],
   ['Demo state IdP users', `meera.state, arjun.state, kavya.state, devi.state / ${s.demoUserPassword}  (add kc_idp_hint=state-demo to a login URL)`],
   ['State claim demo', 'arjun.state and devi.state (phone) match a custodian account; kavya.state gives no e-mail: enter kavya.nair@example.com'],
-  ['Demo Google account', `priya.google / ${s.demoUserPassword}  ("Google (demo)" button)`],
+  ['Demo Google account', `priya.google / ${s.demoUserPassword}  ("Google" button)`],
   ['Demo upstream members', upstreamMembers()],
   ['Demo partner client', `partner-demo-bank / ${s.demoPartnerClientSecret}  (client credentials)`],
   ['Logs', `${path.relative(process.cwd(), path.join('.run', s.name))}/*.log`],

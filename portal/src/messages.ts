@@ -146,7 +146,7 @@ const en = {
     email: 'This email address is verified on another account, so it cannot be verified for this one.',
     phone: 'This mobile number is verified on another account, so it cannot be verified for this one.',
   },
-  idps: { 'google-demo': 'Google (demo)', google: 'Google', 'state-demo': 'State of Demo' } as Record<string, string>,
+  idps: { 'google-demo': 'Google', google: 'Google', 'state-demo': 'State of Demo' } as Record<string, string>,
   states: { 'state-demo': 'State of Demo' } as Record<string, string>,
   // partner super component
   sc: {

@@ -357,6 +357,8 @@ for (const v of VARIANTS) {
 
       await page.locator('#kc-update-profile-form, #kc-idp-review-profile-form').waitFor();
       await check(page, 'update-profile', [username]);
+      // The phone is the portal's to show and change (decision 0014): no read-only boxes a person can do nothing with.
+      expect(await page.locator('#phone, #phoneVerified').count()).toBe(0);
       await page.locator('#firstName').fill('');
       await page.locator('input[type=submit], button[type=submit]').first().click();
       await page.locator('#input-error-firstName').waitFor();
@@ -489,6 +491,7 @@ describe('linking Google to an existing account', () => {
         await page.locator('#kc-idp-review-profile-form').waitFor();
         await expect.poll(() => page.locator('#platform-review-intro').isVisible()).toBe(true);
         await check(page, 'link-review-profile', [email, googleUser]);
+        expect(await page.locator('#phone, #phoneVerified').count()).toBe(0);
         // The same email address: still the existing account's, so the question comes back.
         await page.locator('#kc-idp-review-profile-form [type=submit]').click();
         await page.locator('#linkAccount').waitFor();

@@ -262,7 +262,7 @@ describe('register, confirm, login', () => {
     expect(notice, JSON.stringify(mails.map((m) => m.subject))).toBeDefined();
     expect(notice!.text).toContain(`Hello Test,`);
     expect(notice!.text).toContain(`sign in at ${bff.url}/portal/`);
-    expect(notice!.text).toContain('Forgot Password?');
+    expect(notice!.text).toContain('Forgot password?');
     expect(notice!.text).not.toContain('/api/v1/auth/confirm');
     // The new address: its account and its link.
     const [created] = await accountsWith(fresh.email);

@@ -25,7 +25,7 @@ const TEXTS: Record<Language, Texts> = {
       subject: 'Someone tried to create an account with your email address',
       intro:
         'Someone (maybe you) asked to create an Identity Platform account with this email address. There is already an account with it, so no new account was created and nothing about your account changed.',
-      ifYou: (url) => `If it was you, sign in at ${url}. If you do not remember your password, choose "Forgot Password?" on the sign-in page.`,
+      ifYou: (url) => `If it was you, sign in at ${url}. If you do not remember your password, choose "Forgot password?" on the sign-in page.`,
       ifNotYou: 'If it was not you, you can ignore this mail: nobody can use your account without your password.',
     },
   },
