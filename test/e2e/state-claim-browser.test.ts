@@ -36,7 +36,7 @@ const stateSignIn = (page: Page, interact: (p: Page) => Promise<void>): Promise<
 async function newPage(opts: Parameters<typeof openContext>[1] = {}): Promise<Page> {
   const context = await openContext(browser(), opts);
   const page = await context.newPage();
-  page.on('close', () => void context.close());
+  page.on('close', () => void context.close().catch(() => {})); // the browser may already be closing
   return page;
 }
 
@@ -247,6 +247,32 @@ describe('first login through the state IdP', () => {
     await expectStripped(custodianId, { kind: 'email', value: email });
     expect(await kit.enabledHolders({ email })).toEqual([userId]);
     await page.close();
+  });
+
+  it("keeps the language of Keycloak's login (ui_locales=hi) on the claim's pages although the browser asks for English", async () => {
+    const email = `locale-${kit.sfx()}@example.test`;
+    await kit.custodianAccount(bff, { email });
+    const person = await kit.statePerson('locale', { email });
+    const context = await openContext(browser(), { viewport: 'desktop', lang: 'en' });
+    const page = await context.newPage();
+    // The portal's authorization request with ui_locales; the test stops on the claim's first page.
+    const auth = new URL(`${stack.keycloakUrl}/realms/${stack.settings.platformRealm}/protocol/openid-connect/auth`);
+    auth.search = new URLSearchParams({
+      client_id: 'portal',
+      redirect_uri: `${stack.settings.bffPublicUrl}/portal/`,
+      response_type: 'code',
+      scope: 'openid',
+      kc_idp_hint: 'state-demo',
+      ui_locales: 'hi',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
+    await page.goto(auth.toString());
+    await kit.atState(page, person.username);
+    await claimPage(page, 'ask');
+    expect(await page.locator('html').getAttribute('lang')).toBe('hi');
+    await checkPage(page, { name: 'state-claim-ui-locales-ask', lang: 'hi', allow: STATE_NAME });
+    await context.close();
   });
 
   it('refute, in Hindi on a phone: the confirmation says what happens and changes nothing; confirmed, a new state account; the old one stripped and disabled; the page says so', async () => {
