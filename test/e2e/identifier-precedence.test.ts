@@ -346,7 +346,7 @@ describe('a phone number held unproven', () => {
     // Told at its confirmed address (the second mail after the confirmation link), the number masked.
     const [, notice] = await mailsTo(holder.email, 2);
     expect(notice!.subject).toBe('A phone number was removed from your account');
-    expect(notice!.text).toContain(`${phone.slice(0, 3)}••••••••${phone.slice(-2)}`);
+    expect(notice!.text).toContain(`${phone.slice(0, 3)} ••••• •••${phone.slice(-2)}`);
     expect(notice!.text).not.toContain(phone);
     expect(await takeoversOf(holder.id)).toMatchObject([{ status: 'done', operation: 'profile-change', notifiedVia: 'email' }]);
   });

@@ -350,7 +350,7 @@ describe('first login through the state IdP', () => {
     const tokens = await stateSignIn(page, async (p) => {
       await kit.atState(p, person.username);
       await claimPage(p, 'ask');
-      await expect.poll(() => p.locator('#ask').textContent()).toContain(`+91••••••••${phone.slice(-2)}`);
+      await expect.poll(() => p.locator('#ask').textContent()).toContain(`+91 ••••• •••${phone.slice(-2)}`);
       await p.locator('#mine').click();
       await claimPage(p, 'password');
       await password(p, kit.PASSWORD);

@@ -40,7 +40,7 @@ describe('IdentifierChangeNotices', () => {
     await n.tell({ userId: 'u1' }, { kind: 'phone', previous: '+919812345678', current: '+919800000001' });
     await n.tell({ userId: 'u1' }, { kind: 'phone', previous: '+919812345678', current: null });
     expect(sms.map((m) => m.to)).toEqual(['+919812345678', '+919812345678']);
-    expect(sms[0]!.text).toContain('+91••••••••01');
+    expect(sms[0]!.text).toContain('+91 ••••• •••01');
     expect(sms[1]!.text).toBe(identifierChangeMessage('en', undefined, { kind: 'phone', previous: 'x', current: null }).text);
   });
 

@@ -88,14 +88,25 @@ export function displayPhone(e164: string): string {
   return parsed?.isValid() ? parsed.formatInternational() : e164;
 }
 
-/** `a•••@example.com`, `+91••••••••01`: enough for the owner to recognise, not to learn it. */
+/**
+ * `a•••@example.com`, `+91 ••••• •••01`: enough for the owner to recognise, not to learn it. A phone
+ * keeps the one display format (displayPhone): its country code and last two digits, the other digits hidden.
+ */
 export function maskIdentifier(identifier: Identifier): string {
   if (identifier.kind === 'email') {
     const [local = '', domain = ''] = identifier.value.split('@');
     return `${local.slice(0, 1)}•••@${domain}`;
   }
-  const v = identifier.value;
-  return `${v.slice(0, 3)}${'•'.repeat(Math.max(0, v.length - 5))}${v.slice(-2)}`;
+  const shown = displayPhone(identifier.value);
+  const space = shown.indexOf(' ');
+  const head = space > 0 ? shown.slice(0, space) : shown.slice(0, 3);
+  let keep = 2;
+  const rest = [...shown.slice(head.length)]
+    .reverse()
+    .map((c) => (/\d/.test(c) && keep-- <= 0 ? '•' : c))
+    .reverse()
+    .join('');
+  return head + rest;
 }
 
 /** One typed string that is an e-mail (it has an `@`) or a phone number, normalised; null when it is neither. */
