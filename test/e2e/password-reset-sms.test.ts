@@ -5,7 +5,7 @@ import { startTestBff, type TestBff } from '../support/bff.ts';
 import { useBrowser } from '../support/browser.ts';
 import { inboxMessages, latestCode } from '../support/inbox.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
-import { decodeJwt, portalSignIn } from '../support/oidc.ts';
+import { decodeJwt, portalLoginUrl, portalSignIn } from '../support/oidc.ts';
 import { checkPage, openContext } from '../support/page-check.ts';
 
 /**
@@ -67,16 +67,7 @@ async function askForCode(page: Page, login: string, lang: 'en' | 'hi', shot?: s
 }
 
 /** Keycloak's login page for the portal (an authorization request nobody finishes). */
-const loginUrl = () =>
-  `${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth?` +
-  new URLSearchParams({
-    client_id: 'portal',
-    redirect_uri: `${stack.settings.bffPublicUrl}/portal/`,
-    response_type: 'code',
-    scope: 'openid',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-    code_challenge_method: 'S256',
-  }).toString();
+const loginUrl = () => portalLoginUrl(stack);
 /** Keycloak's pages carry the realm's display name in their title (the product name, not yet translated). */
 const TITLE = ['Identity', 'Platform'];
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setUpAuthenticatorApp } from '../support/authenticator-app.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { useBrowser } from '../support/browser.ts';
-import { decodeJwt, portalSignIn, type Tokens } from '../support/oidc.ts';
+import { decodeJwt, portalLoginUrl, portalSignIn, type Tokens } from '../support/oidc.ts';
 import { checkPage, openContext, VIEWPORTS } from '../support/page-check.ts';
 import { stateClaimKit } from '../support/state-claim.ts';
 
@@ -256,18 +256,8 @@ describe('first login through the state IdP', () => {
     const context = await openContext(browser(), { viewport: 'desktop', lang: 'en' });
     const page = await context.newPage();
     // The portal's authorization request with ui_locales; the test stops on the claim's first page.
-    const auth = new URL(`${stack.keycloakUrl}/realms/${stack.settings.platformRealm}/protocol/openid-connect/auth`);
-    auth.search = new URLSearchParams({
-      client_id: 'portal',
-      redirect_uri: `${stack.settings.bffPublicUrl}/portal/`,
-      response_type: 'code',
-      scope: 'openid',
-      kc_idp_hint: 'state-demo',
-      ui_locales: 'hi',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-    }).toString();
-    await page.goto(auth.toString());
+    const auth = portalLoginUrl(stack, { kc_idp_hint: 'state-demo', ui_locales: 'hi' });
+    await page.goto(auth);
     await kit.atState(page, person.username);
     await claimPage(page, 'ask');
     expect(await page.locator('html').getAttribute('lang')).toBe('hi');

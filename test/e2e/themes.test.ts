@@ -1,23 +1,13 @@
 import { describe, expect, inject, it } from 'vitest';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
+import { portalLoginUrl } from '../support/oidc.ts';
 
 const stack = inject('stack');
 const realm = stack.settings.platformRealm;
 const browser = useBrowser();
 
-const loginUrl = (locale: string) =>
-  `${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth?` +
-  new URLSearchParams({
-    client_id: 'portal',
-    redirect_uri: `${stack.settings.bffPublicUrl}/portal/`,
-    response_type: 'code',
-    scope: 'openid',
-    ui_locales: locale,
-    // The portal client requires PKCE: without a challenge Keycloak refuses the request.
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-    code_challenge_method: 'S256',
-  });
+const loginUrl = (locale: string) => portalLoginUrl(stack, { ui_locales: locale });
 
 describe('login theme', () => {
   for (const [locale, title, button, product] of [

@@ -7,7 +7,7 @@ import { hashSecret } from '../../upstream/src/secrets.ts';
 import { startTestBff, type TestBff } from '../support/bff.ts';
 import { screenshot, useBrowser } from '../support/browser.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
-import { decodeJwt, portalSignIn } from '../support/oidc.ts';
+import { decodeJwt, portalLoginUrl, portalSignIn } from '../support/oidc.ts';
 
 /**
  * Lazy migration in the browser (seed 000, docs/decisions/0012): members who exist only in the
@@ -68,16 +68,7 @@ const credentialTypes = async (userId: string) => ((await admin.get<Json[]>(`/${
 const tenants = async (userId: string) => ((await admin.get<Json[]>(`/${realm}/organizations/members/${userId}/organizations`)) ?? []).map((o) => o.alias);
 
 /** Keycloak's login page, for the portal (an authorization request nobody finishes; the account console now leads to the portal). */
-const loginPage = () =>
-  `${stack.keycloakUrl}/realms/${realm}/protocol/openid-connect/auth?` +
-  new URLSearchParams({
-    client_id: 'portal',
-    redirect_uri: `${stack.settings.bffPublicUrl}/portal/`,
-    response_type: 'code',
-    scope: 'openid',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-    code_challenge_method: 'S256',
-  }).toString();
+const loginPage = () => portalLoginUrl(stack);
 
 /** The realm's identifier-first login (organizations): the login, then the password. */
 async function enterCredentials(page: Page, login: string, password: string, shot?: string): Promise<void> {

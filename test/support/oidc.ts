@@ -86,3 +86,22 @@ export function portalSignIn(stack: E2EStack, page: Page, interact: (page: Page)
     interact,
   });
 }
+
+/**
+ * Keycloak's login page for the portal: an authorization request nobody finishes (the portal client
+ * requires PKCE, so it carries a fixed challenge). `extra` adds parameters (ui_locales, kc_idp_hint).
+ */
+export function portalLoginUrl(stack: E2EStack, extra: Record<string, string> = {}): string {
+  return (
+    `${stack.keycloakUrl}/realms/${stack.settings.platformRealm}/protocol/openid-connect/auth?` +
+    new URLSearchParams({
+      client_id: 'portal',
+      redirect_uri: `${stack.settings.bffPublicUrl}/portal/`,
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      ...extra,
+    }).toString()
+  );
+}
