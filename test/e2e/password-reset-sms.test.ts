@@ -144,7 +144,7 @@ describe('forgot password with a phone number', () => {
         expect(await sentText(p)).toContain(national);
         await checkPage(p, { name: 'reset-sms-hi-1-code', lang: 'hi', allow: TITLE });
         const first = await latestCode(stack, 'sms', e164);
-        expect((await inboxMessages(stack, 'sms', e164))[0]!.text).toContain('पासवर्ड रीसेट करने के लिए आपका Identity Platform कोड है');
+        expect((await inboxMessages(stack, 'sms', e164))[0]!.text).toContain('पासवर्ड रीसेट करने के लिए आपका पहचान प्लेटफ़ॉर्म कोड है');
 
         await submitCode(p, other(first));
         expect(await codeError(p)).toBe('यह कोड सही नहीं है। आप 4 बार और प्रयास कर सकते हैं।');
