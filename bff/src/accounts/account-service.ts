@@ -11,9 +11,10 @@ import type { Language } from '../kernel/languages.ts';
  */
 /**
  * Stored as the `signUpType` user attribute: self -> selfSignUp, api -> apiRegistration,
- * google -> google, state -> stateLogin, partner -> partner, migrated -> upstreamMigration.
+ * google -> google, state -> stateLogin, partner -> partner, migrated -> upstreamMigration,
+ * invitation -> invitation (accepted a tenant invitation), onboard -> stateOnboard (a state's member import).
  */
-export type SignUpType = 'self' | 'api' | 'google' | 'state' | 'partner' | 'migrated';
+export type SignUpType = 'self' | 'api' | 'google' | 'state' | 'partner' | 'migrated' | 'invitation' | 'onboard';
 
 export interface NewAccount {
   firstName: string;

@@ -71,6 +71,8 @@ const SIGN_UP_TYPE_ATTRIBUTE: Record<SignUpType, string> = {
   state: 'stateLogin',
   partner: 'partner',
   migrated: 'upstreamMigration',
+  invitation: 'invitation',
+  onboard: 'stateOnboard',
 };
 
 /** What proved an identifier, for the takeover audit, by the kind of account being made. */
@@ -81,6 +83,8 @@ const PROVEN_BY: Record<SignUpType, ProvenBy> = {
   state: 'state-claim',
   partner: 'partner',
   migrated: 'migration',
+  invitation: 'invitation',
+  onboard: 'state-onboarding',
 };
 
 const PUBLIC_ROLE = 'PUBLIC';
