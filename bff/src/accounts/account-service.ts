@@ -39,6 +39,10 @@ export interface NewAccount {
   /** Upstream organisation (root or sub-org; under `channel` when both are given); role PUBLIC. */
   organisationId?: string;
   signUpType: SignUpType;
+  /** Seed 002's `userType` (the realm's options, e.g. `teacher`, `other`), the `userType` attribute. */
+  userType?: string;
+  /** The state's own id of the person (a state's member import, the state claim), the `stateUserId` attribute. */
+  stateUserId?: string;
   /** The language the person chose while signing up (Keycloak's `locale`: its pages, mails and the platform's SMS). */
   locale?: Language;
   /** Keycloak organization alias of the tenant; `CUSTODIAN_TENANT` (accounts/tenants.ts) by default. */

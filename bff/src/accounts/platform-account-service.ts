@@ -257,6 +257,8 @@ export class PlatformAccountService implements AccountService {
             ...attributes,
             ...candidateAttributes(account.contactCandidates),
             ...(account.locale ? { locale: [account.locale] } : {}),
+            ...(account.userType ? { userType: [account.userType] } : {}),
+            ...(account.stateUserId ? { stateUserId: [account.stateUserId] } : {}),
           },
           ...(account.password === undefined ? {} : { password: account.password }),
         });
@@ -729,6 +731,8 @@ function normalise(input: NewAccount, defaultTenant: string): Account {
     ...(organisationId ? { organisationId } : {}),
     signUpType: input.signUpType,
     ...(input.locale ? { locale: input.locale } : {}),
+    ...(input.userType ? { userType: input.userType } : {}),
+    ...(input.stateUserId ? { stateUserId: input.stateUserId } : {}),
     tenant: input.tenant ?? defaultTenant,
     // Built in a fixed key order: the fingerprint serialises it as it is.
     ...(candidateEmail || candidatePhone
