@@ -34,7 +34,16 @@ export interface IdentifierTakeoversDeps {
 }
 
 /** What proved the identifier: recorded in the audit. */
-export type ProvenBy = 'sign-up' | 'profile-change' | 'state-claim' | 'identity-provider' | 'registration' | 'partner' | 'migration' | 'invitation' | 'state-onboarding';
+export type ProvenBy =
+  | 'sign-up'
+  | 'profile-change'
+  | 'state-claim'
+  | 'identity-provider'
+  | 'registration'
+  | 'partner'
+  | 'migration'
+  | 'invitation'
+  | 'state-onboarding';
 
 /** How `user` holds `identifier`: proven (verified), unproven, or not at all. */
 export function holding(user: DirectoryUser, identifier: Identifier): 'verified' | 'unverified' | 'none' {
