@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DomainError } from '../kernel/errors.ts';
 import type { AccessTokenClaims, AccessTokens } from '../ports/access-tokens.ts';
 import type { DirectoryUser } from '../ports/identity-directory.ts';
-import { accountOf, bearerToken, principalOf, requireAccessToken, withRefreshToken, type Principal } from './bearer.ts';
+import { accountOf, bearerToken, principalOf, requireAccessToken, requireTenantAdmin, tenantOf, withRefreshToken, type Principal } from './bearer.ts';
 
 /** Access tokens by name: claims, or `invalid` (UNAUTHENTICATED) / `down` (keys unavailable). */
 function fakeTokens(known: Record<string, AccessTokenClaims | 'invalid' | 'down'>) {
@@ -211,5 +211,55 @@ describe('principalOf / accountOf', () => {
     expect(() => principalOf(ctx)).toThrow(/requireAccessToken/);
     (ctx.state as Record<string, unknown>).principal = { clientId: 'bank', roles: [] };
     expect(() => accountOf(ctx)).toThrow(/account check/);
+  });
+});
+
+describe('requireTenantAdmin', () => {
+  const { tokens } = fakeTokens({
+    platform: { sub: 'p', azp: 'portal', exp: future, realm_access: { roles: ['platform-admin'] } },
+    stateAdmin: { sub: 's', azp: 'portal', exp: future, realm_access: { roles: ['tenant-admin'] } },
+    otherAdmin: { sub: 'o', azp: 'portal', exp: future, realm_access: { roles: ['tenant-admin'] } },
+    plain: { sub: 's', azp: 'portal', exp: future },
+  });
+  const orgs = { s: [{ id: 'org-state', alias: 'state-demo', name: 'State' }], o: [{ id: 'org-other', alias: 'other', name: 'Other' }], p: [] };
+  const directory = {
+    async getUser(id: string): Promise<DirectoryUser | null> {
+      return { id, username: id, emailVerified: true, enabled: true, attributes: {} };
+    },
+    async organizationsOf(id: string) {
+      return orgs[id as keyof typeof orgs] ?? [];
+    },
+    async findOrganization(alias: string) {
+      return alias === 'state-demo' ? { id: 'org-state', alias, name: 'State', attributes: {} } : null;
+    },
+  };
+  const mw = requireTenantAdmin(() => ({ tokens, audience: 'bff', directory }));
+
+  async function call(tenant: string, token?: string): Promise<string> {
+    const state: Record<string, unknown> = {};
+    const ctx = {
+      state,
+      params: { tenant },
+      get: (n: string) => (n === 'authorization' && token ? `Bearer ${token}` : ''),
+      set: () => {},
+    } as unknown as Context;
+    try {
+      await mw(ctx, async () => {});
+    } catch (err) {
+      if (err instanceof DomainError) return err.code;
+      throw err;
+    }
+    return `ok:${tenantOf(ctx).id}`;
+  }
+
+  it('lets a platform admin and the tenant organization’s tenant admin in; others are refused', async () => {
+    expect(await call('state-demo')).toBe('UNAUTHENTICATED');
+    expect(await call('state-demo', 'plain')).toBe('FORBIDDEN');
+    expect(await call('state-demo', 'platform')).toBe('ok:org-state');
+    expect(await call('state-demo', 'stateAdmin')).toBe('ok:org-state');
+    expect(await call('state-demo', 'otherAdmin')).toBe('FORBIDDEN');
+    expect(await call('nowhere', 'platform')).toBe('NOT_FOUND');
+    expect(await call('nowhere', 'stateAdmin')).toBe('NOT_FOUND');
+    expect(await call('../x', 'platform')).toBe('NOT_FOUND');
   });
 });

@@ -2,10 +2,13 @@ import type { Context, Middleware } from 'koa';
 import { activeAccount } from '../accounts/active-account.ts';
 import { DomainError, isDomainError } from '../kernel/errors.ts';
 import type { AccessTokenClaims, AccessTokens } from '../ports/access-tokens.ts';
-import type { DirectoryUser, IdentityDirectory } from '../ports/identity-directory.ts';
+import type { DirectoryTenant, DirectoryUser, IdentityDirectory } from '../ports/identity-directory.ts';
 
 /** The realm role of the admin APIs (partners, members, the claim audit, the user list). */
 export const PLATFORM_ADMIN_ROLE = 'platform-admin';
+
+/** The realm role of a tenant's administrators: with it, a member of a tenant's organization administers that tenant. */
+export const TENANT_ADMIN_ROLE = 'tenant-admin';
 
 /** The bearer token of an `Authorization` header (RFC 6750 b64token), or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -154,6 +157,51 @@ class VerifiedTokens {
     if (this.#entries.size >= this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(token, { principal, expiresAt });
   }
+}
+
+/** What `requireTenantAdmin` reads: the token's account, its organizations and the tenant. */
+export interface TenantAdminSettings {
+  tokens: AccessTokens;
+  audience: string;
+  directory: Pick<IdentityDirectory, 'getUser' | 'organizationsOf' | 'findOrganization'>;
+}
+
+/**
+ * The administrators of the tenant named by the route's `:tenant` (issue 18): a platform admin (realm
+ * role `platform-admin`), or a tenant admin (realm role `tenant-admin`) who is a member of that
+ * tenant's Keycloak organization. No token 401; neither role 403; an unknown tenant 404; another
+ * tenant's admin 403 (tenant aliases are not secret: the realm's organizations name them). Use it on
+ * each route (not `router.use`: only a route's own middleware sees its `:tenant`). Puts the Principal
+ * on `ctx.state.principal` and the tenant on `ctx.state.tenant` (`tenantOf`).
+ */
+export function requireTenantAdmin(settings: () => TenantAdminSettings, param = 'tenant'): Middleware {
+  let token: Middleware | undefined;
+  return async (ctx, next) => {
+    const s = settings();
+    token ??= requireAccessToken(() => ({ tokens: s.tokens, audience: s.audience, directory: s.directory }));
+    await token(ctx, async () => {
+      const principal = principalOf(ctx);
+      const platformAdmin = principal.roles.includes(PLATFORM_ADMIN_ROLE);
+      if (!platformAdmin && !principal.roles.includes(TENANT_ADMIN_ROLE)) {
+        throw new DomainError('FORBIDDEN', `The realm role ${PLATFORM_ADMIN_ROLE} or ${TENANT_ADMIN_ROLE} is required`);
+      }
+      const alias = String((ctx.params as Record<string, string> | undefined)?.[param] ?? '');
+      const tenant = /^[a-z0-9][a-z0-9._-]{0,99}$/i.test(alias) ? await s.directory.findOrganization(alias) : null;
+      if (!tenant) throw new DomainError('NOT_FOUND', 'No such tenant');
+      if (!platformAdmin && !(await s.directory.organizationsOf(principal.userId!)).some((o) => o.id === tenant.id)) {
+        throw new DomainError('FORBIDDEN', `Only an administrator of the tenant ${tenant.alias} may do this`);
+      }
+      ctx.state.tenant = tenant;
+      await next();
+    });
+  };
+}
+
+/** The tenant that `requireTenantAdmin` checked. */
+export function tenantOf(ctx: Context): DirectoryTenant {
+  const tenant = ctx.state.tenant as DirectoryTenant | undefined;
+  if (!tenant) throw new Error('tenantOf: route without requireTenantAdmin');
+  return tenant;
 }
 
 /**

@@ -36,6 +36,11 @@ export interface DirectoryOrganization {
   name: string;
 }
 
+/** An organization (a tenant) with its attributes, e.g. `tenantType`. */
+export interface DirectoryTenant extends DirectoryOrganization {
+  attributes: Record<string, string[]>;
+}
+
 export interface UserListFilter {
   name?: string;
   email?: string;
@@ -65,6 +70,8 @@ export interface IdentityDirectory {
   addToOrganization(userId: string, organizationAlias: string): Promise<void>;
   removeFromOrganization(userId: string, organizationAlias: string): Promise<void>;
   organizationsOf(userId: string): Promise<DirectoryOrganization[]>;
+  /** The organization with this alias (a tenant), or null. */
+  findOrganization(alias: string): Promise<DirectoryTenant | null>;
   /**
    * People (not service accounts) matching every filter given, a page at a time, with the total.
    * `name`: each word starts the first name, last name, username or email; `email`: contained in it.

@@ -3,6 +3,7 @@ import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/us
 import { DomainError } from '../../kernel/errors.ts';
 import type {
   DirectoryOrganization,
+  DirectoryTenant,
   DirectoryUser,
   FederatedIdentity,
   IdentityDirectory,
@@ -128,6 +129,22 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
   async organizationsOf(userId: string): Promise<DirectoryOrganization[]> {
     const orgs = await this.#call('organizationsOf', (a) => a.organizations.memberOrganizations({ userId }));
     return orgs.map((o) => ({ id: String(o.id), alias: String(o.alias), name: String(o.name) }));
+  }
+
+  async findOrganization(alias: string): Promise<DirectoryTenant | null> {
+    let id: string;
+    try {
+      id = await this.#organizationId(alias);
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') return null;
+      throw err;
+    }
+    const org = await this.#call('findOrganization', (a) => a.organizations.findOne({ id }, { catchNotFound: true }));
+    if (!org) {
+      this.#orgIds.delete(alias);
+      return null;
+    }
+    return { id, alias, name: String(org.name ?? alias), attributes: (org.attributes ?? {}) as Record<string, string[]> };
   }
 
   async listUsers(filter: UserListFilter, page: { first: number; max: number }): Promise<{ users: DirectoryUser[]; total: number }> {
