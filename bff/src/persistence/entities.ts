@@ -1,5 +1,6 @@
 import { AccountCreationSchema } from '../accounts/account-creation.entity.ts';
 import { IdentifierLockSchema, IdentifierTakeoverSchema } from '../accounts/identifier-takeover.entity.ts';
+import { InvitationSchema } from '../invitations/invitation.entity.ts';
 import { FlowSchema } from '../kernel/flow/flow.entity.ts';
 import { PartnerKbaStartAuditSchema } from '../flows/partner-enrollment/partner-enrollment.entities.ts';
 import { IdentifierHandoffSchema, StateClaimAuditSchema } from '../flows/state-claim/state-claim.entities.ts';
@@ -25,4 +26,5 @@ export const entities = [
   UpstreamOutboxSchema,
   UpstreamOutboxMirrorSchema,
   UpstreamOutboxCursorSchema,
+  InvitationSchema,
 ];
