@@ -28,6 +28,7 @@ const ALL_CODES = {
   UPSTREAM_FAILED: true,
   DEPENDENCY_UNAVAILABLE: true,
   DELIVERY_FAILED: true,
+  PAYLOAD_TOO_LARGE: true,
   INTERNAL: true,
 } as const satisfies Record<ErrorCode, true>;
 const codes = Object.keys(ALL_CODES) as ErrorCode[];

@@ -22,6 +22,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; title: string }> =
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used with another request' },
   KBA_FAILED: { status: 422, title: 'The answers are not right' },
   IDENTITY_NOT_VERIFIABLE: { status: 422, title: 'These details cannot be verified' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal error' },
   IDENTITY_DIRECTORY_FAILED: { status: 502, title: 'The identity provider failed' },
