@@ -85,6 +85,7 @@ describe('upstream core: reference server through the HTTP adapter', () => {
         'identity_records',
         'identity_verifications',
         'kba_questions',
+        'membership_changes',
         'memberships',
         'organisations',
         'users',
@@ -447,6 +448,99 @@ describe('upstream core: reference server through the HTTP adapter', () => {
 
       await core.deleteUser(user.id);
       expect((await domainError(core.addMembership(user.id, 'org_custodian', ['PUBLIC']))).details.upstreamCode).toBe('USER_DELETED');
+    });
+  });
+
+  describe('change feed (GET /v1/membership-changes)', () => {
+    /** The feed entries of one user, read through the adapter from the start. */
+    const entriesOf = async (userId: string) => {
+      const entries: { seq: number; externalId: string | null }[] = [];
+      for (let after = 0; ; ) {
+        const page = await core.membershipChanges(after, 1000);
+        entries.push(...page.changes.filter((c) => c.userId === userId));
+        if (page.changes.length < 1000) return entries;
+        after = page.next;
+      }
+    };
+
+    it('has one entry per change of memberships, roles, status and link, none for a repeat or a refusal', async () => {
+      const input = newUser();
+      const { user } = await core.createUser(input);
+      expect(await entriesOf(user.id)).toEqual([]);
+      await core.addMembership(user.id, 'org_custodian', ['PUBLIC']); // 1
+      await core.addMembership(user.id, 'org_custodian', ['PUBLIC']); // the same roles: no change
+      await core.addMembership(user.id, 'org_custodian', ['PUBLIC', 'ORG_ADMIN']); // 2
+      await domainError(core.addMembership(user.id, 'org_state_retired', ['PUBLIC'])); // refused: nothing
+      await core.removeMembership(user.id, 'org_custodian'); // 3
+      await core.removeMembership(user.id, 'org_custodian'); // absent: nothing
+      await core.deactivateUser(user.id); // 4
+      await core.deactivateUser(user.id); // already: nothing
+      await core.activateUser(user.id); // 5
+      await core.updateProfile(user.id, { lastName: 'Renamed' }); // not a change of roles: nothing
+      await core.deleteUser(user.id); // 6
+      const entries = await entriesOf(user.id);
+      expect(entries).toHaveLength(6);
+      expect(entries.map((e) => e.externalId)).toEqual(Array(6).fill(input.externalId));
+      expect(entries.map((e) => e.seq)).toEqual([...entries.map((e) => e.seq)].sort((a, b) => a - b));
+    });
+
+    it('linking an upstream-only member is an entry with the new externalId; the same link again is none', async () => {
+      const { rows } = await sql.query<{ id: string }>(`INSERT INTO users (first_name) VALUES ('Upstream only') RETURNING id`);
+      const id = rows[0]!.id;
+      await core.addMembership(id, 'org_custodian', ['PUBLIC']);
+      const platformId = randomUUID();
+      await core.linkExternalId(id, platformId);
+      await core.linkExternalId(id, platformId);
+      expect((await entriesOf(id)).map((e) => e.externalId)).toEqual([null, platformId]);
+    });
+
+    it('pages by after/limit with next, and rejects a bad query naming the parameter', async () => {
+      const { user } = await core.createUser(newUser());
+      for (const roles of [['PUBLIC'], ['A_ROLE'], ['B_ROLE']]) await core.addMembership(user.id, 'org_custodian', roles);
+      const mine = await entriesOf(user.id);
+      const page = await core.membershipChanges(mine[0]!.seq - 1, 2);
+      expect(page.changes.map((c) => c.seq)).toEqual([mine[0]!.seq, mine[1]!.seq]);
+      expect(page.next).toBe(mine[1]!.seq);
+      const end = await core.membershipChanges(Number.MAX_SAFE_INTEGER - 1, 10);
+      expect(end).toEqual({ changes: [], next: Number.MAX_SAFE_INTEGER - 1 });
+
+      for (const [query, field] of [
+        ['after=-1', 'after'],
+        ['after=abc', 'after'],
+        ['limit=0', 'limit'],
+        ['limit=1001', 'limit'],
+        ['since=1', 'since'],
+      ] as const) {
+        const res = await raw(`/v1/membership-changes?${query}`);
+        expect(res.status, query).toBe(400);
+        const problem = (await res.json()) as { code: string; fields: { field: string }[] };
+        expect(problem.code).toBe('VALIDATION_FAILED');
+        expect(problem.fields.map((f) => f.field)).toContain(field);
+      }
+      expect((await raw('/v1/membership-changes', { key: null })).status).toBe(401);
+    });
+
+    it('concurrent changes commit their entries in seq order: a reader never finds a smaller seq later', async () => {
+      const users = await Promise.all(Array.from({ length: 8 }, async () => (await core.createUser(newUser())).user));
+      const { rows } = await sql.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM membership_changes');
+      let after = Number(rows[0]!.seq);
+      const seen: number[] = [];
+      const writes = Promise.all(users.flatMap((u) => ['PUBLIC', 'ORG_ADMIN'].map((role) => core.addMembership(u.id, 'org_custodian', [role]))));
+      // Read while they commit: every page starts after the last seq read, as a follower does.
+      let done = false;
+      void writes.then(() => (done = true));
+      while (!done || seen.length < 16) {
+        const page = await core.membershipChanges(after, 100);
+        seen.push(...page.changes.filter((c) => users.some((u) => u.id === c.userId)).map((c) => c.seq));
+        after = page.next;
+        if (done && page.changes.length === 0) break;
+      }
+      await writes;
+      // Every entry was read by the follower: none committed behind its cursor.
+      const { rows: all } = await sql.query<{ seq: string }>('SELECT seq FROM membership_changes WHERE user_id = ANY($1::uuid[]) ORDER BY seq', [
+        users.map((u) => u.id),
+      ]);
+      expect(seen).toEqual(all.map((r) => Number(r.seq)));
     });
   });
 

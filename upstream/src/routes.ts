@@ -2,7 +2,7 @@ import { Router, type RouterContext } from '@koa/router';
 import type pg from 'pg';
 import type pino from 'pino';
 import type { z } from 'zod';
-import type { Queryable } from './db.ts';
+import { withTransaction, type Queryable } from './db.ts';
 import { notFound, Problem, validationProblem } from './problem.ts';
 import * as s from './schemas.ts';
 import * as store from './store.ts';
@@ -24,7 +24,8 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
   /** With an Idempotency-Key header: applied once, a repeat answers the recorded result. */
   const once = async (ctx: RouterContext, operation: string, userId: string, apply: (db: Queryable) => Promise<store.UserJson>) => {
     const key = ctx.get('idempotency-key');
-    if (key === '') return apply(pool);
+    // In a transaction either way: a change and its row of the change feed commit together.
+    if (key === '') return withTransaction(pool, (tx) => apply(store.statementSavepoints(tx)));
     if (key.length > 200)
       throw new Problem('VALIDATION_FAILED', 'the Idempotency-Key is too long', [
         { field: 'Idempotency-Key', reason: 'too_long', message: 'at most 200 characters' },
@@ -86,7 +87,7 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
 
   router.delete('/v1/users/:userId', async (ctx) => {
     const id = userIdParam(ctx);
-    await store.deleteUser(pool, id);
+    await withTransaction(pool, (tx) => store.deleteUser(tx, id));
     log(ctx).info({ event: 'user.deleted', userId: id }, 'user deleted');
     ctx.status = 204;
   });
@@ -94,7 +95,7 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
   router.put('/v1/users/:userId/external-id', async (ctx) => {
     const id = userIdParam(ctx);
     const { externalId, replaces } = body(ctx, s.linkExternalIdBody);
-    ctx.body = await store.linkExternalId(pool, id, externalId, replaces);
+    ctx.body = await withTransaction(pool, (tx) => store.linkExternalId(tx, id, externalId, replaces));
   });
 
   router.put('/v1/users/:userId/status', async (ctx) => {
@@ -113,15 +114,23 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
   router.put('/v1/users/:userId/memberships/:orgId', async (ctx) => {
     const id = userIdParam(ctx);
     const orgId = pathParam(ctx, 'orgId', s.orgId, 'organisation');
-    const { membership, created } = await store.putMembership(pool, id, orgId, body(ctx, s.membershipBody).roles);
+    const { roles } = body(ctx, s.membershipBody);
+    const { membership, created } = await withTransaction(pool, (tx) => store.putMembership(tx, id, orgId, roles));
     ctx.status = created ? 201 : 200;
     ctx.body = membership;
   });
 
   router.delete('/v1/users/:userId/memberships/:orgId', async (ctx) => {
     const id = userIdParam(ctx);
-    await store.deleteMembership(pool, id, pathParam(ctx, 'orgId', s.orgId, 'organisation'));
+    const orgId = pathParam(ctx, 'orgId', s.orgId, 'organisation');
+    await withTransaction(pool, (tx) => store.deleteMembership(tx, id, orgId));
     ctx.status = 204;
+  });
+
+  /** The change feed: whose memberships, roles, status or platform link changed, in order. */
+  router.get('/v1/membership-changes', async (ctx) => {
+    const { after, limit } = query(ctx, s.membershipChangesQuery);
+    ctx.body = await store.listMembershipChanges(pool, after, limit);
   });
 
   // ------------------------------------------------------------------------------------ credentials
@@ -192,6 +201,12 @@ export function createRouter(pool: pg.Pool, logger: pino.Logger): Router {
 
 function body<T extends z.ZodType>(ctx: RouterContext, schema: T): z.output<T> {
   const result = schema.safeParse(ctx.request.body, { reportInput: true });
+  if (!result.success) throw validationProblem(result.error);
+  return result.data;
+}
+
+function query<T extends z.ZodType>(ctx: RouterContext, schema: T): z.output<T> {
+  const result = schema.safeParse(ctx.query, { reportInput: true });
   if (!result.success) throw validationProblem(result.error);
   return result.data;
 }

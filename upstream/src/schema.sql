@@ -100,3 +100,15 @@ CREATE TABLE IF NOT EXISTS applied_changes (
   response        jsonb NOT NULL,
   applied_at      timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+
+-- The change feed of what decides the roles a platform user carries (GET /v1/membership-changes): one
+-- row per change of a user's memberships or roles, status, or link to the platform (external_id), written
+-- in the transaction of the change. Readers follow `seq`; writers take an advisory lock before inserting
+-- (store.ts recordMembershipChange), so rows commit in seq order and a reader past seq N never finds a
+-- smaller seq committed later. `external_id` is the user's platform id at the time (NULL: not linked).
+CREATE TABLE IF NOT EXISTS membership_changes (
+  seq         bigserial PRIMARY KEY,
+  user_id     uuid NOT NULL,
+  external_id text,
+  changed_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);

@@ -68,6 +68,21 @@ export const membershipBody = z.strictObject({
     .refine((roles) => new Set(roles).size === roles.length, { message: 'roles must be unique', params: { reason: 'duplicate' } }),
 });
 
+/** Query of the change feed: `after` a seq (0: from the start), at most `limit` rows. */
+export const membershipChangesQuery = z.strictObject({
+  after: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})$/, 'expected a non-negative integer')
+    .transform(Number)
+    .default(0),
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}$/, 'expected an integer from 1 to 1000')
+    .transform(Number)
+    .pipe(z.number().max(1000))
+    .default(100),
+});
+
 export const setPasswordBody = z.strictObject({ password: z.string().min(8).max(256) });
 
 export const verifyPasswordBody = z.strictObject({

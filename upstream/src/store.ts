@@ -42,6 +42,10 @@ export interface MembershipJson {
 
 const USER_COLUMNS = `id, external_id, username, first_name, last_name, email, phone, status,
   password_hash IS NOT NULL AS has_password, created_at, updated_at`;
+/** USER_COLUMNS of the table aliased `alias` (an UPDATE ... FROM that also returns another row's columns). */
+const qualified = (alias: string): string =>
+  `${alias}.id, ${alias}.external_id, ${alias}.username, ${alias}.first_name, ${alias}.last_name, ${alias}.email, ${alias}.phone, ${alias}.status,
+  ${alias}.password_hash IS NOT NULL AS has_password, ${alias}.created_at, ${alias}.updated_at`;
 
 interface UserRow {
   id: string;
@@ -206,13 +210,18 @@ export async function updateProfile(db: Queryable, id: string, changes: ProfileC
  */
 export async function linkExternalId(db: Queryable, id: string, externalId: string, replaces?: string): Promise<UserJson> {
   try {
-    const { rows } = await db.query<UserRow>(
-      `UPDATE users SET external_id = $2, updated_at = CASE WHEN external_id = $2 THEN updated_at ELSE now() END
-        WHERE id = $1 AND status <> 'deleted' AND (external_id IS NULL OR external_id = $2 OR external_id = $3)
-        RETURNING ${USER_COLUMNS}`,
+    // The FROM row is the one before the update: whether the link changed (a change of the feed).
+    const { rows } = await db.query<UserRow & { previous: string | null }>(
+      `UPDATE users u SET external_id = $2, updated_at = CASE WHEN u.external_id = $2 THEN u.updated_at ELSE now() END
+         FROM (SELECT id, external_id AS previous FROM users WHERE id = $1 FOR UPDATE) before
+        WHERE u.id = before.id AND u.status <> 'deleted' AND (u.external_id IS NULL OR u.external_id = $2 OR u.external_id = $3)
+        RETURNING ${qualified('u')}, before.previous`,
       [id, externalId, replaces ?? null],
     );
-    if (rows[0]) return toUser(rows[0]);
+    if (rows[0]) {
+      if (rows[0].previous !== externalId) await recordMembershipChange(db, id);
+      return toUser(rows[0]);
+    }
   } catch (error) {
     if (!isPgError(error, UNIQUE_VIOLATION)) throw error;
     throw new Problem('EXTERNAL_ID_CONFLICT', 'another user has this externalId', [
@@ -226,12 +235,17 @@ export async function linkExternalId(db: Queryable, id: string, externalId: stri
 }
 
 export async function setStatus(db: Queryable, id: string, status: 'active' | 'inactive'): Promise<UserJson> {
-  const { rows } = await db.query<UserRow>(
-    `UPDATE users SET status = $2, updated_at = CASE WHEN status = $2 THEN updated_at ELSE now() END
-      WHERE id = $1 AND status <> 'deleted' RETURNING ${USER_COLUMNS}`,
+  const { rows } = await db.query<UserRow & { previous: string }>(
+    `UPDATE users u SET status = $2, updated_at = CASE WHEN u.status = $2 THEN u.updated_at ELSE now() END
+       FROM (SELECT id, status AS previous FROM users WHERE id = $1 FOR UPDATE) before
+      WHERE u.id = before.id AND u.status <> 'deleted' RETURNING ${qualified('u')}, before.previous`,
     [id, status],
   );
-  if (rows[0]) return toUser(rows[0]);
+  if (rows[0]) {
+    // Only an active member's roles reach the platform's tokens: a status change is a change of the feed.
+    if (rows[0].previous !== status) await recordMembershipChange(db, id);
+    return toUser(rows[0]);
+  }
   await requireLiveUser(db, id);
   throw new Error('setStatus: live user not updated');
 }
@@ -240,6 +254,7 @@ export async function setStatus(db: Queryable, id: string, status: 'active' | 'i
 export async function deleteUser(db: Queryable, id: string): Promise<void> {
   const { rowCount } = await db.query(`UPDATE users SET status = 'deleted', updated_at = now() WHERE id = $1 AND status <> 'deleted'`, [id]);
   if (rowCount === 0 && !(await getUser(db, id))) throw notFound('user');
+  if (rowCount !== 0) await recordMembershipChange(db, id);
 }
 
 // ------------------------------------------------------------------------------------ organisations
@@ -323,6 +338,10 @@ export async function putMembership(db: Queryable, userId: string, orgId: string
     ]);
   }
   const sorted = [...roles].sort();
+  const { rows: before } = await db.query<{ roles: string[] }>('SELECT roles FROM memberships WHERE user_id = $1 AND organisation_id = $2 FOR UPDATE', [
+    userId,
+    orgId,
+  ]);
   // xmax = 0 only on a freshly inserted row: tells a create from an update in one statement.
   const { rows } = await db.query<MembershipRow & { inserted: boolean }>(
     `INSERT INTO memberships AS m (user_id, organisation_id, roles) VALUES ($1, $2, $3)
@@ -334,12 +353,47 @@ export async function putMembership(db: Queryable, userId: string, orgId: string
   );
   const row = rows[0];
   if (!row) throw new Error('putMembership: no row returned');
+  // The same roles again change nothing, and are no change of the feed either.
+  if (before[0]?.roles.join(',') !== sorted.join(',')) await recordMembershipChange(db, userId);
   return { membership: toMembership(row), created: row.inserted };
 }
 
 export async function deleteMembership(db: Queryable, userId: string, orgId: string): Promise<void> {
   if (!(await getUser(db, userId))) throw notFound('user');
-  await db.query('DELETE FROM memberships WHERE user_id = $1 AND organisation_id = $2', [userId, orgId]);
+  const { rowCount } = await db.query('DELETE FROM memberships WHERE user_id = $1 AND organisation_id = $2', [userId, orgId]);
+  if (rowCount !== 0) await recordMembershipChange(db, userId);
+}
+
+// ------------------------------------------------------------------------------------ change feed
+
+export interface MembershipChangeJson {
+  seq: number;
+  userId: string;
+  externalId: string | null;
+  changedAt: string;
+}
+
+/** Feed rows are serialised by this lock (see schema.sql): a constant, like the schema's lock name. */
+const FEED_LOCK = 'upstream-core:membership-changes';
+
+/**
+ * Appends a row to the change feed for this user; call it inside the transaction of the change. The
+ * advisory lock, held to commit, makes feed rows commit in `seq` order (a bigserial alone does not: a
+ * later seq could commit first, and a reader past it would never see the earlier one).
+ */
+async function recordMembershipChange(db: Queryable, userId: string): Promise<void> {
+  await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [FEED_LOCK]);
+  await db.query('INSERT INTO membership_changes (user_id, external_id) SELECT id, external_id FROM users WHERE id = $1', [userId]);
+}
+
+/** Changes after `after`, oldest first, at most `limit`; `next` is the `after` of the following page. */
+export async function listMembershipChanges(db: Queryable, after: number, limit: number): Promise<{ changes: MembershipChangeJson[]; next: number }> {
+  const { rows } = await db.query<{ seq: string; user_id: string; external_id: string | null; changed_at: Date }>(
+    'SELECT seq, user_id, external_id, changed_at FROM membership_changes WHERE seq > $1 ORDER BY seq LIMIT $2',
+    [after, limit],
+  );
+  const changes = rows.map((r) => ({ seq: Number(r.seq), userId: r.user_id, externalId: r.external_id, changedAt: r.changed_at.toISOString() }));
+  return { changes, next: changes.at(-1)?.seq ?? after };
 }
 
 // -------------------------------------------------------------------------------------- credentials
@@ -584,7 +638,7 @@ export async function applyOnce(
  * The transaction with a savepoint around each statement: a statement that fails (a unique
  * violation the store then explains with another query) does not abort the whole transaction.
  */
-function statementSavepoints(tx: pg.PoolClient): Queryable {
+export function statementSavepoints(tx: pg.PoolClient): Queryable {
   const query = async (...args: unknown[]) => {
     await tx.query('SAVEPOINT statement');
     try {

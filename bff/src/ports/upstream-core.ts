@@ -58,6 +58,25 @@ export interface Membership {
   roles: string[];
 }
 
+/**
+ * An entry of the core's change feed: this user's memberships, roles, status or platform link changed.
+ * It says whose state changed, not what it became: read the current state (listMemberships, getUser).
+ */
+export interface MembershipChange {
+  /** Position in the feed; entries become visible in this order. */
+  seq: number;
+  /** The core's user id. */
+  userId: string;
+  /** The platform user id at the time of the change; null when not linked then. */
+  externalId: string | null;
+}
+
+export interface MembershipChangePage {
+  changes: MembershipChange[];
+  /** The `after` of the next read (the last seq of this page, or the same `after` when it was empty). */
+  next: number;
+}
+
 export interface NewUpstreamUser {
   /** The platform's user id: makes the create idempotent. */
   externalId: string;
@@ -152,6 +171,8 @@ export interface UpstreamCore {
   /** Idempotent: sets the roles of the membership, creating it when absent. */
   addMembership(userId: string, orgId: string, roles: readonly string[]): Promise<{ membership: Membership; created: boolean }>;
   removeMembership(userId: string, orgId: string): Promise<void>;
+  /** The change feed after `after` (0: from the start), oldest first, at most `limit` entries. */
+  membershipChanges(after: number, limit: number): Promise<MembershipChangePage>;
 
   // Credentials. Verifications are never retried: a core may count failed attempts.
   /** `login` is a username, a lower-case email or an E.164 phone. */

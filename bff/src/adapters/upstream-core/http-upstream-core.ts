@@ -7,6 +7,7 @@ import type {
   KbaAnswer,
   KbaQuestion,
   Membership,
+  MembershipChangePage,
   NewUpstreamUser,
   Organisation,
   OrganisationWithRoot,
@@ -241,6 +242,14 @@ export class HttpUpstreamCore implements UpstreamCore {
     if (res.status !== 204) throw this.#failure(op, res);
   }
 
+  async membershipChanges(after: number, limit: number): Promise<MembershipChangePage> {
+    const op = 'membershipChanges';
+    const query = new URLSearchParams({ after: String(after), limit: String(limit) });
+    const res = await this.#send({ name: op, method: 'GET', path: `/v1/membership-changes?${query}`, retryable: true });
+    if (res.status === 200) return parse(op, membershipChangePageSchema, res);
+    throw this.#failure(op, res);
+  }
+
   // ------------------------------------------------------------------------------------- credentials
 
   async verifyPassword(login: string, password: string): Promise<PasswordCheck> {
@@ -458,6 +467,11 @@ const membershipSchema = z.object({
   organisationId: z.string(),
   rootOrgId: z.string(),
   roles: z.array(z.string()),
+});
+
+const membershipChangePageSchema = z.object({
+  changes: z.array(z.object({ seq: z.number().int().positive(), userId: z.string(), externalId: z.string().nullable() })),
+  next: z.number().int().nonnegative(),
 });
 
 const kbaQuestionSchema = z.object({ id: z.string(), text: z.string() });
