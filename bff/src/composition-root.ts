@@ -47,6 +47,9 @@ import { createLogger, type Logger } from './kernel/logger.ts';
 import { OtpService } from './otp/otp-service.ts';
 import { wireOtp } from './otp/wire.ts';
 import { PartnerStore } from './partners/partner-store.ts';
+import { wireInvitationAdmin } from './admin/invitations/wire.ts';
+import { wireInvitationFlow } from './flows/invitation/wire.ts';
+import { Invitations } from './invitations/invitations.ts';
 import { createOrm, type Orm } from './persistence/orm.ts';
 import { wirePortal } from './portal/wire.ts';
 import type { AccessTokens } from './ports/access-tokens.ts';
@@ -102,6 +105,8 @@ export interface Core {
   notices: IdentifierChangeNotices;
   /** The Keycloak -> upstream core outbox (decision 0013). */
   outbox: OutboxStore;
+  /** Invitations into a tenant: the admin API, the CLI, the member import and the accept pages (decision 0034). */
+  invitations: Invitations;
   close(): Promise<void>;
 }
 
@@ -213,6 +218,8 @@ export function wireFeatures(infra: Infrastructure) {
     stateClaim,
     wireUpstreamLogin(infra),
     wirePasswordReset(infra),
+    wireInvitationAdmin(infra),
+    wireInvitationFlow(infra),
     upstreamSync,
   ];
   return { features, partnerAdmin, memberAdmin, upstreamSync, stateClaim };
@@ -228,6 +235,12 @@ export async function buildPartnerAdmin(config: Config): Promise<{ admin: Partne
 export async function buildMemberAdmin(config: Config): Promise<{ admin: MemberAdmin; close(): Promise<void> }> {
   const core = await buildCore(config, cliLogger(config));
   return { admin: wireMemberAdmin(core).admin, close: () => core.close() };
+}
+
+/** What `npm run members -- invite|invitations|resend|revoke` runs: the invitation service, without Redis or the HTTP app. */
+export async function buildInvitationAdmin(config: Config): Promise<{ admin: Invitations; close(): Promise<void> }> {
+  const core = await buildCore(config, cliLogger(config));
+  return { admin: core.invitations, close: () => core.close() };
 }
 
 /** A CLI's log lines go to stderr (stdout is its JSON answer), and only from warnings up unless asked. */
@@ -284,6 +297,20 @@ async function buildCore(config: Config, logger: Logger): Promise<Core> {
     accounts,
     notices: new IdentifierChangeNotices({ mailer, sms: smsGateway, directory: identityDirectory, logger: logger.child({ component: 'identifier-notices' }) }),
     outbox: new OutboxStore({ em: orm.em, encryption: fieldEncryption }),
+    invitations: new Invitations({
+      em: orm.em,
+      encryption: fieldEncryption,
+      hashKey: config.otpHashKey,
+      directory: identityDirectory,
+      accounts,
+      upstream: upstreamCore,
+      // The existing-account accept checks a password with the user-api client's grant, as the state claim does.
+      userTokens: new KeycloakUserTokens({ issuer, clientId: config.userApiClientId, clientSecret: config.userApiClientSecret }),
+      mailer,
+      sms: smsGateway,
+      logger: logger.child({ component: 'invitations' }),
+      settings: { ttlHours: config.invitationTtlHours, publicUrl: config.publicUrl, defaultPhoneCountry: config.defaultPhoneCountry },
+    }),
     async close() {
       mailer.close();
       await orm.close();

@@ -348,6 +348,16 @@ const entries = {
     schema: z.coerce.number().int().min(30).max(900).default(300),
     doc: 'lifetime of the single-use ticket with which a finished sign-up signs in at Keycloak (issue 17 §3, decision 0027)',
   },
+  invitationTtlHours: {
+    env: 'INVITATION_TTL_HOURS',
+    schema: z.coerce.number().int().min(1).max(2160).default(168),
+    doc: 'how long an invitation link into a tenant stays valid (issue 18, decision 0034); a resend starts it again',
+  },
+  invitationAcceptsPerIpPerHour: {
+    env: 'INVITATION_ACCEPTS_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(30),
+    doc: 'invitation accepts (new account or sign-in, right or wrong) one client IP may try per hour',
+  },
   portalClientId: {
     env: 'PORTAL_CLIENT_ID',
     schema: z.string().min(1).default('portal'),

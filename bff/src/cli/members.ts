@@ -6,24 +6,38 @@
  *   resync USER_ID                           queue the member's whole profile and status for the core
  *   outbox [--status pending|failed|delivered|skipped] [--user USER_ID] [--limit N]
  *   outbox-row ID | retry ID | skip ID
+ *   invite | invitations | invitation | resend | revoke   invitations into a tenant (cli/invitations.ts, decision 0034)
  *
  * Prints JSON on stdout. `--help` prints the usage (exit 0); a wrong command or option prints it on
  * stderr (exit 2); a refusal exits 1 with its code and fields on stderr (run.ts).
  */
 import type { MemberAdmin } from '../admin/members/use-cases.ts';
+import { INVITATION_COMMANDS, INVITATION_OPTIONS, INVITATION_USAGE, runInvitationCommand } from './invitations.ts';
 import { parseCommandLine, runAdminCommand, usageError } from './run.ts';
 
 const USAGE = `usage: npm run members -- <command>   (help: --help)
   convert USER_ID
   resync USER_ID
   outbox [--status pending|failed|delivered|skipped] [--user USER_ID] [--limit N]
-  outbox-row ID | retry ID | skip ID`;
+  outbox-row ID | retry ID | skip ID
+${INVITATION_USAGE}`;
 
-const COMMANDS = ['convert', 'resync', 'outbox', 'outbox-row', 'retry', 'skip'];
+const COMMANDS = ['convert', 'resync', 'outbox', 'outbox-row', 'retry', 'skip', ...INVITATION_COMMANDS];
 
-const { command, args, values } = parseCommandLine(USAGE, { status: { type: 'string' }, user: { type: 'string' }, limit: { type: 'string' } });
+const { command, args, values } = parseCommandLine(USAGE, {
+  status: { type: 'string' },
+  user: { type: 'string' },
+  limit: { type: 'string' },
+  tenant: { type: 'string' },
+  ...INVITATION_OPTIONS,
+});
 if (!COMMANDS.includes(command)) usageError(USAGE, `unknown command "${command}"`);
 const [id] = args;
+
+if (INVITATION_COMMANDS.includes(command)) {
+  await runInvitationCommand(USAGE, command, id, values);
+  process.exit();
+}
 
 const status = values.status;
 if (status !== undefined && status !== 'pending' && status !== 'failed' && status !== 'delivered' && status !== 'skipped')

@@ -54,6 +54,8 @@ export interface NewPerson {
 export interface InvitationAcceptance {
   /** The invitation behind a link; NOT_FOUND with `details.reason` a LinkProblem. */
   open(token: string): Promise<InvitationLink>;
+  /** What a link leads to, also once it is used, revoked or expired (the done and dead-link pages); `link` null for an unknown one. */
+  describe(token: string): Promise<{ problem: LinkProblem | null; link: InvitationLink | null }>;
   /** Creates the account (or completes the imported one), in the tenant, the identifier proven by the link. */
   acceptAsNew(token: string, person: NewPerson): Promise<{ userId: string; username: string }>;
   /**
@@ -224,10 +226,14 @@ export class Invitations implements InvitationService, InvitationAcceptance {
   // ----------------------------------------------------------------------------------------- accept
 
   async open(token: string): Promise<InvitationLink> {
+    const { problem, link } = await this.describe(token);
+    if (problem || !link) throw linkProblem(problem ?? 'unknown');
+    return link;
+  }
+
+  async describe(token: string): Promise<{ problem: LinkProblem | null; link: InvitationLink | null }> {
     const row = await this.#byToken(token);
-    const problem = this.#problemOf(row);
-    if (problem) throw linkProblem(problem);
-    return this.#link(row!);
+    return { problem: this.#problemOf(row), link: row ? await this.#link(row) : null };
   }
 
   async acceptAsNew(token: string, person: NewPerson): Promise<{ userId: string; username: string }> {
@@ -507,4 +513,4 @@ function notPending(status: string): DomainError {
   });
 }
 
-export const isLinkProblem = (err: unknown): err is DomainError => isDomainError(err) && err.code === 'NOT_FOUND' && typeof err.details.reason === 'string';
+export const isLinkProblem = (err: unknown): boolean => isDomainError(err) && err.code === 'NOT_FOUND' && typeof err.details.reason === 'string';
