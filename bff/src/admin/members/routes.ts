@@ -22,32 +22,34 @@ const outboxQuery = z
 /** Admin API of members and the upstream outbox: bearer token with the realm role `platform-admin`. */
 export function memberAdminRouter(deps: MemberAdminRouteDeps): Router {
   const router = new Router({ prefix: '/api/admin/v1' });
-  router.use(requireAccessToken(() => ({ tokens: deps.accessTokens, directory: deps.directory, audience: deps.audience, role: PLATFORM_ADMIN_ROLE })));
+  // On each route, not `router.use`: a router's middleware runs for every path under its prefix,
+  // and /api/admin/v1/tenants/... belongs to tenant admins (issue 18).
+  const admin = requireAccessToken(() => ({ tokens: deps.accessTokens, directory: deps.directory, audience: deps.audience, role: PLATFORM_ADMIN_ROLE }));
 
-  router.put('/users/:userId/upstream-link', async (ctx) => {
+  router.put('/users/:userId/upstream-link', admin, async (ctx) => {
     const result = await deps.admin.convert(idOf(ctx, 'userId', 'No such account'));
     ctx.status = result.converted ? 201 : 200;
     ctx.body = result;
   });
 
-  router.post('/users/:userId/upstream-resync', async (ctx) => {
+  router.post('/users/:userId/upstream-resync', admin, async (ctx) => {
     ctx.status = 202;
     ctx.body = await deps.admin.resyncMember(idOf(ctx, 'userId', 'No such account'));
   });
 
-  router.get('/upstream-outbox', async (ctx) => {
+  router.get('/upstream-outbox', admin, async (ctx) => {
     ctx.body = await deps.admin.listOutbox(parseInput(outboxQuery, { ...ctx.query }, { message: 'The query is not valid' }));
   });
 
-  router.get('/upstream-outbox/:id', async (ctx) => {
+  router.get('/upstream-outbox/:id', admin, async (ctx) => {
     ctx.body = await deps.admin.getOutboxRow(idOf(ctx, 'id', 'No such outbox row'));
   });
 
-  router.post('/upstream-outbox/:id/retry', async (ctx) => {
+  router.post('/upstream-outbox/:id/retry', admin, async (ctx) => {
     ctx.body = await deps.admin.retryOutboxRow(idOf(ctx, 'id', 'No such outbox row'));
   });
 
-  router.post('/upstream-outbox/:id/skip', async (ctx) => {
+  router.post('/upstream-outbox/:id/skip', admin, async (ctx) => {
     ctx.body = await deps.admin.skipOutboxRow(idOf(ctx, 'id', 'No such outbox row'));
   });
 
