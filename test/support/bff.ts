@@ -66,8 +66,10 @@ export async function startTestBff(
     ...bffEnv(stack.settings, stack.upstreamUrl),
     NODE_ENV: 'test',
     BFF_PUBLIC_URL: url,
-    // Test files share Keycloak and the BFF database: only the outbox test runs the outbox (its own database).
+    // Test files share Keycloak and the BFF database: only the outbox test runs the outbox (its own database),
+    // only the member import test works on imports (its outage test needs to know which BFF does).
     UPSTREAM_OUTBOX_ENABLED: 'false',
+    MEMBER_IMPORT_ENABLED: 'false',
     ...env,
   });
   const orm = await createOrm({ databaseUrl: config.databaseUrl });

@@ -3,6 +3,7 @@ import { koaBody } from 'koa-body';
 import Router from '@koa/router';
 import { DomainError } from '../kernel/errors.ts';
 import type { Logger } from '../kernel/logger.ts';
+import type { StreamedBody } from './feature.ts';
 import { healthRouter, type ReadinessCheck } from './health.ts';
 import type { Registry } from 'prom-client';
 import { AddressSet } from '../kernel/ip-ranges.ts';
@@ -26,6 +27,8 @@ export interface AppDeps {
   registerMetrics?: (registry: Registry) => void;
   /** Reverse proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES; see client-address.ts). None by default. */
   trustedProxies?: AddressSet;
+  /** Routes that read a non-JSON body as a stream themselves (Feature.streamedBodies). */
+  streamedBodies?: StreamedBody[];
 }
 
 /** The routers each app was built with, for `listRoutes` (tests compare them with the OpenAPI document). */
@@ -59,15 +62,19 @@ export function listRoutes(source: Koa | readonly Router[]): RouteInfo[] {
  * send form-encoded, multipart or text bodies, without a CORS preflight) from driving our endpoints
  * through visitors' browsers.
  */
-const jsonBodiesOnly: Koa.Middleware = async (ctx, next) => {
-  const hasBody = ctx.request.length > 0 || ctx.get('Transfer-Encoding') !== '';
-  if (hasBody && !ctx.is('application/json', 'application/*+json')) {
-    throw new DomainError('VALIDATION_FAILED', 'Send the body as application/json', {
-      fields: [{ field: 'body', reason: 'unsupported_media_type', message: 'The body must be JSON (Content-Type: application/json)' }],
-    });
-  }
-  await next();
-};
+const jsonBodiesOnly =
+  (streamed: readonly StreamedBody[]): Koa.Middleware =>
+  async (ctx, next) => {
+    const hasBody = ctx.request.length > 0 || ctx.get('Transfer-Encoding') !== '';
+    // A streamed type is not one a form can send (it needs a CORS preflight), and koa-body leaves it unread.
+    if (hasBody && streamed.some((s) => ctx.method === 'POST' && s.path.test(ctx.path) && ctx.is(s.type))) return next();
+    if (hasBody && !ctx.is('application/json', 'application/*+json')) {
+      throw new DomainError('VALIDATION_FAILED', 'Send the body as application/json', {
+        fields: [{ field: 'body', reason: 'unsupported_media_type', message: 'The body must be JSON (Content-Type: application/json)' }],
+      });
+    }
+    await next();
+  };
 
 /** Builds the Koa app from already constructed dependencies; it constructs nothing itself. */
 export function createApp(deps: AppDeps): Koa {
@@ -90,7 +97,7 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   if (deps.assets) app.use(deps.assets);
-  app.use(jsonBodiesOnly);
+  app.use(jsonBodiesOnly(deps.streamedBodies ?? []));
   app.use(koaBody({ json: true, multipart: false, urlencoded: false, jsonLimit: '64kb', text: false }));
   // One router holding every route: a request is matched once, instead of passing a router (and its
   // allowedMethods) per flow on its way, which cost the partner POST tens of microseconds.

@@ -16,6 +16,14 @@ export interface Feature {
   jobs?: Job[];
   /** Its Prometheus metrics, served at /metrics with the rest. */
   registerMetrics?(registry: Registry): void;
+  /** POST routes that read a body of another type than JSON as a stream (a member file, text/csv). */
+  streamedBodies?: StreamedBody[];
+}
+
+/** A route (path pattern) that takes `type` unparsed: the app neither refuses nor reads it. */
+export interface StreamedBody {
+  path: RegExp;
+  type: string;
 }
 
 /** A background loop (the upstream outbox, the retention sweep). */

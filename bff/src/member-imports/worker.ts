@@ -149,7 +149,14 @@ export class ImportWorker {
       ({ userId, outcome } = account);
       await this.#deps.store.accountDone(row.seq, userId, outcome);
     }
-    const invited = await this.#invite(row, member, userId, outcome);
+    let invited = false;
+    try {
+      invited = await this.#invite(row, member, userId, outcome);
+    } catch (err) {
+      // The account stands; an invitation the service refuses (not a dependency down) is an admin's to send.
+      if (!isDomainError(err) || TRANSIENT.has(err.code)) throw err;
+      this.#deps.logger.warn({ errorCode: err.code, line: row.line }, 'member import: invitation refused');
+    }
     return { result: outcome, userId, invited };
   }
 
