@@ -3,7 +3,7 @@ import { api, explain, Problem, SessionEnded } from './api.ts';
 import { card, say, type Notes } from './card.ts';
 import { h } from './dom.ts';
 import { initialLanguage, MESSAGES, rememberLanguage, type Language, type Messages } from './messages.ts';
-import { showProfile, type Profile, type Shell } from './profile.ts';
+import { setUserTypes, showProfile, type Profile, type Shell, type UserType } from './profile.ts';
 
 /**
  * The demo portal: signs people in with keycloak-js (authorization code + PKCE, public client
@@ -190,7 +190,15 @@ const shell: Shell = {
 async function loadProfile(opts: { first?: boolean } = {}) {
   showLoading();
   try {
-    const p = await callApi<Profile>('GET', '/api/v1/user');
+    // The user types are the realm's (decision 0036); without them the profile shows, the choice left out.
+    const [p, types] = await Promise.all([
+      callApi<Profile>('GET', '/api/v1/user'),
+      api<{ items: UserType[] }>('GET', '/api/v1/user-types').then(
+        (r) => r.body.items,
+        () => [],
+      ),
+    ]);
+    setUserTypes(types);
     if (opts.first) syncLanguage(p);
     showProfile(shell, p, actionNotes);
     actionNotes = {};

@@ -23,7 +23,21 @@ export interface Profile {
   createdAt: string | null;
   tenant: { alias: string; name: string } | null;
   language: Language | null;
+  /** One of the realm's user types (`GET /api/v1/user-types`); null when never chosen. */
+  userType: string | null;
   identityProviders: { provider: string; username: string }[];
+}
+
+/** One of the realm's user types with its label in each language (`GET /api/v1/user-types`). */
+export interface UserType {
+  value: string;
+  label: Record<Language, string>;
+}
+
+/** The realm's user types, read once per page (main.ts); none while they could not be read (the choice is then left out). */
+let userTypes: UserType[] = [];
+export function setUserTypes(types: UserType[]): void {
+  userTypes = types;
 }
 
 export interface Shell {
@@ -145,7 +159,9 @@ function showProblem(shell: Shell, form: HTMLElement, err: unknown, inputs: Reco
   const unplaced = issues.filter((f) => !placed.includes(f));
   // Every problem next to its field: nothing in the alert, which may be a screen away on a phone.
   if (placed.length === 0 || unplaced.length > 0) say('alert', [explain(err, m), ...unplaced.map((f) => explainField(f, m))].join(' '));
-  focusSoon(form.querySelector<HTMLInputElement>('[aria-invalid="true"]') ?? document.getElementById('alert'));
+  // A choice (fieldset) is not focusable: its first option is.
+  const invalid = form.querySelector<HTMLElement>('[aria-invalid="true"]');
+  focusSoon((invalid?.matches('fieldset') ? invalid.querySelector('input') : invalid) ?? document.getElementById('alert'));
 }
 
 /** Focus once the form's controls are enabled again (`busy` re-enables them after the work returns). */
@@ -167,6 +183,7 @@ function detailsForm(shell: Shell, p: Profile): HTMLFormElement {
     h('h2', { id: 'details-heading' }, m.details),
     field({ id: 'firstName', label: m.firstName, value: p.firstName ?? '', autocomplete: 'given-name', required: true }),
     field({ id: 'lastName', label: m.lastName, value: p.lastName ?? '', autocomplete: 'family-name' }),
+    userTypeChoice(shell, p),
     h('button', { type: 'submit', class: 'primary' }, m.save),
   );
   form.addEventListener('submit', (event) => {
@@ -175,14 +192,41 @@ function detailsForm(shell: Shell, p: Profile): HTMLFormElement {
     const value = (id: string) => (form.elements.namedItem(id) as HTMLInputElement).value.trim();
     void busy(form, async () => {
       try {
-        const updated = await shell.callApi<Profile>('PUT', '/api/v1/user', { firstName: value('firstName'), lastName: value('lastName') || null });
+        const userType = form.querySelector<HTMLInputElement>('input[name="userType"]:checked')?.value;
+        const updated = await shell.callApi<Profile>('PUT', '/api/v1/user', {
+          firstName: value('firstName'),
+          lastName: value('lastName') || null,
+          ...(userType ? { userType } : {}),
+        });
         showProfile(shell, updated, { notice: shell.m().saved });
       } catch (err) {
-        showProblem(shell, form, err, { firstName: 'firstName', lastName: 'lastName' });
+        showProblem(shell, form, err, { firstName: 'firstName', lastName: 'lastName', userType: 'userType' });
       }
     });
   });
   return form;
+}
+
+/**
+ * The user type as a radio group, the account's checked (none before one is chosen); saved with the
+ * names. A value the realm no longer offers stays shown, so saving the names does not lose it.
+ */
+function userTypeChoice(shell: Shell, p: Profile): HTMLElement | null {
+  const m = shell.m();
+  const known = userTypes.some((t) => t.value === p.userType);
+  const options = p.userType && !known ? [...userTypes, { value: p.userType, label: { en: p.userType, hi: p.userType } }] : userTypes;
+  if (options.length === 0) return null;
+  return h(
+    'fieldset',
+    { class: 'field choices', id: 'userType', role: 'radiogroup', 'aria-describedby': 'userType-error', 'data-field': 'userType' },
+    h('legend', {}, m.userType),
+    options.map((t, i) => {
+      const radio = h('input', { type: 'radio', id: `userType-${i}`, name: 'userType', value: t.value });
+      radio.checked = t.value === p.userType;
+      return h('div', { class: 'check' }, radio, h('label', { for: `userType-${i}` }, t.label[shell.lang()]));
+    }),
+    h('p', { class: 'error', id: 'userType-error', hidden: true }),
+  );
 }
 
 /** One identifier: its value and state, and what can be done with it. */

@@ -96,7 +96,9 @@ async function proofFor(identifier: { kind: 'email' | 'phone'; value: string }, 
 }
 
 async function signUp(identifier: { kind: 'email' | 'phone'; value: string }, proof: string, firstName = 'Proven'): Promise<Answer> {
-  const res = await api('POST', '/api/v1/signup', { body: { firstName, [identifier.kind]: identifier.value, password: OTHER_PASSWORD, proof } });
+  const res = await api('POST', '/api/v1/signup', {
+    body: { firstName, userType: 'teacher', [identifier.kind]: identifier.value, password: OTHER_PASSWORD, proof },
+  });
   if (res.status === 201) createdUserIds.push(res.body.userId as string);
   return res;
 }
@@ -212,7 +214,7 @@ describe('an e-mail address held unproven', () => {
 
     const proof = await proofFor({ kind: 'email', value: email });
     // A sign-up its password policy refuses takes nothing (the new account's password is checked first).
-    const weak = await api('POST', '/api/v1/signup', { body: { firstName: 'Proven', email, password: 'short', proof } });
+    const weak = await api('POST', '/api/v1/signup', { body: { firstName: 'Proven', userType: 'teacher', email, password: 'short', proof } });
     expect(weak.status).toBe(400);
     expect((await usersWithEmail(email)).map((u) => u.id)).toEqual([squatter.userId]);
     expect(await takeoversOf(squatter.userId!)).toEqual([]);

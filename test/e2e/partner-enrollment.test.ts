@@ -124,6 +124,8 @@ describe('not enrolled, autoEnroll on, trustAuth on', () => {
     expect(userId).toBeDefined();
     const user = (await kcAdmin.get<Json>(`/${realm}/users/${userId}`))!;
     expect(user).toMatchObject({ firstName: 'Riya', lastName: 'Partner', emailVerified: false, enabled: true });
+    // The sign-up path (decision 0036): made by a partner's enrollment.
+    expect(user.attributes.signUpType).toEqual(['partner']);
     // The PII e-mail is a contact candidate, not the account's e-mail (decision 0016; partner-identifiers.test.ts).
     expect(user.email).toBeUndefined();
     expect(user.attributes.partnerContactEmail).toEqual([`${dbpUserId.toLowerCase()}@partner.example`]);

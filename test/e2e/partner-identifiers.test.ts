@@ -107,7 +107,9 @@ async function proofFor(identifier: { email: string } | { phone: string }): Prom
 }
 
 async function signUp(identifier: { email: string } | { phone: string }, proof: string) {
-  const res = await call(`${bff.url}/api/v1/signup`, 'POST', { body: { firstName: 'Real Owner', ...identifier, password: PASSWORD, proof } });
+  const res = await call(`${bff.url}/api/v1/signup`, 'POST', {
+    body: { firstName: 'Real Owner', userType: 'other', ...identifier, password: PASSWORD, proof },
+  });
   if (res.status === 201) createdUserIds.push(res.body.userId);
   return res;
 }

@@ -121,7 +121,7 @@ describe('the main flows, with distinctive values', () => {
   it('sign-up with OTP: by e-mail (chosen username) and by phone (national form, generated username)', async () => {
     const byEmail = { firstName: name('sign-up e-mail'), email: email('signup'), username: other(`zq${letters(10)}`, 'chosen username') };
     const proof = await proofFor({ email: byEmail.email }, byEmail.email);
-    const created = await api('POST', '/api/v1/signup', { body: { ...byEmail, password: PASSWORD, proof } });
+    const created = await api('POST', '/api/v1/signup', { body: { ...byEmail, userType: 'teacher', password: PASSWORD, proof } });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     createdUserIds.push(created.body.userId);
     state.custodianEmail = byEmail.email;
@@ -129,7 +129,9 @@ describe('the main flows, with distinctive values', () => {
     const tel = phone('sign-up');
     const byPhone = { firstName: name('sign-up phone') };
     const phoneProof = await proofFor({ phone: tel.formatted }, tel.e164);
-    const viaPhone = await api('POST', '/api/v1/signup', { body: { ...byPhone, phone: tel.formatted, password: PASSWORD, proof: phoneProof } });
+    const viaPhone = await api('POST', '/api/v1/signup', {
+      body: { ...byPhone, userType: 'other', phone: tel.formatted, password: PASSWORD, proof: phoneProof },
+    });
     expect(viaPhone.status, JSON.stringify(viaPhone.body)).toBe(201);
     createdUserIds.push(viaPhone.body.userId);
     expect(viaPhone.body.username).toContain(byPhone.firstName.toLowerCase());

@@ -276,6 +276,15 @@ describe('the profile (en, desktop)', () => {
     expect(saved.firstName).toBe('Pallavi');
     expect(saved.lastName).toBeUndefined();
 
+    // The user type: the realm's list (GET /api/v1/user-types), none chosen yet, saved with the names (decision 0036).
+    expect(await page.locator('label[for^="userType-"]').allInnerTexts()).toEqual(['Teacher', 'Other']);
+    expect(await page.locator('input[name="userType"]:checked').count()).toBe(0);
+    await page.getByRole('radio', { name: 'Teacher' }).check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await keycloakUser(account.userId)).attributes?.userType, SAVED).toEqual(['teacher']);
+    await expect.poll(() => page.getByRole('radio', { name: 'Teacher' }).isChecked(), SAVED).toBe(true);
+    await checkPage(page, { name: 'portal-user-type', lang: 'en' });
+
     // A malformed address: our words next to the field, never the server's.
     await page.locator('#email-change').click();
     await page.locator('#new-email').fill('not-an-address');
@@ -594,6 +603,7 @@ describe('Hindi at phone width', () => {
     expect(await page.locator('#tenant').innerText()).toBe('राष्ट्रीय खाता');
     expect(await page.locator('#phone-value').innerText()).toBe(shown(mobile));
     expect(await page.locator('#email-state').innerText()).toBe('सत्यापित नहीं');
+    expect(await page.locator('label[for^="userType-"]').allInnerTexts()).toEqual(['शिक्षक', 'अन्य']);
     await checkPage(page, { name: 'portal-profile', lang: 'hi', allow });
     // The page fits a phone: nothing wider than the viewport.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(VIEWPORTS.phone.width);

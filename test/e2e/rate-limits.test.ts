@@ -185,7 +185,7 @@ describe('POST /api/v1/signup', () => {
     const bff = await bffWith({ TRUSTED_PROXIES: '127.0.0.1', SIGNUP_REQUESTS_PER_IP_PER_HOUR: '2', SIGNUP_REQUESTS_PER_IDENTIFIER_PER_HOUR: '1' });
     const signUp = (body: Json, ip: string) => call(`${bff.url}/api/v1/signup`, 'POST', { body, headers: from(ip) });
     const email = newEmail();
-    const forged = { firstName: 'Limited', email, password: PASSWORD, proof: randomBytes(32).toString('base64url') };
+    const forged = { firstName: 'Limited', userType: 'other', email, password: PASSWORD, proof: randomBytes(32).toString('base64url') };
     // A stranger with forged proofs uses up their own network's budget, not the address's.
     expect((await signUp(forged, '203.0.113.40')).status).toBe(400);
     expect((await signUp(forged, '203.0.113.40')).status).toBe(400);
@@ -196,7 +196,7 @@ describe('POST /api/v1/signup', () => {
     const code = await latestCode(stack, 'mails', email);
     const verified = await call(`${bff.url}/api/v1/otp/verify`, 'POST', { body: { email, code }, headers: from(owner) });
     expect(verified.status).toBe(200);
-    const body = { firstName: 'Limited', email, password: PASSWORD, proof: verified.body.proof };
+    const body = { firstName: 'Limited', userType: 'other', email, password: PASSWORD, proof: verified.body.proof };
     const created = await signUp(body, owner);
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     createdUserIds.push(created.body.userId as string);

@@ -69,7 +69,7 @@ async function openSignUp(page: Page, lang: 'en' | 'hi') {
 
 async function fill(
   page: Page,
-  d: { kind?: 'email' | 'phone'; identifier?: string; firstName?: string; lastName?: string; username?: string; password?: string },
+  d: { kind?: 'email' | 'phone'; identifier?: string; firstName?: string; lastName?: string; userType?: string; username?: string; password?: string },
   lang: 'en' | 'hi' = 'en',
 ) {
   if (d.kind === 'phone') await page.getByRole('radio', { name: T[lang].mobile }).check();
@@ -77,6 +77,8 @@ async function fill(
   for (const name of ['firstName', 'lastName', 'username', 'password'] as const) {
     if (d[name] !== undefined) await page.locator(`#${name}`).fill(d[name]);
   }
+  // One of the realm's user types (decision 0036), by its value.
+  if (d.userType !== undefined) await page.locator(`input[name="userType"][value="${d.userType}"]`).check();
 }
 
 /** The fields marked invalid, in page order. */
@@ -97,15 +99,16 @@ describe('sign-up from the login page', () => {
 
       // Nothing filled in: every required field is named at once, before anything is sent.
       await p.getByRole('button', { name: T.en.sendCode }).click();
-      await expect.poll(() => invalidFields(p)).toEqual(['email', 'firstName', 'password']);
+      await expect.poll(() => invalidFields(p)).toEqual(['email', 'firstName', 'userType', 'password']);
       expect(await p.locator('#email-error').innerText()).toBe('Enter your email address.');
+      expect(await p.locator('#userType-error').innerText()).toBe('Choose the one that describes you.');
       expect(await p.locator('#alert').innerText()).toBe('Check the fields marked below.');
       expect(await p.evaluate(() => document.activeElement?.id)).toBe('email');
       expect(await p.locator('#email').getAttribute('aria-describedby')).toContain('email-error');
       await checkPage(p, { name: 'sign-up-1-details-required', lang: 'en' });
 
       // Rules the server knows (the username's form, the realm's password policy): all told, in our words.
-      await fill(p, { identifier: email, firstName: 'Asha', lastName: 'Browser', username: 'A!', password: 'short' });
+      await fill(p, { identifier: email, firstName: 'Asha', lastName: 'Browser', userType: 'teacher', username: 'A!', password: 'short' });
       await p.getByRole('button', { name: T.en.sendCode }).click();
       await expect.poll(() => invalidFields(p)).toEqual(['username', 'password']);
       expect(await p.locator('#password-error').innerText()).toBe('Use at least 10 characters.');
@@ -162,6 +165,7 @@ describe('sign-up from the login page', () => {
     expect(id).toMatchObject({ preferred_username: username, email, email_verified: true });
     const user = (await admin.get<Json>(`/${realm}/users/${id.sub}`))!;
     expect(user).toMatchObject({ username, email, emailVerified: true, firstName: 'Asha', lastName: 'Browser', enabled: true });
+    expect(user.attributes).toMatchObject({ userType: ['teacher'], signUpType: ['selfSignUp'] });
     await ctx.close();
   });
 
@@ -178,7 +182,8 @@ describe('sign-up from the login page', () => {
       expect(await stepTitle(p)).toBe('अपना खाता बनाएँ');
       await checkPage(p, { name: 'sign-up-1-details', lang: 'hi' });
 
-      await fill(p, { kind: 'phone', identifier: '12345', firstName: 'उमा', lastName: 'शर्मा', password: 'छोटा' }, 'hi');
+      expect(await p.locator('label[for^="userType-"]').allInnerTexts()).toEqual(['शिक्षक', 'अन्य']);
+      await fill(p, { kind: 'phone', identifier: '12345', firstName: 'उमा', lastName: 'शर्मा', userType: 'other', password: 'छोटा' }, 'hi');
       await p.getByRole('button', { name: T.hi.sendCode }).click();
       await expect.poll(() => invalidFields(p)).toEqual(['phone', 'password']);
       expect(await p.locator('#phone-error').innerText()).toBe('98765 43210 जैसा मान्य मोबाइल नंबर दर्ज करें।');
@@ -216,7 +221,11 @@ describe('sign-up from the login page', () => {
     expect(decodeJwt(tokens.id_token).preferred_username).toBe(username);
     const [user] = (await admin.get<Json[]>(`/${realm}/users?username=${username}&exact=true`))!;
     // The language chosen is the account's from now on (Keycloak's pages and mails).
-    expect(user).toMatchObject({ firstName: 'उमा', lastName: 'शर्मा', attributes: { phone: [`+91${mobile}`], phoneVerified: ['true'], locale: ['hi'] } });
+    expect(user).toMatchObject({
+      firstName: 'उमा',
+      lastName: 'शर्मा',
+      attributes: { phone: [`+91${mobile}`], phoneVerified: ['true'], locale: ['hi'], userType: ['other'], signUpType: ['selfSignUp'] },
+    });
     expect(user!.email).toBeUndefined();
     await ctx.close();
   });
@@ -228,11 +237,11 @@ describe('the sign-up page', () => {
     const ctx = await context('desktop', 'en');
     const page = await ctx.newPage();
     await page.goto(`${stack.settings.bffPublicUrl}/signup?lang=en`);
-    await fill(page, { identifier: email, firstName: 'Kavya', password: PASSWORD });
+    await fill(page, { identifier: email, firstName: 'Kavya', userType: 'teacher', password: PASSWORD });
     await page.getByRole('button', { name: T.en.sendCode }).click();
     await page.locator('#code').waitFor();
     await page.reload();
-    await fill(page, { identifier: email, firstName: 'Kavya', password: PASSWORD });
+    await fill(page, { identifier: email, firstName: 'Kavya', userType: 'teacher', password: PASSWORD });
     await page.getByRole('button', { name: T.en.sendCode }).click();
     await expect.poll(() => stepTitle(page)).toBe('Enter your code');
     expect(await page.locator('#notice').innerText()).toBe('We sent you a code a moment ago; it is still valid.');
@@ -254,7 +263,7 @@ describe('the sign-up page', () => {
     const ctx = await context('phone', 'hi');
     const page = await ctx.newPage();
     await page.goto(`${stack.settings.bffPublicUrl}/signup?lang=hi`);
-    await fill(page, { identifier: email, firstName: 'आशा', password: PASSWORD }, 'hi');
+    await fill(page, { identifier: email, firstName: 'आशा', userType: 'teacher', password: PASSWORD }, 'hi');
     await page.getByRole('button', { name: T.hi.sendCode }).click();
     // The API does not tell who has an account before the code is proven (no enumeration): the
     // holder of the code learns it when creating the account, and the page goes back to the details.
@@ -280,7 +289,7 @@ describe('the sign-up page', () => {
     const card = await page.locator('#sign-up').evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(card).toBe('rgb(27, 29, 33)');
     await page.getByRole('button', { name: T.en.sendCode }).click();
-    await expect.poll(() => invalidFields(page)).toEqual(['phone', 'firstName', 'password']);
+    await expect.poll(() => invalidFields(page)).toEqual(['phone', 'firstName', 'userType', 'password']);
     await checkPage(page, { name: 'sign-up-dark-1-errors', lang: 'en' });
     await ctx.close();
   });

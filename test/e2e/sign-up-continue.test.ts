@@ -51,6 +51,7 @@ async function signUp(page: Page, d: { kind: 'email' | 'phone'; identifier: stri
   await page.locator(`#${d.kind}`).fill(d.identifier);
   await page.locator('#firstName').fill('Nila');
   await page.locator('#lastName').fill('Continue');
+  await page.locator('input[name="userType"][value="other"]').check();
   await page.locator('#password').fill(PASSWORD);
   await page.locator('#details [type=submit]').click();
   await page.locator('#verify').waitFor();

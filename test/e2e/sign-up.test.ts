@@ -76,8 +76,16 @@ afterAll(async () => {
   await keys.cleanup();
 });
 
+/** Every sign-up names one of the realm's user types (decision 0036; its absence and bad values: sign-up-types.test.ts). */
+const withUserType = (path: string, body: unknown) =>
+  path.startsWith('/api/v1/signup') && typeof body === 'object' && body !== null && !('userType' in body) ? { userType: 'teacher', ...body } : body;
+
 async function post(path: string, body: unknown, base = bff.url) {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(withUserType(path, body)),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
 }

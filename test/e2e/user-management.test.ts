@@ -209,6 +209,8 @@ describe('register, confirm, login', () => {
       tenant: { alias: 'custodian', name: expect.any(String) },
       // Never chosen (the portal's picker sets it).
       language: null,
+      // Not given at registration (optional there; decision 0036).
+      userType: null,
       identityProviders: [],
     });
   });

@@ -83,6 +83,8 @@ export interface AccountChanges {
   phone?: string | null;
   /** The account's language (Keycloak's `locale`); Keycloak's only, the upstream profile has none. */
   locale?: Language;
+  /** One of the realm's user types (accounts/user-types.ts, checked by the caller); Keycloak's only, like `locale`. */
+  userType?: string;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { CachedRead } from '../kernel/cached-read.ts';
 import type { FieldIssue } from '../kernel/errors.ts';
 
 /**
@@ -130,40 +131,9 @@ export function passwordPolicyIssues(
   return issues;
 }
 
-/**
- * The realm's policy, read through `read` (the Admin API) and kept `cacheMs`, so an administrator's
- * change applies within that time and a burst of checks costs one read. While Keycloak cannot be
- * read, the last policy read is used; before any was read, the failure is the caller's.
- */
-export class RealmPasswordPolicy {
-  readonly #read: () => Promise<string>;
-  readonly #cacheMs: number;
-  readonly #now: () => number;
-  #cached: { policy: PasswordPolicy; at: number } | undefined;
-  #reading: Promise<PasswordPolicy> | undefined;
-
+/** The realm's policy, read through `read` (the Admin API) and kept a minute (kernel/cached-read.ts). */
+export class RealmPasswordPolicy extends CachedRead<PasswordPolicy> {
   constructor(deps: { read: () => Promise<string>; cacheMs?: number; now?: () => number }) {
-    this.#read = deps.read;
-    this.#cacheMs = deps.cacheMs ?? 60_000;
-    this.#now = deps.now ?? Date.now;
-  }
-
-  async current(): Promise<PasswordPolicy> {
-    const cached = this.#cached;
-    if (cached && this.#now() - cached.at < this.#cacheMs) return cached.policy;
-    this.#reading ??= this.#read()
-      .then((text) => {
-        const policy = parsePasswordPolicy(text);
-        this.#cached = { policy, at: this.#now() };
-        return policy;
-      })
-      .catch((err: unknown) => {
-        if (cached) return cached.policy;
-        throw err;
-      })
-      .finally(() => {
-        this.#reading = undefined;
-      });
-    return this.#reading;
+    super({ ...deps, read: async () => parsePasswordPolicy(await deps.read()) });
   }
 }

@@ -619,6 +619,7 @@ export class PlatformAccountService implements AccountService {
       previous.email = user.email ?? null;
     }
     if (changes.locale !== undefined) directory.attributes = { locale: [changes.locale] };
+    if (changes.userType !== undefined) directory.attributes = { ...directory.attributes, userType: [changes.userType] };
     if (changes.phone !== undefined) {
       directory.attributes = {
         ...directory.attributes,

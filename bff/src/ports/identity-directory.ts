@@ -55,6 +55,12 @@ export interface FederatedIdentity {
   username: string;
 }
 
+/** A user profile attribute's allowed values and their labels as the realm writes them (text or `${message.key}`). */
+export interface AttributeOptions {
+  options: string[];
+  labels: Record<string, string>;
+}
+
 export interface IdentityDirectory {
   ping(): Promise<void>;
   getUser(id: string): Promise<DirectoryUser | null>;
@@ -86,4 +92,11 @@ export interface IdentityDirectory {
    * none), so a password can be checked before an account exists (accounts/password-policy.ts).
    */
   passwordPolicy(): Promise<string>;
+  /**
+   * The values the realm's user profile allows for attribute `name` (its `options` validation) and
+   * their labels (annotation `inputOptionLabels`); null when it has no such attribute or no options.
+   */
+  attributeOptions(name: string): Promise<AttributeOptions | null>;
+  /** The realm's own localization texts in `language` (realm-config localization/): key -> text. */
+  localizationTexts(language: string): Promise<Record<string, string>>;
 }

@@ -2,6 +2,7 @@ import type KcAdminClient from '@keycloak/keycloak-admin-client';
 import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
 import { DomainError } from '../../kernel/errors.ts';
 import type {
+  AttributeOptions,
   DirectoryOrganization,
   DirectoryTenant,
   DirectoryUser,
@@ -93,6 +94,24 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
     // GET /admin/realms/{realm} (view-realm); Keycloak has no endpoint that checks a password without a user.
     const realm = await this.#call('passwordPolicy', (a) => a.realms.findOne({ realm: a.realmName }));
     return realm?.passwordPolicy ?? '';
+  }
+
+  async attributeOptions(name: string): Promise<AttributeOptions | null> {
+    // GET /admin/realms/{realm}/users/profile (view-realm): the realm's user profile configuration.
+    const config = await this.#call('attributeOptions', (a) => a.users.getProfile({ realm: a.realmName }));
+    const attribute = config.attributes?.find((at) => at.name === name);
+    const options = (attribute?.validations?.options as { options?: unknown } | undefined)?.options;
+    if (!Array.isArray(options)) return null;
+    const labels = (attribute?.annotations?.inputOptionLabels ?? {}) as Record<string, unknown>;
+    return {
+      options: options.map(String),
+      labels: Object.fromEntries(Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    };
+  }
+
+  async localizationTexts(language: string): Promise<Record<string, string>> {
+    // GET /admin/realms/{realm}/localization/{locale} (view-realm): the realm's texts, not the theme's.
+    return this.#call('localizationTexts', (a) => a.realms.getRealmLocalizationTexts({ realm: a.realmName, selectedLocale: language }));
   }
 
   async setPassword(id: string, password: string): Promise<void> {

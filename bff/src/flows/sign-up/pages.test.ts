@@ -8,6 +8,8 @@ import { pageAssets } from '../../http/pages.ts';
 import { staticAssets } from '../../http/static-assets.ts';
 import { createLogger } from '../../kernel/logger.ts';
 import { parsePasswordPolicy } from '../../accounts/password-policy.ts';
+import { realmFilesDirectory as realmDirectory } from '../../../../test/support/realm-files.ts';
+import { readUserTypes } from '../../accounts/user-types.ts';
 import { PORTAL_PATH, signUpAssets, signUpPagesRouter } from './pages.ts';
 import { continueUrl, restartTargetOf, safeReturnUrl } from './return-url.ts';
 
@@ -87,7 +89,14 @@ describe('GET /signup', () => {
       readiness: [],
       readinessTimeoutMs: 100,
       openApi: {},
-      routers: [signUpPagesRouter({ keycloakUrl: KEYCLOAK, realm: 'platform', passwordPolicy: async () => parsePasswordPolicy(POLICY) })],
+      routers: [
+        signUpPagesRouter({
+          keycloakUrl: KEYCLOAK,
+          realm: 'platform',
+          passwordPolicy: async () => parsePasswordPolicy(POLICY),
+          userTypes: () => readUserTypes(realmDirectory),
+        }),
+      ],
       assets: staticAssets({ ...pageAssets, ...signUpAssets }),
     });
     server = createServer(app.callback()).listen(0, '127.0.0.1');
@@ -158,6 +167,18 @@ describe('GET /signup', () => {
     expect((await page('?lang=xx', { 'accept-language': 'en' })).body).toContain('<html lang="en"');
     expect((await page('?lang=en', { 'accept-language': 'hi' })).body).toContain('Create your account');
     expect(hi.res.headers.get('vary')).toMatch(/accept-language/i);
+  });
+
+  it("asks for one of the realm's user types, labelled in the page's language, tied to its error", async () => {
+    const radios = (body: string) => [...body.matchAll(/<input type="radio" id="(userType-\d+)" name="userType" value="([^"]+)"><label for="\1">([^<]+)</g)];
+    const en = (await page('?lang=en')).body;
+    expect(radios(en).map((m) => [m[2], m[3]])).toEqual([
+      ['teacher', 'Teacher'],
+      ['other', 'Other'],
+    ]);
+    expect(en).toMatch(/<fieldset class="field choices" id="userType" role="radiogroup" aria-required="true" aria-describedby="userType-error"/);
+    expect(en).toContain('<p class="error" id="userType-error" hidden></p>');
+    expect(radios((await page('?lang=hi')).body).map((m) => m[3])).toEqual(['शिक्षक', 'अन्य']);
   });
 
   it('escapes what it echoes (the return URL)', async () => {

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { PasswordPolicy } from '../../accounts/password-policy.ts';
+import type { UserTypeOption } from '../../accounts/user-types.ts';
 import { Html, html } from '../../http/html.ts';
 import { page, pageLanguage, productName, sendPage } from '../../http/pages.ts';
 import type { Asset } from '../../http/static-assets.ts';
@@ -17,6 +18,8 @@ import { type KeycloakRealm, restartTargetOf, safeReturnUrl } from './return-url
 export interface SignUpPagesDeps extends KeycloakRealm {
   /** The realm's password policy, to list its rules under the password field (cached; may fail). */
   passwordPolicy: () => Promise<PasswordPolicy>;
+  /** The realm's user types (accounts/user-types.ts, cached; may fail). */
+  userTypes: () => Promise<UserTypeOption[]>;
 }
 
 /** The page's own files (the shell's, the theme's styles and logo, are http/pages.ts `pageAssets`). */
@@ -36,8 +39,8 @@ export function signUpPagesRouter(deps: SignUpPagesDeps): Router {
     // Only Keycloak's restart URL brings the person back into an authorization request, signed in.
     const restart = restartTargetOf(ctx.query.return, deps) ? returnUrl : undefined;
     // Without the policy (Keycloak not answering) the page still works: the rules are told on refusal.
-    const policy = await deps.passwordPolicy().catch(() => undefined);
-    sendPage(ctx, renderSignUpPage({ lang, returnUrl, restart, policy }));
+    const [policy, userTypes] = await Promise.all([deps.passwordPolicy().catch(() => undefined), deps.userTypes().catch(() => [])]);
+    sendPage(ctx, renderSignUpPage({ lang, returnUrl, restart, policy, userTypes }));
   });
   return router;
 }
@@ -64,9 +67,25 @@ export interface SignUpPageSpec {
   /** Keycloak's restart URL the sign-up sends with the account (`returnUrl` of `POST /api/v1/signup`) to finish signed in. */
   restart: string | undefined;
   policy: PasswordPolicy | undefined;
+  /** Without them (Keycloak not answering) the choice is left out; the check then tells the outage. */
+  userTypes: UserTypeOption[];
 }
 
-export function renderSignUpPage({ lang, returnUrl, restart, policy }: SignUpPageSpec): string {
+/** The realm's user types as one required choice (radios: few options, all visible on a phone). */
+function userTypeChoice(legend: string, lang: Language, options: UserTypeOption[]): Html {
+  if (options.length === 0) return html``;
+  return html`
+        <fieldset class="field choices" id="userType" role="radiogroup" aria-required="true" aria-describedby="userType-error" data-field="userType">
+          <legend>${legend}</legend>
+          ${options.map(
+            (o, i) =>
+              html`<div class="check"><input type="radio" id="userType-${String(i)}" name="userType" value="${o.value}"><label for="userType-${String(i)}">${o.label[lang]}</label></div>`,
+          )}
+          <p class="error" id="userType-error" hidden></p>
+        </fieldset>`;
+}
+
+export function renderSignUpPage({ lang, returnUrl, restart, policy, userTypes }: SignUpPageSpec): string {
   const m: PageMessages = MESSAGES[lang].page;
   const back = returnUrl ?? PORTAL_PATH;
   // The script's texts, plus each step's heading (the script retitles the page as the steps change).
@@ -105,6 +124,7 @@ export function renderSignUpPage({ lang, returnUrl, restart, policy }: SignUpPag
           ${field({ name: 'firstName', label: m.firstName, autocomplete: 'given-name', required: true })}
           ${field({ name: 'lastName', label: m.lastName, autocomplete: 'family-name' })}
         </div>
+        ${userTypeChoice(m.userType, lang, userTypes)}
         ${field({ name: 'username', label: m.username, autocomplete: 'username', hint: m.usernameHint, extra: html` autocapitalize="none" spellcheck="false"` })}
         ${field({ name: 'password', label: m.password, type: 'password', autocomplete: 'new-password', ...(passwordHint ? { hint: passwordHint } : {}), required: true })}
         <div class="check"><input type="checkbox" id="show-password"><label for="show-password">${m.showPassword}</label></div>

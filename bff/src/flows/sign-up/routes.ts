@@ -8,8 +8,9 @@ import type { SignInTickets } from './sign-in-tickets.ts';
 import { type CheckDeps, checkDetails, signUp, type SignUpDeps } from './use-cases.ts';
 
 /**
- * `POST /api/v1/signup/check` (every problem with the details, before a code is sent) and
- * `POST /api/v1/signup` (seed 002: create the account with the proof of its identifier). The code and
+ * `POST /api/v1/signup/check` (every problem with the details, before a code is sent),
+ * `POST /api/v1/signup` (seed 002: create the account with the proof of its identifier) and
+ * `GET /api/v1/user-types` (the realm's list the sign-up's `userType` is one of). The code and
  * the proof come from the code routes (otp/routes.ts). Documented in bff/openapi.yaml (tag sign-up);
  * the sign-up page (pages.ts) calls them all.
  */
@@ -25,6 +26,12 @@ export function signUpApiRouter(deps: SignUpRouteDeps): Router {
 
   router.post('/signup/check', async (ctx) => {
     ctx.body = await checkDetails(deps, body(ctx), ctx.ip);
+  });
+
+  // The realm's user types with their labels in every language: what `userType` takes here and in
+  // `PUT /api/v1/user` (the portal lists them); public like the sign-up page that shows them.
+  router.get('/user-types', async (ctx) => {
+    ctx.body = { items: await deps.userTypes() };
   });
 
   router.post('/signup', async (ctx) => {

@@ -4,7 +4,7 @@ import { DomainError } from '../../kernel/errors.ts';
 import { signUpBody } from './schemas.ts';
 
 const OPTS = { defaultPhoneCountry: 'IN', keycloakUrl: 'http://localhost:8080', realm: 'platform' };
-const body = { firstName: 'Asha', email: 'asha@example.com', password: 'x', proof: 'p' };
+const body = { firstName: 'Asha', userType: 'teacher', email: 'asha@example.com', password: 'x', proof: 'p' };
 
 function fieldsOf(input: unknown): string[] {
   try {
@@ -33,5 +33,13 @@ describe('sign-up body', () => {
     expect(parseInput(signUpBody(OPTS), { ...body, returnUrl }).returnUrl).toEqual({ clientId: 'portal', tabId: 't1' });
     expect(fieldsOf({ ...body, returnUrl: 'https://evil.example/' })).toEqual(['returnUrl:invalid_format']);
     expect(fieldsOf({ ...body, returnUrl: 'http://localhost:8080/realms/platform/account/' })).toEqual(['returnUrl:invalid_format']);
+  });
+
+  it('requires a user type (its value is checked against the realm in use-cases.ts)', () => {
+    const { userType: _, ...without } = body;
+    expect(fieldsOf(without)).toEqual(['userType:required']);
+    expect(fieldsOf({ ...body, userType: ' ' })).toEqual(['userType:required']);
+    expect(fieldsOf({ ...body, userType: 7 })).toEqual(['userType:invalid_type']);
+    expect(parseInput(signUpBody(OPTS), { ...body, userType: ' other ' }).userType).toBe('other');
   });
 });

@@ -33,6 +33,12 @@ function detailFields(defaultPhoneCountry: string) {
   return {
     firstName: personName({ required: 'Enter your first name' }),
     lastName: optionalName.optional(),
+    // One of the realm's user types (accounts/user-types.ts): its form here, the value against the realm in use-cases.ts.
+    userType: z
+      .string({ error: 'Choose a user type' })
+      .trim()
+      .max(64, { error: 'At most 64 characters' })
+      .refine((v) => v !== '', { error: 'Choose a user type', ...reason('required') }),
     ...identifierFields(defaultPhoneCountry),
     password: z
       .string()

@@ -3,6 +3,7 @@ import { displayPhone, identifierOf, type Identifier } from '../../accounts/iden
 import { type NewAccountChecksDeps, organisationIssues, usernameIssue } from '../../accounts/new-account-checks.ts';
 import type { PasswordPolicy } from '../../accounts/password-policy.ts';
 import { passwordPolicyIssues } from '../../accounts/password-policy.ts';
+import { type UserTypeOption, userTypeIssue } from '../../accounts/user-types.ts';
 import { parseInput } from '../../http/validation.ts';
 import { DomainError, type FieldIssue, isDomainError } from '../../kernel/errors.ts';
 import type { VerificationProofs } from '../../otp/verification-proofs.ts';
@@ -25,6 +26,8 @@ export interface SignUpDeps {
   limits: SignUpLimits;
   tickets: Pick<SignInTickets, 'mint'>;
   keycloak: KeycloakRealm;
+  /** The realm's user types (accounts/user-types.ts, read from Keycloak and cached). */
+  userTypes: () => Promise<UserTypeOption[]>;
 }
 
 export interface SignedUp {
@@ -44,6 +47,8 @@ export interface SignedUp {
 
 export async function signUp(deps: SignUpDeps, input: SignUpInput, ip: string): Promise<SignedUp> {
   const identifier = identifierOf(input);
+  const userType = userTypeIssue(await deps.userTypes(), input.userType);
+  if (userType) throw new DomainError('VALIDATION_FAILED', 'The sign-up details are not valid', { fields: [userType] });
   await deps.limits.limiter.take({ ip }, deps.limits.perIp);
   // Checked, not consumed: the proof is also the idempotency key, so the identical request repeated
   // after a failure half-way (or a lost answer) completes or replays the one account the proof made;
@@ -56,6 +61,7 @@ export async function signUp(deps: SignUpDeps, input: SignUpInput, ip: string): 
       {
         firstName: input.firstName,
         ...(input.lastName !== undefined ? { lastName: input.lastName } : {}),
+        userType: input.userType,
         ...(input.email !== undefined ? { email: input.email } : {}),
         ...(input.phone !== undefined ? { phone: input.phone } : {}),
         ...verified,
@@ -98,6 +104,8 @@ export interface CheckDeps {
   limits: SignUpLimits;
   /** The realm's password policy (accounts/password-policy.ts, read from Keycloak and cached). */
   passwordPolicy: () => Promise<PasswordPolicy>;
+  /** The realm's user types (accounts/user-types.ts). */
+  userTypes: () => Promise<UserTypeOption[]>;
   checks: NewAccountChecksDeps;
   defaultPhoneCountry: string;
 }
@@ -130,11 +138,14 @@ export async function checkDetails(deps: CheckDeps, raw: unknown, ip: string): P
     issues.push(...err.fields, ...identifierCountIssues(raw, err.fields));
     input = validFields(deps.defaultPhoneCountry, raw, new Set(err.fields.map((f) => f.field)));
   }
-  const [username, organisations, policy] = await Promise.all([
+  const [username, organisations, policy, userTypes] = await Promise.all([
     input.username === undefined ? null : usernameIssue(deps.checks, input.username),
     organisationIssues(deps.checks, input),
     input.password === undefined ? null : deps.passwordPolicy(),
+    input.userType === undefined ? null : deps.userTypes(),
   ]);
+  const userType = userTypes && input.userType !== undefined ? userTypeIssue(userTypes, input.userType) : undefined;
+  if (userType) issues.push(userType);
   if (username) issues.push(username);
   issues.push(...organisations);
   if (policy && input.password !== undefined) issues.push(...passwordPolicyIssues(policy, input.password, { username: input.username, email: input.email }));

@@ -1,5 +1,6 @@
 import type { AccountService } from '../../accounts/account-service.ts';
 import { RealmPasswordPolicy } from '../../accounts/password-policy.ts';
+import { RealmUserTypes } from '../../accounts/user-types.ts';
 import type { Feature } from '../../http/feature.ts';
 import type { VerificationProofs } from '../../otp/verification-proofs.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
@@ -25,7 +26,7 @@ export interface SignUpWiring {
   };
   otp: VerificationProofs;
   accounts: Pick<AccountService, 'create'>;
-  identityDirectory: Pick<IdentityDirectory, 'findUserByUsername' | 'passwordPolicy'>;
+  identityDirectory: Pick<IdentityDirectory, 'findUserByUsername' | 'passwordPolicy' | 'attributeOptions' | 'localizationTexts'>;
   upstreamCore: Pick<UpstreamCore, 'findUser' | 'findRootOrgByChannel' | 'getOrganisation'>;
   limiter: RateLimiter;
   ephemeralStore: EphemeralStore;
@@ -40,9 +41,11 @@ export function wireSignUp({ config, otp, accounts, identityDirectory, upstreamC
   const tickets = new SignInTickets({ store: ephemeralStore, ttlSeconds: config.signUpTicketTtlSeconds });
   const policy = new RealmPasswordPolicy({ read: () => identityDirectory.passwordPolicy() });
   const passwordPolicy = () => policy.current();
+  const realmUserTypes = new RealmUserTypes({ directory: identityDirectory });
+  const userTypes = () => realmUserTypes.current();
   return {
     routers: [
-      signUpPagesRouter({ ...keycloak, passwordPolicy }),
+      signUpPagesRouter({ ...keycloak, passwordPolicy, userTypes }),
       signUpApiRouter({
         proofs: otp,
         accounts,
@@ -54,6 +57,7 @@ export function wireSignUp({ config, otp, accounts, identityDirectory, upstreamC
         tickets,
         keycloak,
         passwordPolicy,
+        userTypes,
         checks: { directory: identityDirectory, upstream: upstreamCore },
         defaultPhoneCountry: config.defaultPhoneCountry,
       }),

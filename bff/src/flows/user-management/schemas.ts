@@ -15,12 +15,19 @@ const email = emailField();
 const password = z.string().min(1, { error: 'Enter the password' }).max(128, { error: 'At most 128 characters' });
 /** An OTP verification proof (POST /api/v1/otp/verify); its content is checked by VerificationProofs. */
 const proof = z.string().min(1, { error: 'Enter the proof' }).max(512, { error: 'At most 512 characters' });
+/** One of the realm's user types: its form here, the value against the realm's list in the use cases (accounts/user-types.ts). */
+const userType = z
+  .string()
+  .trim()
+  .max(64, { error: 'At most 64 characters' })
+  .refine((v) => v !== '', { error: 'Choose a user type', ...reason('required') });
 
 export const registerBody = z.strictObject({
   firstName: name,
   lastName: name.optional(),
   email,
   password,
+  userType: userType.optional(),
 });
 export type RegisterInput = z.output<typeof registerBody>;
 
@@ -56,6 +63,8 @@ export function profileUpdateBody(defaultPhoneCountry: string) {
       phoneProof: proof.optional(),
       /** The account's language (Keycloak's `locale`), as the portal's picker sets it. */
       language: z.enum(LANGUAGES, { error: "One of the platform's languages", ...reason('invalid_value') }).optional(),
+      /** One of the realm's user types (`GET /api/v1/user-types`); people choose it themselves (decision 0036). */
+      userType: userType.optional(),
     })
     .refine((b) => Object.keys(b).length > 0, { error: 'Send at least one field to change', path: ['body'], ...reason('empty') });
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { CreatedAccount } from '../../accounts/account-service.ts';
 import { passwordIssue } from '../../accounts/password-rules.ts';
+import { type UserTypeOption, userTypeIssue } from '../../accounts/user-types.ts';
 import type { BackgroundTasks } from '../../kernel/background-tasks.ts';
 import type { Mailer } from '../../ports/messaging.ts';
 import type { UserManagementLimits } from './limits.ts';
@@ -50,6 +51,8 @@ export interface UserManagementDeps {
   bearer: { audience: string; clients: readonly string[] };
   /** ISO 3166 country of phone numbers typed without a country code. */
   defaultPhoneCountry: string;
+  /** The realm's user types (accounts/user-types.ts, read from Keycloak and cached). */
+  userTypes: () => Promise<UserTypeOption[]>;
 }
 
 // ------------------------------------------------------------------------------------------- views
@@ -80,6 +83,8 @@ export interface ProfileView extends Omit<UserSummary, 'enabled'> {
   tenant: { alias: string; name: string } | null;
   /** The account's language (Keycloak's `locale`): its pages, mails and SMS; null when never chosen. */
   language: Language | null;
+  /** One of the realm's user types (`GET /api/v1/user-types`); null when never chosen. */
+  userType: string | null;
   /** Identity providers the account signs in with besides its password (Google, a state IdP). */
   identityProviders: { provider: string; username: string }[];
 }
@@ -116,6 +121,7 @@ function profile(u: DirectoryUser, organizations: DirectoryOrganization[], links
     ...rest,
     tenant: tenant ? { alias: tenant.alias, name: tenant.name } : null,
     language: isLanguage(attribute(u, 'locale')) ? (attribute(u, 'locale') as Language) : null,
+    userType: attribute(u, 'userType') ?? null,
     identityProviders: links.map((l) => ({ provider: l.provider, username: l.username })),
   };
 }
@@ -144,8 +150,14 @@ export async function register(deps: UserManagementDeps, req: RegisterRequest): 
   const { input } = req;
   const issue = passwordIssue(input.password, input.email);
   if (issue) throw new DomainError('VALIDATION_FAILED', 'The password does not meet the password policy', { fields: [issue] });
+  const userType = input.userType === undefined ? undefined : userTypeIssue(await deps.userTypes(), input.userType);
+  if (userType) throw new DomainError('VALIDATION_FAILED', 'The registration is not valid', { fields: [userType] });
   if (req.idempotencyKey !== undefined) {
-    const fingerprint = keyedHash(deps.hashKey, 'register-request', JSON.stringify([input.firstName, input.lastName ?? null, input.email]));
+    const fingerprint = keyedHash(
+      deps.hashKey,
+      'register-request',
+      JSON.stringify([input.firstName, input.lastName ?? null, input.email, input.userType ?? null]),
+    );
     const keyOfKey = `user-management:register-key:${sha256(req.idempotencyKey)}`;
     if (!(await deps.store.setIfAbsent(keyOfKey, fingerprint, DAY))) {
       const first = await deps.store.get(keyOfKey);
@@ -177,6 +189,7 @@ async function completeRegistration(deps: UserManagementDeps, input: RegisterInp
         emailVerified: false,
         phoneVerified: false,
         password: input.password,
+        ...(input.userType ? { userType: input.userType } : {}),
         signUpType: 'api',
       },
       { idempotencyKey: `user-management:register:${key}` },
@@ -356,6 +369,11 @@ export async function updateProfile(deps: UserManagementDeps, userId: string, in
     changes.phone = input.phone;
   }
   if (input.language !== undefined && input.language !== attribute(user, 'locale')) changes.locale = input.language;
+  if (input.userType !== undefined && input.userType !== attribute(user, 'userType')) {
+    const issue = userTypeIssue(await deps.userTypes(), input.userType);
+    if (issue) issues.push(issue);
+    else changes.userType = input.userType;
+  }
   if (issues.length > 0) throw new DomainError('VALIDATION_FAILED', 'The changes are not valid', { fields: issues });
   if (Object.keys(changes).length === 0) return getProfile(deps, userId);
 

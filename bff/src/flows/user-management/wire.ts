@@ -1,3 +1,4 @@
+import { RealmUserTypes } from '../../accounts/user-types.ts';
 import type { Feature } from '../../http/feature.ts';
 import type { FieldEncryption } from '../../kernel/crypto/field-encryption.ts';
 import type { Logger } from '../../kernel/logger.ts';
@@ -57,6 +58,7 @@ export function wireUserManagement(w: UserManagementWiring): Feature {
       requestsPerIpPerHour: config.emailConfirmationRequestsPerIpPerHour,
     },
   });
+  const userTypes = new RealmUserTypes({ directory: w.identityDirectory });
   return {
     routers: [
       userManagementRouter({
@@ -83,6 +85,7 @@ export function wireUserManagement(w: UserManagementWiring): Feature {
         logger: w.logger.child({ component: 'user-management' }),
         bearer: { audience: config.clientId, clients: config.userApiTokenClients },
         defaultPhoneCountry: config.defaultPhoneCountry,
+        userTypes: () => userTypes.current(),
       }),
     ],
     assets: confirmationAssets,

@@ -19,6 +19,8 @@ export interface PageMessages {
   phoneHint: string;
   firstName: string;
   lastName: string;
+  /** The legend of the user types (their labels are the realm's, accounts/user-types.ts). */
+  userType: string;
   username: string;
   usernameHint: string;
   password: string;
@@ -88,6 +90,7 @@ const en: Texts = {
     phoneHint: 'Without a country code, the number is taken as Indian (+91).',
     firstName: 'First name',
     lastName: 'Last name (optional)',
+    userType: 'You are',
     username: 'Username (optional)',
     usernameHint: 'Leave it empty and we make one from your name.',
     password: 'Password',
@@ -140,6 +143,7 @@ const en: Texts = {
       firstName: 'Check your first name.',
       'firstName.required': 'Enter your first name.',
       lastName: 'Check your last name.',
+      userType: 'Choose the one that describes you.',
       email: 'Check your email address.',
       'email.required': 'Enter your email address.',
       'email.invalid_format': 'Enter an email address like name@example.com.',
@@ -185,6 +189,7 @@ const hi: Texts = {
     phoneHint: 'देश कोड के बिना नंबर भारतीय (+91) माना जाता है।',
     firstName: 'पहला नाम',
     lastName: 'उपनाम (वैकल्पिक)',
+    userType: 'आप हैं',
     username: 'उपयोगकर्ता नाम (वैकल्पिक)',
     usernameHint: 'खाली छोड़ें तो हम आपके नाम से एक बना देंगे।',
     password: 'पासवर्ड',
@@ -237,6 +242,7 @@ const hi: Texts = {
       firstName: 'अपना पहला नाम जाँचें।',
       'firstName.required': 'अपना पहला नाम दर्ज करें।',
       lastName: 'अपना उपनाम जाँचें।',
+      userType: 'वह विकल्प चुनें जो आप पर लागू होता है।',
       email: 'अपना ईमेल पता जाँचें।',
       'email.required': 'अपना ईमेल पता दर्ज करें।',
       'email.invalid_format': 'name@example.com जैसा ईमेल पता दर्ज करें।',

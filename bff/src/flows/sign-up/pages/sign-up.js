@@ -13,7 +13,7 @@ const $ = (id) => document.getElementById(id);
 const details = $('details');
 const verify = $('verify');
 const steps = { details, verify, done: $('done') };
-const DETAIL_FIELDS = ['email', 'phone', 'firstName', 'lastName', 'username', 'password'];
+const DETAIL_FIELDS = ['email', 'phone', 'firstName', 'lastName', 'userType', 'username', 'password'];
 const lang = document.documentElement.lang;
 
 /**
@@ -109,8 +109,9 @@ function showIssues(issues, fallback) {
   }
   if (marked) showAlert([strings.checkFields, ...elsewhere]);
   else showAlert(elsewhere.length > 0 ? elsewhere : [fallback ?? strings.failed]);
-  // Focus on the first field to fix, in the order of the page.
-  if (marked) document.querySelector('.step:not([hidden]) [aria-invalid="true"]')?.focus();
+  // Focus on the first field to fix, in the order of the page (a choice: its first option).
+  const first = marked ? document.querySelector('.step:not([hidden]) [aria-invalid="true"]') : null;
+  (first?.matches('fieldset') ? first.querySelector('input') : first)?.focus();
 }
 
 function duration(seconds) {
@@ -171,9 +172,12 @@ async function busy(form, work) {
 function detailsBody() {
   const form = details.elements;
   const optional = (name) => (form[name].value.trim() === '' ? {} : { [name]: form[name].value.trim() });
+  // None chosen: left out, and the check names the field.
+  const userType = details.querySelector('input[name="userType"]:checked')?.value;
   return {
     firstName: form.firstName.value,
     ...optional('lastName'),
+    ...(userType ? { userType } : {}),
     [kind()]: form[kind()].value,
     ...optional('username'),
     password: form.password.value,
