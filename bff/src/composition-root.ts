@@ -64,6 +64,8 @@ import type { UserTokens } from './ports/user-tokens.ts';
 import { RateLimiter } from './rate-limits/rate-limiter.ts';
 import { RetentionSweep } from './retention/retention-sweep.ts';
 import { OutboxStore } from './upstream-sync/outbox-store.ts';
+import { RoleFeedCursor } from './upstream-sync/role-feed-cursor.ts';
+import { wireUpstreamRoles } from './upstream-sync/roles-wire.ts';
 import type { UpstreamSync } from './upstream-sync/upstream-sync.ts';
 import { wireUpstreamSync } from './upstream-sync/wire.ts';
 
@@ -105,6 +107,8 @@ export interface Core {
   notices: IdentifierChangeNotices;
   /** The Keycloak -> upstream core outbox (decision 0013). */
   outbox: OutboxStore;
+  /** How far the core's change feed has been applied to Keycloak (decision 0033). */
+  roleFeedCursor: RoleFeedCursor;
   /** Invitations into a tenant: the admin API, the CLI, the member import and the accept pages (decision 0034). */
   invitations: Invitations;
   close(): Promise<void>;
@@ -221,6 +225,7 @@ export function wireFeatures(infra: Infrastructure) {
     wireInvitationAdmin(infra),
     wireInvitationFlow(infra),
     upstreamSync,
+    wireUpstreamRoles(infra),
   ];
   return { features, partnerAdmin, memberAdmin, upstreamSync, stateClaim };
 }
@@ -297,6 +302,7 @@ async function buildCore(config: Config, logger: Logger): Promise<Core> {
     accounts,
     notices: new IdentifierChangeNotices({ mailer, sms: smsGateway, directory: identityDirectory, logger: logger.child({ component: 'identifier-notices' }) }),
     outbox: new OutboxStore({ em: orm.em, encryption: fieldEncryption }),
+    roleFeedCursor: new RoleFeedCursor({ em: orm.em }),
     invitations: new Invitations({
       em: orm.em,
       encryption: fieldEncryption,

@@ -205,6 +205,19 @@ const entries = {
     doc: 'first retry delay of an outbox row; doubles per attempt, with jitter',
   },
   upstreamOutboxMaxDelayMs: { env: 'UPSTREAM_OUTBOX_MAX_DELAY_MS', schema: ms.default(600_000), doc: 'upper bound of the retry delay' },
+  upstreamRolesEnabled: {
+    env: 'UPSTREAM_ROLES_ENABLED',
+    schema: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    doc: "run the upstream roles sync in this process: follow the core's change feed, copy members' roles into Keycloak (decision 0033)",
+  },
+  upstreamRolesPollMs: {
+    env: 'UPSTREAM_ROLES_POLL_MS',
+    schema: ms.default(5000),
+    doc: "pause between reads of the core's change feed once read to its end; a role change reaches the next token within about this plus the time to apply it",
+  },
   retentionSweepIntervalMs: {
     env: 'RETENTION_SWEEP_INTERVAL_MS',
     schema: ms.default(600_000),

@@ -6,6 +6,7 @@ import { PartnerKbaStartAuditSchema } from '../flows/partner-enrollment/partner-
 import { IdentifierHandoffSchema, StateClaimAuditSchema } from '../flows/state-claim/state-claim.entities.ts';
 import { PartnerAppKeySchema, PartnerClientSchema, PartnerUserMappingSchema } from '../partners/partner.entities.ts';
 import { UpstreamOutboxCursorSchema, UpstreamOutboxMirrorSchema, UpstreamOutboxSchema } from '../upstream-sync/outbox.entities.ts';
+import { UpstreamRolesCursorSchema } from '../upstream-sync/role-feed.entities.ts';
 
 /**
  * Every entity the BFF maps, in one list: `createOrm` registers exactly these, no folder discovery
@@ -26,5 +27,6 @@ export const entities = [
   UpstreamOutboxSchema,
   UpstreamOutboxMirrorSchema,
   UpstreamOutboxCursorSchema,
+  UpstreamRolesCursorSchema,
   InvitationSchema,
 ];

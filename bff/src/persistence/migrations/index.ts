@@ -8,6 +8,7 @@ import { Migration20261207140000_partner_origins } from './Migration202612071400
 import { Migration20261207153100_partner_kba_start_audit } from './Migration20261207153100_partner_kba_start_audit.ts';
 import { Migration20261208120000_identifier_precedence } from './Migration20261208120000_identifier_precedence.ts';
 import { Migration20261209100000_pii_at_rest } from './Migration20261209100000_pii_at_rest.ts';
+import { Migration20261210100000_upstream_roles } from './Migration20261210100000_upstream_roles.ts';
 import { Migration20261210110000_invitation } from './Migration20261210110000_invitation.ts';
 
 /**
@@ -25,5 +26,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261207153100_partner_kba_start_audit', class: Migration20261207153100_partner_kba_start_audit },
   { name: 'Migration20261208120000_identifier_precedence', class: Migration20261208120000_identifier_precedence },
   { name: 'Migration20261209100000_pii_at_rest', class: Migration20261209100000_pii_at_rest },
+  { name: 'Migration20261210100000_upstream_roles', class: Migration20261210100000_upstream_roles },
   { name: 'Migration20261210110000_invitation', class: Migration20261210110000_invitation },
 ];
