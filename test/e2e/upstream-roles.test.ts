@@ -99,6 +99,10 @@ async function linkedMember(): Promise<{ id: string; username: string; upstreamU
   });
   const id = location!.split('/').pop()!;
   const { user } = await upstream.createUser({ externalId: id, firstName: 'Role', lastName: 'Member' });
+  // Linked on Keycloak's side too, as every flow that makes an active member leaves it (the sync holds
+  // back from new accounts that are not, decision 0033).
+  const account = (await kcAdmin.get<Json>(`/${realm}/users/${id}`))!;
+  await kcAdmin.put(`/${realm}/users/${id}`, { ...account, attributes: { ...account.attributes, upstreamUserId: [user.id] } });
   return { id, username, upstreamUserId: user.id };
 }
 
@@ -210,6 +214,11 @@ describe('roles from the upstream core', () => {
   });
 
   it('lazy migration: linking an upstream-only member to the platform brings their roles', async () => {
+    // An upstream-only member (no externalId yet), as the demo data makes them, with a membership.
+    const { rows } = await coreDb.query<{ id: string }>(`INSERT INTO users (first_name) VALUES ('Upstream only') RETURNING id`);
+    const upstreamUserId = rows[0]!.id;
+    await upstream.addMembership(upstreamUserId, SUB, ['TEACHER']);
+    // Its Keycloak account as lazy migration makes it (upstreamUserId set), then the link in the core.
     const username = uniqueId('rolesmig').replace('-', '');
     const location = await kcAdmin.post(`/${realm}/users`, {
       username,
@@ -217,13 +226,10 @@ describe('roles from the upstream core', () => {
       emailVerified: true,
       firstName: 'Migrated',
       enabled: true,
+      attributes: { upstreamUserId: [upstreamUserId], signUpType: ['upstreamMigration'] },
       credentials: [{ type: 'password', value: PASSWORD, temporary: false }],
     });
     const kcId = location!.split('/').pop()!;
-    // An upstream-only member (no externalId yet), as the demo data makes them, with a membership.
-    const { rows } = await coreDb.query<{ id: string }>(`INSERT INTO users (first_name) VALUES ('Upstream only') RETURNING id`);
-    const upstreamUserId = rows[0]!.id;
-    await upstream.addMembership(upstreamUserId, SUB, ['TEACHER']);
     await until(async () => (await cursor()) >= (await feedEnd()));
     expect(await attribute(kcId)).toBeUndefined();
 
@@ -254,6 +260,31 @@ describe('roles from the upstream core', () => {
     await until(async () => (await cursor()) >= (await feedEnd()));
     expect(await rolesInToken(m.username)).toEqual(final);
     expect(await appliedTotal('written')).toBe(written);
+  });
+
+  it('waits for an account still being provisioned (new, disabled), then applies: the two writes do not undo each other', async () => {
+    const username = uniqueId('rolesprov').replace('-', '');
+    // As AccountService.create leaves it between the core's membership and its last Keycloak write.
+    const location = await kcAdmin.post(`/${realm}/users`, {
+      username,
+      email: `${username}@example.org`,
+      emailVerified: true,
+      firstName: 'Provisioned',
+      enabled: false,
+      credentials: [{ type: 'password', value: PASSWORD, temporary: false }],
+    });
+    const id = location!.split('/').pop()!;
+    const { user } = await upstream.createUser({ externalId: id, firstName: 'Provisioned' });
+    await upstream.addMembership(user.id, ROOT, ['PUBLIC']);
+    await until(async () => bffs.some((b) => b.logs().includes('"outcome":"waiting"')) || (await attribute(id)) !== undefined);
+    expect(await attribute(id)).toBeUndefined();
+    // The flow's last write: enabled and linked.
+    const account = (await kcAdmin.get<Json>(`/${realm}/users/${id}`))!;
+    await kcAdmin.put(`/${realm}/users/${id}`, { ...account, enabled: true, attributes: { ...account.attributes, upstreamUserId: [user.id] } });
+    await untilToken(username, [`${ROOT}:PUBLIC`]);
+    const after = (await kcAdmin.get<Json>(`/${realm}/users/${id}`))!;
+    expect(after.enabled).toBe(true);
+    expect(after.attributes.upstreamUserId).toEqual([user.id]);
   });
 
   it('the core down loses nothing: a change made meanwhile arrives once the core is back, from where the feed was left', async () => {

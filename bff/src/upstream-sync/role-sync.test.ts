@@ -185,4 +185,29 @@ describe('UpstreamRoleSync', () => {
     expect(w.sync.applied).toMatchObject({ refused: 1, written: 1 });
     expect(w.writes.map((x) => x.id)).toEqual(['k2']);
   });
+  it('waits at the entry of a new account that is disabled or not linked yet, and applies it once the flow is done', async () => {
+    const w = world({
+      feed: [{ seq: 1, userId: 'u1', externalId: 'k1' }],
+      members: { u1: { externalId: 'k1', memberships: [membership('org', ['PUBLIC'])] } },
+    });
+    w.account('k1');
+    const account = w.accounts.get('k1')!;
+    w.accounts.set('k1', { ...account, enabled: false, createdAt: new Date() });
+    expect(await w.sync.runOnce()).toBe('waiting');
+    expect(w.position()).toBe(0);
+    expect(w.writes).toEqual([]);
+    // Linked and enabled by its flow: applied.
+    w.accounts.set('k1', { ...account, enabled: true, createdAt: new Date(), attributes: { upstreamUserId: ['u1'] } });
+    expect(await w.sync.runOnce()).toBe('idle');
+    expect(w.writes).toEqual([{ id: 'k1', values: ['org:PUBLIC'] }]);
+    // An old disabled account (an admin disabled it) is not being provisioned: applied at once.
+    const old = world({
+      feed: [{ seq: 1, userId: 'u1', externalId: 'k1' }],
+      members: { u1: { externalId: 'k1', memberships: [membership('org', ['PUBLIC'])] } },
+    });
+    old.account('k1');
+    old.accounts.set('k1', { ...old.accounts.get('k1')!, enabled: false, createdAt: new Date(Date.now() - 10 * 60_000) });
+    expect(await old.sync.runOnce()).toBe('idle');
+    expect(old.writes).toHaveLength(1);
+  });
 });

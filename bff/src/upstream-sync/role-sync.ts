@@ -20,13 +20,28 @@ export interface UpstreamRoleSyncDeps {
   logger: Logger;
   settings: UpstreamRoleSyncSettings;
   random?: () => number;
+  now?: () => number;
 }
+
+/**
+ * How long a new account that is still disabled or not yet linked (`upstreamUserId`) is left to the
+ * flow provisioning it. Those flows (AccountService.create, the state claim) write the account whole
+ * (GET + PUT) once more when they finish; a roles write of ours in between could undo theirs, or theirs
+ * ours. So the feed waits at that entry until the account is done, or this long at most.
+ */
+export const PROVISIONING_GRACE_MS = 120_000;
 
 /** What applying one member's state did (counted in /metrics by outcome). */
 export type ApplyOutcome = 'written' | 'unchanged' | 'unlinked' | 'no_account' | 'refused';
 
-/** How a pass ended: `busy` there may be more right away; `idle` read to the end; `locked` another process reads the feed; `failed` a dependency is down. */
-export type PassOutcome = 'busy' | 'idle' | 'locked' | 'failed';
+/**
+ * How a pass ended: `busy` there may be more right away; `idle` read to the end; `locked` another
+ * process reads the feed; `waiting` an account is still being provisioned; `failed` a dependency is down.
+ */
+export type PassOutcome = 'busy' | 'idle' | 'locked' | 'waiting' | 'failed';
+
+/** Thrown by #apply: the account is being provisioned right now (see PROVISIONING_GRACE_MS). */
+class Provisioning extends Error {}
 
 /**
  * Copies members' roles from the upstream core into Keycloak (decision 0033). It follows the core's
@@ -39,9 +54,12 @@ export type PassOutcome = 'busy' | 'idle' | 'locked' | 'failed';
  * the core or Keycloak is down the pass stops at that entry, keeps what it applied, and the next pass
  * (with exponential backoff) starts there: nothing is lost. An entry the core or Keycloak refuses for
  * good (NOT_FOUND, VALIDATION_FAILED) is logged and passed, so one bad member does not hold the rest.
+ * An account still being provisioned (new, and disabled or not linked yet) holds the feed at its entry
+ * for PROVISIONING_GRACE_MS at most, so that the two whole-user writes do not undo each other.
  */
 export class UpstreamRoleSync {
   readonly #deps: UpstreamRoleSyncDeps;
+  readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
@@ -51,6 +69,7 @@ export class UpstreamRoleSync {
 
   constructor(deps: UpstreamRoleSyncDeps) {
     this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
   }
 
   start(): void {
@@ -75,6 +94,8 @@ export class UpstreamRoleSync {
   #delayAfter(outcome: PassOutcome): number {
     const { settings, random } = this.#deps;
     if (outcome === 'busy') return 0;
+    // An account being provisioned is usually done within a second.
+    if (outcome === 'waiting') return Math.min(settings.intervalMs, 1000);
     if (outcome === 'failed') return Math.max(settings.intervalMs, retryDelayMs(this.#failures, settings, random));
     return settings.intervalMs;
   }
@@ -91,8 +112,13 @@ export class UpstreamRoleSync {
             try {
               this.#count(await this.#apply(change.userId));
             } catch (err) {
-              // Down (#apply passes refusals over): keep what was applied; this entry is the first of the next pass.
+              // Down, or an account being provisioned (#apply passes refusals over): keep what was
+              // applied; this entry is the first of the next pass.
               await held.advance(done, false);
+              if (err instanceof Provisioning) {
+                logger.info({ seq: change.seq, outcome: 'waiting' }, 'upstream roles: the account is being provisioned; waiting at this entry');
+                return 'waiting';
+              }
               logger.warn({ seq: change.seq, errorCode: errorCode(err) }, 'upstream roles: a dependency is down; will resume at this entry');
               return 'failed';
             }
@@ -104,7 +130,7 @@ export class UpstreamRoleSync {
         return full ? 'busy' : 'idle';
       });
       if (outcome === 'failed') this.#failures += 1;
-      else if (outcome !== null) this.#failures = 0;
+      else if (outcome !== null && outcome !== 'waiting') this.#failures = 0;
       return outcome ?? 'locked';
     } catch (err) {
       this.#failures += 1;
@@ -121,6 +147,8 @@ export class UpstreamRoleSync {
       if (!member?.externalId) return 'unlinked';
       const account = await directory.getUser(member.externalId);
       if (!account) return 'no_account';
+      const young = account.createdAt !== undefined && this.#now() - account.createdAt.getTime() < PROVISIONING_GRACE_MS;
+      if (young && (!account.enabled || !account.attributes.upstreamUserId?.length)) throw new Provisioning();
       const memberships = member.status === 'active' ? await upstream.listMemberships(member.id) : [];
       const values = upstreamRoleValues(member.status, memberships);
       if (sameValues(account.attributes[UPSTREAM_ROLES_ATTRIBUTE], values)) return 'unchanged';
@@ -128,7 +156,7 @@ export class UpstreamRoleSync {
       logger.info({ userId: account.id, upstreamUserId, roles: values.length }, 'upstream roles: applied');
       return 'written';
     } catch (err) {
-      if (isTransient(err)) throw err;
+      if (err instanceof Provisioning || isTransient(err)) throw err;
       // Ids and a code only: the member's data stays out of the log.
       logger.error({ upstreamUserId, errorCode: errorCode(err) }, 'upstream roles: the change was refused; passed over');
       return 'refused';
