@@ -267,8 +267,8 @@ details.addEventListener('submit', async (event) => {
   await busy(details, async () => {
     const checked = await call('/api/v1/signup/check', detailsBody());
     if (!checked.ok) {
-      // An empty field is "fill it in", whatever its form would have been.
-      const empty = (name) => $(name)?.value.trim() === '';
+      // An empty field is "fill it in", whatever its form would have been (a choice, a fieldset, has no value).
+      const empty = (name) => $(name)?.value?.trim() === '';
       const issues = (checked.problem?.fields ?? []).map((i) => (empty(i.field) && DETAIL_FIELDS.includes(i.field) ? { ...i, reason: 'required' } : i));
       return showProblem({ ...checked, problem: { ...checked.problem, fields: issues } });
     }
