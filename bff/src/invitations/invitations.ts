@@ -7,7 +7,7 @@ import { bindSeal } from '../kernel/crypto/bound-seal.ts';
 import type { FieldEncryption } from '../kernel/crypto/field-encryption.ts';
 import { keyedHash } from '../kernel/crypto/keyed-hash.ts';
 import { DomainError, isDomainError, type FieldIssue } from '../kernel/errors.ts';
-import { languageOf, type Language } from '../kernel/languages.ts';
+import { LANGUAGES, languageOf, type Language } from '../kernel/languages.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { DirectoryTenant, IdentityDirectory } from '../ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from '../ports/messaging.ts';
@@ -31,7 +31,8 @@ export type LinkProblem = 'unknown' | 'expired' | 'revoked' | 'used';
 export interface InvitationLink {
   id: string;
   tenant: string;
-  tenantName: string;
+  /** The tenant's name in each language (organization attribute `displayName_<lang>`, else its name). */
+  tenantNames: Record<Language, string>;
   kind: InvitationKind;
   identifier: string;
   /** As the pages show it: `a•••@example.com`, `+91 ••••• •••01`. */
@@ -444,7 +445,7 @@ export class Invitations implements InvitationService, InvitationAcceptance {
     return {
       id: row.id,
       tenant: row.tenant,
-      tenantName: tenantName(tenant, locale),
+      tenantNames: Object.fromEntries(LANGUAGES.map((l) => [l, tenantName(tenant, l)])) as Record<Language, string>,
       kind: row.kind,
       identifier: value,
       masked: maskIdentifier({ kind: row.kind, value } as Identifier),

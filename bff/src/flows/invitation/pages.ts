@@ -193,10 +193,10 @@ export function renderInvitation(link: InvitationLink, token: string, lang: Lang
   const t = TEXT[lang];
   return layout(
     lang,
-    t.inviteTitle(link.tenantName),
+    t.inviteTitle(link.tenantNames[lang]),
     'invitation',
     html`
-      <p class="lead" id="invited">${t.inviteLead(link.tenantName, link.masked)}</p>
+      <p class="lead" id="invited">${t.inviteLead(link.tenantNames[lang], link.masked)}</p>
       <p class="hint">${t.inviteHint}</p>
       <a class="button primary" id="create" href="${base(token)}/new?lang=${lang}">${t.create}</a>
       <a class="button secondary" id="existing" href="${base(token)}/sign-in?lang=${lang}">${t.existing}</a>`,
@@ -211,7 +211,7 @@ export function renderNewAccount(link: InvitationLink, token: string, lang: Lang
     t.newTitle,
     'new',
     html`
-      <p class="lead">${t.newLead(link.tenantName, link.masked)}</p>
+      <p class="lead">${t.newLead(link.tenantNames[lang], link.masked)}</p>
       ${alert(lang, error)}
       <form method="post" action="${base(token)}/account?lang=${lang}" class="stack" data-json>
         ${field('firstName', t.firstName, 'text', { autocomplete: 'given-name', value: link.firstName ?? '', invalid: error === 'name' })}
@@ -232,7 +232,7 @@ export function renderSignIn(link: InvitationLink, token: string, lang: Language
     t.signInTitle,
     'sign-in',
     html`
-      <p class="lead">${t.signInLead(link.tenantName, link.masked)}</p>
+      <p class="lead">${t.signInLead(link.tenantNames[lang], link.masked)}</p>
       ${alert(lang, error)}
       <form method="post" action="${base(token)}/accept?lang=${lang}" class="stack" data-json>
         ${field('login', t.login, 'text', { autocomplete: 'username', invalid: error === 'wrong-password' })}
@@ -270,7 +270,7 @@ export function renderDone(link: InvitationLink, token: string, lang: Language, 
     'done',
     html`
       <div class="notice success" role="status" id="done" data-as="${as}">
-        <p class="lead">${as === 'new' ? t.doneNewLead(link.tenantName) : t.doneJoinedLead(link.tenantName)}</p>
+        <p class="lead">${as === 'new' ? t.doneNewLead(link.tenantNames[lang]) : t.doneJoinedLead(link.tenantNames[lang])}</p>
       </div>
       <a class="button primary" id="continue" href="/portal/?lang=${lang}">${as === 'new' ? t.signIn : t.toPortal}</a>`,
     (l) => `${base(token)}/done?as=${as}&lang=${l}`,
