@@ -205,10 +205,26 @@ export class ImportStore {
   }
 
   /** The account step is done (the invitation may still fail): a retry goes on from here. */
-  async accountDone(seq: number, userId: string, outcome: 'created' | 'matched'): Promise<void> {
+  async accountDone(seq: number, userId: string, outcome: 'created' | 'matched', stateUserIdHash: string): Promise<void> {
     await this.#orm.em
       .fork()
-      .execute('update member_import_row set user_id = ?, account_outcome = ?, updated_at = ? where seq = ?', [userId, outcome, this.#now(), seq], 'run');
+      .execute(
+        'update member_import_row set user_id = ?, account_outcome = ?, state_user_id_hash = ?, updated_at = ? where seq = ?',
+        [userId, outcome, stateUserIdHash, this.#now(), seq],
+        'run',
+      );
+  }
+
+  /** The account the latest earlier row of the same tenant and state user id was settled on, if any. */
+  async accountOf(stateUserIdHash: string): Promise<string | null> {
+    const rows = await this.#orm.em
+      .fork()
+      .execute<{ user_id: string }[]>(
+        'select user_id from member_import_row where state_user_id_hash = ? and user_id is not null order by seq desc limit 1',
+        [stateUserIdHash],
+        'all',
+      );
+    return rows[0]?.user_id ?? null;
   }
 
   /** The row's final result. */

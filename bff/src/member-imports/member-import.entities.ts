@@ -28,7 +28,8 @@ export const MemberImportSchema = defineEntity({
  * sealed with FieldEncryption bound to the import and line; `result` pending | created | matched |
  * refused, `reason` a code (never data), `invited` whether an invitation went out (or an open one was
  * reused). `user_id` / `account_outcome` record the account step once done, so a retry after a
- * failed invitation does not redo it. `lease_until`: a worker holds the row until then (a crashed
+ * failed invitation does not redo it; `state_user_id_hash` (a keyed hash of tenant + state user id)
+ * finds the account an earlier import made for the same member. `lease_until`: a worker holds the row until then (a crashed
  * worker's rows are taken again after it); `next_attempt_at`: when a row whose dependency was down
  * is tried again.
  */
@@ -44,6 +45,7 @@ export const MemberImportRowSchema = defineEntity({
     reason: p.string().length(48).nullable(),
     invited: p.boolean().default(false),
     userId: p.string().length(64).nullable(),
+    stateUserIdHash: p.string().length(64).nullable(),
     accountOutcome: p.string().length(16).nullable(),
     attempts: p.integer().default(0),
     nextAttemptAt: p.datetime(),
@@ -52,5 +54,5 @@ export const MemberImportRowSchema = defineEntity({
     updatedAt: p.datetime(),
   },
   uniques: [{ properties: ['importId', 'line'] }],
-  indexes: [{ properties: ['result', 'nextAttemptAt'] }],
+  indexes: [{ properties: ['result', 'nextAttemptAt'] }, { properties: ['stateUserIdHash'] }],
 });

@@ -50,7 +50,7 @@ export function wireMemberImports(w: MemberImportsWiring): Feature & { imports: 
     accounts: w.accounts,
     invitations: w.invitations,
     // Per tenant and state user id: the same member, in any file, is made once.
-    idempotencyKey: (tenant, stateUserId) => `member-import:${keyedHash(config.otpHashKey, 'member-import-state-user-id', `${tenant}\u0000${stateUserId}`)}`,
+    stateUserIdHash: (tenant, stateUserId) => keyedHash(config.otpHashKey, 'member-import-state-user-id', `${tenant}\u0000${stateUserId}`),
     logger: w.logger.child({ component: 'member-import' }),
     settings: {
       batchSize: config.memberImportBatchSize,

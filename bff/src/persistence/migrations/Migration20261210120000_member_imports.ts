@@ -28,6 +28,7 @@ export class Migration20261210120000_member_imports extends Migration {
         "reason" varchar(48) null,
         "invited" boolean not null default false,
         "user_id" varchar(64) null,
+        "state_user_id_hash" varchar(64) null,
         "account_outcome" varchar(16) null,
         "attempts" int not null default 0,
         "next_attempt_at" timestamptz not null,
@@ -38,6 +39,8 @@ export class Migration20261210120000_member_imports extends Migration {
       );`);
     this.addSql(`alter table "member_import_row" add constraint "member_import_row_import_id_line_unique" unique ("import_id", "line");`);
     this.addSql(`create index "member_import_row_result_next_attempt_at_index" on "member_import_row" ("result", "next_attempt_at");`);
+    // Which account an earlier import made or matched for a tenant's state user id (worker.ts, step 1).
+    this.addSql(`create index "member_import_row_state_user_id_hash_index" on "member_import_row" ("state_user_id_hash");`);
   }
 
   override down(): void {
