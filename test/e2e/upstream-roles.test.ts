@@ -35,6 +35,7 @@ const SCHEMA = 'roles_core';
 const PASSWORD = `Roles#${randomBytes(6).toString('hex')}Aa1`;
 const ROOT = 'roles-root';
 const SUB = 'roles-sub';
+const CUSTODIAN = 'roles-custodian';
 let db: TestDatabase;
 let upstreamPort: number;
 let core: RunningUpstreamServer | undefined;
@@ -54,6 +55,8 @@ beforeAll(async () => {
   coreDb = createPool(db.url, SCHEMA);
   await coreDb.query(`INSERT INTO organisations (id, name, channel) VALUES ($1, 'Roles root', 'roles-test')`, [ROOT]);
   await coreDb.query(`INSERT INTO organisations (id, name, root_org_id) VALUES ($1, 'Roles sub', $2)`, [SUB, ROOT]);
+  // The custodian channel, for accounts the BFF creates (sign-up gives them PUBLIC there).
+  await coreDb.query(`INSERT INTO organisations (id, name, channel) VALUES ($1, 'Custodian', 'custodian')`, [CUSTODIAN]);
   bffDb = new pg.Pool({ connectionString: db.url, max: 2 });
   upstream = new HttpUpstreamCore({ baseUrl: core!.url, apiKey: API_KEY });
   const env = {
@@ -285,6 +288,29 @@ describe('roles from the upstream core', () => {
     const after = (await kcAdmin.get<Json>(`/${realm}/users/${id}`))!;
     expect(after.enabled).toBe(true);
     expect(after.attributes.upstreamUserId).toEqual([user.id]);
+  });
+
+  it("an account the BFF creates (sign-up's PUBLIC membership) gets its role once its creation is done, in one write", async () => {
+    const written = await appliedTotal('written');
+    const n = randomBytes(4).toString('hex');
+    const result = await bffs[0]!.container.accounts.create(
+      {
+        firstName: 'Signed Up',
+        email: `rolessignup.${n}@example.org`,
+        emailVerified: true,
+        phoneVerified: false,
+        password: PASSWORD,
+        signUpType: 'self',
+        channel: 'custodian',
+      },
+      { idempotencyKey: randomUUID() },
+    );
+    await untilToken(result.username, [`${CUSTODIAN}:PUBLIC`]);
+    const account = (await kcAdmin.get<Json>(`/${realm}/users/${result.userId}`))!;
+    expect(account.enabled).toBe(true);
+    expect(account.attributes.upstreamUserId).toEqual([result.upstreamUserId]);
+    await until(async () => (await cursor()) >= (await feedEnd()));
+    expect((await appliedTotal('written')) - written).toBe(1);
   });
 
   it('the core down loses nothing: a change made meanwhile arrives once the core is back, from where the feed was left', async () => {
