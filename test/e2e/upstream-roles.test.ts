@@ -341,6 +341,8 @@ describe('roles from the upstream core', () => {
     const members = await Promise.all([1, 2, 3, 4, 5].map(() => linkedMember()));
     await until(async () => (await cursor()) >= (await feedEnd()));
     const written = await appliedTotal('written');
+    // Whole seconds; the BFFs stamp the gauge with this process's clock.
+    const burstStarted = Math.floor(Date.now() / 1000);
     for (const m of members) await upstream.addMembership(m.upstreamUserId, SUB, ['PUBLIC']);
     for (const m of members) await upstream.addMembership(m.upstreamUserId, SUB, ['PUBLIC', 'TEACHER']);
     for (const m of members) await untilToken(m.username, [`${SUB}:PUBLIC`, `${SUB}:TEACHER`]);
@@ -351,6 +353,13 @@ describe('roles from the upstream core', () => {
     expect(delta).toBeGreaterThanOrEqual(5);
     expect(delta).toBeLessThanOrEqual(10);
     for (const m of members) expect(await attribute(m.id)).toEqual(expect.arrayContaining([`${SUB}:PUBLIC`, `${SUB}:TEACHER`]));
+    // Every process shows the shared position and when the feed was last read to its end (the lag to watch).
+    for (const bff of bffs) {
+      const metrics = await (await fetch(`${bff.url}/metrics`)).text();
+      expect(metrics).toContain(`upstream_roles_feed_position ${await cursor()}`);
+      const caughtUp = Number(/^upstream_roles_caught_up_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+      expect(caughtUp).toBeGreaterThanOrEqual(burstStarted);
+    }
   });
 });
 
