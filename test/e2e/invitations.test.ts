@@ -276,6 +276,29 @@ describe('accepting', () => {
   });
 });
 
+describe('limits', () => {
+  it('accepts from one IP are limited: the next is 429 with the form and its message, the link untouched', async () => {
+    const limited = await startTestBff(stack, { REDIS_PREFIX: `${keys.prefix}limited:`, INVITATION_ACCEPTS_PER_IP_PER_HOUR: '2' });
+    try {
+      const holder = await testAccount(stack);
+      const { invitation } = await limited.container.invitations.create({ tenant: 'state-demo', email: holder.email, invitedBy: 'test', source: 'admin' });
+      const token = await invitationToken(stack, 'mails', holder.email);
+      const tryOnce = () =>
+        call(`${limited.url}/invitations/${token}/accept?lang=en`, 'POST', { body: { login: holder.username, password: 'wrong-password-1' } });
+      expect((await tryOnce()).status).toBe(401);
+      expect((await tryOnce()).status).toBe(401);
+      const third = await tryOnce();
+      expect(third.status).toBe(429);
+      expect(third.body.location).toContain('/sign-in?lang=en&error=rate-limited');
+      const right = await call(`${limited.url}/invitations/${token}/accept?lang=en`, 'POST', { body: { login: holder.username, password: holder.password } });
+      expect(right.status).toBe(429);
+      expect((await limited.container.invitations.get('state-demo', invitation.id)).status).toBe('pending');
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('npm run members', () => {
   const cli = path.resolve('bff/src/cli/members.ts');
   const env = { ...process.env, ...bffEnv(stack.settings, stack.upstreamUrl), NODE_ENV: 'test' };
