@@ -19,6 +19,8 @@ import { RedisEphemeralStore } from './adapters/redis/redis-ephemeral-store.ts';
 import { RedisFlowStore } from './adapters/redis/redis-flow-store.ts';
 import { HttpSmsGateway } from './adapters/sms/http-sms-gateway.ts';
 import { HttpUpstreamCore } from './adapters/upstream-core/http-upstream-core.ts';
+import type { MemberImportAdmin } from './admin/member-imports/use-cases.ts';
+import { wireMemberImportAdmin } from './admin/member-imports/wire.ts';
 import type { MemberAdmin } from './admin/members/use-cases.ts';
 import { wireMemberAdmin } from './admin/members/wire.ts';
 import type { PartnerAdmin } from './admin/partners/use-cases.ts';
@@ -50,6 +52,8 @@ import { PartnerStore } from './partners/partner-store.ts';
 import { wireInvitationAdmin } from './admin/invitations/wire.ts';
 import { wireInvitationFlow } from './flows/invitation/wire.ts';
 import { Invitations } from './invitations/invitations.ts';
+import type { ImportWorker } from './member-imports/worker.ts';
+import { wireMemberImports } from './member-imports/wire.ts';
 import { createOrm, type Orm } from './persistence/orm.ts';
 import { wirePortal } from './portal/wire.ts';
 import type { AccessTokens } from './ports/access-tokens.ts';
@@ -139,6 +143,10 @@ export interface Container extends Infrastructure {
   partnerAdmin: PartnerAdmin;
   /** Conversion of prospective members and the upstream outbox view (admin API and `npm run members`). */
   memberAdmin: MemberAdmin;
+  /** State member imports (admin API and `npm run members -- import`; decision 0035). */
+  memberImportAdmin: MemberImportAdmin;
+  /** The worker of member imports' rows (started when MEMBER_IMPORT_ENABLED). */
+  memberImportWorker: ImportWorker;
   /** Keycloak -> upstream core outbox (recorder + deliverer); started when UPSTREAM_OUTBOX_ENABLED. */
   upstreamSync: UpstreamSync;
   app: Koa;
@@ -148,7 +156,7 @@ export interface Container extends Infrastructure {
 export async function buildContainer(config: Config, opts: { logger?: Logger } = {}): Promise<Container> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   const infra = await buildInfrastructure(config, logger);
-  const { features, partnerAdmin, memberAdmin, upstreamSync, stateClaim } = wireFeatures(infra);
+  const { features, partnerAdmin, memberAdmin, memberImports, memberImportAdmin, upstreamSync, stateClaim } = wireFeatures(infra);
   const creationSeal = new AccountCreationSeal({ encryption: infra.fieldEncryption, hashKey: config.otpHashKey });
   const retention = retentionSweep(config, logger, {
     flowRuntime: infra.flowRuntime,
@@ -180,6 +188,7 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
       for (const f of features) f.registerMetrics?.(registry);
     },
     trustedProxies: new AddressSet(config.trustedProxies),
+    streamedBodies: features.flatMap((f) => f.streamedBodies ?? []),
   });
   for (const job of jobs) job.start();
 
@@ -187,6 +196,8 @@ export async function buildContainer(config: Config, opts: { logger?: Logger } =
     ...infra,
     partnerAdmin: partnerAdmin.admin,
     memberAdmin: memberAdmin.admin,
+    memberImportAdmin: memberImportAdmin.admin,
+    memberImportWorker: memberImports.imports.worker,
     upstreamSync: upstreamSync.sync,
     app,
     async close() {
@@ -209,6 +220,13 @@ export function wireFeatures(infra: Infrastructure) {
   const memberAdmin = wireMemberAdmin(infra);
   const upstreamSync = wireUpstreamSync(infra);
   const stateClaim = wireStateClaim(infra);
+  const memberImports = wireMemberImports(infra);
+  const memberImportAdmin = wireMemberImportAdmin({
+    config: infra.config,
+    identityDirectory: infra.identityDirectory,
+    accessTokens: infra.accessTokens,
+    memberImports: memberImports.imports,
+  });
   const features: Feature[] = [
     wireSignUp(infra),
     wirePortal(infra),
@@ -226,8 +244,10 @@ export function wireFeatures(infra: Infrastructure) {
     wireInvitationFlow(infra),
     upstreamSync,
     wireUpstreamRoles(infra),
+    memberImports,
+    memberImportAdmin,
   ];
-  return { features, partnerAdmin, memberAdmin, upstreamSync, stateClaim };
+  return { features, partnerAdmin, memberAdmin, memberImports, memberImportAdmin, upstreamSync, stateClaim };
 }
 
 /** What `npm run partner` (bff/src/cli/partner.ts) runs: the partner admin feature's wiring, without Redis or the HTTP app. */
@@ -246,6 +266,16 @@ export async function buildMemberAdmin(config: Config): Promise<{ admin: MemberA
 export async function buildInvitationAdmin(config: Config): Promise<{ admin: Invitations; close(): Promise<void> }> {
   const core = await buildCore(config, cliLogger(config));
   return { admin: core.invitations, close: () => core.close() };
+}
+
+/**
+ * What `npm run members -- import` runs: the member import admin over the CLI's own worker (its
+ * background job is not started: the CLI works on its file's rows itself, `admin.work`).
+ */
+export async function buildMemberImportAdmin(config: Config): Promise<{ admin: MemberImportAdmin; close(): Promise<void> }> {
+  const core = await buildCore(config, cliLogger(config));
+  const memberImports = wireMemberImports(core);
+  return { admin: wireMemberImportAdmin({ ...core, memberImports: memberImports.imports }).admin, close: () => core.close() };
 }
 
 /** A CLI's log lines go to stderr (stdout is its JSON answer), and only from warnings up unless asked. */

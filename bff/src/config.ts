@@ -228,6 +228,49 @@ const entries = {
     schema: z.coerce.number().int().min(1).max(3650).default(30),
     doc: 'days a delivered outbox row is kept (for the admin view) before the retention sweep deletes it',
   },
+  memberImportEnabled: {
+    env: 'MEMBER_IMPORT_ENABLED',
+    schema: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    doc: "work on member imports' rows in this process (every BFF process may; decision 0035)",
+  },
+  memberImportMaxBytes: {
+    env: 'MEMBER_IMPORT_MAX_BYTES',
+    schema: z.coerce.number().int().min(1024).max(1_073_741_824).default(20_971_520),
+    doc: 'largest member file taken (bytes); larger: 413, nothing kept',
+  },
+  memberImportMaxRows: {
+    env: 'MEMBER_IMPORT_MAX_ROWS',
+    schema: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
+    doc: 'most data rows of one member file; more: 413, nothing kept',
+  },
+  memberImportBatchSize: {
+    env: 'MEMBER_IMPORT_BATCH_SIZE',
+    schema: z.coerce.number().int().min(1).max(1000).default(50),
+    doc: 'rows of a member import written per statement, and leased by a worker per pass',
+  },
+  memberImportConcurrency: {
+    env: 'MEMBER_IMPORT_CONCURRENCY',
+    schema: z.coerce.number().int().min(1).max(64).default(4),
+    doc: 'rows one process works on at once (each is a few Keycloak and upstream calls)',
+  },
+  memberImportIntervalMs: {
+    env: 'MEMBER_IMPORT_INTERVAL_MS',
+    schema: ms.default(2000),
+    doc: 'pause between passes of the import worker when there was nothing to do',
+  },
+  memberImportLeaseMs: {
+    env: 'MEMBER_IMPORT_LEASE_MS',
+    schema: z.coerce.number().int().min(10_000).max(3_600_000).default(120_000),
+    doc: "how long a worker holds a row; a crashed worker's rows are taken again after it",
+  },
+  memberImportRetryBaseMs: {
+    env: 'MEMBER_IMPORT_RETRY_BASE_MS',
+    schema: ms.default(5000),
+    doc: 'first delay of a row whose dependency (Keycloak, the core, mail) was down; doubles per attempt, at most 10 minutes',
+  },
   partnerKbaMaxAttempts: {
     env: 'PARTNER_KBA_MAX_ATTEMPTS',
     schema: z.coerce.number().int().min(1).max(10).default(3),

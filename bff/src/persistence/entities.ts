@@ -4,6 +4,7 @@ import { InvitationSchema } from '../invitations/invitation.entity.ts';
 import { FlowSchema } from '../kernel/flow/flow.entity.ts';
 import { PartnerKbaStartAuditSchema } from '../flows/partner-enrollment/partner-enrollment.entities.ts';
 import { IdentifierHandoffSchema, StateClaimAuditSchema } from '../flows/state-claim/state-claim.entities.ts';
+import { MemberImportRowSchema, MemberImportSchema } from '../member-imports/member-import.entities.ts';
 import { PartnerAppKeySchema, PartnerClientSchema, PartnerUserMappingSchema } from '../partners/partner.entities.ts';
 import { UpstreamOutboxCursorSchema, UpstreamOutboxMirrorSchema, UpstreamOutboxSchema } from '../upstream-sync/outbox.entities.ts';
 import { UpstreamRolesCursorSchema } from '../upstream-sync/role-feed.entities.ts';
@@ -29,4 +30,6 @@ export const entities = [
   UpstreamOutboxCursorSchema,
   UpstreamRolesCursorSchema,
   InvitationSchema,
+  MemberImportSchema,
+  MemberImportRowSchema,
 ];
