@@ -246,6 +246,27 @@ describe('accepting', () => {
     expect((await directory.organizationsOf(holder.id)).map((o) => o.alias).sort()).toEqual(['custodian', 'state-demo']);
   });
 
+  it('an account signed in elsewhere accepts with its bearer token (POST /api/v1/invitations/accept); the wrong one is refused', async () => {
+    const holder = await testAccount(stack);
+    const other = await testAccount(stack);
+    await invite({ email: holder.email, role: 'TEACHER' });
+    const token = await invitationToken(stack, 'mails', holder.email);
+    const accept = (bearer: string | null, body: Json) => call(`${bff.url}/api/v1/invitations/accept`, 'POST', { ...(bearer ? { token: bearer } : {}), body });
+    expect((await accept(null, { token })).status).toBe(401);
+    const holderToken = await personToken(stack, holder.username, holder.password);
+    const bad = await accept(holderToken, { token, extra: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields).toContainEqual(expect.objectContaining({ field: 'extra', reason: 'not_allowed' }));
+    const unknown = await accept(holderToken, { token: 'B'.repeat(43) });
+    expect(unknown).toMatchObject({ status: 404, body: { reason: 'unknown' } });
+    const wrong = await accept(await personToken(stack, other.username, other.password), { token });
+    expect(wrong).toMatchObject({ status: 403, body: { reason: 'wrong_account' } });
+    const joined = await accept(holderToken, { token });
+    expect(joined).toMatchObject({ status: 200, body: { userId: holder.id, tenant: 'state-demo' } });
+    expect((await directory.organizationsOf(holder.id)).map((o) => o.alias)).toContain('state-demo');
+    expect((await accept(holderToken, { token })).body.reason).toBe('used');
+  });
+
   it('an account holding the identifier unproven is the wrong account', async () => {
     const holder = await testAccount(stack, { emailVerified: false });
     await invite({ email: holder.email });

@@ -64,6 +64,8 @@ export interface InvitationAcceptance {
    * An account that does not hold the invited identifier proven: FORBIDDEN `details.reason` `wrong_account`.
    */
   acceptAsExisting(token: string, login: string, password: string): Promise<{ userId: string }>;
+  /** The same for an account already signed in (its bearer token checked by the caller). */
+  acceptAsSignedIn(token: string, userId: string): Promise<{ userId: string }>;
 }
 
 export interface InvitationsDeps {
@@ -277,6 +279,10 @@ export class Invitations implements InvitationService, InvitationAcceptance {
     const sub = decodeJwt(tokens.accessToken).sub;
     await this.#d.userTokens.endSession(tokens.refreshToken).catch(() => undefined);
     if (!sub) throw new DomainError('UNAUTHENTICATED', 'The sign-in named no account');
+    return this.acceptAsSignedIn(token, sub);
+  }
+
+  async acceptAsSignedIn(token: string, sub: string): Promise<{ userId: string }> {
     return this.#accepting(token, async (row, link) => {
       const user = await this.#d.directory.getUser(sub);
       if (!user) throw new DomainError('UNAUTHENTICATED', 'The account is gone');
@@ -505,7 +511,8 @@ export function tenantName(tenant: DirectoryTenant, lang: Language): string {
 }
 
 function linkProblem(reason: LinkProblem): DomainError {
-  return new DomainError('NOT_FOUND', 'This invitation link is not valid', { details: { reason } });
+  // Unknown and expired links answer alike: nobody learns that a link once existed.
+  return new DomainError('NOT_FOUND', 'This invitation link is not valid', { details: { reason: reason === 'expired' ? 'unknown' : reason } });
 }
 
 function notPending(status: string): DomainError {

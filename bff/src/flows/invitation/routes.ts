@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { passwordIssue, PASSWORD_MAX_LENGTH } from '../../accounts/password-rules.ts';
 import { personName } from '../../accounts/person-name.ts';
 import { USERNAME_PATTERN } from '../../accounts/username.ts';
+import { type AccessTokenDeps, accountOf, requireAccessToken } from '../../http/bearer.ts';
 import { pageLanguage, sendPage } from '../../http/pages.ts';
 import { ERROR_TABLE } from '../../http/problem.ts';
 import type { Asset } from '../../http/static-assets.ts';
@@ -156,4 +157,24 @@ function formErrorOf(err: DomainError): FormError {
     default:
       return 'unavailable';
   }
+}
+
+/**
+ * `POST /api/v1/invitations/accept`: an application a person is signed in to (e.g. the portal) accepts
+ * an invitation for them with their access token and the link's token; the same rules as the sign-in
+ * form (the account must hold the invited identifier verified). Rate-limited per IP with the forms.
+ */
+export function invitationApiRouter(deps: Pick<InvitationRouteDeps, 'invitations' | 'limiter' | 'acceptsPerIp'> & AccessTokenDeps): Router {
+  const router = new Router();
+  router.use(
+    '/api/v1/invitations',
+    requireAccessToken(() => ({ tokens: deps.accessTokens, audience: deps.audience, directory: deps.directory })),
+  );
+  router.post('/api/v1/invitations/accept', async (ctx) => {
+    await deps.limiter.take({ ip: ctx.ip }, deps.acceptsPerIp);
+    const { token } = parseInput(z.strictObject({ token: z.string().min(1).max(64) }), ctx.request.body);
+    const link = await deps.invitations.open(token);
+    ctx.body = { ...(await deps.invitations.acceptAsSignedIn(token, accountOf(ctx).id)), tenant: link.tenant };
+  });
+  return router;
 }

@@ -1,28 +1,36 @@
 import type { Feature } from '../../http/feature.ts';
+import type { AccessTokenDeps } from '../../http/bearer.ts';
 import type { InvitationAcceptance } from '../../invitations/invitations.ts';
 import type { RateLimiter } from '../../rate-limits/rate-limiter.ts';
-import { invitationAssets, invitationRouter } from './routes.ts';
+import { invitationApiRouter, invitationAssets, invitationRouter } from './routes.ts';
 
 export interface InvitationFlowWiring {
-  config: { invitationAcceptsPerIpPerHour: number };
+  config: { invitationAcceptsPerIpPerHour: number; clientId: string };
   invitations: InvitationAcceptance;
   limiter: RateLimiter;
+  accessTokens: AccessTokenDeps['accessTokens'];
+  identityDirectory: AccessTokenDeps['directory'];
 }
 
 /** Accepting an invitation: the link's pages and their two forms. */
 export function wireInvitationFlow(w: InvitationFlowWiring): Feature {
+  const acceptsPerIp = {
+    name: 'invitation-accept-ip',
+    per: 'ip' as const,
+    max: w.config.invitationAcceptsPerIpPerHour,
+    windowSeconds: 3600,
+    message: 'Too many invitation accepts from this network; try again later',
+  };
   return {
     routers: [
-      invitationRouter({
+      invitationRouter({ invitations: w.invitations, limiter: w.limiter, acceptsPerIp }),
+      invitationApiRouter({
         invitations: w.invitations,
         limiter: w.limiter,
-        acceptsPerIp: {
-          name: 'invitation-accept-ip',
-          per: 'ip',
-          max: w.config.invitationAcceptsPerIpPerHour,
-          windowSeconds: 3600,
-          message: 'Too many invitation accepts from this network; try again later',
-        },
+        acceptsPerIp,
+        accessTokens: w.accessTokens,
+        audience: w.config.clientId,
+        directory: w.identityDirectory,
       }),
     ],
     assets: invitationAssets,
