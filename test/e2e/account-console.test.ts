@@ -89,7 +89,7 @@ describe('the account console is not offered; the admin console labels the attri
       firstName: 'Kiran',
       lastName: 'Rao',
       enabled: true,
-      attributes: { phone: ['+919812345678'], phoneVerified: ['true'] },
+      attributes: { phone: ['+919812345678'], phoneVerified: ['true'], userType: ['teacher'], signUpType: ['selfSignUp'] },
       credentials: [{ type: 'password', value: password, temporary: false }],
     }))!;
   });
@@ -165,5 +165,24 @@ describe('the account console is not offered; the admin console labels the attri
     await context.close();
     // Nothing was saved.
     expect((await admin.get<Json>(`/${realm}/users/${userId}`))!.attributes.phone).toEqual(['+919812345678']);
+  });
+
+  it("the admin console shows the user type and the sign-up type with the realm's labels (decision 0036)", async () => {
+    const context = await browser().newContext({ locale: 'en-GB', viewport: { width: 1400, height: 2200 } });
+    const page = await context.newPage();
+    await page.goto(`${stack.keycloakUrl}/admin/master/console/#/${realm}/users/${userId}/settings`);
+    await page.locator('#username').fill(stack.settings.keycloakAdminUser);
+    await page.locator('#password').fill(stack.settings.keycloakAdminPassword);
+    await page.locator('#kc-login').click();
+    await page.locator('label[for=userType]').waitFor();
+    expect(await page.locator('label[for=userType]').innerText()).toBe('User type');
+    expect(await page.locator('label[for=signUpType]').innerText()).toBe('Sign-up type');
+    const text = await page.locator('body').innerText();
+    // The chosen values by their labels, never the message keys.
+    expect(text).toContain('Teacher');
+    expect(text).toContain('Self sign-up');
+    expect(text).not.toContain('profile.attributes.');
+    await screenshot(page, 'admin-user-details-user-type');
+    await context.close();
   });
 });

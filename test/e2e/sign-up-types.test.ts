@@ -131,11 +131,15 @@ describe('userType: the realm list, asked at sign-up', () => {
 
     expect((await api('POST', '/api/v1/auth/register', { body: { ...body, userType: 'other' } })).status).toBe(202);
     let user: Json | undefined;
+    // The registration completes after the 202, in the background.
     await expect
-      .poll(async () => {
-        user = (await usersByEmail(email))[0];
-        return user?.attributes?.upstreamUserId?.length ?? 0;
-      })
+      .poll(
+        async () => {
+          user = (await usersByEmail(email))[0];
+          return user?.attributes?.upstreamUserId?.length ?? 0;
+        },
+        { timeout: 20_000 },
+      )
       .toBe(1);
     createdUserIds.push(user!.id);
     expect(user!.attributes).toMatchObject({ userType: ['other'], signUpType: ['apiRegistration'] });
