@@ -10,7 +10,7 @@ import { createLogger } from '../../kernel/logger.ts';
 import { parsePasswordPolicy } from '../../accounts/password-policy.ts';
 import { realmFilesDirectory as realmDirectory } from '../../../../test/support/realm-files.ts';
 import { readUserTypes } from '../../accounts/user-types.ts';
-import { PORTAL_PATH, signUpAssets, signUpPagesRouter } from './pages.ts';
+import { PORTAL_PATH, renderSignUpPage, signUpAssets, signUpPagesRouter } from './pages.ts';
 import { continueUrl, restartTargetOf, safeReturnUrl } from './return-url.ts';
 
 const KEYCLOAK = 'http://localhost:8080';
@@ -179,6 +179,12 @@ describe('GET /signup', () => {
     expect(en).toMatch(/<fieldset class="field choices" id="userType" role="radiogroup" aria-required="true" aria-describedby="userType-error"/);
     expect(en).toContain('<p class="error" id="userType-error" hidden></p>');
     expect(radios((await page('?lang=hi')).body).map((m) => m[3])).toEqual(['शिक्षक', 'अन्य']);
+  });
+
+  it('leaves the choice out when the realm could not be read (the check then tells the outage)', () => {
+    const body = renderSignUpPage({ lang: 'en', returnUrl: undefined, restart: undefined, policy: undefined, userTypes: [] });
+    expect(body).not.toContain('id="userType"');
+    expect(body).toContain('id="firstName"');
   });
 
   it('escapes what it echoes (the return URL)', async () => {
