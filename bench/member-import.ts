@@ -11,7 +11,10 @@
 //
 //   npm run bench:import                                   own stack (like npm test), removed after
 //   E2E_STACK_FILE=.run/e2e-shared.json npm run bench:import   reuse a running test stack
-// Knobs: BENCH_ROWS, BENCH_BASELINE_ROWS, BENCH_CONCURRENCY (8) rows worked on at once.
+// A third, cheap point: BENCH_UPLOAD_ROWS (100,000, the row limit) rows only received (streamed,
+// checked, sealed and stored), not worked on, then deleted: the upload's rows/s and whether RSS
+// stays flat for a file 100 times larger.
+// Knobs: BENCH_ROWS, BENCH_BASELINE_ROWS, BENCH_UPLOAD_ROWS (0 skips a part), BENCH_CONCURRENCY (8).
 import { randomInt, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -29,11 +32,12 @@ import { testKeyPrefix } from '../test/support/redis.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);
 const BASELINE_ROWS = Number(process.env.BENCH_BASELINE_ROWS ?? 1_000);
+const UPLOAD_ROWS = Number(process.env.BENCH_UPLOAD_ROWS ?? 100_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const TENANT = 'state-demo';
 
 let stack: E2EStack;
-let teardown = async () => undefined as void;
+let teardown: () => Promise<void> = async () => undefined;
 if (process.env.E2E_STACK_FILE) {
   stack = JSON.parse(readFileSync(process.env.E2E_STACK_FILE, 'utf8')) as E2EStack;
 } else {
@@ -73,92 +77,112 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: n
   }
 }
 
-try {
-  // 1. The file, written as a stream: half the members by e-mail, half by phone.
-  const file = path.join(dir, 'members.csv');
+/** A member file of `rows` rows written as a stream (half by e-mail, half by phone): its path and size. */
+async function memberFile(name: string, rows: number, prefix: string): Promise<{ file: string; bytes: number }> {
+  const file = path.join(dir, name);
   const out = createWriteStream(file);
   out.write('state_user_id,first_name,last_name,email,phone,user_type\n');
-  for (let i = 0; i < ROWS; i++) {
-    const line = i % 2 === 0 ? `B${run}-${i},Bench,Member,bench.${run}.${i}@example.org,,teacher\n` : `B${run}-${i},Bench,Member,,${mobile()},other\n`;
+  for (let i = 0; i < rows; i++) {
+    const line = i % 2 === 0 ? `${prefix}-${i},Bench,Member,${prefix}.${i}@example.org,,teacher\n` : `${prefix}-${i},Bench,Member,,${mobile()},other\n`;
     if (!out.write(line)) await once(out, 'drain');
   }
   out.end();
   await once(out, 'finish');
-  const bytes = (await stat(file)).size;
-  console.log(
-    `member file: ${ROWS} rows, ${(bytes / 1e6).toFixed(2)} MB; concurrency ${CONCURRENCY}; RSS before: ${Math.round(process.memoryUsage.rss() / 1e6)} MB`,
-  );
+  return { file, bytes: (await stat(file)).size };
+}
 
-  // 2. The import, end to end: upload (streamed, batched) and the worker until done.
-  const admin = container.memberImportAdmin;
-  let uploadSeconds = 0;
-  const imported = await measured(async () => {
-    const t0 = performance.now();
-    const view = await admin.upload({ tenant: TENANT, uploadedBy: 'bench', body: createReadStream(file), contentLength: bytes });
-    uploadSeconds = (performance.now() - t0) / 1000;
-    let last = Date.now();
-    for (;;) {
-      const worked = await admin.work(view.id);
-      const now = await admin.get(TENANT, view.id);
-      if (Date.now() - last > 10_000) {
-        last = Date.now();
-        console.log(`  ${now.counts.total - now.counts.pending}/${now.counts.total} rows`);
+const admin = container.memberImportAdmin;
+try {
+  // 0. Receiving only: a file at the row limit streamed in and stored, then deleted unworked.
+  if (UPLOAD_ROWS > 0) {
+    const { file, bytes } = await memberFile('upload.csv', UPLOAD_ROWS, `U${run}`);
+    const rssBefore = Math.round(process.memoryUsage.rss() / 1e6);
+    const received = await measured(() => admin.upload({ tenant: TENANT, uploadedBy: 'bench', body: createReadStream(file), contentLength: bytes }));
+    const conn = container.em.getConnection();
+    await conn.execute('delete from member_import_row where import_id = ?', [received.value.id]);
+    await conn.execute('delete from member_import where id = ?', [received.value.id]);
+    console.log(
+      `receive only: ${UPLOAD_ROWS} rows (${(bytes / 1e6).toFixed(1)} MB) streamed, checked, sealed and stored in ${received.seconds.toFixed(1)} s = ` +
+        `${Math.round(UPLOAD_ROWS / received.seconds)} rows/s; RSS ${rssBefore} MB before, peak ${received.peakRssMb} MB (then deleted, never worked on)`,
+    );
+  }
+  if (ROWS > 0 && BASELINE_ROWS > 0) {
+    // 1. The file.
+    const { file, bytes } = await memberFile('members.csv', ROWS, `B${run}`);
+    console.log(
+      `member file: ${ROWS} rows, ${(bytes / 1e6).toFixed(2)} MB; concurrency ${CONCURRENCY}; RSS before: ${Math.round(process.memoryUsage.rss() / 1e6)} MB`,
+    );
+
+    // 2. The import, end to end: upload (streamed, batched) and the worker until done.
+    let uploadSeconds = 0;
+    const imported = await measured(async () => {
+      const t0 = performance.now();
+      const view = await admin.upload({ tenant: TENANT, uploadedBy: 'bench', body: createReadStream(file), contentLength: bytes });
+      uploadSeconds = (performance.now() - t0) / 1000;
+      let last = Date.now();
+      for (;;) {
+        const worked = await admin.work(view.id);
+        const now = await admin.get(TENANT, view.id);
+        if (Date.now() - last > 10_000) {
+          last = Date.now();
+          console.log(`  ${now.counts.total - now.counts.pending}/${now.counts.total} rows`);
+        }
+        if (now.status === 'done') return now;
+        if (worked === 0) await new Promise((r) => setTimeout(r, 200));
       }
-      if (now.status === 'done') return now;
-      if (worked === 0) await new Promise((r) => setTimeout(r, 200));
-    }
-  });
-  const counts = imported.value.counts;
-  const importRate = ROWS / imported.seconds;
-  console.log(
-    `import: ${ROWS} rows in ${imported.seconds.toFixed(1)} s (upload ${uploadSeconds.toFixed(1)} s) = ${importRate.toFixed(1)} rows/s; ` +
-      `created ${counts.created}, matched ${counts.matched}, invited ${counts.invited}, refused ${counts.refused}; peak RSS ${imported.peakRssMb} MB`,
-  );
+    });
+    const counts = imported.value.counts;
+    const importRate = ROWS / imported.seconds;
+    console.log(
+      `import: ${ROWS} rows in ${imported.seconds.toFixed(1)} s (upload ${uploadSeconds.toFixed(1)} s) = ${importRate.toFixed(1)} rows/s; ` +
+        `created ${counts.created}, matched ${counts.matched}, invited ${counts.invited}, refused ${counts.refused}; peak RSS ${imported.peakRssMb} MB`,
+    );
 
-  // 3. Baseline: the same work per row, called directly (no file, no queue), same concurrency.
-  const baseline = await measured(async () => {
-    let next = 0;
-    const lane = async () => {
-      while (next < BASELINE_ROWS) {
-        const i = next++;
-        const byEmail = i % 2 === 0;
-        const email = `base.${run}.${i}@example.org`;
-        const phone = mobile();
-        const stateUserId = `BB${run}-${i}`;
-        const created = await container.accounts.create(
-          {
-            firstName: 'Base',
-            lastName: 'Member',
-            ...(byEmail ? { email } : { phone }),
-            emailVerified: false,
-            phoneVerified: false,
-            signUpType: 'onboard',
+    // 3. Baseline: the same work per row, called directly (no file, no queue), same concurrency.
+    const baseline = await measured(async () => {
+      let next = 0;
+      const lane = async () => {
+        while (next < BASELINE_ROWS) {
+          const i = next++;
+          const byEmail = i % 2 === 0;
+          const email = `base.${run}.${i}@example.org`;
+          const phone = mobile();
+          const stateUserId = `BB${run}-${i}`;
+          const created = await container.accounts.create(
+            {
+              firstName: 'Base',
+              lastName: 'Member',
+              ...(byEmail ? { email } : { phone }),
+              emailVerified: false,
+              phoneVerified: false,
+              signUpType: 'onboard',
+              tenant: TENANT,
+              stateUserId,
+              userType: byEmail ? 'teacher' : 'other',
+            },
+            { idempotencyKey: `bench:${stateUserId}` },
+          );
+          await container.invitations.create({
             tenant: TENANT,
+            ...(byEmail ? { email } : { phone }),
+            userId: created.userId,
             stateUserId,
-            userType: byEmail ? 'teacher' : 'other',
-          },
-          { idempotencyKey: `bench:${stateUserId}` },
-        );
-        await container.invitations.create({
-          tenant: TENANT,
-          ...(byEmail ? { email } : { phone }),
-          userId: created.userId,
-          stateUserId,
-          firstName: 'Base',
-          invitedBy: 'bench',
-          source: 'import',
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, lane));
-  });
-  const baselineRate = BASELINE_ROWS / baseline.seconds;
-  console.log(
-    `baseline: ${BASELINE_ROWS} rows through AccountService.create + invitation directly in ${baseline.seconds.toFixed(1)} s = ${baselineRate.toFixed(1)} rows/s`,
-  );
-  console.log(
-    `ratio: the import runs at ${((importRate / baselineRate) * 100).toFixed(0)} % of the direct calls' rows/s; peak RSS during the import ${imported.peakRssMb} MB`,
-  );
+            firstName: 'Base',
+            invitedBy: 'bench',
+            source: 'import',
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+    });
+    const baselineRate = BASELINE_ROWS / baseline.seconds;
+    console.log(
+      `baseline: ${BASELINE_ROWS} rows through AccountService.create + invitation directly in ${baseline.seconds.toFixed(1)} s = ${baselineRate.toFixed(1)} rows/s`,
+    );
+    console.log(
+      `ratio: the import runs at ${((importRate / baselineRate) * 100).toFixed(0)} % of the direct calls' rows/s; peak RSS during the import ${imported.peakRssMb} MB`,
+    );
+  }
 } finally {
   await container.close();
   await keys.cleanup();
