@@ -9,7 +9,7 @@ import { keyedHash } from '../kernel/crypto/keyed-hash.ts';
 import { DomainError, isDomainError, type FieldIssue } from '../kernel/errors.ts';
 import { LANGUAGES, languageOf, type Language } from '../kernel/languages.ts';
 import type { Logger } from '../kernel/logger.ts';
-import type { DirectoryTenant, IdentityDirectory } from '../ports/identity-directory.ts';
+import type { DirectoryTenant, IdentityDirectory, KeycloakOrganizationInvitation } from '../ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from '../ports/messaging.ts';
 import type { UpstreamCore } from '../ports/upstream-core.ts';
 import type { UserTokens } from '../ports/user-tokens.ts';
@@ -72,7 +72,7 @@ export interface InvitationsDeps {
   em: EntityManager;
   encryption: FieldEncryption;
   hashKey: string;
-  directory: Pick<IdentityDirectory, 'findOrganization' | 'getUser' | 'addToOrganization' | 'setPassword' | 'updateUser'>;
+  directory: Pick<IdentityDirectory, 'findOrganization' | 'getUser' | 'addToOrganization' | 'setPassword' | 'updateUser' | 'organizationInvitations'>;
   accounts: Pick<AccountService, 'create' | 'ensureProvisioned'>;
   upstream: Pick<UpstreamCore, 'findRootOrgByChannel' | 'addMembership'>;
   userTokens: Pick<UserTokens, 'passwordGrant' | 'endSession'>;
@@ -201,6 +201,18 @@ export class Invitations implements InvitationService, InvitationAcceptance {
             : ['', []];
     const rows = await this.#rows(`select * from invitation where tenant = ? ${clause} order by created_at desc limit 1000`, [t.alias, ...params]);
     return rows.map((r) => this.#view(r));
+  }
+
+  /**
+   * Invitations made with Keycloak's own "Invite member" (admin console), read-only: listed so that an
+   * admin sees them, though their links lead to Keycloak's pages (decision 0034). Accepted ones are
+   * members, not invitations, there; revoked ones are deleted.
+   */
+  async consoleInvitations(tenant: string, filter: { status?: InvitationStatus } = {}): Promise<KeycloakOrganizationInvitation[]> {
+    const t = await this.#tenant(tenant);
+    if (filter.status === 'accepted' || filter.status === 'revoked') return [];
+    const all = await this.#d.directory.organizationInvitations(t.alias);
+    return filter.status ? all.filter((i) => i.status === filter.status) : all;
   }
 
   async get(tenant: string, id: string): Promise<InvitationView> {

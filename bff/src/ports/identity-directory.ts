@@ -36,6 +36,15 @@ export interface DirectoryOrganization {
   name: string;
 }
 
+/** An invitation made with Keycloak's own organization invitations (the admin console's "Invite member"). */
+export interface KeycloakOrganizationInvitation {
+  id: string;
+  email: string;
+  status: 'pending' | 'expired';
+  sentAt: string | null;
+  expiresAt: string | null;
+}
+
 /** An organization (a tenant) with its attributes, e.g. `tenantType`. */
 export interface DirectoryTenant extends DirectoryOrganization {
   attributes: Record<string, string[]>;
@@ -78,6 +87,8 @@ export interface IdentityDirectory {
   organizationsOf(userId: string): Promise<DirectoryOrganization[]>;
   /** The organization with this alias (a tenant), or null. */
   findOrganization(alias: string): Promise<DirectoryTenant | null>;
+  /** Keycloak's own invitations into the organization (admin console); empty when it keeps none. */
+  organizationInvitations(alias: string): Promise<KeycloakOrganizationInvitation[]>;
   /**
    * People (not service accounts) matching every filter given, a page at a time, with the total.
    * `name`: each word starts the first name, last name, username or email; `email`: contained in it.

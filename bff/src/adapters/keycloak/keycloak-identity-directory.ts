@@ -5,6 +5,7 @@ import type {
   AttributeOptions,
   DirectoryOrganization,
   DirectoryTenant,
+  KeycloakOrganizationInvitation,
   DirectoryUser,
   FederatedIdentity,
   IdentityDirectory,
@@ -164,6 +165,19 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
       return null;
     }
     return { id, alias, name: String(org.name ?? alias), attributes: (org.attributes ?? {}) as Record<string, string[]> };
+  }
+
+  async organizationInvitations(alias: string): Promise<KeycloakOrganizationInvitation[]> {
+    const orgId = await this.#organizationId(alias);
+    const found = await this.#call('organizationInvitations', (a) => a.organizations.listInvitations({ orgId, first: 0, max: 1000 }, { catchNotFound: true }));
+    const at = (ms: number | undefined) => (typeof ms === 'number' ? new Date(ms < 1e12 ? ms * 1000 : ms).toISOString() : null);
+    return (found ?? []).map((i) => ({
+      id: String(i.id),
+      email: String(i.email ?? ''),
+      status: String(i.status).toUpperCase() === 'EXPIRED' ? 'expired' : 'pending',
+      sentAt: at(i.sentDate),
+      expiresAt: at(i.expiresAt),
+    }));
   }
 
   async listUsers(filter: UserListFilter, page: { first: number; max: number }): Promise<{ users: DirectoryUser[]; total: number }> {

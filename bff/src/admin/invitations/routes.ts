@@ -3,10 +3,11 @@ import type { Context } from 'koa';
 import { requireTenantAdmin, principalOf, tenantOf, type TenantAdminSettings } from '../../http/bearer.ts';
 import { parseInput } from '../../http/validation.ts';
 import type { InvitationService } from '../../invitations/invitation-service.ts';
+import type { Invitations } from '../../invitations/invitations.ts';
 import { createInvitationBody, listInvitationsQuery } from './schemas.ts';
 
 export interface InvitationAdminRouteDeps extends TenantAdminSettings {
-  invitations: InvitationService;
+  invitations: InvitationService & Pick<Invitations, 'consoleInvitations'>;
 }
 
 /**
@@ -34,7 +35,12 @@ export function invitationAdminRouter(deps: InvitationAdminRouteDeps): Router {
 
   router.get(base, admin, async (ctx) => {
     const query = parseInput(listInvitationsQuery, { ...ctx.query }, { where: 'query', message: 'The query is not valid' });
-    ctx.body = { items: await deps.invitations.list(tenant(ctx), query.status ? { status: query.status } : {}) };
+    const filter = query.status ? { status: query.status } : {};
+    const [items, keycloakInvitations] = await Promise.all([
+      deps.invitations.list(tenant(ctx), filter),
+      deps.invitations.consoleInvitations(tenant(ctx), filter),
+    ]);
+    ctx.body = { items, keycloakInvitations };
   });
 
   router.get(`${base}/:id`, admin, async (ctx) => {

@@ -6,7 +6,7 @@ export interface InvitationAdminWiring {
   config: { clientId: string };
   identityDirectory: InvitationAdminRouteDeps['directory'];
   accessTokens: InvitationAdminRouteDeps['tokens'];
-  invitations: InvitationService;
+  invitations: InvitationAdminRouteDeps['invitations'];
 }
 
 /** The invitations' admin API; `npm run members -- invite|invitations|resend|revoke` calls the same service. */
