@@ -202,6 +202,18 @@ describe('POST /api/admin/v1/tenants/{tenant}/imports', () => {
     ]);
   });
 
+  it('a later file with the same state user id and a new e-mail matches the account the first one made (nothing new)', async () => {
+    const member = { sid: sid('moved'), first: email('first'), second: email('second') };
+    const first = await upload(`state_user_id,first_name,email\n${member.sid},Mo,${member.first}\n`);
+    await done(first.body.id);
+    const [made] = await rowsOf(first.body.id);
+    expect(made).toMatchObject({ result: 'created', userId: expect.any(String) });
+    const second = await upload(`state_user_id,first_name,email\n${member.sid},Mo,${member.second}\n`);
+    await done(second.body.id);
+    expect(await rowsOf(second.body.id)).toEqual([expect.objectContaining({ result: 'matched', userId: made!.userId })]);
+    expect(await directory.findUsersByEmail(member.second)).toEqual([]);
+  });
+
   it('400 naming the wrong, repeated and missing columns; nothing stored', async () => {
     const before = await countImports();
     const res = await upload('state_user_id,name,email,email\nS-1,A,a@example.org,b@example.org\n');
