@@ -284,6 +284,30 @@ describe('accepting', () => {
     expect((await accept(holderToken, { token })).body.reason).toBe('used');
   });
 
+  it('an imported account (no password, the address unproven) is completed by "Create my account": password, names, the address verified, active upstream', async () => {
+    const imported = await testAccount(stack, { emailVerified: false });
+    const kc = adminFor(stack);
+    // As a member import leaves it: no password (the test account's is removed), signUpType stateOnboard.
+    const credentials = (await kc.get<Json[]>(`/${realm}/users/${imported.id}/credentials`))!;
+    for (const c of credentials) await kc.delete(`/${realm}/users/${imported.id}/credentials/${c.id}`);
+    await directory.updateUser(imported.id, { attributes: { signUpType: ['stateOnboard'], stateUserId: ['S-42'] } });
+    const created = await invite({ email: imported.email, userId: imported.id, stateUserId: 'S-42', firstName: 'Imran', role: 'TEACHER' });
+    expect(created.status).toBe(201);
+    const token = await invitationToken(stack, 'mails', imported.email);
+    const done = await acceptNew(token, { firstName: 'Imran', lastName: 'Khan', password: 'Long-enough-pass-1' });
+    expect(done.status, JSON.stringify(done.body)).toBe(201);
+    const user = (await directory.getUser(imported.id))!;
+    expect(user).toMatchObject({ emailVerified: true, firstName: 'Imran', lastName: 'Khan', enabled: true });
+    expect(user.attributes.signUpType).toEqual(['stateOnboard']);
+    expect((await directory.organizationsOf(imported.id)).map((o) => o.alias)).toContain('state-demo');
+    const upstreamUserId = user.attributes.upstreamUserId![0]!;
+    expect(await upstream.listMemberships(upstreamUserId)).toContainEqual(
+      expect.objectContaining({ organisationId: 'org_state_demo', roles: expect.arrayContaining(['TEACHER']) }),
+    );
+    await personToken(stack, imported.username, 'Long-enough-pass-1');
+    expect(await directory.findUsersByEmail(imported.email)).toHaveLength(1);
+  });
+
   it('an account holding the identifier unproven is the wrong account', async () => {
     const holder = await testAccount(stack, { emailVerified: false });
     await invite({ email: holder.email });
