@@ -158,7 +158,8 @@ describe('an existing account', () => {
     expect((await directory.organizationsOf(other.id)).map((o) => o.alias)).not.toContain('state-demo');
     await page.locator('#sign-in-another').click();
     await page.locator('#invitation[data-step="sign-in"]').waitFor();
-    await page.locator('#login').fill(holder.username);
+    // The mobile number signs in too (the account holding it, as on Keycloak's sign-in page).
+    await page.locator('#login').fill(phone.slice(3));
     await page.locator('#password').fill(holder.password);
     await page.locator('#submit').click();
     await page.locator('#invitation[data-step="done"]').waitFor();

@@ -72,7 +72,10 @@ export interface InvitationsDeps {
   em: EntityManager;
   encryption: FieldEncryption;
   hashKey: string;
-  directory: Pick<IdentityDirectory, 'findOrganization' | 'getUser' | 'addToOrganization' | 'setPassword' | 'updateUser' | 'organizationInvitations'>;
+  directory: Pick<
+    IdentityDirectory,
+    'findOrganization' | 'getUser' | 'addToOrganization' | 'setPassword' | 'updateUser' | 'organizationInvitations' | 'findUsersByAttribute'
+  >;
   accounts: Pick<AccountService, 'create' | 'ensureProvisioned'>;
   upstream: Pick<UpstreamCore, 'findRootOrgByChannel' | 'addMembership'>;
   userTokens: Pick<UserTokens, 'passwordGrant' | 'endSession'>;
@@ -287,7 +290,7 @@ export class Invitations implements InvitationService, InvitationAcceptance {
   async acceptAsExisting(token: string, login: string, password: string): Promise<{ userId: string }> {
     // Before the password is tried: a dead link costs no password guess.
     await this.open(token);
-    const tokens = await this.#d.userTokens.passwordGrant(login, password);
+    const tokens = await this.#d.userTokens.passwordGrant(await this.#loginName(login), password);
     const sub = decodeJwt(tokens.accessToken).sub;
     await this.#d.userTokens.endSession(tokens.refreshToken).catch(() => undefined);
     if (!sub) throw new DomainError('UNAUTHENTICATED', 'The sign-in named no account');
@@ -316,6 +319,19 @@ export class Invitations implements InvitationService, InvitationAcceptance {
   }
 
   // ---------------------------------------------------------------------------------------- helpers
+
+  /**
+   * Keycloak's password grant takes a username or an e-mail; a mobile number is the username of the
+   * one enabled account holding it (as on Keycloak's sign-in page). No such account: the number as
+   * typed, which the grant refuses like a wrong password (nothing tells the two apart).
+   */
+  async #loginName(login: string): Promise<string> {
+    if (/[A-Za-z@]/.test(login)) return login;
+    const phone = parsePhone(login, this.#d.settings.defaultPhoneCountry);
+    if (!phone) return login;
+    const holders = (await this.#d.directory.findUsersByAttribute('phone', phone)).filter((u) => u.enabled);
+    return holders.length === 1 ? holders[0]!.username : login;
+  }
 
   /**
    * Runs `work` holding the link's lease (one accept at a time; a second, also concurrent, finds it
