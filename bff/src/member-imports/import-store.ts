@@ -183,7 +183,8 @@ export class ImportStore {
   }
 
   /**
-   * Leases up to `max` due pending rows of files received in full, oldest first. Committed at once:
+   * Leases up to `max` due pending rows of files received in full, by line then age: the imports under
+   * way take turns, so a small file is not queued behind a large one's thousands of rows. Committed at once:
    * the work on them (Keycloak, the core, mail) runs outside any transaction, and `settle`/`retry`
    * record what became of each.
    */
@@ -196,7 +197,7 @@ export class ImportStore {
           select c.seq from member_import_row c join member_import ci on ci.id = c.import_id
            where c.result = 'pending' and c.next_attempt_at <= ? and (c.lease_until is null or c.lease_until < ?)
              and ci.status = 'processing' ${importId ? 'and c.import_id = ?' : ''}
-           order by c.seq limit ? for update of c skip locked)
+           order by c.line, c.seq limit ? for update of c skip locked)
         returning r.*, i.tenant, i.created_by`,
       [new Date(now.getTime() + leaseMs), now, now, now, ...(importId ? [importId] : []), max],
       'all',

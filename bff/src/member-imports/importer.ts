@@ -44,6 +44,14 @@ export async function receiveMemberFile(
     },
   });
   input.body.on('error', (err) => limit.destroy(err));
+  // A client that goes away mid-file closes the request without ending it: the file is refused (and deleted), not awaited forever.
+  let ended = false;
+  input.body.once('end', () => {
+    ended = true;
+  });
+  input.body.once('close', () => {
+    if (!ended) limit.destroy(interrupted());
+  });
   limit.on('error', (err) => parser.destroy(err));
   input.body.pipe(limit).pipe(parser);
 
@@ -91,6 +99,12 @@ export async function receiveMemberFile(
   }
   deps.received?.(importId);
   return importId;
+}
+
+function interrupted(): DomainError {
+  return new DomainError('VALIDATION_FAILED', 'The upload was interrupted before the end of the file; nothing was kept', {
+    fields: [{ field: 'body', reason: 'incomplete', message: 'Send the whole file again' }],
+  });
 }
 
 function tooLarge(settings: ImporterDeps['settings']): DomainError {
