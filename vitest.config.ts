@@ -15,6 +15,8 @@ export default defineConfig({
           // Groups run one after the other: unit, then integration, then e2e (two cores).
           sequence: { groupOrder: 0 },
           include: ['bff/src/**/*.test.ts', 'upstream/src/**/*.test.ts', 'stack/**/*.test.ts'],
+          // The CLI tests spawn Node and the property tests run thousands of cases: seconds each on a busy machine.
+          testTimeout: 20_000,
         },
       },
       {
