@@ -111,10 +111,10 @@ export interface Core {
   notices: IdentifierChangeNotices;
   /** The Keycloak -> upstream core outbox (decision 0013). */
   outbox: OutboxStore;
-  /** How far the core's change feed has been applied to Keycloak (decision 0033). */
-  roleFeedCursor: RoleFeedCursor;
   /** Invitations into a tenant: the admin API, the CLI, the member import and the accept pages (decision 0034). */
   invitations: Invitations;
+  /** How far the core's change feed has been applied to Keycloak (decision 0033). */
+  roleFeedCursor: RoleFeedCursor;
   close(): Promise<void>;
 }
 
@@ -332,7 +332,6 @@ async function buildCore(config: Config, logger: Logger): Promise<Core> {
     accounts,
     notices: new IdentifierChangeNotices({ mailer, sms: smsGateway, directory: identityDirectory, logger: logger.child({ component: 'identifier-notices' }) }),
     outbox: new OutboxStore({ em: orm.em, encryption: fieldEncryption }),
-    roleFeedCursor: new RoleFeedCursor({ em: orm.em }),
     invitations: new Invitations({
       em: orm.em,
       encryption: fieldEncryption,
@@ -340,13 +339,12 @@ async function buildCore(config: Config, logger: Logger): Promise<Core> {
       directory: identityDirectory,
       accounts,
       upstream: upstreamCore,
-      // The existing-account accept checks a password with the user-api client's grant, as the state claim does.
-      userTokens: new KeycloakUserTokens({ issuer, clientId: config.userApiClientId, clientSecret: config.userApiClientSecret }),
       mailer,
       sms: smsGateway,
       logger: logger.child({ component: 'invitations' }),
       settings: { ttlHours: config.invitationTtlHours, publicUrl: config.publicUrl, defaultPhoneCountry: config.defaultPhoneCountry },
     }),
+    roleFeedCursor: new RoleFeedCursor({ em: orm.em }),
     async close() {
       mailer.close();
       await orm.close();

@@ -2,7 +2,7 @@ import Keycloak from 'keycloak-js';
 import { api, explain, Problem, SessionEnded } from './api.ts';
 import { card, say, type Notes } from './card.ts';
 import { h } from './dom.ts';
-import { initialLanguage, MESSAGES, rememberLanguage, type Language, type Messages } from './messages.ts';
+import { format, initialLanguage, MESSAGES, rememberLanguage, type Language, type Messages } from './messages.ts';
 import { setUserTypes, showProfile, type Profile, type Shell, type UserType } from './profile.ts';
 
 /**
@@ -11,7 +11,9 @@ import { setUserTypes, showProfile, type Profile, type Shell, type UserType } fr
  * account), profile (profile.ts), session ended. The language chosen here goes to Keycloak
  * (`ui_locales`), to the BFF pages it links to (`?lang=`) and, signed in, to the account itself
  * (its `locale`); after a sign-in the account's own language wins unless the person just chose one
- * here. Where the flows of later issues plug in: see portal/README.md.
+ * here. An invitation's "I already have an account" lands here with `#invitation=<token>`: signed
+ * in on Keycloak's page, the portal accepts it (decision 0034). Where the flows of later issues plug
+ * in: see portal/README.md.
  */
 interface PortalConfig {
   keycloakUrl: string;
@@ -27,6 +29,10 @@ const LOGO = new URL('../../themes/platform/login/resources/img/logo.svg', impor
 const SIGNED_OUT_FLAG = 'platform.portal.signed-out';
 /** Set when the language is picked while signed out, read once after the sign-in: that choice is the account's now. */
 const LANGUAGE_CHOSEN_FLAG = 'platform.portal.language-chosen';
+/** The invitation being accepted (its link's token), kept across the round trips to Keycloak (sign-in, sign-out). */
+const INVITATION_KEY = 'platform.portal.invitation';
+/** Set when the portal sent the person to sign in for an invitation: coming back signed out, it does not send them again. */
+const INVITATION_SIGN_IN_FLAG = 'platform.portal.invitation-sign-in';
 const REDIRECT_URI = `${location.origin}/portal/`;
 
 const root = document.getElementById('app')!;
@@ -186,8 +192,11 @@ const shell: Shell = {
   signOutButton: () => signOutButton(),
 };
 
-/** `first`: the first load after the page started, when the account's language is taken or saved. */
-async function loadProfile(opts: { first?: boolean } = {}) {
+/**
+ * `first`: the first load after the page started, when the account's language is taken or saved.
+ * `notes`: what the profile opens with, in the language on screen (drawn again on a language switch).
+ */
+async function loadProfile(opts: { first?: boolean; notes?: () => Notes } = {}) {
   showLoading();
   try {
     // The user types are the realm's (decision 0036); without them the profile shows, the choice left out.
@@ -200,7 +209,14 @@ async function loadProfile(opts: { first?: boolean } = {}) {
     ]);
     setUserTypes(types);
     if (opts.first) syncLanguage(p);
-    showProfile(shell, p, actionNotes);
+    const notes = opts.notes;
+    if (notes) {
+      const draw = () => {
+        showProfile(shell, p, notes());
+        redraw = draw;
+      };
+      draw();
+    } else showProfile(shell, p, actionNotes);
     actionNotes = {};
   } catch (err) {
     if (err instanceof SessionEnded) return showSessionEnded();
@@ -227,12 +243,103 @@ function signOutButton() {
       onclick: () => {
         signingOut = true;
         sessionStorage.setItem(SIGNED_OUT_FLAG, '1');
+        // Signing out drops an invitation not accepted (the wrong-account screen's other button keeps it).
+        sessionStorage.removeItem(INVITATION_KEY);
         // Ends the Keycloak session (RP-initiated logout with the ID token), then comes back here.
         void keycloak.logout({ redirectUri: REDIRECT_URI });
       },
     },
     m.signOut,
   );
+}
+
+// ---- an invitation (decision 0034) ----
+
+/** `#invitation=<token>` of the invitation page's link: kept for after the sign-in, and taken off the address. */
+function takeInvitationFromAddress() {
+  const token = new URLSearchParams(location.hash.slice(1)).get('invitation');
+  if (token === null) return;
+  if (/^[A-Za-z0-9_-]{43}$/.test(token)) sessionStorage.setItem(INVITATION_KEY, token);
+  // Out of the address bar, the history and any bookmark; the fragment never reached a server.
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
+/** The signed-in account accepts the pending invitation; the profile then says what came of it. */
+async function acceptInvitation(token: string) {
+  showLoading();
+  try {
+    const joined = await callApi<{ tenant: string; tenantNames?: Partial<Record<Language, string>> }>('POST', '/api/v1/invitations/accept', { token });
+    sessionStorage.removeItem(INVITATION_KEY);
+    await loadProfile({ first: true, notes: () => ({ notice: format(m.invitationJoined, joined.tenantNames?.[lang] ?? joined.tenant) }) });
+  } catch (err) {
+    // The invitation stays pending: signed in again, it is accepted then.
+    if (err instanceof SessionEnded) return showSessionEnded();
+    if (err instanceof Problem && err.status === 403 && err.body.reason === 'wrong_account') {
+      return showWrongAccount(typeof err.body.invited === 'string' ? err.body.invited : '');
+    }
+    if (err instanceof Problem && (err.status === 404 || err.status === 410)) {
+      sessionStorage.removeItem(INVITATION_KEY);
+      return loadProfile({ first: true, notes: () => ({ alert: m.invitationDead }) });
+    }
+    showInvitationError(token, err);
+  }
+}
+
+/** Signed in with an account that does not hold the invited identifier (verified): another account, or the profile. */
+function showWrongAccount(invited: string) {
+  redraw = () => showWrongAccount(invited);
+  screen(
+    m.invitationWrongTitle,
+    {},
+    h('p', { class: 'lead', id: 'invitation-wrong', 'data-invited': invited }, format(m.invitationWrongLead, invited)),
+    h('p', { class: 'hint' }, format(m.invitationWrongHint, invited)),
+    h(
+      'div',
+      { class: 'actions' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary',
+          id: 'invitation-other-account',
+          onclick: () => {
+            // Keycloak's session ends; back here, the pending invitation sends the person to sign in again.
+            signingOut = true;
+            void keycloak.logout({ redirectUri: REDIRECT_URI });
+          },
+        },
+        m.invitationOtherAccount,
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          id: 'invitation-to-profile',
+          onclick: () => {
+            sessionStorage.removeItem(INVITATION_KEY);
+            void loadProfile({ first: true });
+          },
+        },
+        m.invitationToProfile,
+      ),
+    ),
+  ).focus();
+}
+
+/** The accept did not answer (too many tries, a service down): the usual error, and try again. */
+function showInvitationError(token: string, err: unknown) {
+  redraw = () => showInvitationError(token, err);
+  screen(
+    m.profileTitle,
+    { alert: explain(err, m) },
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'button', class: 'primary', id: 'invitation-retry', onclick: () => void acceptInvitation(token) }, m.tryAgain),
+      signOutButton(),
+    ),
+  ).focus();
 }
 
 // ---- start ----
@@ -247,6 +354,7 @@ function authErrorMessage(err: unknown): string {
 
 async function start() {
   document.documentElement.lang = lang;
+  takeInvitationFromAddress();
   showLoading();
   try {
     config = (await api<PortalConfig>('GET', '/portal/config.json')).body;
@@ -282,7 +390,15 @@ async function start() {
     if (err && typeof err === 'object' && 'error' in err) return showHome({ alert: authErrorMessage(err) });
     return showStartFailed();
   }
-  if (authenticated) return loadProfile({ first: true });
+  const invitation = sessionStorage.getItem(INVITATION_KEY);
+  const askedToSignIn = sessionStorage.getItem(INVITATION_SIGN_IN_FLAG) === '1';
+  sessionStorage.removeItem(INVITATION_SIGN_IN_FLAG);
+  if (authenticated) return invitation ? acceptInvitation(invitation) : loadProfile({ first: true });
+  if (invitation && !askedToSignIn) {
+    // Keycloak's own page, any way the account signs in (password, Google, the state, a second factor).
+    sessionStorage.setItem(INVITATION_SIGN_IN_FLAG, '1');
+    return void keycloak.login({ redirectUri: REDIRECT_URI, locale: lang });
+  }
   const signedOut = sessionStorage.getItem(SIGNED_OUT_FLAG) === '1';
   sessionStorage.removeItem(SIGNED_OUT_FLAG);
   showHome(signedOut ? { notice: m.signedOut } : {});

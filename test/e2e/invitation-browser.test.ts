@@ -11,9 +11,10 @@ import { testKeyPrefix } from '../support/redis.ts';
 
 /**
  * Accepting invitations in the browser (issue 18, decision 0034): by e-mail and by mobile number, a
- * new person and an existing account, and the expired, revoked, reused and wrong-account links, each
- * ending on a page with a way on. Every page is checked (screenshot, axe-core, no English on a Hindi
- * page) in English at desktop width and in Hindi at phone width.
+ * new person (the BFF's form) and an existing account (the portal: Keycloak's own sign-in page, then
+ * the accept), and the expired, revoked, reused and wrong-account links, each ending on a page with a
+ * way on. Every page is checked (screenshot, axe-core, no English on a Hindi page) in English at
+ * desktop width and in Hindi at phone width.
  */
 const stack = inject('stack');
 const realm = stack.settings.platformRealm;
@@ -26,8 +27,11 @@ const directory = new KeycloakIdentityDirectory({
 });
 let bff: TestBff;
 
+const portalUrl = `${stack.settings.bffPublicUrl}/portal/`;
+
 beforeAll(async () => {
-  bff = await startTestBff(stack, { REDIS_PREFIX: keys.prefix });
+  // At the stack's BFF URL: the portal client's redirect URIs name it.
+  bff = await startTestBff(stack, { REDIS_PREFIX: keys.prefix }, { atStackUrl: true });
 });
 afterAll(async () => {
   await bff?.close();
@@ -122,48 +126,100 @@ describe('a new person', () => {
   }, 240_000);
 });
 
-describe('an existing account', () => {
-  it('by e-mail: "I already have an account", a wrong password, then signed in, it joins the tenant', async () => {
+/** Keycloak's own identifier-first sign-in page of the platform realm (not a BFF form). */
+async function keycloakSignIn(page: Page, username: string, password: string): Promise<void> {
+  await page.waitForURL(new RegExp(`^${stack.keycloakUrl}/realms/${realm}/`));
+  await page.locator('#username').fill(username);
+  await page.locator('#kc-login').click();
+  await page.locator('#password').fill(password);
+  await page.locator('#kc-login').click();
+  await page.waitForURL(`${portalUrl}**`);
+}
+
+/** The portal's language switch to Hindi, at phone width: the same screen drawn again. */
+async function toHindiPhone(page: Page): Promise<void> {
+  await page.setViewportSize(VIEWPORTS.phone);
+  await page.locator('nav.languages button[lang="hi"]').click();
+  await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('hi');
+}
+
+const tenantsOf = async (userId: string) => (await directory.organizationsOf(userId)).map((o) => o.alias).sort();
+
+describe("an existing account (the portal, Keycloak's sign-in page)", () => {
+  it('by e-mail: "I already have an account", signed in with the password on Keycloak\'s page, joins; the profile says so; the used link: the alert', async () => {
     const holder = await testAccount(stack, { tenants: ['custodian'] });
     const { token } = await invite({ email: holder.email });
     const page = await newPage();
     await page.goto(`${bff.url}/invitations/${token}?lang=en`);
+    await page.locator('#invitation[data-step="invitation"]').waitFor();
+    // The token rides in the fragment: no server (nor its log) receives it.
+    expect(await page.locator('#existing').getAttribute('href')).toBe(`/portal/?lang=en#invitation=${token}`);
     await page.locator('#existing').click();
-    await step(page, 'invitation-sign-in', 'sign-in');
-    await page.locator('#login').fill(holder.username);
-    await page.locator('#password').fill('not-the-password');
-    await page.locator('#submit').click();
-    await page.locator('#error[data-error="wrong-password"]').waitFor();
-    await step(page, 'invitation-sign-in-wrong-password', 'sign-in');
-    await page.locator('#login').fill(holder.email);
-    await page.locator('#password').fill(holder.password);
-    await page.locator('#submit').click();
-    await step(page, 'invitation-done-joined', 'done');
-    expect((await directory.organizationsOf(holder.id)).map((o) => o.alias).sort()).toEqual(['custodian', 'state-demo']);
+    await keycloakSignIn(page, holder.email, holder.password);
+    await page.locator('#details').waitFor();
+    await expect.poll(() => page.locator('#notice').innerText()).toBe('You joined State of Demo.');
+    expect(page.url()).not.toContain(token);
+    expect(await page.evaluate(() => sessionStorage.getItem('platform.portal.invitation'))).toBeNull();
+    expect(await tenantsOf(holder.id)).toEqual(['custodian', 'state-demo']);
+    await checkPage(page, { name: 'portal-invitation-joined', lang: 'en' });
+    await toHindiPhone(page);
+    await expect.poll(() => page.locator('#notice').innerText()).toBe('आप डेमो राज्य से जुड़ गए।');
+    await checkPage(page, { name: 'portal-invitation-joined', lang: 'hi', allow: ['Test', 'Person'] });
+
+    // The link again, signed in (the account's language is Hindi now): used, the alert on the profile.
+    await page.goto('about:blank');
+    await page.goto(`${portalUrl}?lang=hi#invitation=${token}`);
+    await page.locator('#details').waitFor();
+    await expect.poll(() => page.locator('#alert').innerText()).toContain('आमंत्रण अब उपयोग नहीं किया जा सकता');
+    await checkPage(page, { name: 'portal-invitation-dead', lang: 'hi', allow: ['Test', 'Person'] });
+    await page.setViewportSize(VIEWPORTS.desktop);
+    await page.locator('nav.languages button[lang="en"]').click();
+    await expect.poll(() => page.locator('#alert').innerText()).toBe('This invitation can no longer be used. Ask the person who invited you for a new one.');
+    await checkPage(page, { name: 'portal-invitation-dead', lang: 'en' });
+    expect(await tenantsOf(holder.id)).toEqual(['custodian', 'state-demo']);
     await page.close();
   }, 240_000);
 
-  it('by mobile number, signed in as another account: refused, whose invitation it is; then "Sign in with another account" with the right one', async () => {
+  it('by mobile number, signed in as another account: the wrong-account screen; "Sign in with another account" keeps the invitation, the right one joins', async () => {
     const phone = newPhone();
     const holder = await testAccount(stack, { phone });
     const other = await testAccount(stack);
     const { token } = await invite({ phone });
     const page = await newPage();
-    await page.goto(`${bff.url}/invitations/${token}/sign-in?lang=en`);
-    await page.locator('#login').fill(other.username);
-    await page.locator('#password').fill(other.password);
-    await page.locator('#submit').click();
-    await step(page, 'invitation-wrong-account', 'wrong-account');
-    await expect.poll(() => page.locator('#wrong').textContent()).toContain(`+91 ••••• •••${phone.slice(-2)}`);
-    expect((await directory.organizationsOf(other.id)).map((o) => o.alias)).not.toContain('state-demo');
-    await page.locator('#sign-in-another').click();
-    await page.locator('#invitation[data-step="sign-in"]').waitFor();
-    // The mobile number signs in too (the account holding it, as on Keycloak's sign-in page).
-    await page.locator('#login').fill(phone.slice(3));
-    await page.locator('#password').fill(holder.password);
-    await page.locator('#submit').click();
-    await page.locator('#invitation[data-step="done"]').waitFor();
-    expect((await directory.organizationsOf(holder.id)).map((o) => o.alias)).toContain('state-demo');
+    await page.goto(`${bff.url}/invitations/${token}?lang=en`);
+    await page.locator('#existing').click();
+    await keycloakSignIn(page, other.username, other.password);
+    await page.locator('#invitation-wrong').waitFor();
+    const masked = `+91 ••••• •••${phone.slice(-2)}`;
+    expect(await page.locator('#invitation-wrong').getAttribute('data-invited')).toBe(masked);
+    expect(await page.locator('#invitation-wrong').innerText()).toContain(masked);
+    await checkPage(page, { name: 'portal-invitation-wrong-account', lang: 'en' });
+    await toHindiPhone(page);
+    await expect.poll(() => page.locator('h1').innerText()).toBe('यह आमंत्रण किसी दूसरे खाते के लिए है');
+    await checkPage(page, { name: 'portal-invitation-wrong-account', lang: 'hi' });
+    expect(await tenantsOf(other.id)).not.toContain('state-demo');
+
+    // Signed out of Keycloak and back: the pending invitation sends the person to sign in again.
+    await page.locator('#invitation-other-account').click();
+    await keycloakSignIn(page, holder.username, holder.password);
+    await page.locator('#details').waitFor();
+    await expect.poll(() => page.locator('#notice').innerText()).toBe('आप डेमो राज्य से जुड़ गए।');
+    expect(await tenantsOf(holder.id)).toContain('state-demo');
+    expect(await tenantsOf(other.id)).not.toContain('state-demo');
+    await page.close();
+  }, 240_000);
+
+  it('"Go to my profile" on the wrong-account screen drops the invitation: the profile, the link still good for its holder', async () => {
+    const holder = await testAccount(stack);
+    const other = await testAccount(stack);
+    const { id, token } = await invite({ email: holder.email });
+    const page = await newPage();
+    await page.goto(`${portalUrl}?lang=en#invitation=${token}`);
+    await keycloakSignIn(page, other.username, other.password);
+    await page.locator('#invitation-to-profile').click();
+    await page.locator('#details').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('platform.portal.invitation'))).toBeNull();
+    expect((await bff.container.invitations.get('state-demo', id)).status).toBe('pending');
     await page.close();
   }, 240_000);
 });

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { decodeJwt } from 'jose';
 import type { AccountService } from '../accounts/account-service.ts';
 import { maskIdentifier, normaliseEmail, isStrictEmail, parsePhone, type Identifier } from '../accounts/identifiers.ts';
 import { bindSeal } from '../kernel/crypto/bound-seal.ts';
@@ -12,7 +11,6 @@ import type { Logger } from '../kernel/logger.ts';
 import type { DirectoryTenant, IdentityDirectory, KeycloakOrganizationInvitation } from '../ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from '../ports/messaging.ts';
 import type { UpstreamCore } from '../ports/upstream-core.ts';
-import type { UserTokens } from '../ports/user-tokens.ts';
 import type { InvitationKind, InvitationService, InvitationStatus, InvitationView, NewInvitation } from './invitation-service.ts';
 import { invitationEmail, invitationSms } from './messages.ts';
 
@@ -60,11 +58,10 @@ export interface InvitationAcceptance {
   /** Creates the account (or completes the imported one), in the tenant, the identifier proven by the link. */
   acceptAsNew(token: string, person: NewPerson): Promise<{ userId: string; username: string }>;
   /**
-   * The account signing in with `login`/`password` joins the tenant. Wrong password: UNAUTHENTICATED.
-   * An account that does not hold the invited identifier proven: FORBIDDEN `details.reason` `wrong_account`.
+   * An existing account joins the tenant: the person signed in on Keycloak's page (the portal) and the
+   * caller checked their access token. An account that does not hold the invited identifier verified:
+   * FORBIDDEN `details.reason` `wrong_account`, `details.invited` the masked identifier.
    */
-  acceptAsExisting(token: string, login: string, password: string): Promise<{ userId: string }>;
-  /** The same for an account already signed in (its bearer token checked by the caller). */
   acceptAsSignedIn(token: string, userId: string): Promise<{ userId: string }>;
 }
 
@@ -72,13 +69,9 @@ export interface InvitationsDeps {
   em: EntityManager;
   encryption: FieldEncryption;
   hashKey: string;
-  directory: Pick<
-    IdentityDirectory,
-    'findOrganization' | 'getUser' | 'addToOrganization' | 'setPassword' | 'updateUser' | 'organizationInvitations' | 'findUsersByAttribute'
-  >;
+  directory: Pick<IdentityDirectory, 'findOrganization' | 'getUser' | 'addToOrganization' | 'setPassword' | 'updateUser' | 'organizationInvitations'>;
   accounts: Pick<AccountService, 'create' | 'ensureProvisioned'>;
   upstream: Pick<UpstreamCore, 'findRootOrgByChannel' | 'addMembership'>;
-  userTokens: Pick<UserTokens, 'passwordGrant' | 'endSession'>;
   mailer: Mailer;
   sms: SmsGateway;
   logger: Logger;
@@ -287,16 +280,6 @@ export class Invitations implements InvitationService, InvitationAcceptance {
     });
   }
 
-  async acceptAsExisting(token: string, login: string, password: string): Promise<{ userId: string }> {
-    // Before the password is tried: a dead link costs no password guess.
-    await this.open(token);
-    const tokens = await this.#d.userTokens.passwordGrant(await this.#loginName(login), password);
-    const sub = decodeJwt(tokens.accessToken).sub;
-    await this.#d.userTokens.endSession(tokens.refreshToken).catch(() => undefined);
-    if (!sub) throw new DomainError('UNAUTHENTICATED', 'The sign-in named no account');
-    return this.acceptAsSignedIn(token, sub);
-  }
-
   async acceptAsSignedIn(token: string, sub: string): Promise<{ userId: string }> {
     return this.#accepting(token, async (row, link) => {
       const user = await this.#d.directory.getUser(sub);
@@ -319,19 +302,6 @@ export class Invitations implements InvitationService, InvitationAcceptance {
   }
 
   // ---------------------------------------------------------------------------------------- helpers
-
-  /**
-   * Keycloak's password grant takes a username or an e-mail; a mobile number is the username of the
-   * one enabled account holding it (as on Keycloak's sign-in page). No such account: the number as
-   * typed, which the grant refuses like a wrong password (nothing tells the two apart).
-   */
-  async #loginName(login: string): Promise<string> {
-    if (/[A-Za-z@]/.test(login)) return login;
-    const phone = parsePhone(login, this.#d.settings.defaultPhoneCountry);
-    if (!phone) return login;
-    const holders = (await this.#d.directory.findUsersByAttribute('phone', phone)).filter((u) => u.enabled);
-    return holders.length === 1 ? holders[0]!.username : login;
-  }
 
   /**
    * Runs `work` holding the link's lease (one accept at a time; a second, also concurrent, finds it

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { invitationEmail, invitationSms, validity } from '../../invitations/messages.ts';
 import type { InvitationLink } from '../../invitations/invitations.ts';
 import { LANGUAGES } from '../../kernel/languages.ts';
-import { type FormError, renderDead, renderDone, renderInvitation, renderNewAccount, renderSignIn, renderWrongAccount } from './pages.ts';
+import { type FormError, renderDead, renderDone, renderInvitation, renderNewAccount } from './pages.ts';
 
 const link: InvitationLink = {
   id: '00000000-0000-4000-8000-000000000000',
@@ -17,18 +17,7 @@ const link: InvitationLink = {
   locale: 'en',
 };
 const token = 'T'.repeat(43);
-const errors: FormError[] = [
-  'password',
-  'username',
-  'username-taken',
-  'name',
-  'account-exists',
-  'wrong-password',
-  'action-required',
-  'busy',
-  'rate-limited',
-  'unavailable',
-];
+const errors: FormError[] = ['password', 'username', 'username-taken', 'name', 'account-exists', 'busy', 'rate-limited', 'unavailable'];
 
 /** Latin words a person reads on a page, minus values (with @ . digits) and the language picker's "English". */
 function latinWords(page: string): string[] {
@@ -47,10 +36,7 @@ describe('invitation pages', () => {
   const pages = (lang: (typeof LANGUAGES)[number]) => [
     renderInvitation(link, token, lang),
     ...errors.map((e) => renderNewAccount(link, token, lang, e)),
-    ...errors.map((e) => renderSignIn(link, token, lang, '/portal/', e)),
-    renderWrongAccount(link, token, lang),
-    renderDone(link, token, lang, 'new'),
-    renderDone(link, token, lang, 'joined'),
+    renderDone(link, token, lang),
     ...(['unknown', 'expired', 'revoked', 'used'] as const).map((p) => renderDead(p, lang)),
   ];
 
@@ -62,6 +48,14 @@ describe('invitation pages', () => {
   it('every form error has its message, in both languages; the typed names are escaped', () => {
     for (const lang of LANGUAGES) for (const e of errors) expect(renderNewAccount(link, token, lang, e)).toMatch(new RegExp(`data-error="${e}">[^<]+<`));
     expect(renderNewAccount({ ...link, firstName: '"><script>' }, token, 'en')).not.toContain('"><script>');
+  });
+
+  it('"I already have an account" leads to the portal with the token in the fragment only', () => {
+    for (const lang of LANGUAGES) {
+      for (const page of [renderInvitation(link, token, lang), renderNewAccount(link, token, lang)]) {
+        expect(page).toContain(`id="existing" href="/portal/?lang=${lang}#invitation=${token}"`);
+      }
+    }
   });
 
   it('unknown and expired links show the same page', () => {

@@ -6,21 +6,11 @@ import type { Language } from '../../kernel/languages.ts';
 
 /**
  * The invitation's pages (issue 18, decision 0034), server-rendered with the page kit in each of the
- * platform's languages: the link's page (two ways: a new account, or an existing one), the two forms,
- * the wrong-account refusal, the dead-link pages and the done page. Errors are chosen by their code
- * (`?error=`), never taken from a server's message.
+ * platform's languages: the link's page (two ways: a new account here, or an existing one signed in on
+ * Keycloak's page through the portal), the new-account form, the dead-link pages and the done page.
+ * Errors are chosen by their code (`?error=`), never taken from a server's message.
  */
-export type FormError =
-  | 'password'
-  | 'username'
-  | 'username-taken'
-  | 'name'
-  | 'account-exists'
-  | 'wrong-password'
-  | 'action-required'
-  | 'busy'
-  | 'rate-limited'
-  | 'unavailable';
+export type FormError = 'password' | 'username' | 'username-taken' | 'name' | 'account-exists' | 'busy' | 'rate-limited' | 'unavailable';
 
 const TEXT = {
   en: {
@@ -41,22 +31,9 @@ const TEXT = {
     password: 'Password',
     passwordRules: `Use ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters. It must not be your email address or username.`,
     createSubmit: 'Create account',
-    signInTitle: 'Sign in to join',
-    signInLead: (tenant: string, masked: string) => `Sign in to the account that has ${masked}; it joins ${tenant}. The invitation is only for that account.`,
-    login: 'Email, mobile number or username',
-    signInSubmit: 'Sign in and join',
-    forgot: 'Forgot password?',
-    otherWay: 'I have no account yet',
-    wrongTitle: 'This invitation is for another account',
-    wrongLead: (masked: string) => `The account you signed in to does not have ${masked}, the address this invitation was sent to. Nothing has changed.`,
-    wrongHint: (masked: string) =>
-      `Sign in to the account that has ${masked}. If that is your account but it does not show ${masked} yet, add and confirm it in your account first, then open the link again.`,
-    signInAnother: 'Sign in with another account',
     toPortal: 'Go to your account',
     doneNewTitle: 'Your account is ready',
     doneNewLead: (tenant: string) => `You are now a member of ${tenant}. Sign in with your email address or mobile number and your password.`,
-    doneJoinedTitle: 'You joined',
-    doneJoinedLead: (tenant: string) => `Your account is now a member of ${tenant}.`,
     signIn: 'Sign in',
     deadTitle: {
       unknown: 'This link does not work',
@@ -77,8 +54,6 @@ const TEXT = {
       'username-taken': 'This username is taken. Choose another, or leave it empty.',
       name: 'Enter your first name, with letters only.',
       'account-exists': 'An account with this address already exists. Sign in to it instead.',
-      'wrong-password': 'The sign-in details are not right. Try again.',
-      'action-required': 'Your account has a step to finish first. Sign in to your account, then open the link again.',
       busy: 'This invitation is being accepted right now. Wait a moment and reload.',
       'rate-limited': 'Too many tries. Wait a while and try again.',
       unavailable: 'Something did not answer just now. Nothing was lost: try again.',
@@ -101,22 +76,9 @@ const TEXT = {
     password: 'पासवर्ड',
     passwordRules: `${PASSWORD_MIN_LENGTH} से ${PASSWORD_MAX_LENGTH} अक्षर रखें। यह आपका ईमेल पता या उपयोगकर्ता नाम नहीं होना चाहिए।`,
     createSubmit: 'खाता बनाएँ',
-    signInTitle: 'जुड़ने के लिए साइन इन करें',
-    signInLead: (tenant: string, masked: string) => `उस खाते में साइन इन करें जिसमें ${masked} है; वह ${tenant} से जुड़ जाएगा। यह आमंत्रण केवल उसी खाते के लिए है।`,
-    login: 'ईमेल, मोबाइल नंबर या उपयोगकर्ता नाम',
-    signInSubmit: 'साइन इन करें और जुड़ें',
-    forgot: 'पासवर्ड भूल गए?',
-    otherWay: 'मेरा अभी कोई खाता नहीं है',
-    wrongTitle: 'यह आमंत्रण किसी दूसरे खाते के लिए है',
-    wrongLead: (masked: string) => `जिस खाते में आपने साइन इन किया, उसमें ${masked} नहीं है, जिस पर यह आमंत्रण भेजा गया था। कुछ नहीं बदला।`,
-    wrongHint: (masked: string) =>
-      `उस खाते में साइन इन करें जिसमें ${masked} है। यदि वह आपका खाता है पर उसमें अभी ${masked} नहीं दिखता, तो पहले अपने खाते में उसे जोड़ें और पुष्टि करें, फिर लिंक दोबारा खोलें।`,
-    signInAnother: 'किसी दूसरे खाते से साइन इन करें',
     toPortal: 'अपने खाते पर जाएँ',
     doneNewTitle: 'आपका खाता तैयार है',
     doneNewLead: (tenant: string) => `अब आप ${tenant} के सदस्य हैं। अपने ईमेल पते या मोबाइल नंबर और पासवर्ड से साइन इन करें।`,
-    doneJoinedTitle: 'आप जुड़ गए',
-    doneJoinedLead: (tenant: string) => `आपका खाता अब ${tenant} का सदस्य है।`,
     signIn: 'साइन इन करें',
     deadTitle: {
       unknown: 'यह लिंक काम नहीं करता',
@@ -137,8 +99,6 @@ const TEXT = {
       'username-taken': 'यह उपयोगकर्ता नाम पहले से लिया हुआ है। कोई दूसरा चुनें, या खाली छोड़ें।',
       name: 'अपना पहला नाम लिखें, केवल अक्षरों में।',
       'account-exists': 'इस पते वाला खाता पहले से मौजूद है। उसके बजाय उसमें साइन इन करें।',
-      'wrong-password': 'साइन-इन की जानकारी सही नहीं है। फिर से कोशिश करें।',
-      'action-required': 'आपके खाते में पहले एक चरण पूरा करना है। अपने खाते में साइन इन करें, फिर लिंक दोबारा खोलें।',
       busy: 'यह आमंत्रण अभी स्वीकार किया जा रहा है। थोड़ा रुकें और पेज फिर से खोलें।',
       'rate-limited': 'बहुत अधिक प्रयास। कुछ देर रुककर फिर से कोशिश करें।',
       unavailable: 'अभी किसी सेवा ने जवाब नहीं दिया। कुछ नहीं खोया: फिर से कोशिश करें।',
@@ -149,6 +109,11 @@ const TEXT = {
 export const isFormError = (value: unknown): value is FormError => typeof value === 'string' && value in TEXT.en.errors;
 
 const base = (token: string) => `/invitations/${encodeURIComponent(token)}`;
+/**
+ * An existing account: the portal, which signs in on Keycloak's page (any way the account has) and
+ * accepts. The token rides in the fragment, which no server (nor its log) ever receives.
+ */
+const viaPortal = (token: string, lang: Language) => `/portal/?lang=${lang}#invitation=${encodeURIComponent(token)}`;
 
 function layout(lang: Language, title: string, step: string, body: Html, languageHref?: (l: Language) => string): string {
   return page({
@@ -199,7 +164,7 @@ export function renderInvitation(link: InvitationLink, token: string, lang: Lang
       <p class="lead" id="invited">${t.inviteLead(link.tenantNames[lang], link.masked)}</p>
       <p class="hint">${t.inviteHint}</p>
       <a class="button primary" id="create" href="${base(token)}/new?lang=${lang}">${t.create}</a>
-      <a class="button secondary" id="existing" href="${base(token)}/sign-in?lang=${lang}">${t.existing}</a>`,
+      <a class="button secondary" id="existing" href="${viaPortal(token, lang)}">${t.existing}</a>`,
     (l) => `${base(token)}?lang=${l}`,
   );
 }
@@ -220,60 +185,24 @@ export function renderNewAccount(link: InvitationLink, token: string, lang: Lang
         ${field('password', t.password, 'password', { autocomplete: 'new-password', hint: t.passwordRules, invalid: error === 'password' })}
         <button type="submit" class="primary" id="submit">${t.createSubmit}</button>
       </form>
-      <a class="link" id="existing" href="${base(token)}/sign-in?lang=${lang}">${t.existing}</a>`,
+      <a class="link" id="existing" href="${viaPortal(token, lang)}">${t.existing}</a>`,
     (l) => `${base(token)}/new?lang=${l}`,
   );
 }
 
-export function renderSignIn(link: InvitationLink, token: string, lang: Language, forgotUrl: string, error?: FormError): string {
+/** The new account's done page (an existing account ends on the portal's profile). */
+export function renderDone(link: InvitationLink, token: string, lang: Language): string {
   const t = TEXT[lang];
   return layout(
     lang,
-    t.signInTitle,
-    'sign-in',
-    html`
-      <p class="lead">${t.signInLead(link.tenantNames[lang], link.masked)}</p>
-      ${alert(lang, error)}
-      <form method="post" action="${base(token)}/accept?lang=${lang}" class="stack" data-json>
-        ${field('login', t.login, 'text', { autocomplete: 'username', invalid: error === 'wrong-password' })}
-        ${field('password', t.password, 'password', { autocomplete: 'current-password', invalid: error === 'wrong-password' })}
-        <button type="submit" class="primary" id="submit">${t.signInSubmit}</button>
-      </form>
-      <div class="actions">
-        <a class="link" id="forgot" href="${forgotUrl}">${t.forgot}</a>
-        <a class="link" id="create" href="${base(token)}/new?lang=${lang}">${t.otherWay}</a>
-      </div>`,
-    (l) => `${base(token)}/sign-in?lang=${l}`,
-  );
-}
-
-export function renderWrongAccount(link: InvitationLink, token: string, lang: Language): string {
-  const t = TEXT[lang];
-  return layout(
-    lang,
-    t.wrongTitle,
-    'wrong-account',
-    html`
-      <p class="lead" id="wrong">${t.wrongLead(link.masked)}</p>
-      <p class="hint">${t.wrongHint(link.masked)}</p>
-      <a class="button primary" id="sign-in-another" href="${base(token)}/sign-in?lang=${lang}">${t.signInAnother}</a>
-      <a class="button secondary" id="portal" href="/portal/?lang=${lang}">${t.toPortal}</a>`,
-    (l) => `${base(token)}/wrong-account?lang=${l}`,
-  );
-}
-
-export function renderDone(link: InvitationLink, token: string, lang: Language, as: 'new' | 'joined'): string {
-  const t = TEXT[lang];
-  return layout(
-    lang,
-    as === 'new' ? t.doneNewTitle : t.doneJoinedTitle,
+    t.doneNewTitle,
     'done',
     html`
-      <div class="notice success" role="status" id="done" data-as="${as}">
-        <p class="lead">${as === 'new' ? t.doneNewLead(link.tenantNames[lang]) : t.doneJoinedLead(link.tenantNames[lang])}</p>
+      <div class="notice success" role="status" id="done">
+        <p class="lead">${t.doneNewLead(link.tenantNames[lang])}</p>
       </div>
-      <a class="button primary" id="continue" href="/portal/?lang=${lang}">${as === 'new' ? t.signIn : t.toPortal}</a>`,
-    (l) => `${base(token)}/done?as=${as}&lang=${l}`,
+      <a class="button primary" id="continue" href="/portal/?lang=${lang}">${t.signIn}</a>`,
+    (l) => `${base(token)}/done?lang=${l}`,
   );
 }
 

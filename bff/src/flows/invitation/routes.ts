@@ -13,7 +13,7 @@ import { type InvitationAcceptance, isLinkProblem, type LinkProblem } from '../.
 import { DomainError, isDomainError } from '../../kernel/errors.ts';
 import type { Language } from '../../kernel/languages.ts';
 import type { Limit, RateLimiter } from '../../rate-limits/rate-limiter.ts';
-import { type FormError, isFormError, renderDead, renderDone, renderInvitation, renderNewAccount, renderSignIn, renderWrongAccount } from './pages.ts';
+import { type FormError, isFormError, renderDead, renderDone, renderInvitation, renderNewAccount } from './pages.ts';
 
 export const invitationAssets: Record<string, Asset> = {
   'invitation.js': { file: new URL('./pages/invitation.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
@@ -23,7 +23,7 @@ export const invitationAssets: Record<string, Asset> = {
 export interface InvitationRouteDeps {
   invitations: InvitationAcceptance;
   limiter: RateLimiter;
-  /** Every accept (a new account or a sign-in, right or wrong) from one client IP. */
+  /** Every accept (a new account, or a signed-in account's, right or wrong) from one client IP. */
   acceptsPerIp: Limit;
 }
 
@@ -42,13 +42,12 @@ const newAccountBody = z.strictObject({
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
 });
 
-const signInBody = z.strictObject({ login: z.string().trim().min(1).max(320), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
-
 /**
- * The invitation link's pages and its two forms' endpoints (issue 18, decision 0034). The token is in
- * the path: the access log names the route template only (http/request-context.ts), and no page sends
- * a Referer (security-headers.ts). A form's answer, also a refusal's (problem+json), carries `location`:
- * the page the browser goes to next.
+ * The invitation link's pages and the new-account form's endpoint (issue 18, decision 0034). An
+ * existing account signs in on Keycloak's page through the portal, which accepts with
+ * `POST /api/v1/invitations/accept` (below). The token is in the path: the access log names the route
+ * template only (http/request-context.ts), and no page sends a Referer (security-headers.ts). The
+ * form's answer, also a refusal's (problem+json), carries `location`: the page the browser goes to next.
  */
 export function invitationRouter(deps: InvitationRouteDeps): Router {
   const router = new Router({ prefix: '/invitations' });
@@ -69,8 +68,6 @@ export function invitationRouter(deps: InvitationRouteDeps): Router {
 
   linkPage('/:token', (_ctx, link, token, lang) => renderInvitation(link, token, lang));
   linkPage('/:token/new', (ctx, link, token, lang) => renderNewAccount(link, token, lang, errorOf(ctx)));
-  linkPage('/:token/sign-in', (ctx, link, token, lang) => renderSignIn(link, token, lang, `/portal/?lang=${lang}`, errorOf(ctx)));
-  linkPage('/:token/wrong-account', (_ctx, link, token, lang) => renderWrongAccount(link, token, lang));
 
   // The accepted link's own page: only once it is used (what it says is the holder's to know).
   router.get('/:token/done', async (ctx) => {
@@ -78,7 +75,7 @@ export function invitationRouter(deps: InvitationRouteDeps): Router {
     const token = tokenOf(ctx);
     const { problem, link } = await deps.invitations.describe(token);
     if (problem !== 'used' || !link) return dead(ctx, problem ?? 'unknown', lang);
-    sendPage(ctx, renderDone(link, token, lang, ctx.query.as === 'new' ? 'new' : 'joined'));
+    sendPage(ctx, renderDone(link, token, lang));
   });
 
   router.post('/:token/account', async (ctx) => {
@@ -97,18 +94,7 @@ export function invitationRouter(deps: InvitationRouteDeps): Router {
         password: body.password,
       });
       ctx.status = 201;
-      return `${here(token, lang, '/done')}&as=new`;
-    });
-  });
-
-  router.post('/:token/accept', async (ctx) => {
-    const lang = pageLanguage(ctx);
-    const token = tokenOf(ctx);
-    await answering(ctx, token, lang, '/sign-in', async () => {
-      await deps.limiter.take({ ip: ctx.ip }, deps.acceptsPerIp);
-      const body = parseInput(signInBody, ctx.request.body);
-      await deps.invitations.acceptAsExisting(token, body.login, body.password);
-      return `${here(token, lang, '/done')}&as=joined`;
+      return here(token, lang, '/done');
     });
   });
 
@@ -119,11 +105,7 @@ export function invitationRouter(deps: InvitationRouteDeps): Router {
     } catch (err) {
       if (!isDomainError(err)) throw err;
       if (ERROR_TABLE[err.code].status >= 500) throw err;
-      const location = isLinkProblem(err)
-        ? here(token, lang)
-        : err.code === 'FORBIDDEN' && err.details.reason === 'wrong_account'
-          ? here(token, lang, '/wrong-account')
-          : here(token, lang, form, formErrorOf(err));
+      const location = isLinkProblem(err) ? here(token, lang) : here(token, lang, form, formErrorOf(err));
       throw new DomainError(err.code, err.message, { fields: err.fields, details: { ...err.details, location }, cause: err });
     }
   }
@@ -141,8 +123,6 @@ function formErrorOf(err: DomainError): FormError {
   switch (err.code) {
     case 'RATE_LIMITED':
       return 'rate-limited';
-    case 'UNAUTHENTICATED':
-      return err.details.reason === 'account_action_required' ? 'action-required' : 'wrong-password';
     case 'ACCOUNT_EXISTS':
     case 'CONFLICT':
       if (fields.includes('username')) return 'username-taken';
@@ -152,7 +132,6 @@ function formErrorOf(err: DomainError): FormError {
       if (fields.includes('password')) return 'password';
       if (fields.includes('username')) return 'username';
       if (fields.some((f) => f === 'firstName' || f === 'lastName')) return 'name';
-      if (fields.includes('login')) return 'wrong-password';
       return 'unavailable';
     default:
       return 'unavailable';
@@ -160,21 +139,25 @@ function formErrorOf(err: DomainError): FormError {
 }
 
 /**
- * `POST /api/v1/invitations/accept`: an application a person is signed in to (e.g. the portal) accepts
- * an invitation for them with their access token and the link's token; the same rules as the sign-in
- * form (the account must hold the invited identifier verified). Rate-limited per IP with the forms.
+ * `POST /api/v1/invitations/accept`: the portal accepts an invitation for the person signed in to it
+ * (on Keycloak's page: password, Google, the state, a second factor) with their access token and the
+ * link's token. The account must hold the invited identifier verified, else 403 `wrong_account` with
+ * the masked identifier. Only the first-party clients' tokens (`clients`, the user API's): a partner's
+ * token, server or userToken, never accepts for a user. Rate-limited per IP with the new-account form.
  */
-export function invitationApiRouter(deps: Pick<InvitationRouteDeps, 'invitations' | 'limiter' | 'acceptsPerIp'> & AccessTokenDeps): Router {
+export function invitationApiRouter(
+  deps: Pick<InvitationRouteDeps, 'invitations' | 'limiter' | 'acceptsPerIp'> & AccessTokenDeps & { clients: readonly string[] },
+): Router {
   const router = new Router();
   router.use(
     '/api/v1/invitations',
-    requireAccessToken(() => ({ tokens: deps.accessTokens, audience: deps.audience, directory: deps.directory })),
+    requireAccessToken(() => ({ tokens: deps.accessTokens, audience: deps.audience, clients: deps.clients, directory: deps.directory })),
   );
   router.post('/api/v1/invitations/accept', async (ctx) => {
     await deps.limiter.take({ ip: ctx.ip }, deps.acceptsPerIp);
     const { token } = parseInput(z.strictObject({ token: z.string().min(1).max(64) }), ctx.request.body);
     const link = await deps.invitations.open(token);
-    ctx.body = { ...(await deps.invitations.acceptAsSignedIn(token, accountOf(ctx).id)), tenant: link.tenant };
+    ctx.body = { ...(await deps.invitations.acceptAsSignedIn(token, accountOf(ctx).id)), tenant: link.tenant, tenantNames: link.tenantNames };
   });
   return router;
 }

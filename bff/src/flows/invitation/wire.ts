@@ -5,14 +5,14 @@ import type { RateLimiter } from '../../rate-limits/rate-limiter.ts';
 import { invitationApiRouter, invitationAssets, invitationRouter } from './routes.ts';
 
 export interface InvitationFlowWiring {
-  config: { invitationAcceptsPerIpPerHour: number; clientId: string };
+  config: { invitationAcceptsPerIpPerHour: number; clientId: string; userApiTokenClients: readonly string[] };
   invitations: InvitationAcceptance;
   limiter: RateLimiter;
   accessTokens: AccessTokenDeps['accessTokens'];
   identityDirectory: AccessTokenDeps['directory'];
 }
 
-/** Accepting an invitation: the link's pages and their two forms. */
+/** Accepting an invitation: the link's pages, the new-account form and the signed-in accept of the portal. */
 export function wireInvitationFlow(w: InvitationFlowWiring): Feature {
   const acceptsPerIp = {
     name: 'invitation-accept-ip',
@@ -30,6 +30,7 @@ export function wireInvitationFlow(w: InvitationFlowWiring): Feature {
         acceptsPerIp,
         accessTokens: w.accessTokens,
         audience: w.config.clientId,
+        clients: w.config.userApiTokenClients,
         directory: w.identityDirectory,
       }),
     ],

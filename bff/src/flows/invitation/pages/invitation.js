@@ -1,7 +1,7 @@
-// The invitation pages' forms, sent as JSON (the BFF takes JSON bodies only, which keeps other sites'
-// plain HTML forms from driving its endpoints). The answer, also a refusal's, names the page to go to
-// next: the same form with its message, the wrong-account page or the done page. A 5xx names none:
-// then "try again" on this page.
+// The new-account form, sent as JSON (the BFF takes JSON bodies only, which keeps other sites' plain
+// HTML forms from driving its endpoints). The answer, also a refusal's, names the page to go to next:
+// the same form with its message, the link's page or the done page. A 5xx names none: then "try
+// again" on this page.
 for (const form of document.querySelectorAll('form[data-json]')) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
