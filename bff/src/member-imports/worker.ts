@@ -167,26 +167,13 @@ export class ImportWorker {
 
     // 1. An earlier import settled this tenant's state user id on an account that still has it: that is
     // the person. (Looked up in our rows, not by Keycloak's attribute search, which scans: seconds a
-    // row on a large realm, bench:import. An account given the id elsewhere is found by step 2.)
+    // row on a large realm, bench:import. An account given the id elsewhere is found by step 3.)
     const earlier = await store.accountOf(hash);
     const known = earlier ? await directory.getUser(earlier) : null;
     if (known?.attributes.stateUserId?.includes(member.stateUserId) && (await inTenant(known))) return { userId: known.id, outcome: 'matched' };
 
-    // 2. An identifier is on an account: the same person only when it is this tenant's; never moved from another.
-    const holders = new Map<string, DirectoryUser>();
-    if (member.email) for (const u of await directory.findUsersByEmail(member.email)) holders.set(u.id, u);
-    if (member.phone) for (const u of await directory.findUsersByAttribute('phone', member.phone)) holders.set(u.id, u);
-    if (holders.size > 1) return { refused: 'identifiers_on_different_accounts' };
-    const [holder] = holders.values();
-    if (holder) {
-      if (!(await inTenant(holder))) return { refused: 'identifier_in_other_tenant' };
-      const existing = holder.attributes.stateUserId?.[0];
-      if (existing && existing !== member.stateUserId) return { refused: 'state_user_id_mismatch' };
-      if (!existing) await directory.updateUser(holder.id, { attributes: { stateUserId: [member.stateUserId] } });
-      return { userId: holder.id, outcome: 'matched' };
-    }
-
-    // 3. Nobody: a new account in the tenant, its identifiers unproven (an admin's file proves nothing).
+    // 2. A new account in the tenant, its identifiers unproven (an admin's file proves nothing). Tried
+    // first: its own checks find who holds an identifier, so a new member costs no look-up of ours.
     try {
       const created = await accounts.create(
         {
@@ -207,11 +194,32 @@ export class ImportWorker {
       return { userId: created.userId, outcome: created.created ? 'created' : 'matched' };
     } catch (err) {
       if (!isDomainError(err)) throw err;
-      // Held by an upstream-only member, or unproven by an account being made: not this tenant's to take.
-      if (err.code === 'ACCOUNT_EXISTS') return { refused: 'identifier_in_other_tenant' };
+      if (err.code === 'ACCOUNT_EXISTS') return this.#holderOf(member, inTenant);
       if (err.code === 'VALIDATION_FAILED' && err.fields.some((f) => f.field === 'userType')) return { refused: 'user_type_invalid' };
       throw err;
     }
+  }
+
+  /**
+   * 3. An identifier of the row is taken: the account holding it is the person only when it is this
+   * tenant's (it gets the state user id); one of another tenant is never moved (the state claim moves
+   * it when the person proves it); nobody found (an upstream-only member, an account being made).
+   */
+  async #holderOf(
+    member: MemberRow,
+    inTenant: (user: DirectoryUser) => Promise<boolean>,
+  ): Promise<{ userId: string; outcome: 'matched' } | { refused: RefusalReason }> {
+    const { directory } = this.#deps;
+    const holders = new Map<string, DirectoryUser>();
+    if (member.email) for (const u of await directory.findUsersByEmail(member.email)) holders.set(u.id, u);
+    if (member.phone) for (const u of await directory.findUsersByAttribute('phone', member.phone)) holders.set(u.id, u);
+    if (holders.size > 1) return { refused: 'identifiers_on_different_accounts' };
+    const [holder] = holders.values();
+    if (!holder || !(await inTenant(holder))) return { refused: 'identifier_in_other_tenant' };
+    const existing = holder.attributes.stateUserId?.[0];
+    if (existing && existing !== member.stateUserId) return { refused: 'state_user_id_mismatch' };
+    if (!existing) await directory.updateUser(holder.id, { attributes: { stateUserId: [member.stateUserId] } });
+    return { userId: holder.id, outcome: 'matched' };
   }
 
   /**
