@@ -412,7 +412,7 @@ const entries = {
   invitationAcceptsPerIpPerHour: {
     env: 'INVITATION_ACCEPTS_PER_IP_PER_HOUR',
     schema: z.coerce.number().int().positive().default(30),
-    doc: 'invitation accepts (new account or sign-in, right or wrong) one client IP may try per hour',
+    doc: 'invitation accepts (a new account, or a signed-in account through the portal, right or wrong) one client IP may try per hour',
   },
   portalClientId: {
     env: 'PORTAL_CLIENT_ID',

@@ -388,7 +388,7 @@ const hi: Messages = {
 
 export const MESSAGES: Record<Language, Messages> = { en, hi };
 
-export const format = (text: string, ...values: string[]) => values.reduce((t, v, i) => t.replace(`{${i}}`, v), text);
+export const format = (text: string, ...values: string[]) => values.reduce((t, v, i) => t.replaceAll(`{${i}}`, v), text);
 
 const STORAGE_KEY = 'platform.language';
 

@@ -193,6 +193,10 @@ describe("an existing account (the portal, Keycloak's sign-in page)", () => {
     const masked = `+91 ••••• •••${phone.slice(-2)}`;
     expect(await page.locator('#invitation-wrong').getAttribute('data-invited')).toBe(masked);
     expect(await page.locator('#invitation-wrong').innerText()).toContain(masked);
+    // The way forward names the number too: add and verify it in the profile, then the link again.
+    expect(await page.locator('#invitation-wrong + .hint').innerText()).toBe(
+      `Sign in with the account that has ${masked}. If this is your account, add and verify ${masked} in your profile, then open the invitation link again.`,
+    );
     await checkPage(page, { name: 'portal-invitation-wrong-account', lang: 'en' });
     await toHindiPhone(page);
     await expect.poll(() => page.locator('h1').innerText()).toBe('यह आमंत्रण किसी दूसरे खाते के लिए है');

@@ -11,13 +11,14 @@ import { startTestBff, type TestBff } from '../support/bff.ts';
 import { inboxMessages } from '../support/inbox.ts';
 import { invitationToken, personToken, testAccount } from '../support/invitations.ts';
 import { adminFor } from '../support/keycloak-admin.ts';
-import { call, platformAdminToken, uniqueId } from '../support/partners.ts';
+import { call, platformAdminToken, registerPartner, uniqueId } from '../support/partners.ts';
 import { testKeyPrefix } from '../support/redis.ts';
 
 /**
  * Invitations into a tenant (issue 18, decision 0034): the admin API (who may, bad bodies, create,
- * reuse, list, resend, revoke, expiry), accepting through the pages' endpoints (a new person, an
- * existing account, the wrong account, reuse, concurrency) and `npm run members`, against the real
+ * reuse, list, resend, revoke, expiry), accepting (a new person through the page's form; an existing
+ * account signed in, through POST /api/v1/invitations/accept as the portal calls it: the wrong
+ * account, dead links, reuse, concurrency, partners' tokens) and `npm run members`, against the real
  * stack (Keycloak, PostgreSQL, the SMTP and SMS inbox, the reference upstream core).
  */
 type Json = Record<string, any>;
@@ -55,7 +56,10 @@ const newEmail = () => `${uniqueId('invitee').replace('-', '')}@example.org`;
 const newPhone = () => `+9198${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
 const page = (token: string, suffix = '') => fetch(`${bff.url}/invitations/${token}${suffix}`, { redirect: 'manual' });
 const acceptNew = (token: string, body: Json) => call(`${bff.url}/invitations/${token}/account?lang=en`, 'POST', { body });
-const acceptExisting = (token: string, body: Json) => call(`${bff.url}/invitations/${token}/accept?lang=en`, 'POST', { body });
+/** What the portal calls for a signed-in account: its access token and the link's token. */
+const acceptSignedIn = (bearer: string | null, body: Json, url = bff.url) =>
+  call(`${url}/api/v1/invitations/accept`, 'POST', { ...(bearer ? { token: bearer } : {}), body });
+const tenantsOf = async (userId: string) => (await directory.organizationsOf(userId)).map((o) => o.alias).sort();
 const sql = (query: string, params: unknown[]) => bff.container.em.fork().getConnection().execute(query, params);
 
 describe('who may invite', () => {
@@ -222,8 +226,8 @@ describe('accepting', () => {
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     for (const r of results.filter((x) => x.status !== 201)) expect(r.body.location).toMatch(/\/invitations\/[^/]+\?lang=en$/);
     const done = results.find((r) => r.status === 201)!;
-    expect(done.body.location).toContain('/done?lang=en&as=new');
-    expect((await page(token, '/done?as=new')).status).toBe(200);
+    expect(done.body.location).toMatch(/\/done\?lang=en$/);
+    expect((await page(token, '/done')).status).toBe(200);
 
     const [user] = await directory.findUsersByEmail(email);
     expect(user).toMatchObject({ email, emailVerified: true, firstName: 'Asha', lastName: 'Verma', enabled: true });
@@ -242,46 +246,68 @@ describe('accepting', () => {
     expect((await call(`${base()}/${created.body.id}/revoke`, 'POST', { token: adminToken })).status).toBe(409);
   });
 
-  it('an existing account holding the identifier proven joins; another account is refused with the wrong-account page; a wrong password is 401', async () => {
+  it('an existing account signed in (POST /api/v1/invitations/accept): no token 401, a bad body 400, the wrong account 403 with nothing changed, the holder joins once', async () => {
     const holder = await testAccount(stack, { tenants: ['custodian'] });
     const other = await testAccount(stack);
-    await invite({ email: holder.email });
+    const created = await invite({ email: holder.email, role: 'TEACHER' });
     const token = await invitationToken(stack, 'mails', holder.email);
-
-    const wrongPassword = await acceptExisting(token, { login: holder.username, password: 'not-the-password' });
-    expect(wrongPassword.status).toBe(401);
-    expect(wrongPassword.body.location).toContain('/sign-in?lang=en&error=wrong-password');
-
-    const wrong = await acceptExisting(token, { login: other.username, password: other.password });
-    expect(wrong.status).toBe(403);
-    expect(wrong.body).toMatchObject({ reason: 'wrong_account', location: expect.stringContaining('/wrong-account?lang=en') });
-    expect((await directory.organizationsOf(other.id)).map((o) => o.alias)).not.toContain('state-demo');
-
-    const joined = await acceptExisting(token, { login: holder.email, password: holder.password });
-    expect(joined.status).toBe(200);
-    expect(joined.body.location).toContain('/done?lang=en&as=joined');
-    expect((await directory.organizationsOf(holder.id)).map((o) => o.alias).sort()).toEqual(['custodian', 'state-demo']);
-  });
-
-  it('an account signed in elsewhere accepts with its bearer token (POST /api/v1/invitations/accept); the wrong one is refused', async () => {
-    const holder = await testAccount(stack);
-    const other = await testAccount(stack);
-    await invite({ email: holder.email, role: 'TEACHER' });
-    const token = await invitationToken(stack, 'mails', holder.email);
-    const accept = (bearer: string | null, body: Json) => call(`${bff.url}/api/v1/invitations/accept`, 'POST', { ...(bearer ? { token: bearer } : {}), body });
-    expect((await accept(null, { token })).status).toBe(401);
+    expect((await acceptSignedIn(null, { token })).status).toBe(401);
+    expect((await acceptSignedIn('not-a-token', { token })).status).toBe(401);
     const holderToken = await personToken(stack, holder.username, holder.password);
-    const bad = await accept(holderToken, { token, extra: 1 });
+    const bad = await acceptSignedIn(holderToken, { token, extra: 1 });
     expect(bad.status).toBe(400);
     expect(bad.body.fields).toContainEqual(expect.objectContaining({ field: 'extra', reason: 'not_allowed' }));
-    const unknown = await accept(holderToken, { token: 'B'.repeat(43) });
-    expect(unknown).toMatchObject({ status: 404, body: { reason: 'unknown' } });
-    const wrong = await accept(await personToken(stack, other.username, other.password), { token });
-    expect(wrong).toMatchObject({ status: 403, body: { reason: 'wrong_account' } });
-    const joined = await accept(holderToken, { token });
-    expect(joined).toMatchObject({ status: 200, body: { userId: holder.id, tenant: 'state-demo' } });
-    expect((await directory.organizationsOf(holder.id)).map((o) => o.alias)).toContain('state-demo');
-    expect((await accept(holderToken, { token })).body.reason).toBe('used');
+    expect((await acceptSignedIn(holderToken, {})).body.fields).toContainEqual(expect.objectContaining({ field: 'token' }));
+    expect(await acceptSignedIn(holderToken, { token: 'B'.repeat(43) })).toMatchObject({ status: 404, body: { reason: 'unknown' } });
+
+    const wrong = await acceptSignedIn(await personToken(stack, other.username, other.password), { token });
+    expect(wrong).toMatchObject({ status: 403, body: { code: 'FORBIDDEN', reason: 'wrong_account', invited: expect.stringContaining('•••@example.org') } });
+    expect(JSON.stringify(wrong.body)).not.toContain(holder.email);
+    expect(await tenantsOf(other.id)).toEqual([]);
+    expect((await call(`${base()}/${created.body.id}`, 'GET', { token: adminToken })).body).toMatchObject({ status: 'pending', acceptedUserId: null });
+
+    const joined = await acceptSignedIn(holderToken, { token });
+    expect(joined).toMatchObject({ status: 200, body: { userId: holder.id, tenant: 'state-demo', tenantNames: { en: 'State of Demo', hi: 'डेमो राज्य' } } });
+    expect(await tenantsOf(holder.id)).toEqual(['custodian', 'state-demo']);
+    expect((await call(`${base()}/${created.body.id}`, 'GET', { token: adminToken })).body).toMatchObject({ status: 'accepted', acceptedUserId: holder.id });
+    // Single use: the same account again finds it used.
+    expect(await acceptSignedIn(holderToken, { token })).toMatchObject({ status: 404, body: { reason: 'used' } });
+    expect((await page(token)).status).toBe(410);
+  });
+
+  it('dead links: a revoked or an expired one is refused (404, revoked / unknown) and joins nobody', async () => {
+    const holder = await testAccount(stack);
+    const holderToken = await personToken(stack, holder.username, holder.password);
+    const revoked = await invite({ email: holder.email });
+    const first = await invitationToken(stack, 'mails', holder.email);
+    await call(`${base()}/${revoked.body.id}`, 'DELETE', { token: adminToken });
+    expect(await acceptSignedIn(holderToken, { token: first })).toMatchObject({ status: 404, body: { reason: 'revoked' } });
+    const expiring = await invite({ email: holder.email });
+    const second = await invitationToken(stack, 'mails', holder.email, 1);
+    await sql(`update invitation set expires_at = now() - interval '1 minute' where id = ?`, [expiring.body.id]);
+    expect(await acceptSignedIn(holderToken, { token: second })).toMatchObject({ status: 404, body: { reason: 'unknown' } });
+    expect(await tenantsOf(holder.id)).toEqual([]);
+  });
+
+  it("attackers: a partner's userToken for the invited person, and a partner's server token, cannot accept on the person's behalf", async () => {
+    const appKey = uniqueId('inv-app');
+    const partner = await registerPartner(stack, bff.url, adminToken, { trustAuth: true, appKeys: [{ appKey, autoEnroll: true, kbaBypass: false }] });
+    const posted = await call(`${bff.url}/api/auth/v1`, 'POST', {
+      token: partner.serverToken,
+      body: { appKey, dbpUserId: uniqueId('dbp'), pii: { firstName: 'Uma', lastName: 'Invite', dob: '1988-08-08' } },
+    });
+    expect(posted.status).toBe(201);
+    const userToken = String((await call(`${bff.url}/api/auth/v1/${posted.body.authToken}`, 'GET')).body.userToken);
+    const userId = String(JSON.parse(Buffer.from(userToken.split('.')[1]!, 'base64url').toString()).sub);
+    // The partner's user holds the invited address, verified: only the token's kind stands in the way.
+    const email = newEmail();
+    await directory.updateUser(userId, { email, emailVerified: true });
+    const created = await invite({ email });
+    const token = await invitationToken(stack, 'mails', email);
+    expect((await acceptSignedIn(userToken, { token })).status).toBe(401);
+    expect([401, 403]).toContain((await acceptSignedIn(partner.serverToken, { token })).status);
+    expect(await tenantsOf(userId)).not.toContain('state-demo');
+    expect((await call(`${base()}/${created.body.id}`, 'GET', { token: adminToken })).body.status).toBe('pending');
   });
 
   it('an imported account (no password, the address unproven) is completed by "Create my account": password, names, the address verified, active upstream', async () => {
@@ -312,9 +338,10 @@ describe('accepting', () => {
     const holder = await testAccount(stack, { emailVerified: false });
     await invite({ email: holder.email });
     const token = await invitationToken(stack, 'mails', holder.email);
-    const res = await acceptExisting(token, { login: holder.username, password: holder.password });
+    const res = await acceptSignedIn(await personToken(stack, holder.username, holder.password), { token });
     expect(res.status).toBe(403);
     expect(res.body.reason).toBe('wrong_account');
+    expect(await tenantsOf(holder.id)).toEqual([]);
   });
 
   it('an identifier already on an account: the new-account form says to sign in instead, and the link stays good', async () => {
@@ -339,21 +366,22 @@ describe('accepting', () => {
 });
 
 describe('limits', () => {
-  it('accepts from one IP are limited: the next is 429 with the form and its message, the link untouched', async () => {
+  it('accepts from one IP are limited: the next is 429, also for the right account, the link untouched', async () => {
     const limited = await startTestBff(stack, { REDIS_PREFIX: `${keys.prefix}limited:`, INVITATION_ACCEPTS_PER_IP_PER_HOUR: '2' });
     try {
       const holder = await testAccount(stack);
+      const other = await testAccount(stack);
       const { invitation } = await limited.container.invitations.create({ tenant: 'state-demo', email: holder.email, invitedBy: 'test', source: 'admin' });
       const token = await invitationToken(stack, 'mails', holder.email);
-      const tryOnce = () =>
-        call(`${limited.url}/invitations/${token}/accept?lang=en`, 'POST', { body: { login: holder.username, password: 'wrong-password-1' } });
-      expect((await tryOnce()).status).toBe(401);
-      expect((await tryOnce()).status).toBe(401);
-      const third = await tryOnce();
+      const otherToken = await personToken(stack, other.username, other.password);
+      expect((await acceptSignedIn(otherToken, { token }, limited.url)).status).toBe(403);
+      expect((await acceptSignedIn(otherToken, { token }, limited.url)).status).toBe(403);
+      const third = await acceptSignedIn(await personToken(stack, holder.username, holder.password), { token }, limited.url);
       expect(third.status).toBe(429);
-      expect(third.body.location).toContain('/sign-in?lang=en&error=rate-limited');
-      const right = await call(`${limited.url}/invitations/${token}/accept?lang=en`, 'POST', { body: { login: holder.username, password: holder.password } });
-      expect(right.status).toBe(429);
+      expect(third.body.code).toBe('RATE_LIMITED');
+      const form = await call(`${limited.url}/invitations/${token}/account?lang=en`, 'POST', { body: { firstName: 'Late', password: 'Long-enough-pass-1' } });
+      expect(form.status).toBe(429);
+      expect(form.body.location).toContain('/new?lang=en&error=rate-limited');
       expect((await limited.container.invitations.get('state-demo', invitation.id)).status).toBe('pending');
     } finally {
       await limited.close();
