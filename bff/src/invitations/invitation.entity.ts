@@ -28,9 +28,18 @@ export const InvitationSchema = defineEntity({
     createdBy: p.string().length(128),
     acceptedUserId: p.string().length(64).nullable(),
     acceptedAt: p.datetime().nullable(),
-    sendCount: p.integer(),
+    sendCount: p.integer().default(1),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },
+  indexes: [{ name: 'invitation_tenant_created_at_index', properties: ['tenant', 'createdAt'] }],
+  uniques: [
+    { name: 'invitation_token_hash_unique', properties: ['tokenHash'] },
+    // One pending invitation per tenant and identifier (partial: the ORM takes it as written).
+    {
+      name: 'invitation_pending_unique',
+      expression: `create unique index "invitation_pending_unique" on "invitation" ("tenant", "identifier_hash") where "status" = 'pending'`,
+    },
+  ],
 });
 export type InvitationRecord = InferEntity<typeof InvitationSchema>;
