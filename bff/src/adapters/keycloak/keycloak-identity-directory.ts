@@ -80,9 +80,16 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
       const current = await a.users.findOne({ id });
       if (!current) throw new DomainError('NOT_FOUND', 'No such account');
       const { email, ...rest } = changes;
+      // Keycloak's update validates the whole user profile, so names, e-mail and attributes go back as read.
+      // Everything else it leaves alone when absent: sending back what was read would undo a change made
+      // meanwhile (a required action just completed, an account just disabled).
+      const { username, firstName, lastName, email: currentEmail } = current;
       // JSON null is how the Admin API removes an e-mail address (an empty string is refused as invalid).
       const next = {
-        ...current,
+        username,
+        firstName,
+        lastName,
+        email: currentEmail,
         ...rest,
         ...(email === undefined ? {} : { email: email as string }),
         attributes: { ...(current.attributes ?? {}), ...(changes.attributes ?? {}) },
