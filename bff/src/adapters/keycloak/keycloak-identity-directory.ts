@@ -81,15 +81,18 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
       if (!current) throw new DomainError('NOT_FOUND', 'No such account');
       const { email, ...rest } = changes;
       // Keycloak's update validates the whole user profile, so names, e-mail and attributes go back as read.
-      // Everything else it leaves alone when absent: sending back what was read would undo a change made
-      // meanwhile (a required action just completed, an account just disabled).
-      const { username, firstName, lastName, email: currentEmail } = current;
+      // Required actions and emailVerified are left out (absent, Keycloak keeps them): sending back what was
+      // read would undo a change made meanwhile (a required action just completed). `enabled` goes back as
+      // before: Keycloak clears a temporary brute-force lockout on an update that says enabled, which the
+      // state claim's password recovery relies on (state-claim-browser).
+      const { username, firstName, lastName, email: currentEmail, enabled } = current;
       // JSON null is how the Admin API removes an e-mail address (an empty string is refused as invalid).
       const next = {
         username,
         firstName,
         lastName,
         email: currentEmail,
+        enabled,
         ...rest,
         ...(email === undefined ? {} : { email: email as string }),
         attributes: { ...(current.attributes ?? {}), ...(changes.attributes ?? {}) },
