@@ -2,9 +2,8 @@ import { createReadStream, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImportView, MemberImportAdmin } from '../admin/member-imports/use-cases.ts';
 import type { Config } from '../config.ts';
-import { ConfigError, loadConfig } from '../config.ts';
 import { isDomainError } from '../kernel/errors.ts';
-import { fail } from './run.ts';
+import { fail, loadCliConfig } from './run.ts';
 
 /**
  * `npm run members -- import FILE --tenant T` (decision 0035): streams the file into the same use case
@@ -64,14 +63,7 @@ async function withAdmin(
   build: (config: Config) => Promise<{ admin: MemberImportAdmin; close(): Promise<void> }>,
   fn: (admin: MemberImportAdmin) => Promise<void>,
 ): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 78);
-    throw err;
-  }
-  const { admin, close } = await build(config);
+  const { admin, close } = await build(loadCliConfig());
   try {
     await fn(admin);
   } catch (err) {

@@ -14,6 +14,16 @@ export function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
+/** The BFF's configuration, or exit 78 naming what is wrong with it. */
+export function loadCliConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 78);
+    throw err;
+  }
+}
+
 /** Wrong usage: what was wrong (if anything more than the usage says), then the usage, on stderr; exit 2. */
 export function usageError(usage: string, problem?: string): never {
   fail(problem ? `${problem}\n${usage}` : usage);
@@ -69,14 +79,7 @@ export async function runAdminCommand<Admin>(
   } catch (err) {
     return refuse(err);
   }
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 78);
-    throw err;
-  }
-  const { admin, close } = await build(config);
+  const { admin, close } = await build(loadCliConfig());
   try {
     process.stdout.write(`${JSON.stringify(await command(admin), null, 2)}\n`);
   } catch (err) {
