@@ -117,8 +117,15 @@ async function grant(params: Record<string, string>): Promise<Json> {
     body: new URLSearchParams({ client_id: 'user-api', client_secret: stack.settings.userApiClientSecret, ...params }),
   });
   const body = (await res.json()) as Json;
-  expect(res.status, JSON.stringify(body)).toBe(200);
+  // Keycloak answers every refused login alike; its event says why (no such user, wrong password, locked).
+  const why = res.status === 200 ? '' : JSON.stringify(await loginErrors(params.username));
+  expect(res.status, `${JSON.stringify(body)} ${why}`).toBe(200);
   return body;
+}
+
+async function loginErrors(username: string | undefined): Promise<Json[]> {
+  const events = (await kcAdmin.get<Json[]>(`/${realm}/events?type=LOGIN_ERROR&client=user-api&max=50`)) ?? [];
+  return events.filter((e) => !username || e.details?.username === username).map((e) => ({ error: e.error, userId: e.userId, time: e.time }));
 }
 
 /** Tokens of the person (the user-api client's password grant), asking for the scope `upstream-roles` unless told otherwise. */
