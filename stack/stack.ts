@@ -25,6 +25,8 @@ export interface RunningStack {
   bff?: { url: string; process: ManagedProcess };
   /** The demo partner's page (with `demo` and the BFF). */
   partnerDemoUrl?: string;
+  /** The stand-in state portal's page of sign-in links (with the BFF; stack/state-portal, decision 0039). */
+  statePortalUrl?: string;
   processes: ManagedProcess[];
   stop(): Promise<void>;
 }
@@ -108,8 +110,35 @@ export async function startStack(
     log(`==> realm-config: ${realmChanges.length === 0 ? 'no changes' : `${realmChanges.length} change(s)`}`);
 
     let bff: RunningStack['bff'];
+    let statePortalUrl: string | undefined;
     if (opts.startBff) {
       const env = bffEnv(s, upstreamUrl);
+      // The stand-in state portal (its own keys and JWKS), trusted by the BFF for the state tenant (decision 0039).
+      const statePortalPort = Number(process.env.STATE_PORTAL_PORT ?? 3200);
+      await assertPortFree(statePortalPort, 'state portal', 'STATE_PORTAL_PORT');
+      const statePortalAudience = `${s.bffPublicUrl}/state-link`;
+      const statePortal = startProcess({
+        name: 'state-portal',
+        command: process.execPath,
+        args: [path.join(repoRoot, 'stack', 'state-portal', 'main.ts')],
+        logFile: path.join(instanceDir, 'state-portal.log'),
+        env: { STATE_PORTAL_PORT: String(statePortalPort), BFF_PUBLIC_URL: s.bffPublicUrl, STATE_LINK_AUDIENCE: statePortalAudience },
+      });
+      processes.push(statePortal);
+      statePortalUrl = `http://localhost:${statePortalPort}`;
+      await waitFor('state portal', () => httpOk(`http://127.0.0.1:${statePortalPort}/.well-known/jwks.json`), {
+        timeoutMs: 30_000,
+        abortIf: exitedReason(statePortal),
+      });
+      env.STATE_LINK_ISSUERS = JSON.stringify([
+        {
+          issuer: statePortalUrl,
+          jwksUrl: `http://127.0.0.1:${statePortalPort}/.well-known/jwks.json`,
+          audience: statePortalAudience,
+          tenant: 'state-demo',
+          identityProvider: 'state-demo',
+        },
+      ]);
       const migrate = startProcess({
         name: 'migrations',
         command: process.execPath,
@@ -184,7 +213,18 @@ export async function startStack(
       partnerDemoUrl = `http://localhost:${s.partnerDemoPort}`;
       await waitFor('demo partner', () => httpOk(`http://127.0.0.1:${s.partnerDemoPort}/`), { timeoutMs: 30_000, abortIf: exitedReason(demo) });
     }
-    return { settings: s, inbox, upstreamUrl, keycloak, realmChanges, ...(bff ? { bff } : {}), ...(partnerDemoUrl ? { partnerDemoUrl } : {}), processes, stop };
+    return {
+      settings: s,
+      inbox,
+      upstreamUrl,
+      keycloak,
+      realmChanges,
+      ...(bff ? { bff } : {}),
+      ...(partnerDemoUrl ? { partnerDemoUrl } : {}),
+      ...(statePortalUrl ? { statePortalUrl } : {}),
+      processes,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

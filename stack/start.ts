@@ -35,6 +35,7 @@ const rows: [string, string][] = [
   ['Partner super component demo', `${stack!.partnerDemoUrl}  (Demo Bank embedding the platform's component)`],
   ['Keycloak admin console', `${kc}/admin/  (${s.keycloakAdminUser} / ${s.keycloakAdminPassword})`],
   ['Sign-up page', `${s.bffPublicUrl}/signup`],
+  ['State portal (stand-in)', `${stack!.statePortalUrl}  (signed sign-in links for the state's demo people, decision 0039)`],
   ['BFF health / readiness', `${s.bffPublicUrl}/healthz  ${s.bffPublicUrl}/readyz`],
   ['BFF OpenAPI', `${s.bffPublicUrl}/openapi.json`],
   ['Dev inbox (mail + SMS)', `${stack!.inbox.httpUrl}  (SMTP on 127.0.0.1:${s.smtpPort})`],

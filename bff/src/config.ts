@@ -309,6 +309,54 @@ const entries = {
     devDefault: true,
   },
   partnerAssertionKeyId: { env: 'PARTNER_ASSERTION_KEY_ID', schema: z.string().min(1).default('dev-1'), doc: 'kid of that key (the IdP names the same kid)' },
+  googleNativeIdentityProvider: {
+    env: 'GOOGLE_NATIVE_IDP',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/)
+      .default('google-demo'),
+    doc: 'Keycloak identity provider (alias) whose Google identities native apps sign in with (POST /api/v1/google/token, decision 0037): `google` in production, the `google-demo` stand-in in dev and tests',
+  },
+  googleIdTokenIssuer: {
+    env: 'GOOGLE_ID_TOKEN_ISSUER',
+    schema: url.optional(),
+    doc: 'issuer of the id_tokens native apps send: `https://accounts.google.com` for Google; unset, the google-demo realm of KEYCLOAK_URL',
+  },
+  googleIdTokenJwksUrl: {
+    env: 'GOOGLE_ID_TOKEN_JWKS_URL',
+    schema: url.optional(),
+    doc: "the issuer's keys: `https://www.googleapis.com/oauth2/v3/certs` for Google; unset, the issuer's `/protocol/openid-connect/certs`",
+  },
+  googleIdTokenAudiences: {
+    env: 'GOOGLE_ID_TOKEN_AUDIENCES',
+    schema: z
+      .string()
+      .default('platform-broker')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().min(1)).min(1)),
+    doc: "our Google OAuth client ids (comma-separated) an id_token's `aud` must name; Keycloak accepts only the identity provider's client id, so keep that one",
+  },
+  googleNativeClientId: {
+    env: 'GOOGLE_NATIVE_CLIENT_ID',
+    schema: z.string().min(1).default('google-native'),
+    doc: "confidential client that exchanges a verified Google id_token for the person's tokens (JWT authorization grant with the Google identity providers)",
+  },
+  googleNativeClientSecret: {
+    env: 'GOOGLE_NATIVE_CLIENT_SECRET',
+    schema: z.string().min(8).default('dev-google-native-secret'),
+    doc: "that client's secret",
+    devDefault: true,
+  },
+  googleNativeSignInsPerIpPerHour: {
+    env: 'GOOGLE_NATIVE_SIGN_INS_PER_IP_PER_HOUR',
+    schema: z.coerce.number().int().positive().default(30),
+    doc: 'native-app Google sign-ins (POST /api/v1/google/token, good or not) one client IP may make per hour',
+  },
   userApiClientId: {
     env: 'USER_API_CLIENT_ID',
     schema: z.string().min(1).default('user-api'),
@@ -403,6 +451,62 @@ const entries = {
     env: 'SIGNUP_TICKET_TTL_SECONDS',
     schema: z.coerce.number().int().min(30).max(900).default(300),
     doc: 'lifetime of the single-use ticket with which a finished sign-up signs in at Keycloak (issue 17 §3, decision 0027)',
+  },
+  stateLinkIssuers: {
+    env: 'STATE_LINK_ISSUERS',
+    schema: z
+      .string()
+      .default('[]')
+      .transform((v, ctx) => {
+        try {
+          return JSON.parse(v) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'not JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(
+        z
+          .array(
+            z.strictObject({
+              issuer: z.string().min(1),
+              jwksUrl: url,
+              audience: z.string().min(1),
+              tenant: z.string().regex(/^[A-Za-z0-9._-]+$/),
+              identityProvider: z
+                .string()
+                .regex(/^[A-Za-z0-9._-]+$/)
+                .optional(),
+            }),
+          )
+          .refine((list) => new Set(list.map((i) => i.issuer)).size === list.length, 'an issuer is listed twice'),
+      ),
+    doc: 'state portals trusted to sign people in with a link (decision 0039): JSON `[{issuer, jwksUrl, audience, tenant, identityProvider?}]`; `tenant` is the Keycloak organization of its people, `identityProvider` the state IdP a custodian match is sent through for the claim',
+  },
+  stateLinkMaxAgeSeconds: {
+    env: 'STATE_LINK_MAX_AGE_SECONDS',
+    schema: z.coerce.number().int().min(30).max(3600).default(300),
+    doc: 'oldest state portal link accepted (its `iat`), whatever its `exp` says',
+  },
+  stateLinkClockToleranceSeconds: {
+    env: 'STATE_LINK_CLOCK_TOLERANCE_SECONDS',
+    schema: z.coerce.number().int().min(0).max(60).default(10),
+    doc: "clock skew allowed against a state portal's `iat`/`exp`/`nbf`",
+  },
+  stateLinkJwksCacheSeconds: {
+    env: 'STATE_LINK_JWKS_CACHE_SECONDS',
+    schema: z.coerce.number().int().min(0).max(86400).default(600),
+    doc: "how long a state portal's published keys (JWKS) are used before they are fetched again; an unknown key id fetches at once (rotation)",
+  },
+  stateLinkJwksCooldownSeconds: {
+    env: 'STATE_LINK_JWKS_COOLDOWN_SECONDS',
+    schema: z.coerce.number().int().min(0).max(3600).default(30),
+    doc: "least time between two fetches of a state portal's JWKS (links with unknown key ids cannot make the BFF fetch more often)",
+  },
+  stateLinkTtlSeconds: {
+    env: 'STATE_LINK_TTL_SECONDS',
+    schema: z.coerce.number().int().min(60).max(3600).default(900),
+    doc: 'lifetime of a sign-in started by a state portal link (its code step included)',
   },
   invitationTtlHours: {
     env: 'INVITATION_TTL_HOURS',

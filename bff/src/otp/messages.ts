@@ -30,6 +30,12 @@ const TEXTS: Record<Language, Record<OtpPurpose, Texts>> = {
       sms: (code, minutes) => `${code} is your Identity Platform sign-in code. Valid ${minutes} min. Do not share it.`,
       ignore: 'If you did not ask for it, ignore this message: nothing changes without the code.',
     },
+    'state-link': {
+      subject: 'Your sign-in code',
+      body: (code, minutes) => `Your code to sign in from your state portal is ${code}. It is valid for ${minutes} minutes.`,
+      sms: (code, minutes) => `${code} is your Identity Platform sign-in code. Valid ${minutes} min. Do not share it.`,
+      ignore: 'If you did not ask for it, ignore this message: nothing happens without the code.',
+    },
     'state-claim-recovery': {
       subject: 'Your code to reset your password',
       body: (code, minutes) =>
@@ -56,6 +62,12 @@ const TEXTS: Record<Language, Record<OtpPurpose, Texts>> = {
       body: (code, minutes) => `अपने राज्य खाते से साइन इन करते समय इस पते की पुष्टि के लिए आपका कोड ${code} है। यह ${minutes} मिनट तक मान्य है।`,
       sms: (code, minutes) => `${code} आपका पहचान प्लेटफ़ॉर्म साइन-इन कोड है। ${minutes} मिनट तक मान्य। इसे किसी से साझा न करें।`,
       ignore: 'यदि आपने इसका अनुरोध नहीं किया है, तो इस संदेश को अनदेखा करें: कोड के बिना कुछ नहीं बदलेगा।',
+    },
+    'state-link': {
+      subject: 'आपका साइन-इन कोड',
+      body: (code, minutes) => `अपने राज्य पोर्टल से साइन इन करने के लिए आपका कोड ${code} है। यह ${minutes} मिनट तक मान्य है।`,
+      sms: (code, minutes) => `${code} आपका पहचान प्लेटफ़ॉर्म साइन-इन कोड है। ${minutes} मिनट तक मान्य। इसे किसी से साझा न करें।`,
+      ignore: 'यदि आपने इसका अनुरोध नहीं किया है, तो इस संदेश को अनदेखा करें: कोड के बिना कुछ नहीं होगा।',
     },
     'state-claim-recovery': {
       subject: 'पासवर्ड रीसेट करने के लिए आपका कोड',

@@ -8,8 +8,11 @@ import type { Identifier } from '../accounts/identifiers.ts';
  * trimmed and lower-case, phone E.164.
  */
 
-/** `state-claim-recovery`: the claim's "Forgot password?", a code to the matched account's identifier (decision 0030). */
-export type OtpPurpose = 'sign-up' | 'change-identifier' | 'state-claim' | 'state-claim-recovery';
+/**
+ * `state-claim-recovery`: the claim's "Forgot password?", a code to the matched account's identifier (decision 0030).
+ * `state-link`: a state portal's sign-in link, a code to the phone the link names (decision 0039).
+ */
+export type OtpPurpose = 'sign-up' | 'change-identifier' | 'state-claim' | 'state-claim-recovery' | 'state-link';
 
 export interface VerificationProofs {
   /**

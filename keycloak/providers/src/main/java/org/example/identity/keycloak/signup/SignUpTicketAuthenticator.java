@@ -31,7 +31,8 @@ import org.keycloak.sessions.AuthenticationSessionModel;
  *       which Keycloak keeps as the client note {@code client_request_param_platform_screen}): the browser
  *       goes to the realm's {@code platformSignUpUrl} with {@code return} (this session's restart URL) and
  *       {@code lang}, exactly like the login page's "Create an account" link. Once only: the note is removed,
- *       so coming back without a ticket shows the login page.</li>
+ *       so coming back without a ticket shows the login page. {@code platform_screen=state-link} does the
+ *       same with the realm's {@code platformStateLinkUrl} (a state portal's sign-in link, decision 0039).</li>
  *   <li>Otherwise it does nothing (attempted) and the flow goes on as before.</li>
  * </ul>
  */
@@ -43,6 +44,13 @@ final class SignUpTicketAuthenticator implements Authenticator {
     static final String TICKET_NOTE = "platform.signUp.ticket";
     static final String SCREEN_NOTE = AuthorizationEndpoint.LOGIN_SESSION_NOTE_ADDITIONAL_REQ_PARAMS_PREFIX + "platform_screen";
     static final String READY_MESSAGE = "platformSignUpReadySignIn";
+    /**
+     * The BFF pages an authorization request may ask for with {@code platform_screen}, each by the realm
+     * attribute holding its URL: the sign-up page, and the state portal link's page (issue 19 §1,
+     * docs/decisions/0039), which verified the state's link before it started this request and ends it
+     * with a ticket exactly like a sign-up.
+     */
+    static final Map<String, String> SCREENS = Map.of("signup", "platformSignUpUrl", "state-link", "platformStateLinkUrl");
 
     private final BffClient bff;
 
@@ -59,11 +67,13 @@ final class SignUpTicketAuthenticator implements Authenticator {
             redeem(context, ticket);
             return;
         }
-        if ("signup".equals(authSession.getClientNote(SCREEN_NOTE))) {
+        String screen = authSession.getClientNote(SCREEN_NOTE);
+        String screenAttribute = screen == null ? null : SCREENS.get(screen);
+        if (screenAttribute != null) {
             authSession.removeClientNote(SCREEN_NOTE);
-            String signUpUrl = context.getRealm().getAttribute("platformSignUpUrl");
-            if (signUpUrl != null && !signUpUrl.isBlank()) {
-                context.challenge(Response.status(Response.Status.FOUND).location(signUpPage(context, signUpUrl)).build());
+            String screenUrl = context.getRealm().getAttribute(screenAttribute);
+            if (screenUrl != null && !screenUrl.isBlank()) {
+                context.challenge(Response.status(Response.Status.FOUND).location(signUpPage(context, screenUrl)).build());
                 return;
             }
         }
