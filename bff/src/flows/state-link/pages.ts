@@ -39,7 +39,7 @@ const TEXT: Record<Language, Texts> = {
     resend: 'Send a new code',
     errors: {
       'code-invalid': 'The code is wrong or has expired. Check it, or ask for a new one.',
-      'rate-limited': 'Too many tries. Wait a while before you try again.',
+      'rate-limited': 'Too many tries, or a new code asked for too soon. Wait a while before you try again.',
       'delivery-failed': 'We could not send the code. Try again in a moment.',
       taken: 'This mobile number already belongs to another account, so we cannot use it here.',
       unavailable: 'Something went wrong on our side. Try again in a moment.',
@@ -77,7 +77,7 @@ const TEXT: Record<Language, Texts> = {
     resend: 'नया कोड भेजें',
     errors: {
       'code-invalid': 'कोड गलत है या उसकी समय सीमा समाप्त हो गई है। इसे जाँचें, या नया कोड मँगाएँ।',
-      'rate-limited': 'बहुत अधिक प्रयास हो गए। फिर से प्रयास करने से पहले कुछ देर प्रतीक्षा करें।',
+      'rate-limited': 'बहुत अधिक प्रयास हो गए, या नया कोड बहुत जल्दी माँगा गया। फिर से प्रयास करने से पहले कुछ देर प्रतीक्षा करें।',
       'delivery-failed': 'हम कोड नहीं भेज सके। थोड़ी देर में फिर से प्रयास करें।',
       taken: 'यह मोबाइल नंबर पहले से किसी दूसरे खाते का है, इसलिए हम इसे यहाँ उपयोग नहीं कर सकते।',
       unavailable: 'हमारी ओर से कुछ गड़बड़ हो गई। थोड़ी देर में फिर से प्रयास करें।',
@@ -132,7 +132,7 @@ export function refusedPage(lang: Language, reason: RefusedReason, portalUrl: st
     title,
     card: { id: 'state-link-refused', stack: true, data: { reason } },
     body: html`<p class="alert" role="alert" id="reason">${t.refused[reason]}</p>
-      <p><a class="button" id="to-portal" href="${portalUrl}">${t.back}</a></p>`,
+      <a class="button primary" id="to-portal" href="${portalUrl}">${t.back}</a>`,
   });
 }
 
@@ -155,16 +155,22 @@ export function codePage(
     noScript: t.noScript,
     scripts: ['state-link.js'],
     body: html`${error}
-      <p id="lead">${t.codeLead(masked)}</p>
-      <form method="post" action="/state-link/code" data-json id="code-form">
-        <label for="code">${t.code}</label>
-        <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required aria-describedby="code-hint">
-        <p class="hint" id="code-hint">${t.codeHint}</p>
-        <button type="submit" id="verify">${t.verify}</button>
+      <p class="lead" id="lead">${t.codeLead(masked)}</p>
+      <form method="post" action="/state-link/code" class="stack" data-json id="code-form">
+        <div class="field">
+          <label for="code">${t.code}</label>
+          <input id="code" name="code" type="text" class="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required aria-describedby="code-hint"${
+            opts.error === 'code-invalid' ? html` aria-invalid="true"` : html``
+          }>
+          <p class="hint" id="code-hint">${t.codeHint}</p>
+        </div>
+        <button type="submit" class="primary" id="verify">${t.verify}</button>
       </form>
-      <form method="post" action="/state-link/resend" data-json id="resend-form">
-        <button type="submit" class="secondary" id="resend">${t.resend}</button>
-      </form>`,
+      <div class="actions">
+        <form method="post" action="/state-link/resend" class="inline" data-json id="resend-form">
+          <button type="submit" class="link" id="resend">${t.resend}</button>
+        </form>
+      </div>`,
   });
 }
 
