@@ -6,11 +6,17 @@ import { CUSTODIAN_TENANT } from '../../accounts/tenants.ts';
 import { isDomainError } from '../../kernel/errors.ts';
 import type { OtpService } from '../../otp/otp-service.ts';
 import type { DirectoryUser, IdentityDirectory } from '../../ports/identity-directory.ts';
+import type { UpstreamCore } from '../../ports/upstream-core.ts';
+import type { UserChangeFeed } from '../../ports/user-change-feed.ts';
 import { StepFailure, type ApplyInput, type LookupResult, type SessionTarget } from './state-link.machine.ts';
 
 /** What the state link's effects need (the composition root passes them through wire.ts). */
 export interface StateLinkEffectDeps {
-  directory: Pick<IdentityDirectory, 'findUsersByAttribute' | 'organizationsOf' | 'updateUser'>;
+  directory: Pick<IdentityDirectory, 'findUsersByAttribute' | 'organizationsOf' | 'updateUser' | 'getUser'>;
+  /** The upstream core's record of the phone, when no account here has it (an upstream-only member, or a deleted account's profile). */
+  upstream: Pick<UpstreamCore, 'findUser'>;
+  /** Whether Keycloak recorded an account's deletion (a deleted account is refused, not remade: seed 002). */
+  deletedAccounts: Pick<UserChangeFeed, 'wasDeleted'>;
   otp: Pick<OtpService, 'send' | 'verify' | 'consume'>;
   accounts: Pick<AccountService, 'create' | 'updateProfile'>;
   /**
@@ -42,10 +48,14 @@ function stepFailure(err: unknown): StepFailure {
  *    enabled one of the tenant -> as in 1 (another state id on it: refused, `mismatch`); an enabled
  *    custodian account -> the claim (Flow 2); one of another tenant holding it proven -> refused
  *    (`elsewhere`); held only unproven -> a new account, which takes it (decision 0021);
- * 3. nobody: a new account after the code.
+ * 3. no account here has it: the upstream core's record of the phone decides: an active upstream-only
+ *    member -> the claim (a custodian account not yet migrated); an inactive one, or the profile of
+ *    an account that was deleted or is disabled -> refused (`closed`; seed 002: a deleted user's
+ *    creation fails);
+ * 4. nobody: a new account after the code.
  */
 export async function lookup(
-  deps: Pick<StateLinkEffectDeps, 'directory'>,
+  deps: Pick<StateLinkEffectDeps, 'directory' | 'upstream' | 'deletedAccounts'>,
   input: { tenant: string; stateUserId: string; phone: string },
 ): Promise<LookupResult> {
   const { directory } = deps;
@@ -68,7 +78,15 @@ export async function lookup(
     if (orgs.includes(CUSTODIAN_TENANT) || orgs.length === 0) return { kind: 'claim' };
     if (phoneVerified(user, input.phone)) return { kind: 'refused', refusal: 'elsewhere' };
   }
-  return { kind: 'new' };
+  if (holders.length > 0) return { kind: 'new' };
+  const profile = await deps.upstream.findUser({ phone: input.phone });
+  if (!profile) return { kind: 'new' };
+  if (profile.externalId) {
+    const account = await directory.getUser(profile.externalId);
+    if (account) return account.enabled ? { kind: 'new' } : { kind: 'refused', refusal: 'closed' };
+    if (await deps.deletedAccounts.wasDeleted(profile.externalId)) return { kind: 'refused', refusal: 'closed' };
+  }
+  return profile.status === 'active' ? { kind: 'claim' } : { kind: 'refused', refusal: 'closed' };
 }
 
 /** The code checked, then the phone marked verified on the found account, or the new account made with it. */

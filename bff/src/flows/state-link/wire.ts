@@ -26,6 +26,8 @@ export interface StateLinkWiring {
   identityDirectory: StateLinkEffectDeps['directory'];
   otp: StateLinkEffectDeps['otp'];
   accounts: StateLinkEffectDeps['accounts'];
+  upstreamCore: StateLinkEffectDeps['upstream'];
+  userChangeFeed: StateLinkEffectDeps['deletedAccounts'];
   /**
    * How a sign-in ends in Keycloak, the sign-up's way (decision 0027), handed over by the composition
    * root (flows do not import each other): the session a restart URL names, and a ticket's continue URL.
@@ -55,7 +57,14 @@ export function wireStateLink(w: StateLinkWiring): Feature {
       machineVersion: STATE_LINK_MACHINE_VERSION,
       ttlSeconds: config.stateLinkTtlSeconds,
       machine: stateLinkMachine.provide({
-        actors: stateLinkActors({ directory: w.identityDirectory, otp: w.otp, accounts: w.accounts, signIn: w.keycloakSignIn.continueUrl }),
+        actors: stateLinkActors({
+          directory: w.identityDirectory,
+          upstream: w.upstreamCore,
+          deletedAccounts: w.userChangeFeed,
+          otp: w.otp,
+          accounts: w.accounts,
+          signIn: w.keycloakSignIn.continueUrl,
+        }),
       }),
     }),
     verifier,
