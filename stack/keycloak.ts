@@ -226,7 +226,8 @@ export async function startKeycloak(opts: KeycloakOptions): Promise<KeycloakInst
   const managementUrl = `http://127.0.0.1:${opts.managementPort}`;
   try {
     await waitFor('Keycloak', () => httpOk(`${managementUrl}/health/ready`), {
-      timeoutMs: 180_000,
+      // A first start creates the schema; on a loaded machine that can take longer (KEYCLOAK_READY_TIMEOUT_MS).
+      timeoutMs: Number(process.env.KEYCLOAK_READY_TIMEOUT_MS ?? 180_000),
       intervalMs: 1000,
       abortIf: () => (proc.child.exitCode !== null ? `exited with ${proc.child.exitCode}; see ${proc.logFile}` : undefined),
     });

@@ -7,7 +7,9 @@ import { AccountCreationSeal } from './accounts/account-creation-seal.ts';
 import { IdentifierChangeNotices } from './accounts/identifier-change-notices.ts';
 import { PlatformAccountService } from './accounts/platform-account-service.ts';
 import { AccessTokenVerifier } from './adapters/keycloak/access-token-verifier.ts';
+import { GoogleIdTokenVerifier } from './adapters/google/google-id-token-verifier.ts';
 import { AssertionUserTokens } from './adapters/keycloak/assertion-user-tokens.ts';
+import { KeycloakFederatedAccounts } from './adapters/keycloak/keycloak-federated-accounts.ts';
 import { KeycloakIdentityDirectory } from './adapters/keycloak/keycloak-identity-directory.ts';
 import { KeycloakPartnerClients } from './adapters/keycloak/keycloak-partner-clients.ts';
 import { KeycloakUserChangeFeed } from './adapters/keycloak/keycloak-user-change-feed.ts';
@@ -26,6 +28,7 @@ import { wireMemberAdmin } from './admin/members/wire.ts';
 import type { PartnerAdmin } from './admin/partners/use-cases.ts';
 import { wirePartnerAdmin } from './admin/partners/wire.ts';
 import { wireBrokeredLogin } from './flows/brokered-login/wire.ts';
+import { wireGoogleNative } from './flows/google-native/wire.ts';
 import { AUTH_TOKEN_KEYS } from './flows/partner-enrollment/service.ts';
 import { PARTNER_ENROLLMENT_KIND } from './flows/partner-enrollment/partner-enrollment.machine.ts';
 import { wirePartnerEnrollment } from './flows/partner-enrollment/wire.ts';
@@ -58,6 +61,8 @@ import { createOrm, type Orm } from './persistence/orm.ts';
 import { wirePortal } from './portal/wire.ts';
 import type { AccessTokens } from './ports/access-tokens.ts';
 import type { EphemeralStore } from './ports/ephemeral-store.ts';
+import type { FederatedAccounts } from './ports/federated-accounts.ts';
+import type { GoogleIdTokens } from './ports/google-id-tokens.ts';
 import type { IdentityDirectory } from './ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from './ports/messaging.ts';
 import type { PartnerClients } from './ports/partner-clients.ts';
@@ -136,6 +141,10 @@ export interface Infrastructure extends Core {
   userApiTokens: UserTokens;
   /** userTokens of the partner API (JWT authorization grant, decision 0009). */
   partnerUserTokens: PartnerUserTokens;
+  /** Native apps' Google id_tokens, verified against Google's keys (decision 0037). */
+  googleIdTokens: GoogleIdTokens;
+  /** Keycloak's links to Google identities and its JWT authorization grant with Google's token (decision 0037). */
+  federatedAccounts: FederatedAccounts;
 }
 
 export interface Container extends Infrastructure {
@@ -237,6 +246,7 @@ export function wireFeatures(infra: Infrastructure) {
     partnerAdmin,
     memberAdmin,
     wireBrokeredLogin(infra),
+    wireGoogleNative(infra),
     stateClaim,
     wireUpstreamLogin(infra),
     wirePasswordReset(infra),
@@ -399,11 +409,27 @@ async function buildInfrastructure(config: Config, logger: Logger): Promise<Infr
       keyId: config.partnerAssertionKeyId,
       serviceAccountTokens: core.serviceAccountTokens,
     }),
+    googleIdTokens: googleIdTokenVerifier(config),
+    federatedAccounts: new KeycloakFederatedAccounts({
+      keycloakUrl: config.keycloakUrl,
+      realm: config.realm,
+      clientId: config.googleNativeClientId,
+      clientSecret: config.googleNativeClientSecret,
+      serviceAccountTokens: core.serviceAccountTokens,
+    }),
     async close() {
       redis.disconnect();
       await core.close();
     },
   };
+}
+
+/** Google's id_tokens, or the `google-demo` stand-in realm's when no issuer is configured (dev, tests). */
+function googleIdTokenVerifier(config: Config): GoogleIdTokenVerifier {
+  const issuer = config.googleIdTokenIssuer ?? `${config.keycloakUrl}/realms/google-demo`;
+  const google = issuer === 'https://accounts.google.com';
+  const jwksUrl = config.googleIdTokenJwksUrl ?? (google ? 'https://www.googleapis.com/oauth2/v3/certs' : `${issuer}/protocol/openid-connect/certs`);
+  return new GoogleIdTokenVerifier({ issuer, jwksUrl, audiences: config.googleIdTokenAudiences });
 }
 
 /** An expired flow or handoff is kept this long, so a person who comes back is told "expired", not "not found". */

@@ -21,6 +21,7 @@ const productionSecrets = {
   PARTNER_USER_TOKEN_CLIENT_SECRET: 'a-real-partner-user-tokens-secret',
   PARTNER_ASSERTION_PRIVATE_KEY: 'a-real-pkcs8-key',
   USER_API_CLIENT_SECRET: 'a-real-user-api-secret',
+  GOOGLE_NATIVE_CLIENT_SECRET: 'a-real-google-native-secret',
 };
 
 describe('loadConfig', () => {
