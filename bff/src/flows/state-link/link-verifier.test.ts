@@ -89,4 +89,20 @@ describe('StateLinkVerifier', () => {
     expect(await refusal(await token({ ...person(), jti, audience: 'http://another.test' }))).toBe('audience');
     expect(await refusal(await token({ ...person(), jti }))).toBeNull();
   });
+
+  it("the state's keys out of reach: keys-unavailable (503), nothing spent", async () => {
+    const cut = new StateLinkVerifier({
+      issuers: [{ ...portal.issuerConfig('state-demo'), jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json' }],
+      store,
+      maxAgeSeconds: 300,
+      clockToleranceSeconds: 5,
+      jwksCacheSeconds: 3600,
+      jwksCooldownSeconds: 0,
+    });
+    const before = spent.size;
+    const err = await cut.verify(await token(person())).catch((e: unknown) => e);
+    expect(refusalOf(err)).toBe('keys-unavailable');
+    expect((err as { code: string }).code).toBe('DEPENDENCY_UNAVAILABLE');
+    expect(spent.size).toBe(before);
+  });
 });
