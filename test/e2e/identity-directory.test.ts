@@ -10,6 +10,13 @@ const tokens = new ServiceAccountTokens({ issuer, clientId: 'bff', clientSecret:
 const directory = new KeycloakIdentityDirectory({ keycloakUrl: stack.keycloakUrl, realm: stack.settings.platformRealm, tokens });
 const suffix = randomBytes(3).toString('hex');
 const created: string[] = [];
+/** GET on the Admin API of the realm with the BFF's own service account (it manages users). */
+const adminGet = async (path: string) =>
+  (
+    await fetch(`${stack.keycloakUrl}/admin/realms/${stack.settings.platformRealm}${path}`, {
+      headers: { authorization: `Bearer ${await tokens.accessToken()}` },
+    })
+  ).json() as Promise<Record<string, unknown>>;
 
 afterAll(async () => {
   for (const id of created) await directory.deleteUser(id).catch(() => undefined);
@@ -61,6 +68,32 @@ describe('Keycloak identity directory (BFF service account against the real Admi
     created.push(id);
     expect(await codeOf(directory.setPassword(id, 'short'))).toEqual({ code: 'VALIDATION_FAILED', fields: ['password'] });
     expect(await codeOf(directory.setPassword(id, 'a-Long-enough-pass-2026'))).toBe('resolved');
+  });
+
+  it("a new password set for a proven person ends the account's brute-force lockout; an update keeps an account disabled", async () => {
+    const username = `dir_lock_${suffix}`;
+    const { id } = await directory.createUser({ username, firstName: 'Lock', password: 'Lock-first-pass-2026' });
+    created.push(id);
+    const grant = (password: string) =>
+      fetch(`${issuer}/protocol/openid-connect/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ client_id: 'user-api', client_secret: stack.settings.userApiClientSecret, grant_type: 'password', username, password }),
+      }).then((r) => r.status);
+    // Two wrong passwords within the realm's quick-login window: Keycloak locks the account for a minute.
+    expect(await grant('wrong-pass-one-1')).toBe(400);
+    expect(await grant('wrong-pass-two-2')).toBe(400);
+    const lockout = () => adminGet(`/attack-detection/brute-force/users/${id}`);
+    expect((await lockout()).disabled).toBe(true);
+    expect(await grant('Lock-first-pass-2026')).toBe(400);
+
+    await directory.setPassword(id, 'Lock-second-pass-2026');
+    expect((await lockout()).disabled).toBe(false);
+    expect(await grant('Lock-second-pass-2026')).toBe(200);
+
+    // An update names only what changes: it never turns `enabled` back on (nor off).
+    await directory.updateUser(id, { enabled: false });
+    await directory.updateUser(id, { attributes: { locale: ['hi'] } });
+    expect(await directory.getUser(id)).toMatchObject({ enabled: false, attributes: expect.objectContaining({ locale: ['hi'] }) });
   });
 
   it('unknown ids are null or NOT_FOUND', async () => {

@@ -80,6 +80,7 @@ export interface IdentityDirectory {
   createUser(user: NewDirectoryUser): Promise<{ id: string }>;
   /** Attributes given replace those of the same name; `email: null` removes the e-mail address. */
   updateUser(id: string, changes: Partial<Omit<NewDirectoryUser, 'username' | 'password' | 'email'>> & { email?: string | null }): Promise<void>;
+  /** For a person who proved the account: also clears its brute-force lockout (the failures that led here). */
   setPassword(id: string, password: string): Promise<void>;
   deleteUser(id: string): Promise<void>;
   addToOrganization(userId: string, organizationAlias: string): Promise<void>;

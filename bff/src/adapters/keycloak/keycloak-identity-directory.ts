@@ -81,18 +81,16 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
       if (!current) throw new DomainError('NOT_FOUND', 'No such account');
       const { email, ...rest } = changes;
       // Keycloak's update validates the whole user profile, so names, e-mail and attributes go back as read.
-      // Required actions and emailVerified are left out (absent, Keycloak keeps them): sending back what was
-      // read would undo a change made meanwhile (a required action just completed). `enabled` goes back as
-      // before: Keycloak clears a temporary brute-force lockout on an update that says enabled, which the
-      // state claim's password recovery relies on (state-claim-browser).
-      const { username, firstName, lastName, email: currentEmail, enabled } = current;
+      // Required actions, emailVerified and enabled are left out (absent, Keycloak keeps them): sending back
+      // what was read would undo a change made meanwhile (a required action just completed, an account an
+      // admin just disabled re-enabled by a roles write).
+      const { username, firstName, lastName, email: currentEmail } = current;
       // JSON null is how the Admin API removes an e-mail address (an empty string is refused as invalid).
       const next = {
         username,
         firstName,
         lastName,
         email: currentEmail,
-        enabled,
         ...rest,
         ...(email === undefined ? {} : { email: email as string }),
         attributes: { ...(current.attributes ?? {}), ...(changes.attributes ?? {}) },
@@ -127,6 +125,10 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
 
   async setPassword(id: string, password: string): Promise<void> {
     await this.#call('setPassword', (a) => a.users.resetPassword({ id, credential: { type: 'password', value: password, temporary: false } }));
+    // Set only after the person proved the account (a code to its identifier, an invitation link): the
+    // wrong passwords that sent them to recovery must not keep the new one locked out (Keycloak's
+    // temporary brute-force lockout, e.g. two failures within quickLoginCheckMilliSeconds).
+    await this.#call('clearLoginFailures', (a) => a.attackDetection.del({ id }));
   }
 
   async deleteUser(id: string): Promise<void> {
