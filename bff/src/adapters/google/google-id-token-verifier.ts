@@ -15,8 +15,7 @@ export interface GoogleIdTokenVerifierOptions {
 
 /**
  * Verifies Google id_tokens with jose: signature against the JWKS (fetched once, cached, fetched
- * again for an unknown `kid`, at most every 30 s), RS256 only, `iss` (Google writes both
- * `https://accounts.google.com` and `accounts.google.com`), `aud`, `exp`/`iat`. Messages name the
+ * again for an unknown `kid`, at most every 30 s), RS256 only, `iss`, `aud`, `exp`/`iat`. Messages name the
  * check, never the token.
  */
 export class GoogleIdTokenVerifier implements GoogleIdTokens {
@@ -27,8 +26,9 @@ export class GoogleIdTokenVerifier implements GoogleIdTokens {
 
   constructor(opts: GoogleIdTokenVerifierOptions) {
     this.#jwks = createRemoteJWKSet(new URL(opts.jwksUrl), { timeoutDuration: opts.timeoutMs ?? 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
-    const bare = opts.issuer.replace(/^https:\/\//, '');
-    this.#issuers = opts.issuer === 'https://accounts.google.com' ? [opts.issuer, bare] : [opts.issuer];
+    // Only the issuer as configured: Keycloak's grant finds its identity provider by this exact value,
+    // so a token Google wrote with the bare `accounts.google.com` would pass here and fail there.
+    this.#issuers = [opts.issuer];
     this.#audiences = opts.audiences;
     this.#clockTolerance = opts.clockToleranceSeconds ?? 10;
   }
