@@ -27,6 +27,7 @@ import type { MemberAdmin } from './admin/members/use-cases.ts';
 import { wireMemberAdmin } from './admin/members/wire.ts';
 import type { PartnerAdmin } from './admin/partners/use-cases.ts';
 import { wirePartnerAdmin } from './admin/partners/wire.ts';
+import { wireAccountMerge } from './flows/account-merge/wire.ts';
 import { wireBrokeredLogin } from './flows/brokered-login/wire.ts';
 import { wireGoogleNative } from './flows/google-native/wire.ts';
 import { AUTH_TOKEN_KEYS } from './flows/partner-enrollment/service.ts';
@@ -254,6 +255,7 @@ export function wireFeatures(infra: Infrastructure) {
     wireInvitationFlow(infra),
     upstreamSync,
     wireUpstreamRoles(infra),
+    wireAccountMerge(infra),
     memberImports,
     memberImportAdmin,
   ];

@@ -107,6 +107,31 @@ export class PartnerStore {
     for (const [key, cached] of this.#enrolled) if (cached.resolution.userId === userId) this.#enrolled.delete(key);
   }
 
+  /** The appKeys of the user's mappings, with how many DBP users each maps to it (the account merge's preview). */
+  async mappingsOf(userId: string): Promise<{ appKey: string; count: number }[]> {
+    const rows = await this.#em
+      .getConnection()
+      .execute<{ app_key: string; count: string | number }[]>(
+        'select app_key, count(*) as count from partner_user_mapping where user_id = ? group by app_key order by app_key',
+        [userId],
+        'all',
+      );
+    return rows.map((r: { app_key: string; count: string | number }) => ({ appKey: r.app_key, count: Number(r.count) }));
+  }
+
+  /**
+   * Moves every mapping of `fromUserId` to `toUserId` (the account merge, decision 0040): the same DBP
+   * users now resolve to the account they were merged into. Idempotent; drops this process's cached
+   * resolutions of the old account (other processes' expire within the cache time).
+   */
+  async moveMappings(fromUserId: string, toUserId: string): Promise<number> {
+    const moved = await this.#em
+      .getConnection()
+      .execute<{ app_key: string }[]>('update partner_user_mapping set user_id = ? where user_id = ? returning app_key', [toUserId, fromUserId], 'all');
+    for (const [key, cached] of this.#enrolled) if (cached.resolution.userId === fromUserId) this.#enrolled.delete(key);
+    return moved.length;
+  }
+
   /**
    * Maps the DBP user to `userId` unless it is mapped already; returns the user it is mapped to.
    * Concurrent callers all get the one mapping that won (insert ... on conflict do nothing).

@@ -1,4 +1,5 @@
 import { AccountCreationSchema } from '../accounts/account-creation.entity.ts';
+import { AccountMergeAuditSchema, AccountMergeSchema } from '../flows/account-merge/account-merge.entities.ts';
 import { IdentifierLockSchema, IdentifierTakeoverSchema } from '../accounts/identifier-takeover.entity.ts';
 import { InvitationSchema } from '../invitations/invitation.entity.ts';
 import { FlowSchema } from '../kernel/flow/flow.entity.ts';
@@ -32,4 +33,6 @@ export const entities = [
   InvitationSchema,
   MemberImportSchema,
   MemberImportRowSchema,
+  AccountMergeSchema,
+  AccountMergeAuditSchema,
 ];

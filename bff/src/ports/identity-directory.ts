@@ -97,6 +97,10 @@ export interface IdentityDirectory {
   listUsers(filter: UserListFilter, page: { first: number; max: number }): Promise<{ users: DirectoryUser[]; total: number }>;
   /** The user's links to identity providers (brokered sign-ins: Google, a state IdP). */
   federatedIdentitiesOf(userId: string): Promise<FederatedIdentity[]>;
+  /** Links the user to `identity` at its provider; the same link already there: nothing happens (account merge, decision 0040). */
+  linkFederatedIdentity(userId: string, identity: FederatedIdentity): Promise<void>;
+  /** Removes the user's link to `provider`; none: nothing happens. */
+  unlinkFederatedIdentity(userId: string, provider: string): Promise<void>;
   /** The types of the user's credentials (`password`, `otp` for an authenticator app, ...). */
   credentialTypes(userId: string): Promise<string[]>;
   /**

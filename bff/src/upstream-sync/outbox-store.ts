@@ -115,6 +115,20 @@ export class OutboxStore {
     return rows.map((r) => this.#open(r));
   }
 
+  /**
+   * A change the BFF made in Keycloak outside its synchronous paths (the account merge, decision 0040),
+   * for the core: like `resync`, under the recorder's lock and with the mirror recorded, but with the
+   * caller's `source`, so a step repeated after a crash appends nothing twice (`(source, kind)` unique).
+   */
+  async enqueue(userId: string, upstreamUserId: string, snapshot: MemberSnapshot, changes: OutboxChange[], source: string): Promise<void> {
+    await this.#em.fork().transactional(async (em) => {
+      await em.execute('select pg_advisory_xact_lock(?)', [RECORDER_LOCK_KEY], 'run');
+      const tx = new RecordingTx(em, this.#crypto, this.#now);
+      for (const change of changes) await tx.append({ userId, upstreamUserId, change, sourceEventId: source });
+      await tx.setMirror(userId, upstreamUserId, snapshot);
+    });
+  }
+
   async cursors(): Promise<{ feed: string; position: Date }[]> {
     const rows = await this.#em
       .fork()

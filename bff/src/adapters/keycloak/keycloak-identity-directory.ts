@@ -212,6 +212,34 @@ export class KeycloakIdentityDirectory implements IdentityDirectory {
     return links.map((l) => ({ provider: String(l.identityProvider), userId: String(l.userId), username: String(l.userName) }));
   }
 
+  async linkFederatedIdentity(userId: string, identity: FederatedIdentity): Promise<void> {
+    try {
+      await this.#call('linkFederatedIdentity', (a) =>
+        a.users.addToFederatedIdentity({
+          id: userId,
+          federatedIdentityId: identity.provider,
+          federatedIdentity: { identityProvider: identity.provider, userId: identity.userId, userName: identity.username },
+        }),
+      );
+    } catch (err) {
+      // 409: linked to that provider already (or the subject to another account): done when it is this very link.
+      if (err instanceof DomainError && err.code === 'ACCOUNT_EXISTS') {
+        const links = await this.federatedIdentitiesOf(userId);
+        if (links.some((l) => l.provider === identity.provider && l.userId === identity.userId)) return;
+      }
+      throw err;
+    }
+  }
+
+  async unlinkFederatedIdentity(userId: string, provider: string): Promise<void> {
+    try {
+      await this.#call('unlinkFederatedIdentity', (a) => a.users.delFromFederatedIdentity({ id: userId, federatedIdentityId: provider }));
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') return;
+      throw err;
+    }
+  }
+
   async credentialTypes(userId: string): Promise<string[]> {
     const credentials = await this.#call('credentialTypes', (a) => a.users.getCredentials({ id: userId }));
     return credentials.map((c) => String(c.type));
