@@ -227,6 +227,22 @@ describe('POST /api/v1/google/token', () => {
     expect((await usersWithEmail(email)).map((u) => u.id)).toEqual([userId]);
   });
 
+  it('finishes a creation whose link was lost: the next sign-in of the same Google identity links the same account', async () => {
+    const email = `relink-${sfx()}@gmail.example`;
+    const google = await googleAccount(email);
+    const first = await exchange(await googleIdToken(google.username));
+    expect(first.status).toBe(201);
+    const userId = String(first.body.userId);
+    // As if Keycloak had gone away between the creation and the link.
+    await admin.delete(`/${realm}/users/${userId}/federated-identity/google-demo`);
+    expect(await links(userId)).toEqual([]);
+    const again = await exchange(await googleIdToken(google.username));
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ created: false, userId });
+    expect((await links(userId)).map((l) => [l.identityProvider, l.userId])).toEqual([['google-demo', google.sub]]);
+    expect((await usersWithEmail(email)).map((u) => u.id)).toEqual([userId]);
+  });
+
   it('refuses a replayed id_token (shared by every BFF process), changing nothing', async () => {
     const email = `replay-${sfx()}@gmail.example`;
     const google = await googleAccount(email);

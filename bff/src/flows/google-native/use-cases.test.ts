@@ -45,13 +45,23 @@ const profile = (over: Partial<UpstreamUser> = {}): UpstreamUser => ({
 });
 
 /** In-memory Keycloak, upstream core and Redis; records what was written. */
-function world(opts: { who?: GoogleIdentity; accounts?: DirectoryUser[]; links?: Record<string, string>; profiles?: UpstreamUser[]; max?: number } = {}) {
+function world(
+  opts: {
+    who?: GoogleIdentity;
+    accounts?: DirectoryUser[];
+    links?: Record<string, string>;
+    profiles?: UpstreamUser[];
+    keys?: Record<string, string>;
+    max?: number;
+  } = {},
+) {
   const accounts = opts.accounts ?? [];
   const links = { ...opts.links };
   const profiles = opts.profiles ?? [];
   const used = new Set<string>();
   const counters = new Map<string, number>();
   const created: unknown[] = [];
+  const keys: Record<string, string> = { ...opts.keys };
   const provisioned: string[] = [];
   const deps: GoogleNativeDeps = {
     idTokens: {
@@ -78,9 +88,14 @@ function world(opts: { who?: GoogleIdentity; accounts?: DirectoryUser[]; links?:
       getUserByExternalId: async (id) => profiles.find((p) => p.externalId === id) ?? null,
     },
     accounts: {
-      create: async (input) => {
+      // As AccountService does: a known key answers its account; a proven e-mail is taken.
+      create: async (input, { idempotencyKey }) => {
+        const earlier = keys[idempotencyKey];
+        if (earlier) return { userId: earlier, username: 'asha_1234', upstreamUserId: 'up-new', created: false };
+        if (accounts.some((a) => a.email === input.email && a.emailVerified)) throw new DomainError('ACCOUNT_EXISTS', 'taken');
         created.push(input);
-        accounts.push(account({ id: 'kc-new', email: input.email, emailVerified: input.emailVerified }));
+        accounts.push(account({ id: 'kc-new', email: input.email, emailVerified: input.emailVerified, attributes: { signUpType: ['google'] } }));
+        keys[idempotencyKey] = 'kc-new';
         return { userId: 'kc-new', username: 'asha_1234', upstreamUserId: 'up-new', created: true };
       },
       ensureProvisioned: async (userId) => {
@@ -165,6 +180,18 @@ describe('signInWithGoogle', () => {
       expect(w.created).toEqual([]);
       expect(w.links).toEqual({});
     }
+  });
+
+  it('finishes a creation whose link was lost (same Google identity, same creation key); another identity is refused', async () => {
+    const google = account({ id: 'kc-7', attributes: { signUpType: ['google'] } });
+    const same = world({ accounts: [google], keys: { 'google-native:google-demo:g-1': 'kc-7' } });
+    expect(await signInWithGoogle(same.deps, 't', IP)).toMatchObject({ created: false, userId: 'kc-7' });
+    expect(same.links).toEqual({ 'google-demo/g-1': 'kc-7' });
+    expect(same.created).toEqual([]);
+    const other = world({ accounts: [google], keys: { 'google-native:google-demo:g-other': 'kc-7' } });
+    expect(await refusal(signInWithGoogle(other.deps, 't', IP))).toEqual({ code: 'CONFLICT', reason: 'link_required' });
+    expect(other.links).toEqual({});
+    expect(other.created).toEqual([]);
   });
 
   it('refuses disabled and closed accounts, linked or by e-mail', async () => {

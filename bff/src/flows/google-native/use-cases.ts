@@ -83,6 +83,9 @@ async function createAccount(deps: GoogleNativeDeps, identity: GoogleIdentity, e
     // decision 0021; here nobody is in front of a page that could explain that). Nothing changes.
     throw conflict('email_unverified_account', 'An account has this e-mail address without having proven it: sign in to it and confirm the address');
   }
+  if (holders.length === 1 && holders[0]?.attributes.signUpType?.[0] === 'google' && (await resumed(deps, identity, email, holders[0].id))) {
+    return { userId: holders[0].id, created: false };
+  }
   if (holders.length > 0) {
     throw conflict(
       'link_required',
@@ -93,14 +96,36 @@ async function createAccount(deps: GoogleNativeDeps, identity: GoogleIdentity, e
   if (profile && profile.status !== 'active') throw forbidden('account_closed', 'The account with this e-mail address is closed');
   if (profile) throw conflict('link_required', 'A member has this e-mail address: sign in with the password first');
 
-  const names = namesOf(identity, email);
-  const account = await deps.accounts.create(
-    { ...names, email, emailVerified: true, phoneVerified: false, signUpType: 'google', tenant: deps.defaultTenant },
-    // A retry (a new id_token of the same Google identity after an outage) resumes the same creation.
-    { idempotencyKey: `google-native:${deps.identityProvider}:${identity.subject}` },
-  );
+  const account = await create(deps, identity, email);
   await deps.federated.link(account.userId, { provider: deps.identityProvider, subject: identity.subject, username: email });
   return { userId: account.userId, created: account.created };
+}
+
+/** The one creation of this Google identity's account; a retry (a new id_token after an outage) resumes it. */
+function create(deps: GoogleNativeDeps, identity: GoogleIdentity, email: string) {
+  return deps.accounts.create(
+    { ...namesOf(identity, email), email, emailVerified: true, phoneVerified: false, signUpType: 'google', tenant: deps.defaultTenant },
+    { idempotencyKey: `google-native:${deps.identityProvider}:${identity.subject}` },
+  );
+}
+
+/**
+ * A Google account with this e-mail and no link: made by an earlier call for this same Google identity
+ * whose link failed (Keycloak down between the two)? The creation's idempotency key says so: the
+ * same key answers that account again; any other identity's call is refused by the taken e-mail before
+ * anything is written. Then the link is made now.
+ */
+async function resumed(deps: GoogleNativeDeps, identity: GoogleIdentity, email: string, holderId: string): Promise<boolean> {
+  let account: { userId: string };
+  try {
+    account = await create(deps, identity, email);
+  } catch (err) {
+    if (err instanceof DomainError && (err.code === 'ACCOUNT_EXISTS' || err.code === 'CONFLICT')) return false;
+    throw err;
+  }
+  if (account.userId !== holderId) return false;
+  await deps.federated.link(holderId, { provider: deps.identityProvider, subject: identity.subject, username: email });
+  return true;
 }
 
 /** The linked account may sign in: enabled, its upstream profile not closed; provisioned (idempotent). */
