@@ -30,6 +30,9 @@ export interface StackSettings {
   demoPartnerClientSecret: string; // DEMO_PARTNER_CLIENT_SECRET
   demoUserPassword: string; // DEMO_USER_PASSWORD
   partnerDemoPort: number; // PARTNER_DEMO_PORT (the demo partner's page, stack/partner-demo)
+  /** Absent in a stack file written before profile pictures: the BFF then keeps its S3 defaults. */
+  s3Port?: number; // S3_PORT (the dev object store, s3rver; decision 0038)
+  s3Bucket?: string; // S3_BUCKET
 }
 
 const num = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
@@ -71,6 +74,8 @@ export function devSettings(env: NodeJS.ProcessEnv = process.env): StackSettings
     demoPartnerClientSecret: str(env, 'DEMO_PARTNER_CLIENT_SECRET', 'dev-demo-bank-secret'),
     demoUserPassword: str(env, 'DEMO_USER_PASSWORD', 'Demo#Pass2026'),
     partnerDemoPort: num(env, 'PARTNER_DEMO_PORT', 3100),
+    s3Port: num(env, 'S3_PORT', 4568),
+    s3Bucket: str(env, 'S3_BUCKET', 'platform-pictures'),
   };
 }
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { startInbox, type Inbox } from './inbox.ts';
+import { startObjectStore, type ObjectStore } from './object-storage.ts';
 import { ensureKeycloakDistribution, startKeycloak, type KeycloakInstance } from './keycloak.ts';
 import { realmConfigDir, repoRoot, runDir } from './paths.ts';
 import { ensureDatabase } from '../bff/src/persistence/ensure-database.ts';
@@ -19,6 +20,8 @@ import { realmEnv, type StackSettings } from './settings.ts';
 export interface RunningStack {
   settings: StackSettings;
   inbox: Inbox;
+  /** The S3-protocol server keeping profile pictures (s3rver; decision 0038). */
+  objectStore?: ObjectStore;
   upstreamUrl: string;
   keycloak: KeycloakInstance;
   realmChanges: Change[];
@@ -47,6 +50,7 @@ export async function startStack(
     [s.upstreamPort, 'upstream core', 'UPSTREAM_PORT'],
     [s.smtpPort, 'SMTP', 'SMTP_PORT'],
     [s.inboxPort, 'dev inbox', 'INBOX_PORT'],
+    ...(s.s3Port === undefined ? [] : [[s.s3Port, 'object store (s3rver)', 'S3_PORT'] as const]),
     ...(opts.startBff ? [[s.bffPort, 'BFF', 'BFF_PORT'] as const] : []),
     ...(opts.startBff && opts.demo ? [[s.partnerDemoPort, 'demo partner', 'PARTNER_DEMO_PORT'] as const] : []),
   ] as const) {
@@ -58,12 +62,19 @@ export async function startStack(
   const processes: ManagedProcess[] = [];
   const inbox = await startInbox({ smtpPort: s.smtpPort, httpPort: s.inboxPort });
   onStopEverything(() => inbox.close());
+  const objectStore =
+    s.s3Port === undefined
+      ? undefined
+      : await startObjectStore({ port: s.s3Port, directory: path.join(instanceDir, 's3'), bucket: s.s3Bucket ?? 'platform-pictures' });
+  if (objectStore) onStopEverything(() => objectStore.close());
   const stop = async () => {
     for (const p of [...processes].reverse()) await p.stop();
     await inbox.close();
+    await objectStore?.close();
   };
   try {
     log(`==> dev inbox: SMTP on ${inbox.smtpPort}, messages at ${inbox.httpUrl}`);
+    if (objectStore) log(`==> object store (s3rver, S3 protocol) on ${objectStore.url}, bucket ${objectStore.bucket}`);
 
     const upstream = startProcess({
       name: 'upstream',
@@ -216,6 +227,7 @@ export async function startStack(
     return {
       settings: s,
       inbox,
+      ...(objectStore ? { objectStore } : {}),
       upstreamUrl,
       keycloak,
       realmChanges,
@@ -250,6 +262,8 @@ export function bffEnv(s: StackSettings, upstreamUrl: string): Record<string, st
     // The dev inbox: its SMTP server (SMTP_HOST's default is this machine) and its SMS gateway sink.
     SMTP_PORT: String(s.smtpPort),
     SMS_GATEWAY_URL: `http://127.0.0.1:${s.inboxPort}/sms`,
+    // The stack's object store (s3rver): profile pictures (decision 0038). Its access keys are its own defaults.
+    ...(s.s3Port === undefined ? {} : { S3_ENDPOINT: `http://127.0.0.1:${s.s3Port}`, S3_BUCKET: s.s3Bucket ?? 'platform-pictures' }),
     // The portal's "Sign in with Google" uses the real Google IdP when realm-config enabled it (realmEnv).
     ...(process.env.GOOGLE_CLIENT_ID && process.env.GOOGLE_CLIENT_SECRET ? { PORTAL_GOOGLE_IDP: 'google' } : {}),
   };

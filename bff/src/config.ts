@@ -271,6 +271,65 @@ const entries = {
     schema: ms.default(5000),
     doc: 'first delay of a row whose dependency (Keycloak, the core, mail) was down; doubles per attempt, at most 10 minutes',
   },
+  s3Endpoint: {
+    env: 'S3_ENDPOINT',
+    schema: url.default('http://127.0.0.1:4568'),
+    doc: 'S3 (or S3-protocol) endpoint of the object store that keeps profile pictures (decision 0038); the dev stack runs s3rver here',
+  },
+  s3Region: { env: 'S3_REGION', schema: z.string().min(1).default('us-east-1'), doc: 'region of the object store' },
+  s3Bucket: {
+    env: 'S3_BUCKET',
+    schema: z.string().min(3).max(63).default('platform-pictures'),
+    doc: 'bucket of profile pictures (private; pictures are served by the BFF)',
+  },
+  s3ForcePathStyle: {
+    env: 'S3_FORCE_PATH_STYLE',
+    schema: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    doc: 'path-style bucket addresses (endpoint/bucket/key), as S3-protocol servers other than AWS need; false for virtual-hosted AWS addresses',
+  },
+  s3AccessKeyId: { env: 'S3_ACCESS_KEY_ID', schema: z.string().min(1).default('S3RVER'), doc: 'access key of the object store', devDefault: true },
+  s3SecretAccessKey: { env: 'S3_SECRET_ACCESS_KEY', schema: z.string().min(1).default('S3RVER'), doc: 'secret key of the object store', devDefault: true },
+  pictureMaxBytes: {
+    env: 'PICTURE_MAX_BYTES',
+    schema: z.coerce.number().int().min(1024).max(52_428_800).default(5_242_880),
+    doc: 'largest profile picture upload (bytes); larger: 413, nothing kept',
+  },
+  pictureMaxPixels: {
+    env: 'PICTURE_MAX_PIXELS',
+    schema: z.coerce.number().int().min(1).max(268_402_689).default(40_000_000),
+    doc: 'most pixels (width x height) an uploaded picture may declare (decompression bombs); more: 400 too_many_pixels, nothing kept',
+  },
+  pictureSize: {
+    env: 'PICTURE_SIZE',
+    schema: z.coerce.number().int().min(32).max(2048).default(512),
+    doc: 'side of the stored square profile picture (pixels, WebP)',
+  },
+  pictureWorkerEnabled: {
+    env: 'PICTURE_WORKER_ENABLED',
+    schema: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    doc: 're-encode uploaded profile pictures in this process (every BFF process may; decision 0038)',
+  },
+  pictureJobLeaseMs: {
+    env: 'PICTURE_JOB_LEASE_MS',
+    schema: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+    doc: "how long a worker holds a picture job; a crashed worker's job is taken again after it",
+  },
+  pictureWorkerIntervalMs: {
+    env: 'PICTURE_WORKER_INTERVAL_MS',
+    schema: ms.default(1000),
+    doc: 'pause between passes of the picture worker when there was nothing to do',
+  },
+  pictureUploadWaitMs: {
+    env: 'PICTURE_UPLOAD_WAIT_MS',
+    schema: z.coerce.number().int().min(0).max(60_000).default(10_000),
+    doc: 'how long an upload waits for its job (so a picture that does not decode is refused with 400); longer: 202, processing',
+  },
   partnerKbaMaxAttempts: {
     env: 'PARTNER_KBA_MAX_ATTEMPTS',
     schema: z.coerce.number().int().min(1).max(10).default(3),
@@ -558,6 +617,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   if (problems.length === 0 && config.nodeEnv === 'production') {
+    // A state's keys decide who is signed in without a password: never fetched in clear (decision 0039).
+    for (const i of config.stateLinkIssuers)
+      if (!i.jwksUrl.startsWith('https:')) problems.push(`STATE_LINK_ISSUERS: jwksUrl of ${i.issuer} must be https in production`);
     // Development defaults of secrets are public (they are in this repository): refuse them, whether
     // the variable is unset, empty (which falls back to the default) or set to the default itself.
     for (const [key, entry] of Object.entries(entries)) {

@@ -46,7 +46,7 @@ export default async function setup(project: TestProject) {
 /** A whole stack on free ports with its own databases and Redis prefix; `teardown` removes them. */
 export async function startE2EStack(): Promise<{ stack: E2EStack; teardown: () => Promise<void> }> {
   const id = randomBytes(3).toString('hex');
-  const [keycloakPort, keycloakManagementPort, upstreamPort, smtpPort, inboxPort, bffPort] = await Promise.all(Array.from({ length: 6 }, freePort));
+  const [keycloakPort, keycloakManagementPort, upstreamPort, smtpPort, inboxPort, bffPort, s3Port] = await Promise.all(Array.from({ length: 7 }, freePort));
   const redis = testKeyPrefix(`e2e-${id}`);
   const db = (kind: string) => `postgres://postgres@127.0.0.1:5432/test_${kind}_${id}`;
   const base = devSettings({});
@@ -65,6 +65,7 @@ export async function startE2EStack(): Promise<{ stack: E2EStack; teardown: () =
     upstreamDatabaseUrl: db('upstream'),
     smtpPort: smtpPort!,
     inboxPort: inboxPort!,
+    s3Port: s3Port!,
   };
   const started = Date.now();
   const stack = await startStack(settings, { demo: true, startBff: false, log: (l) => console.log(`[e2e stack] ${l}`) });

@@ -67,7 +67,7 @@ const jsonBodiesOnly =
   async (ctx, next) => {
     const hasBody = ctx.request.length > 0 || ctx.get('Transfer-Encoding') !== '';
     // A streamed type is not one a form can send (it needs a CORS preflight), and koa-body leaves it unread.
-    if (hasBody && streamed.some((s) => ctx.method === 'POST' && s.path.test(ctx.path) && ctx.is(s.type))) return next();
+    if (hasBody && streamed.some((s) => ctx.method === (s.method ?? 'POST') && s.path.test(ctx.path) && ctx.is(s.type))) return next();
     if (hasBody && !ctx.is('application/json', 'application/*+json')) {
       throw new DomainError('VALIDATION_FAILED', 'Send the body as application/json', {
         fields: [{ field: 'body', reason: 'unsupported_media_type', message: 'The body must be JSON (Content-Type: application/json)' }],

@@ -16,7 +16,7 @@ export interface Feature {
   jobs?: Job[];
   /** Its Prometheus metrics, served at /metrics with the rest. */
   registerMetrics?(registry: Registry): void;
-  /** POST routes that read a body of another type than JSON as a stream (a member file, text/csv). */
+  /** Routes that read a body of another type than JSON as a stream (a member file, text/csv; a picture, image/*). */
   streamedBodies?: StreamedBody[];
 }
 
@@ -24,6 +24,8 @@ export interface Feature {
 export interface StreamedBody {
   path: RegExp;
   type: string;
+  /** Default POST. */
+  method?: 'POST' | 'PUT';
 }
 
 /** A background loop (the upstream outbox, the retention sweep). */

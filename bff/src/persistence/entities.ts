@@ -6,6 +6,7 @@ import { FlowSchema } from '../kernel/flow/flow.entity.ts';
 import { PartnerKbaStartAuditSchema } from '../flows/partner-enrollment/partner-enrollment.entities.ts';
 import { IdentifierHandoffSchema, StateClaimAuditSchema } from '../flows/state-claim/state-claim.entities.ts';
 import { MemberImportRowSchema, MemberImportSchema } from '../member-imports/member-import.entities.ts';
+import { PictureJobSchema, UserPictureSchema } from '../pictures/picture.entities.ts';
 import { PartnerAppKeySchema, PartnerClientSchema, PartnerUserMappingSchema } from '../partners/partner.entities.ts';
 import { UpstreamOutboxCursorSchema, UpstreamOutboxMirrorSchema, UpstreamOutboxSchema } from '../upstream-sync/outbox.entities.ts';
 import { UpstreamRolesCursorSchema } from '../upstream-sync/role-feed.entities.ts';
@@ -33,6 +34,8 @@ export const entities = [
   InvitationSchema,
   MemberImportSchema,
   MemberImportRowSchema,
+  UserPictureSchema,
+  PictureJobSchema,
   AccountMergeSchema,
   AccountMergeAuditSchema,
 ];

@@ -11,6 +11,7 @@ import { Migration20261209100000_pii_at_rest } from './Migration20261209100000_p
 import { Migration20261210100000_upstream_roles } from './Migration20261210100000_upstream_roles.ts';
 import { Migration20261210110000_invitation } from './Migration20261210110000_invitation.ts';
 import { Migration20261210120000_member_imports } from './Migration20261210120000_member_imports.ts';
+import { Migration20261211110000_profile_pictures } from './Migration20261211110000_profile_pictures.ts';
 import { Migration20261211130000_account_merge } from './Migration20261211130000_account_merge.ts';
 
 /**
@@ -31,5 +32,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261210100000_upstream_roles', class: Migration20261210100000_upstream_roles },
   { name: 'Migration20261210110000_invitation', class: Migration20261210110000_invitation },
   { name: 'Migration20261210120000_member_imports', class: Migration20261210120000_member_imports },
+  { name: 'Migration20261211110000_profile_pictures', class: Migration20261211110000_profile_pictures },
   { name: 'Migration20261211130000_account_merge', class: Migration20261211130000_account_merge },
 ];
