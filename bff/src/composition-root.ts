@@ -16,6 +16,7 @@ import { KeycloakUserChangeFeed } from './adapters/keycloak/keycloak-user-change
 import { KeycloakUserTokens } from './adapters/keycloak/keycloak-user-tokens.ts';
 import { ServiceAccountTokens } from './adapters/keycloak/service-account-tokens.ts';
 import { SmtpMailer } from './adapters/mail/smtp-mailer.ts';
+import { S3ObjectStorage } from './adapters/object-storage/s3-object-storage.ts';
 import { connectRedis } from './adapters/redis/redis-client.ts';
 import { RedisEphemeralStore } from './adapters/redis/redis-ephemeral-store.ts';
 import { RedisFlowStore } from './adapters/redis/redis-flow-store.ts';
@@ -53,6 +54,9 @@ import { createLogger, type Logger } from './kernel/logger.ts';
 import { OtpService } from './otp/otp-service.ts';
 import { wireOtp } from './otp/wire.ts';
 import { PartnerStore } from './partners/partner-store.ts';
+import { PictureStore } from './pictures/picture-store.ts';
+import { forgetPictures, type Pictures } from './pictures/pictures.ts';
+import { wirePictures } from './pictures/wire.ts';
 import { wireInvitationAdmin } from './admin/invitations/wire.ts';
 import { wireInvitationFlow } from './flows/invitation/wire.ts';
 import { Invitations } from './invitations/invitations.ts';
@@ -66,13 +70,14 @@ import type { FederatedAccounts } from './ports/federated-accounts.ts';
 import type { GoogleIdTokens } from './ports/google-id-tokens.ts';
 import type { IdentityDirectory } from './ports/identity-directory.ts';
 import type { Mailer, SmsGateway } from './ports/messaging.ts';
+import type { ObjectStorage } from './ports/object-storage.ts';
 import type { PartnerClients } from './ports/partner-clients.ts';
 import type { PartnerUserTokens } from './ports/partner-user-tokens.ts';
 import type { UpstreamCore } from './ports/upstream-core.ts';
 import type { UserChangeFeed } from './ports/user-change-feed.ts';
 import type { UserTokens } from './ports/user-tokens.ts';
 import { RateLimiter } from './rate-limits/rate-limiter.ts';
-import { RetentionSweep } from './retention/retention-sweep.ts';
+import { RetentionSweep, type RetentionTask } from './retention/retention-sweep.ts';
 import { OutboxStore } from './upstream-sync/outbox-store.ts';
 import { RoleFeedCursor } from './upstream-sync/role-feed-cursor.ts';
 import { wireUpstreamRoles } from './upstream-sync/roles-wire.ts';
@@ -121,6 +126,10 @@ export interface Core {
   invitations: Invitations;
   /** How far the core's change feed has been applied to Keycloak (decision 0033). */
   roleFeedCursor: RoleFeedCursor;
+  /** The object store of profile pictures (S3; s3rver in dev and tests; decision 0038). */
+  objectStorage: ObjectStorage;
+  /** Profile pictures' rows and job queue (PostgreSQL). */
+  pictureStore: PictureStore;
   close(): Promise<void>;
 }
 
@@ -166,13 +175,14 @@ export interface Container extends Infrastructure {
 export async function buildContainer(config: Config, opts: { logger?: Logger } = {}): Promise<Container> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   const infra = await buildInfrastructure(config, logger);
-  const { features, partnerAdmin, memberAdmin, memberImports, memberImportAdmin, upstreamSync, stateClaim } = wireFeatures(infra);
+  const { features, partnerAdmin, memberAdmin, memberImports, memberImportAdmin, upstreamSync, stateClaim, pictures } = wireFeatures(infra);
   const creationSeal = new AccountCreationSeal({ encryption: infra.fieldEncryption, hashKey: config.otpHashKey });
   const retention = retentionSweep(config, logger, {
     flowRuntime: infra.flowRuntime,
     handoffs: stateClaim.handoffs,
     outbox: infra.outbox,
     resealUsernames: () => creationSeal.resealStale(infra.em),
+    pictures: { sweepDeleted: (n) => pictures.pictures.sweepDeleted(n), purgeFinishedJobs: (before) => infra.pictureStore.purgeFinishedJobs(before) },
   });
   const jobs: Job[] = [...features.flatMap((f) => f.jobs ?? []), retention];
 
@@ -230,6 +240,7 @@ export function wireFeatures(infra: Infrastructure) {
   const memberAdmin = wireMemberAdmin(infra);
   const upstreamSync = wireUpstreamSync(infra);
   const stateClaim = wireStateClaim(infra);
+  const pictures = wirePictures(infra);
   const memberImports = wireMemberImports(infra);
   const memberImportAdmin = wireMemberImportAdmin({
     config: infra.config,
@@ -258,8 +269,9 @@ export function wireFeatures(infra: Infrastructure) {
     wireAccountMerge(infra),
     memberImports,
     memberImportAdmin,
+    pictures,
   ];
-  return { features, partnerAdmin, memberAdmin, memberImports, memberImportAdmin, upstreamSync, stateClaim };
+  return { features, partnerAdmin, memberAdmin, memberImports, memberImportAdmin, upstreamSync, stateClaim, pictures };
 }
 
 /** What `npm run partner` (bff/src/cli/partner.ts) runs: the partner admin feature's wiring, without Redis or the HTTP app. */
@@ -311,12 +323,26 @@ async function buildCore(config: Config, logger: Logger): Promise<Core> {
   const mailer = new SmtpMailer({ host: config.smtpHost, port: config.smtpPort, from: config.smtpFrom, user: config.smtpUser, password: config.smtpPassword });
   const smsGateway = new HttpSmsGateway({ url: config.smsGatewayUrl, token: config.smsGatewayToken });
   const partners = new PartnerStore({ em: orm.em, cacheMs: config.partnerCacheSeconds * 1000 });
+  const objectStorage = new S3ObjectStorage({
+    endpoint: config.s3Endpoint,
+    region: config.s3Region,
+    bucket: config.s3Bucket,
+    accessKeyId: config.s3AccessKeyId,
+    secretAccessKey: config.s3SecretAccessKey,
+    forcePathStyle: config.s3ForcePathStyle,
+  });
+  const pictureStore = new PictureStore({ orm });
+  const pictureLogger = logger.child({ component: 'pictures' });
   const accounts = new PlatformAccountService({
     directory: identityDirectory,
     upstream: upstreamCore,
     em: orm.em,
     logger: logger.child({ component: 'accounts' }),
-    forgetUser: (userId) => partners.forgetUser(userId),
+    forgetUser: async (userId) => {
+      await partners.forgetUser(userId);
+      // A deleted account's pictures go with it (decision 0038; the retention sweep catches other deletions).
+      await forgetPictures({ store: pictureStore, storage: objectStorage, logger: pictureLogger }, userId);
+    },
     identifierHashKey: config.otpHashKey,
     encryption: fieldEncryption,
     messages: { mailer, sms: smsGateway },
@@ -357,6 +383,8 @@ async function buildCore(config: Config, logger: Logger): Promise<Core> {
       settings: { ttlHours: config.invitationTtlHours, publicUrl: config.publicUrl, defaultPhoneCountry: config.defaultPhoneCountry },
     }),
     roleFeedCursor: new RoleFeedCursor({ em: orm.em }),
+    objectStorage,
+    pictureStore,
     async close() {
       mailer.close();
       await orm.close();
@@ -437,11 +465,20 @@ function googleIdTokenVerifier(config: Config): GoogleIdTokenVerifier {
 /** An expired flow or handoff is kept this long, so a person who comes back is told "expired", not "not found". */
 const EXPIRED_KEPT_MS = 24 * 3600_000;
 
+/** Users with a picture whose account is looked up per sweep pass (one Keycloak read each). */
+const PICTURE_SWEEP_BATCH = 100;
+
 /** The retention sweep (decision 0015): what each store keeps past its use, in the order it must go. */
 export function retentionSweep(
   config: Pick<Config, 'retentionSweepIntervalMs' | 'upstreamOutboxRetentionDays'>,
   logger: Logger,
-  deps: { flowRuntime: FlowRuntime; handoffs: HandoffStore; outbox: OutboxStore; resealUsernames: () => Promise<number> },
+  deps: {
+    flowRuntime: FlowRuntime;
+    handoffs: HandoffStore;
+    outbox: OutboxStore;
+    resealUsernames: () => Promise<number>;
+    pictures?: { sweepDeleted: Pictures['sweepDeleted']; purgeFinishedJobs: PictureStore['purgeFinishedJobs'] };
+  },
 ): RetentionSweep {
   const ago = (now: Date, ms: number) => new Date(now.getTime() - ms);
   return new RetentionSweep({
@@ -454,6 +491,18 @@ export function retentionSweep(
       { name: 'upstream_outbox', run: (now) => deps.outbox.pruneDelivered(ago(now, config.upstreamOutboxRetentionDays * 24 * 3600_000)) },
       // Not a delete: seals usernames left in clear by an older version or sealed with a retired key (decision 0022).
       { name: 'account_creation_reseal', run: () => deps.resealUsernames() },
+      ...(deps.pictures ? pictureTasks(deps.pictures, (now) => ago(now, EXPIRED_KEPT_MS)) : []),
     ],
   });
+}
+
+/** Pictures of accounts deleted outside the BFF (Keycloak's consoles) or while the object store was down; ended jobs (decision 0038). */
+function pictureTasks(
+  pictures: { sweepDeleted: Pictures['sweepDeleted']; purgeFinishedJobs: PictureStore['purgeFinishedJobs'] },
+  keptUntil: (now: Date) => Date,
+): RetentionTask[] {
+  return [
+    { name: 'picture_of_deleted_account', run: () => pictures.sweepDeleted(PICTURE_SWEEP_BATCH) },
+    { name: 'picture_job', run: (now) => pictures.purgeFinishedJobs(keptUntil(now)) },
+  ];
 }

@@ -35,7 +35,10 @@ export interface Answer<T> {
   body: T;
 }
 
-/** JSON in, JSON out; a 4xx/5xx becomes a Problem, no answer at all a Problem with code NETWORK. */
+/**
+ * JSON in, JSON out; a 4xx/5xx becomes a Problem, no answer at all a Problem with code NETWORK. A
+ * file (a Blob) goes as the body itself, with its own type (the profile picture's upload).
+ */
 export async function api<T>(method: string, path: string, opts: { token?: string; body?: unknown; lang?: Language } = {}): Promise<Answer<T>> {
   let res: Response;
   try {
@@ -44,10 +47,10 @@ export async function api<T>(method: string, path: string, opts: { token?: strin
       headers: {
         accept: 'application/json, application/problem+json',
         ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-        ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(opts.body === undefined ? {} : { 'content-type': opts.body instanceof Blob ? opts.body.type || 'application/octet-stream' : 'application/json' }),
         ...(opts.lang ? { 'accept-language': opts.lang } : {}),
       },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.body === undefined ? undefined : opts.body instanceof Blob ? opts.body : JSON.stringify(opts.body),
     });
   } catch {
     throw new Problem(0, {});

@@ -4,6 +4,7 @@ import { say } from './card.ts';
 import { busy, clearFieldErrors, field, h, showFieldError } from './dom.ts';
 import { format, type Language, type Messages } from './messages.ts';
 import { displayPhone } from './phone.ts';
+import { pictureSection } from './picture.ts';
 
 /**
  * The signed-in screen: the profile from `GET /api/v1/user`, the name form, the e-mail address and
@@ -90,6 +91,7 @@ export function showProfile(shell: Shell, p: Profile, opts: Notes = {}): void {
     m.profileTitle,
     opts,
     h('p', { class: 'lead', id: 'signed-in-as' }, format(m.signedInAs, p.username)),
+    pictureSection(shell),
     detailsForm(shell, p),
     h(
       'section',
