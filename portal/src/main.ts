@@ -3,6 +3,7 @@ import { api, explain, Problem, SessionEnded } from './api.ts';
 import { card, say, type Notes } from './card.ts';
 import { h } from './dom.ts';
 import { format, initialLanguage, MESSAGES, rememberLanguage, type Language, type Messages } from './messages.ts';
+import { startMerge } from './merge.ts';
 import { setUserTypes, showProfile, type Profile, type Shell, type UserType } from './profile.ts';
 
 /**
@@ -188,6 +189,7 @@ const shell: Shell = {
   },
   callApi,
   keycloakAction: (action) => void keycloak.login({ action, redirectUri: REDIRECT_URI, locale: lang }),
+  startMerge: () => void startMerge(shell, (notes) => void loadProfile(notes ? { notes } : {})),
   showSessionEnded: () => showSessionEnded(),
   signOutButton: () => signOutButton(),
 };

@@ -52,6 +52,8 @@ export interface Shell {
   callApi<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** One of Keycloak's application-initiated actions (its own page), back to the portal afterwards. */
   keycloakAction(action: 'UPDATE_PASSWORD' | 'CONFIGURE_TOTP'): void;
+  /** "Merge another account" (merge.ts): its screens, then back to the profile. */
+  startMerge(): void;
   showSessionEnded(): void;
   signOutButton(): HTMLElement;
 }
@@ -137,6 +139,17 @@ export function showProfile(shell: Shell, p: Profile, opts: Notes = {}): void {
               ),
             ),
           ),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'merge-heading' },
+      h('h2', { id: 'merge-heading' }, m.merge.section),
+      h('p', { class: 'hint', id: 'merge-hint' }, m.merge.sectionLead),
+      h(
+        'button',
+        { type: 'button', class: 'secondary', id: 'merge-start', 'aria-describedby': 'merge-hint', onclick: () => shell.startMerge() },
+        m.merge.start,
+      ),
     ),
     h('div', { class: 'footer-band' }, shell.signOutButton()),
   );
