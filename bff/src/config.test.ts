@@ -22,6 +22,8 @@ const productionSecrets = {
   PARTNER_ASSERTION_PRIVATE_KEY: 'a-real-pkcs8-key',
   USER_API_CLIENT_SECRET: 'a-real-user-api-secret',
   GOOGLE_NATIVE_CLIENT_SECRET: 'a-real-google-native-secret',
+  S3_ACCESS_KEY_ID: 'AKIAREALKEY',
+  S3_SECRET_ACCESS_KEY: 'a-real-s3-secret',
 };
 
 describe('loadConfig', () => {
@@ -98,6 +100,11 @@ describe('loadConfig', () => {
     expect(c.nodeEnv).toBe('production');
     expect(c.clientSecret).toBe(productionSecrets.BFF_CLIENT_SECRET);
     expect(c.upstreamApiKey).toBe(productionSecrets.UPSTREAM_API_KEY);
+  });
+
+  it("refuses the object store's development keys (s3rver's) in production", () => {
+    const err = configError({ NODE_ENV: 'production', ...productionSecrets, S3_ACCESS_KEY_ID: '', S3_SECRET_ACCESS_KEY: 'S3RVER' });
+    for (const name of ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) expect(err.message).toContain(`${name}:`);
   });
 
   it('refuses the development keys of field encryption and partner userTokens in production', () => {
