@@ -40,6 +40,7 @@ const rows: [string, string][] = [
   ['BFF OpenAPI', `${s.bffPublicUrl}/openapi.json`],
   ['Dev inbox (mail + SMS)', `${stack!.inbox.httpUrl}  (SMTP on 127.0.0.1:${s.smtpPort})`],
   ['Upstream core (reference)', `${stack!.upstreamUrl}  (API key ${s.upstreamApiKey})`],
+  ['Object store (s3rver)', `${stack!.objectStore?.url ?? '(not started)'}  (bucket ${stack!.objectStore?.bucket ?? '-'}; profile pictures, decision 0038)`],
   ['Demo user (custodian)', `asha / ${s.demoUserPassword}`],
   ['Demo platform admin', `platform.admin / ${s.demoUserPassword}`],
   ['Demo state IdP users', `meera.state, arjun.state, kavya.state, devi.state / ${s.demoUserPassword}  (add kc_idp_hint=state-demo to a login URL)`],
