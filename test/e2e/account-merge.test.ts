@@ -385,8 +385,22 @@ describe('account merge API: resume after a crash', () => {
     const flowId = (await start(me)).body.id as string;
     expect((await prove(me, flowId, other.username)).status).toBe(200);
     // Joining the tenant never answers: the steps before it ran, and the step is abandoned unsaved, as a killed process leaves it.
-    const hanging = mergeWith({ addToOrganization: () => new Promise<void>(() => undefined) }, 1_500);
+    let reached = () => {};
+    const atMemberships = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const hanging = mergeWith(
+      {
+        addToOrganization: () => {
+          reached();
+          return new Promise<void>(() => undefined);
+        },
+      },
+      // Long enough for the four steps before it on a busy machine; the step is abandoned after it.
+      8_000,
+    );
     await expect(hanging.confirm(me.id, flowId)).rejects.toThrow(/did not come to rest/);
+    await atMemberships;
     const left = await call('GET', `/api/v1/account-merges/${flowId}`, { token: me.token });
     expect(left.body).toMatchObject({ state: 'confirmed', steps: { done: [] } });
     expect((await kcUser(me.id)).attributes.phone).toEqual([other.phone]); // done before the crash
