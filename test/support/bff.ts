@@ -70,6 +70,8 @@ export async function startTestBff(
     // only the member import test works on imports (its outage test needs to know which BFF does).
     UPSTREAM_OUTBOX_ENABLED: 'false',
     MEMBER_IMPORT_ENABLED: 'false',
+    // Likewise the picture worker: the picture test runs its own workers over the queue (decision 0038).
+    PICTURE_WORKER_ENABLED: 'false',
     ...env,
   });
   const orm = await createOrm({ databaseUrl: config.databaseUrl });
