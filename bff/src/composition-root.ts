@@ -39,6 +39,9 @@ import { wirePasswordReset } from './flows/password-reset/wire.ts';
 import { wireSignUp } from './flows/sign-up/wire.ts';
 import type { HandoffStore } from './flows/state-claim/handoffs.ts';
 import { wireStateClaim } from './flows/state-claim/wire.ts';
+import { continueUrl as signUpContinueUrl, restartTargetOf } from './flows/sign-up/return-url.ts';
+import { SignInTickets } from './flows/sign-up/sign-in-tickets.ts';
+import { wireStateLink } from './flows/state-link/wire.ts';
 import { wireUpstreamLogin } from './flows/upstream-login/wire.ts';
 import { wireUserManagement } from './flows/user-management/wire.ts';
 import { createApp } from './http/app.ts';
@@ -269,9 +272,24 @@ export function wireFeatures(infra: Infrastructure) {
     wireAccountMerge(infra),
     memberImports,
     memberImportAdmin,
+    wireStateLink(infra, keycloakSignIn(infra)),
     pictures,
   ];
   return { features, partnerAdmin, memberAdmin, memberImports, memberImportAdmin, upstreamSync, stateClaim, pictures };
+}
+
+/**
+ * How a flow outside Keycloak ends signed in to it: the sign-up's single-use ticket for the
+ * authentication session of Keycloak's restart URL (decision 0027), used by the state link (decision 0039).
+ */
+function keycloakSignIn(infra: Infrastructure) {
+  const realm = { keycloakUrl: infra.config.keycloakUrl, realm: infra.config.realm };
+  const tickets = new SignInTickets({ store: infra.ephemeralStore, ttlSeconds: infra.config.signUpTicketTtlSeconds });
+  return {
+    sessionOf: (returnUrl: unknown) => restartTargetOf(returnUrl, realm),
+    continueUrl: async (userId: string, target: { clientId: string; tabId: string; clientData?: string }) =>
+      signUpContinueUrl(realm, await tickets.mint({ userId, tabId: target.tabId }), target),
+  };
 }
 
 /** What `npm run partner` (bff/src/cli/partner.ts) runs: the partner admin feature's wiring, without Redis or the HTTP app. */

@@ -28,18 +28,19 @@ export interface StateLinkWiring {
   accounts: StateLinkEffectDeps['accounts'];
   upstreamCore: StateLinkEffectDeps['upstream'];
   userChangeFeed: StateLinkEffectDeps['deletedAccounts'];
-  /**
-   * How a sign-in ends in Keycloak, the sign-up's way (decision 0027), handed over by the composition
-   * root (flows do not import each other): the session a restart URL names, and a ticket's continue URL.
-   */
-  keycloakSignIn: {
-    sessionOf(returnUrl: unknown): SessionTarget | undefined;
-    continueUrl(userId: string, target: SessionTarget): Promise<string>;
-  };
+}
+
+/**
+ * How a sign-in ends in Keycloak, the sign-up's way (decision 0027), handed over by the composition
+ * root (flows do not import each other): the session a restart URL names, and a ticket's continue URL.
+ */
+export interface KeycloakSignIn {
+  sessionOf(returnUrl: unknown): SessionTarget | undefined;
+  continueUrl(userId: string, target: SessionTarget): Promise<string>;
 }
 
 /** Sign-in from a state portal link (decision 0039): its pages and steps on the one flow runtime. */
-export function wireStateLink(w: StateLinkWiring): Feature {
+export function wireStateLink(w: StateLinkWiring, keycloakSignIn: KeycloakSignIn): Feature {
   const { config } = w;
   const verifier = new StateLinkVerifier({
     issuers: config.stateLinkIssuers,
@@ -63,7 +64,7 @@ export function wireStateLink(w: StateLinkWiring): Feature {
           deletedAccounts: w.userChangeFeed,
           otp: w.otp,
           accounts: w.accounts,
-          signIn: w.keycloakSignIn.continueUrl,
+          signIn: keycloakSignIn.continueUrl,
         }),
       }),
     }),
@@ -74,7 +75,7 @@ export function wireStateLink(w: StateLinkWiring): Feature {
     routers: [
       stateLinkRouter({
         service,
-        sessionOf: w.keycloakSignIn.sessionOf,
+        sessionOf: keycloakSignIn.sessionOf,
         portalUrl,
         secureCookie: config.publicUrl.startsWith('https:'),
         ttlSeconds: config.stateLinkTtlSeconds,
