@@ -143,6 +143,21 @@ describe('AccountService.create', () => {
     expect(result.username).toMatch(/^rahul_zoe\d{4}$/);
   });
 
+  it('a name whose four-digit usernames are taken gets a longer number, not a refusal', async () => {
+    // Every draw is 42: the first account is <name>0042; the next one's four-digit tries all meet it,
+    // and the sixth try (six digits) is free. Ten four-digit tries would have ended in CONFLICT.
+    const sameDraw = new PlatformAccountService({ directory, upstream, em: orm.em, logger, identifierHashKey, encryption, random: () => 42 });
+    const firstName = `Common ${run}`;
+    const make = async () => {
+      const result = await sameDraw.create(newAccount({ firstName }), { idempotencyKey: randomUUID() });
+      createdUserIds.push(result.userId);
+      return result.username;
+    };
+    expect(await make()).toBe(`common_${run}0042`);
+    expect(await make()).toBe(`common_${run}000042`);
+    expect(await make()).toBe(`common_${run}00000042`);
+  });
+
   it('takes a given username as it is (lower-cased)', async () => {
     const result = await create(newAccount({ username: `Given_${run}` }));
     expect(result.username).toBe(`given_${run}`);

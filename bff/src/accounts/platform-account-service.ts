@@ -14,7 +14,7 @@ import type { AccountChanges, AccountService, ContactCandidates, CreatedAccount,
 import { holding, IdentifierTakeovers, type ProvenBy } from './identifier-takeovers.ts';
 import { isE164, isEmail, normaliseEmail, type Identifier } from './identifiers.ts';
 import { CUSTODIAN_TENANT } from './tenants.ts';
-import { generateUsername, USERNAME_PATTERN } from './username.ts';
+import { generateUsername, USERNAME_PATTERN, usernameDigits } from './username.ts';
 
 /**
  * AccountService over Keycloak (IdentityDirectory), the upstream core and the BFF's PostgreSQL.
@@ -507,7 +507,7 @@ export class PlatformAccountService implements AccountService {
   async #freeUsername(account: Account): Promise<string> {
     const name = [account.firstName, account.lastName].filter(Boolean).join(' ');
     for (let attempt = 0; attempt < USERNAME_ATTEMPTS; attempt++) {
-      const candidate = generateUsername(name, this.#random);
+      const candidate = generateUsername(name, this.#random, usernameDigits(attempt));
       if ((await this.#directory.findUserByUsername(candidate)) === null && (await this.#upstream.findUser({ username: candidate })) === null) {
         return candidate;
       }

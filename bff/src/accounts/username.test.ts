@@ -1,11 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { generateUsername, usernameBase, USERNAME_PATTERN } from './username.ts';
+import { generateUsername, usernameBase, usernameDigits, USERNAME_PATTERN } from './username.ts';
 
 describe('generated usernames', () => {
   it('follow the seed: lower case, spaces to _, 4 digits', () => {
     expect(generateUsername('MD MANZARUL HAQUE', () => 98)).toBe('md_manzarul_haque0098');
     expect(generateUsername('Asha', () => 0)).toBe('asha0000');
     expect(generateUsername('Asha', () => 9999)).toBe('asha9999');
+  });
+
+  it('widen the number after five taken tries, so a name held by 10,000 people still gets one', () => {
+    expect([0, 4, 5, 7, 8, 9].map(usernameDigits)).toEqual([4, 4, 6, 6, 8, 8]);
+    const ranges: number[] = [];
+    const spy = (n: number) => {
+      ranges.push(n);
+      return 7;
+    };
+    expect(generateUsername('Asha', spy, 6)).toBe('asha000007');
+    expect(generateUsername('Asha', spy, 8)).toBe('asha00000007');
+    expect(ranges).toEqual([1_000_000, 100_000_000]);
   });
 
   it('write Hindi names as they are written in English (issue 17 §9), with the inherent vowel where it is said', () => {
