@@ -30,10 +30,11 @@ export async function openContext(browser: Browser, opts: { viewport?: Viewport;
 }
 
 /**
- * Words allowed on a Hindi page although written in Latin letters: names of products and companies,
- * and what a person typed or was given (usernames, e-mail addresses: pass them in `allow`).
+ * Words allowed on a Hindi page although written in Latin letters: names of products, companies and
+ * file formats (the portal's picture section names the image types a person may upload), and what a
+ * person typed or was given (usernames, e-mail addresses: pass them in `allow`).
  */
-const BRAND_NAMES = ['English', 'Google', 'Keycloak', 'OTP', 'SMS', 'Demo', 'Bank', 'DBP', 'ID', 'PIN', 'URL', 'Email', 'E-mail'];
+const BRAND_NAMES = ['English', 'Google', 'Keycloak', 'OTP', 'SMS', 'Demo', 'Bank', 'DBP', 'ID', 'PIN', 'URL', 'Email', 'E-mail', 'PNG', 'JPEG', 'WebP', 'GIF'];
 
 export interface PageCheck {
   /** Screenshot name; the viewport and language are appended. */
